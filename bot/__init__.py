@@ -1,0 +1,1 @@
+"""ops-bot: the orders system's runbook as Slack slash commands and buttons."""

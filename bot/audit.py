@@ -1,0 +1,96 @@
+"""The durable record of who ran what: one row per command, per click and per step.
+
+It is separate from logging on purpose: logs rotate and are for debugging, the audit
+log answers "who restarted the api at 03:12" months later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.database import BotDatabase
+from bot.redact import Redactor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditEntry:
+    request_id: str
+    user_id: str
+    channel_id: str | None
+    source: str
+    operation: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    decision: str = "allowed"
+    outcome: str = "ok"
+    detail: str | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    user_id: str
+    channel_id: str | None
+    source: str
+    operation: str
+    arguments: dict[str, Any]
+    decision: str
+    outcome: str
+    detail: str | None
+    duration_ms: int | None
+
+
+class AuditStore:
+    def __init__(self, db: BotDatabase, redact: Redactor) -> None:
+        self._db = db
+        self._redact = redact
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Write one row; raises UnavailableError when the database is down."""
+        arguments = self._redact(json.dumps(entry.arguments, default=str, ensure_ascii=False))
+        detail = self._redact(entry.detail)[:2000] if entry.detail else None
+        async with self._db.connection() as conn:
+            await conn.execute(
+                "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
+                " decision, outcome, detail, duration_ms) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10)",
+                entry.request_id,
+                entry.user_id,
+                entry.channel_id,
+                entry.source,
+                entry.operation,
+                arguments,
+                entry.decision,
+                entry.outcome,
+                detail,
+                entry.duration_ms,
+            )
+
+    async def recent(self, limit: int, user_id: str | None = None) -> list[AuditRow]:
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT at, user_id, channel_id, source, operation, arguments, decision, outcome, detail, duration_ms"
+                " FROM audit_log WHERE ($2::text IS NULL OR user_id = $2) ORDER BY id DESC LIMIT $1",
+                limit,
+                user_id,
+            )
+        return [
+            AuditRow(
+                at=r["at"],
+                user_id=r["user_id"],
+                channel_id=r["channel_id"],
+                source=r["source"],
+                operation=r["operation"],
+                arguments=json.loads(r["arguments"]) if isinstance(r["arguments"], str) else dict(r["arguments"]),
+                decision=r["decision"],
+                outcome=r["outcome"],
+                detail=r["detail"],
+                duration_ms=r["duration_ms"],
+            )
+            for r in rows
+        ]

@@ -1,0 +1,172 @@
+"""The `ops-bot` command line of running.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, load_config
+from bot.settings import Settings
+
+log = logging.getLogger("ops-bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ops-bot", description="The orders system's runbook as /ops commands.")
+    sub = parser.add_subparsers(dest="mode", required=True)
+    serve = sub.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz, GET /metrics")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    shell = sub.add_parser("shell", help="the same commands in a terminal")
+    shell.add_argument("--as", dest="user", default=None, help="act as this Slack user id")
+    shell.add_argument("-c", dest="command", default=None, help='run one command and exit, e.g. -c "/ops status"')
+    check = sub.add_parser("check-config", help="validate ops.yml")
+    check.add_argument("path", nargs="?", default=None)
+    sub.add_parser("migrate", help="create or upgrade the bot's own tables")
+    return parser
+
+
+def check_config(path: str | None, settings: Settings) -> int:
+    target = path or settings.ops_config
+    try:
+        config = load_config(target)
+    except ConfigError as exc:
+        print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    print(
+        f"{target}: ok ({len(config.services)} services, {len(config.contacts)} contacts, "
+        f"{len(config.escalation.policies)} escalation policies)"
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from bot.database import BotDatabase
+    from bot.errors import UnavailableError
+
+    db = BotDatabase(settings.database_url.get_secret_value())
+    try:
+        applied = await db.migrate()
+    except UnavailableError as exc:
+        print(f"bot database unreachable: {exc.fields.get('detail')}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close()
+    print(f"migrations applied: {applied or 'none (up to date)'}")
+    return 0
+
+
+async def _shell(settings: Settings, user: str | None, command: str | None) -> int:
+    from bot import runtime as rt
+    from bot.shell import Shell, default_user
+
+    config = load_config(settings.ops_config)
+    runtime = await rt.start(settings, config, migrate=True)
+    try:
+        await asyncio.wait_for(runtime.deps.db.migrate(), 5)
+    except Exception as exc:
+        log.warning("bot database not ready; audit rows will be skipped: %s", runtime.deps.redact(str(exc)))
+    shell = Shell(runtime, user or default_user())
+    try:
+        if command is not None:
+            result = await shell.run_one(command)
+            return 0 if result.ok else 1
+        return await shell.repl()
+    finally:
+        await runtime.close()
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(settings: Settings, host: str, port: int) -> int:
+    from aiohttp import web
+
+    from bot import runtime as rt
+    from bot.server import build_web_app
+    from bot.slack_app import build_slack_app, group_members_via, web_client
+
+    config = load_config(settings.ops_config)
+    client = web_client(settings)
+    runtime = await rt.start(settings, config, group_members_via(client))
+    slack = build_slack_app(settings, runtime.dispatcher, client)
+    runtime.spawn(slack.learn_identity())
+    runner = web.AppRunner(build_web_app(runtime, slack), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0] if runner.addresses else (host, port)
+    log.info("ops-bot serving on http://%s:%s", bound[0], bound[1])
+    print(f"listening on {bound[0]}:{bound[1]}", flush=True)
+    try:
+        await _wait_for_stop()
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+    return 0
+
+
+async def _socket(settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot import runtime as rt
+    from bot.slack_app import build_slack_app, group_members_via, web_client
+
+    if settings.slack_app_token is None:
+        print("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", file=sys.stderr)
+        return 2
+    config = load_config(settings.ops_config)
+    client = web_client(settings)
+    runtime = await rt.start(settings, config, group_members_via(client))
+    slack = build_slack_app(settings, runtime.dispatcher, client)
+    runtime.spawn(slack.learn_identity())
+    handler = AsyncSocketModeHandler(slack.app, settings.slack_app_token.get_secret_value(), web_client=client)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    print("connected in Socket Mode", flush=True)
+    try:
+        await _wait_for_stop()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await runtime.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    if args.mode == "check-config":
+        return check_config(args.path, settings)
+    try:
+        if args.mode == "migrate":
+            return asyncio.run(_migrate(settings))
+        if args.mode == "shell":
+            return asyncio.run(_shell(settings, args.user, args.command))
+        if args.mode == "serve":
+            return asyncio.run(_serve(settings, args.host, args.port))
+        if args.mode == "socket":
+            return asyncio.run(_socket(settings))
+    except ConfigError as exc:
+        print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        print("Run `ops-bot check-config` after fixing it.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The one path every command and click takes: parse, check role, confirm, run, audit, measure.
+
+Adapters (Slack HTTP, Socket Mode, terminal) turn their input into an `Invocation` and
+render the `Result` they get back; they never decide who may do what. Known failures
+become a short message from the catalog; anything unexpected becomes an error id the user
+can quote, with the traceback in the log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.audit import AuditEntry
+from bot.context import OpContext, Progress, _no_progress
+from bot.deps import Deps
+from bot.errors import (
+    BotError,
+    ConfirmationError,
+    RoleError,
+    TargetError,
+    UnavailableError,
+    UnknownCommandError,
+    UsageError,
+)
+from bot.messages import Catalog
+from bot.parsing import bind_words, find_operation, split_words, validate_args
+from bot.registry import OpArgs, Operation
+from bot.results import Result, Text
+
+
+class ConfirmationFlow(Protocol):
+    """What the dispatcher hands a destructive operation to instead of running it."""
+
+    async def request(self, ctx: OpContext, op: Operation, args: OpArgs) -> Result: ...
+
+
+log = logging.getLogger(__name__)
+
+TERMINAL_SOURCES = frozenset({"shell"})
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A command as typed or clicked: the raw text and who sent it from where."""
+
+    text: str
+    user_id: str
+    channel_id: str | None
+    source: str
+    request_id: str = field(default_factory=new_request_id)
+
+
+def error_result(message: str) -> Result:
+    return Result(title="", blocks=[Text(message)], ok=False, ephemeral=True, summary=message)
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, confirmations: ConfirmationFlow | None = None) -> None:
+        self.deps = deps
+        self.confirmations = confirmations
+
+    @property
+    def t(self) -> Catalog:
+        return Catalog(self.deps.config.locale)
+
+    def strip_prefix(self, text: str) -> str:
+        """Accept `/ops status` as well as `status` (the terminal and buttons send the former)."""
+        prefix = self.deps.config.slack.command
+        stripped = text.strip()
+        if stripped == prefix or stripped.startswith(prefix + " "):
+            return stripped[len(prefix) :].strip()
+        return stripped
+
+    def context(self, inv: Invocation, role: str | None, progress: Progress | None = None) -> OpContext:
+        return OpContext(
+            deps=self.deps,
+            user_id=inv.user_id,
+            channel_id=inv.channel_id,
+            request_id=inv.request_id,
+            source=inv.source,
+            role=role,
+            t=self.t,
+            progress=progress or _no_progress,
+        )
+
+    async def authorize(self, inv: Invocation, op: Operation) -> str | None:
+        """The caller's role if they may run `op` here; RoleError otherwise. The one role check."""
+        t = self.t
+        prefix = self.deps.config.slack.command
+        if inv.source not in TERMINAL_SOURCES and not self.deps.roles.channel_allowed(inv.channel_id):
+            channels = ", ".join(self.deps.config.slack.allowed_channels)
+            raise RoleError("error.channel", prefix=prefix, channels=channels)
+        role = await self.deps.roles.role_of(inv.user_id)
+        if not self.deps.roles.allows(role, op):
+            raise RoleError(
+                operation=f"{prefix} {op.name}",
+                needed=t(f"role.{self.deps.roles.required(op)}"),
+                role=t(f"role.{role}") if role else t("role.none"),
+            )
+        return role
+
+    async def dispatch(self, inv: Invocation, progress: Progress | None = None) -> Result:
+        """Run one invocation to its result; never raises for a user's mistake or a target's failure."""
+        started = time.perf_counter()
+        entry = AuditEntry(
+            request_id=inv.request_id,
+            user_id=inv.user_id,
+            channel_id=inv.channel_id,
+            source=inv.source,
+            operation="?",
+            arguments={"text": inv.text[:500]},
+        )
+        try:
+            t = self.t
+            prefix = self.deps.config.slack.command
+            words = split_words(self.strip_prefix(inv.text), t)
+            parsed = find_operation(words, self.deps.registry, prefix, t)
+            op = parsed.operation
+            entry.operation = op.name
+            role = await self.authorize(inv, op)
+            data = bind_words(op, parsed.words, t, prefix)
+            args = validate_args(op, data, {"config": self.deps.config, "t": t}, t, prefix)
+            entry.arguments = args.model_dump(mode="json")
+            ctx = self.context(inv, role, progress)
+            if op.destructive != "none":
+                if self.confirmations is None:
+                    raise ConfirmationError("confirm.unsupported", operation=op.name)
+                result = await self.confirmations.request(ctx, op, args)
+                entry.decision = "pending"
+            else:
+                result = await asyncio.wait_for(op.handler(ctx, args), op.timeout)
+                assert isinstance(result, Result), f"{op.name} returned {type(result).__name__}"
+            entry.outcome = "ok" if result.ok else "failed"
+            entry.detail = result.summary or None
+        except UnknownCommandError as exc:
+            entry.decision, entry.outcome = "unknown", "refused"
+            result = self._known(exc, entry)
+        except UsageError as exc:
+            entry.decision, entry.outcome = "invalid", "refused"
+            result = self._known(exc, entry)
+        except RoleError as exc:
+            entry.decision, entry.outcome = "denied", "refused"
+            result = self._known(exc, entry)
+        except (ConfirmationError, UnavailableError, TargetError, BotError) as exc:
+            entry.outcome = "failed"
+            result = self._known(exc, entry)
+        except TimeoutError:
+            entry.outcome = "timeout"
+            known = self.deps.registry.get(entry.operation)
+            seconds = f"{known.timeout:g}" if known else "?"
+            result = error_result(self.t("error.timeout", operation=entry.operation, seconds=seconds))
+            entry.detail = result.summary
+        except Exception:
+            error_id = new_request_id()
+            log.exception("error %s in %r (request %s)", error_id, entry.operation, inv.request_id)
+            entry.outcome = "error"
+            entry.detail = f"internal error {error_id}"
+            result = error_result(self.t("error.internal", error_id=error_id))
+        entry.duration_ms = int((time.perf_counter() - started) * 1000)
+        self.deps.metrics.commands.labels(entry.operation, entry.outcome).inc()
+        if entry.decision == "allowed":
+            self.deps.metrics.run_seconds.labels(entry.operation).observe(entry.duration_ms / 1000)
+        await self.record(entry, strict=False)
+        return result
+
+    async def record(self, entry: AuditEntry, strict: bool) -> None:
+        """Write an audit row; when `strict`, a database outage is an error (destructive paths)."""
+        try:
+            await self.deps.audit.record(entry)
+        except UnavailableError:
+            if strict:
+                raise
+            log.warning("audit row not written (bot database down): %s %s", entry.operation, entry.outcome)
+
+    def _known(self, exc: BotError, entry: AuditEntry) -> Result:
+        message = self.deps.redact(self.t(exc.key, **exc.fields))
+        entry.detail = message
+        return error_result(message)

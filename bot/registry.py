@@ -1,0 +1,153 @@
+"""Operations are declared once, with their argument model, least role and destructive level.
+
+    @operation("logs", LogsArgs, role="viewer")
+    async def logs(ctx: OpContext, args: LogsArgs) -> Result:
+        '''Recent log lines of a service's container.'''
+
+The decorator records an `Operation` in the registry and returns the function unchanged;
+the dispatcher does parsing, role checks, confirmation, audit and rendering for all of them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from bot.context import OpContext
+    from bot.results import Result
+
+Destructive = Literal["none", "confirm", "critical"]
+ROLE_ORDER = ("viewer", "operator", "admin")
+
+
+class OpArgs(BaseModel):
+    """Base of every argument model: unknown options are errors, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class NoArgs(OpArgs):
+    pass
+
+
+Handler = Callable[["OpContext", Any], Awaitable["Result"]]
+Preview = Callable[["OpContext", Any], Awaitable["Result"]]
+F = TypeVar("F", bound=Handler)
+
+
+@dataclass
+class Operation:
+    """One runbook procedure as a command."""
+
+    name: str
+    args: type[OpArgs]
+    role: str
+    destructive: Destructive
+    handler: Handler
+    help: str
+    preview: Preview | None = None
+    timeout: float = 60.0
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.name.split())
+
+    def usage(self, prefix: str = "/ops") -> str:
+        """`/ops logs <service> [--tail N] …` built from the argument model."""
+        parts = [prefix, self.name]
+        for name, info in self.args.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if extra.get("positional"):
+                metavar = str(extra.get("metavar", name))
+                token = f"<{metavar}>" if info.is_required() else f"[{metavar}]"
+                if extra.get("greedy"):
+                    token = token[:-1] + "…" + token[-1]
+            elif info.annotation is bool:
+                token = f"[--{name.replace('_', '-')}]"
+            else:
+                metavar = str(extra.get("metavar") or name.upper())
+                token = f"[--{name.replace('_', '-')} {metavar}]"
+            parts.append(token)
+        return " ".join(parts)
+
+
+@dataclass
+class Registry:
+    """Every operation by name; the single source for help, parsing and the role matrix."""
+
+    operations: dict[str, Operation] = field(default_factory=dict)
+
+    def add(self, op: Operation) -> None:
+        for name in (op.name, *op.aliases):
+            if name in self.operations:
+                raise ValueError(f"operation {name!r} declared twice")
+            if op.role not in ROLE_ORDER:
+                raise ValueError(f"operation {name!r}: unknown role {op.role!r}")
+            self.operations[name] = op
+
+    def get(self, name: str) -> Operation | None:
+        return self.operations.get(name)
+
+    def __iter__(self) -> Iterator[Operation]:
+        seen: set[int] = set()
+        for op in self.operations.values():
+            if id(op) not in seen:
+                seen.add(id(op))
+                yield op
+
+    def names(self) -> list[str]:
+        return list(self.operations)
+
+
+REGISTRY = Registry()
+
+
+def operation(
+    name: str,
+    args: type[OpArgs] = NoArgs,
+    *,
+    role: str = "viewer",
+    destructive: Destructive = "none",
+    timeout: float = 60.0,
+    aliases: tuple[str, ...] = (),
+    registry: Registry | None = None,
+) -> Callable[[F], F]:
+    """Declare `func` as the operation `name`; its docstring's first line is its help."""
+
+    def decorate(func: F) -> F:
+        doc = inspect.getdoc(func) or ""
+        help_line = doc.strip().splitlines()[0] if doc.strip() else name
+        op = Operation(
+            name=name,
+            args=args,
+            role=role,
+            destructive=destructive,
+            handler=func,
+            help=help_line,
+            timeout=timeout,
+            aliases=aliases,
+        )
+        (registry or REGISTRY).add(op)
+        func.__ops_operation__ = op  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+def preview_for(name: str, registry: Registry | None = None) -> Callable[[F], F]:
+    """Attach the side-effect-free preview that a destructive operation shows before its confirmation."""
+
+    def decorate(func: F) -> F:
+        op = (registry or REGISTRY).get(name)
+        if op is None:
+            raise ValueError(f"preview for unknown operation {name!r}")
+        op.preview = func
+        return func
+
+    return decorate

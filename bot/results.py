@@ -1,0 +1,103 @@
+"""What a handler returns: plain data that `render_slack` and `render_text` turn into a message.
+
+Handlers never format for Slack; text here is plain and the renderers escape it, so a
+value echoed from user input (`<!channel>`, `<@U…>`) can never become markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+CheckState = Literal["ok", "warn", "fail", "timeout"]
+ButtonStyle = Literal["primary", "danger"] | None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A paragraph of plain text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Label/value pairs shown side by side."""
+
+    pairs: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows in aligned monospace columns; long tables become a file in Slack."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Code:
+    """Preformatted text such as log lines."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding of a check: its verdict, what was seen and how long it took."""
+
+    name: str
+    state: CheckState
+    detail: str
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Checks:
+    checks: list[Check]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file for the whole output; Slack gets an upload, the terminal a saved file."""
+
+    filename: str
+    content: bytes
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that runs `command` (the same text a person would type) or a confirmation step.
+
+    A click is dispatched like the typed command: same parsing, role check, confirmation.
+    """
+
+    label: str
+    command: str
+    style: ButtonStyle = None
+    confirm_title: str | None = None
+    confirm_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Buttons:
+    buttons: list[Button]
+
+
+Block = Text | Fields | Table | Code | Checks | Attachment | Buttons
+
+
+@dataclass
+class Result:
+    """A titled message; `ok=False` marks a failed outcome for audit and metrics."""
+
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    ok: bool = True
+    ephemeral: bool = False
+    summary: str = ""
+
+    def add(self, *blocks: Block) -> Result:
+        self.blocks.extend(blocks)
+        return self

@@ -1,0 +1,73 @@
+"""Start-up shared by every mode: settings, ops.yml, logging with redaction, deps, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import OpsConfig, load_config
+from bot.deps import Deps
+from bot.dispatcher import Dispatcher
+from bot.redact import RedactingFilter, Redactor
+from bot.roles import GroupMembers
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def setup_logging(level: str, redactor: Redactor) -> None:
+    """Log to stderr with every record redacted, whichever logger wrote it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(redactor))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("slack_bolt").setLevel(max(logging.WARNING, root.level))
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: OpsConfig
+    deps: Deps
+    dispatcher: Dispatcher
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        await self.deps.close()
+
+
+def load(settings: Settings | None = None) -> tuple[Settings, OpsConfig]:
+    settings = settings or Settings()
+    return settings, load_config(settings.ops_config)
+
+
+async def start(
+    settings: Settings,
+    config: OpsConfig,
+    group_members: GroupMembers | None = None,
+    migrate: bool = True,
+) -> Runtime:
+    """Build deps and the dispatcher; migrations run in the background until the database answers."""
+    import handlers  # noqa: F401  registers every operation
+
+    deps = Deps.create(settings, config, group_members)
+    setup_logging(settings.log_level, deps.redact)
+    dispatcher = Dispatcher(deps)
+    runtime = Runtime(settings, config, deps, dispatcher)
+    if migrate:
+        runtime.spawn(deps.db.keep_migrating())
+    return runtime

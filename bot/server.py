@@ -1,0 +1,53 @@
+"""`ops-bot serve`: Slack's HTTP endpoint plus the bot's own liveness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+from bot.database import short_error
+from bot.runtime import Runtime
+from bot.slack_app import SlackBot
+
+STORE_PING_TIMEOUT = 1.5
+
+
+def build_web_app(runtime: Runtime, slack: SlackBot) -> web.Application:
+    deps = runtime.deps
+
+    async def slack_events(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await slack.app.async_dispatch(bolt_request)
+        response = await to_aiohttp_response(bolt_response)
+        deps.metrics.ack_seconds.observe(time.perf_counter() - started)
+        return response
+
+    async def healthz(_: web.Request) -> web.Response:
+        """Alive while the process serves; says which of its stores answer (200 even when degraded,
+        because read-only commands still work and a restart would not bring a database back)."""
+
+        async def probe(name: str, ping: object) -> tuple[str, str]:
+            try:
+                await asyncio.wait_for(ping, STORE_PING_TIMEOUT)  # type: ignore[arg-type]
+                return name, "ok"
+            except Exception as exc:
+                return name, deps.redact(short_error(exc))
+
+        results = dict(await asyncio.gather(probe("database", deps.db.ping()), probe("redis", deps.redis.ping())))
+        status = "ok" if all(v == "ok" for v in results.values()) else "degraded"
+        body = {"status": status, **results}
+        return web.Response(text=json.dumps(body), content_type="application/json")
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=deps.metrics.exposition(), headers={"Content-Type": "text/plain; version=0.0.4"})
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,19 @@
+"""The process environment of running.md, read once at start-up (a `.env` file works too)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    ops_config: str = "./ops.yml"
+    database_url: SecretStr = SecretStr("postgresql://localhost/opsbot")
+    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    log_level: str = "INFO"

@@ -1,0 +1,70 @@
+"""`ops-bot shell`: the same registry and role checks in a terminal; buttons become numbered choices.
+
+With `-c` it runs one command and exits 0 when the outcome was ok, 1 otherwise, so a
+script can use it. A choice (a button) is read from standard input in both modes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from bot.dispatcher import Invocation
+from bot.render_text import render_text, save_files
+from bot.results import Result
+from bot.runtime import Runtime
+
+EXIT_WORDS = {"exit", "quit", "salir", ":q"}
+
+
+def default_user() -> str:
+    return os.environ.get("OPS_SHELL_USER") or f"local:{os.environ.get('USER', 'shell')}"
+
+
+async def _read(prompt: str, out: TextIO) -> str | None:
+    out.write(prompt)
+    out.flush()
+    line = await asyncio.to_thread(sys.stdin.readline)
+    return None if line == "" else line.strip()
+
+
+class Shell:
+    def __init__(self, runtime: Runtime, user_id: str, out: TextIO = sys.stdout) -> None:
+        self.runtime = runtime
+        self.user_id = user_id
+        self.out = out
+        self.files_dir = Path(tempfile.gettempdir()) / "ops-bot-files"
+
+    @property
+    def t(self) -> object:
+        return self.runtime.dispatcher.t
+
+    async def run_one(self, text: str) -> Result:
+        """Dispatch, print, save files, then offer the buttons as numbered choices."""
+        invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
+        result = await self.runtime.dispatcher.dispatch(invocation)
+        message = render_text(result)
+        print(message.text, file=self.out)
+        for path in save_files(message.files, self.files_dir):
+            print(self.runtime.dispatcher.t("file.saved", path=path), file=self.out)
+        if message.choices:
+            answer = await _read(self.runtime.dispatcher.t("shell.choose"), self.out)
+            if answer and answer.isdigit() and 1 <= int(answer) <= len(message.choices):
+                return await self.run_one(message.choices[int(answer) - 1].command)
+        return result
+
+    async def repl(self) -> int:
+        t = self.runtime.dispatcher.t
+        role = await self.runtime.deps.roles.role_of(self.user_id)
+        print(t("shell.welcome", user=self.user_id, role=role or t("role.none")), file=self.out)
+        while True:
+            line = await _read(f"{self.runtime.config.slack.command}> ", self.out)
+            if line is None or line.lower() in EXIT_WORDS:
+                print(t("shell.bye"), file=self.out)
+                return 0
+            if line:
+                await self.run_one(line)

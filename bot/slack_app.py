@@ -1,0 +1,162 @@
+"""The Slack side: a slack-bolt AsyncApp whose listeners ack at once and dispatch afterwards.
+
+Bolt verifies every request's signature and age. Each listener acks first (Slack gives
+3 s), then runs the command through the Dispatcher and posts the result through the
+response_url (no channel membership needed) and, for long output, uploads a file. The
+same listeners serve HTTP (`ops-bot serve`) and Socket Mode (`ops-bot socket`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.dispatcher import Dispatcher, Invocation
+from bot.messages import Catalog
+from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The bot's Web API client: SLACK_API_URL as base, retrying 429s after Retry-After."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def group_members_via(client: AsyncWebClient) -> Callable[[str], Awaitable[set[str]]]:
+    async def members(group_id: str) -> set[str]:
+        response = await client.usergroups_users_list(usergroup=group_id)
+        return set(response.get("users") or [])
+
+    return members
+
+
+@dataclass
+class SlackBot:
+    """The AsyncApp plus what its listeners need; `tasks` keeps running work referenced."""
+
+    app: AsyncApp
+    dispatcher: Dispatcher
+    client: AsyncWebClient
+    identity: dict[str, str | None] = field(default_factory=lambda: {"user_id": None, "bot_id": None})
+
+    @property
+    def t(self) -> Catalog:
+        return self.dispatcher.t
+
+    async def deliver(self, message: SlackMessage, respond: Respond, channel_id: str | None) -> None:
+        """Post the result where the command came from; attach files; never raise."""
+        try:
+            await respond(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral" if message.ephemeral else "in_channel",
+                replace_original=False,
+            )
+        except Exception as exc:  # Slack unreachable: nothing else to tell the user through
+            log.error("could not post result to Slack: %s", self.dispatcher.deps.redact(str(exc)))
+        for attachment in message.files:
+            try:
+                await self.client.files_upload_v2(
+                    channel=channel_id,
+                    content=attachment.content,
+                    filename=attachment.filename,
+                    title=attachment.title or attachment.filename,
+                )
+            except (TimeoutError, SlackApiError, OSError) as exc:
+                error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+                log.warning("file upload failed: %s", error)
+                try:
+                    await respond(
+                        text=escape(self.t("file.upload_failed", name=attachment.filename, error=error)),
+                        response_type="ephemeral",
+                        replace_original=False,
+                    )
+                except Exception:
+                    log.warning("could not report the failed upload either")
+
+    async def learn_identity(self) -> None:
+        """auth.test once at start, off the ack path, so messages can name the bot."""
+        try:
+            response = await self.client.auth_test()
+            self.identity["user_id"] = response.get("user_id")
+            self.identity["bot_id"] = response.get("bot_id")
+        except Exception as exc:
+            log.warning("auth.test failed: %s", self.dispatcher.deps.redact(str(exc)))
+
+    async def run(self, invocation: Invocation, respond: Respond) -> None:
+        result = await self.dispatcher.dispatch(invocation)
+        await self.deliver(render_slack(result), respond, invocation.channel_id)
+
+
+def build_slack_app(settings: Settings, dispatcher: Dispatcher, client: AsyncWebClient) -> SlackBot:
+    """Wire the `/ops` command and the buttons to the dispatcher."""
+    config = dispatcher.deps.config
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    identity: dict[str, str | None] = {"user_id": None, "bot_id": None}
+
+    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        # No network here: a slow Slack API must never delay an ack.
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=token,
+            bot_user_id=identity["user_id"],
+            bot_id=identity["bot_id"],
+            user_id=user_id,
+        )
+
+    app = AsyncApp(
+        client=AsyncWebClient(base_url=settings.slack_api_url, timeout=10),
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        authorize=authorize,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    bot = SlackBot(app=app, dispatcher=dispatcher, client=client, identity=identity)
+
+    @app.command(config.slack.command)
+    async def on_command(ack: Any, body: dict[str, Any], respond: Respond) -> None:
+        text = str(body.get("text") or "")
+        shown = f"{config.slack.command} {text}".strip()[:200]
+        await ack(response_type="ephemeral", text=escape(bot.t("ack.running", command=shown)))
+        invocation = Invocation(
+            text=text,
+            user_id=str(body.get("user_id") or ""),
+            channel_id=body.get("channel_id"),
+            source="slack",
+        )
+        await bot.run(invocation, respond)
+
+    @app.action({"action_id": re.compile(rf"^{RUN_ACTION}:")})
+    async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        invocation = Invocation(
+            text=str(action.get("value") or ""),
+            user_id=str((body.get("user") or {}).get("id") or ""),
+            channel_id=channel,
+            source="button",
+        )
+        await bot.run(invocation, respond)
+
+    @app.error
+    async def on_error(error: Exception) -> None:
+        log.error("unhandled Slack listener error: %s", dispatcher.deps.redact(repr(error)))
+
+    return bot

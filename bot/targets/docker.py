@@ -1,0 +1,140 @@
+"""The stack's containers, found the way docker-compose finds them: by project and service labels.
+
+Every call to the engine is bounded by a timeout, so a hung engine becomes a TargetError
+with a clear sentence instead of a command that never answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiodocker
+import aiohttp
+
+from bot.config import DockerConfig
+from bot.durations import format_duration
+from bot.errors import TargetError
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    service: str
+    state: str
+    status: str
+    image: str
+    started_at: datetime | None
+    health: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value or value.startswith("0001-"):
+        return None
+    head, _, frac = value.rstrip("Z").partition(".")
+    micro = (frac + "000000")[:6] if frac else "0"
+    return datetime.fromisoformat(head).replace(microsecond=int(micro), tzinfo=UTC)
+
+
+class DockerTarget:
+    def __init__(self, config: DockerConfig, timeout: float = 10.0) -> None:
+        self.config = config
+        self.timeout = timeout
+        self._client: aiodocker.Docker | None = None
+
+    @property
+    def project(self) -> str:
+        return self.config.compose_project
+
+    def _docker(self) -> aiodocker.Docker:
+        if self._client is None:
+            self._client = aiodocker.Docker(url=self.config.url)
+        return self._client
+
+    async def _call(self, what: str, coro: Any, timeout: float | None = None) -> Any:
+        limit = timeout or self.timeout
+        try:
+            return await asyncio.wait_for(coro, limit)
+        except TimeoutError:
+            raise TargetError("docker", f"{what}: no answer from the Docker engine within {limit:g}s") from None
+        except aiodocker.DockerError as exc:
+            raise TargetError("docker", f"{what}: {exc.message}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TargetError("docker", f"{what}: Docker engine unreachable ({exc.__class__.__name__})") from None
+
+    async def containers(self, service: str | None = None) -> list[ContainerInfo]:
+        """Containers of the compose project (all states), newest first."""
+        labels = [f"{PROJECT_LABEL}={self.project}"]
+        if service:
+            labels.append(f"{SERVICE_LABEL}={service}")
+        filters = json.dumps({"label": labels})
+        found = await self._call("list containers", self._docker().containers.list(all=True, filters=filters))
+        infos = await asyncio.gather(*(self._call("inspect container", c.show()) for c in found))
+        result = [self._info(raw) for raw in infos]
+        return sorted(result, key=lambda c: (c.service, not c.running, c.name))
+
+    @staticmethod
+    def _info(raw: dict[str, Any]) -> ContainerInfo:
+        state = raw.get("State") or {}
+        labels = (raw.get("Config") or {}).get("Labels") or {}
+        health = (state.get("Health") or {}).get("Status")
+        status = state.get("Status", "unknown")
+        started = _parse_time(state.get("StartedAt"))
+        if status == "running" and started:
+            detail = f"up {_ago(started)}"
+        elif status == "exited":
+            detail = f"exited ({state.get('ExitCode')})"
+        else:
+            detail = status
+        return ContainerInfo(
+            id=raw["Id"],
+            name=str(raw.get("Name", "")).lstrip("/"),
+            service=labels.get(SERVICE_LABEL, "?"),
+            state=status,
+            status=detail,
+            image=(raw.get("Config") or {}).get("Image", ""),
+            started_at=started,
+            health=health,
+        )
+
+    async def container_of(self, service: str) -> ContainerInfo:
+        """The service's container (a running one first); TargetError when there is none."""
+        found = await self.containers(service)
+        if not found:
+            raise TargetError(service, f"no container for service {service} in project {self.project}")
+        return found[0]
+
+    async def logs(self, service: str, tail: int, since: timedelta | None = None) -> tuple[ContainerInfo, list[str]]:
+        info = await self.container_of(service)
+        params: dict[str, Any] = {"tail": str(tail)}
+        if since is not None:
+            params["since"] = int((datetime.now(UTC) - since).timestamp())
+        container = self._docker().containers.container(info.id)
+        chunks = await self._call(
+            f"logs of {service}", container.log(stdout=True, stderr=True, timeout=self.timeout, **params)
+        )
+        text = "".join(chunks)
+        return info, text.splitlines()
+
+    async def ping(self) -> None:
+        await self._call("ping", self._docker().version())
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _ago(moment: datetime) -> str:
+    return format_duration(datetime.now(UTC) - moment)

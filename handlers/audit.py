@@ -1,0 +1,46 @@
+"""`/ops audit`: who ran what, when, with what outcome (admins only)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.argtypes import SlackUser, positional
+from bot.context import OpContext
+from bot.registry import OpArgs, operation
+from bot.results import Result, Table, Text
+
+
+class AuditArgs(OpArgs):
+    count: int = positional(20, metavar="N", ge=1, le=200)
+    user: SlackUser | None = positional(None, metavar="@user")
+
+
+@operation("audit", AuditArgs, role="admin")
+async def audit(ctx: OpContext, args: AuditArgs) -> Result:
+    """Who ran what, when, with what outcome."""
+    t = ctx.t
+    rows = await ctx.deps.audit.recent(args.count, args.user)
+    title = t("audit.title", count=args.count)
+    if not rows:
+        return Result(title=title, blocks=[Text(t("audit.empty"))])
+    tz = ZoneInfo(ctx.config.timezone)
+    table = [
+        [
+            f"{r.at.astimezone(tz):%m-%d %H:%M:%S}",
+            r.user_id,
+            r.channel_id or "-",
+            _command(r.operation, r.arguments),
+            r.decision,
+            r.outcome,
+            str(r.duration_ms if r.duration_ms is not None else ""),
+        ]
+        for r in rows
+    ]
+    return Result(title=title, blocks=[Table(t("audit.columns").split("|"), table)])
+
+
+def _command(operation: str, arguments: dict[str, object]) -> str:
+    if operation == "?":
+        return str(arguments.get("text", "?"))[:60]
+    shown = " ".join(f"{k}={v}" for k, v in arguments.items() if v not in (None, False, ""))
+    return f"{operation} {shown}".strip()[:80]

@@ -1,0 +1,118 @@
+"""Runbook "Verificación de Salud": `make health-check` and the curl lines, run concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.argtypes import CheckName, positional
+from bot.context import OpContext
+from bot.database import short_error
+from bot.errors import BotError
+from bot.registry import NoArgs, OpArgs, operation
+from bot.results import Check, Checks, Result, Text
+from bot.targets.http import check_http
+
+DEFAULT_TIMEOUT = 5.0
+
+
+class HealthArgs(OpArgs):
+    check: CheckName | None = positional(None, metavar="check")
+
+
+def _timeout(ctx: OpContext) -> float:
+    api = ctx.config.stack.api
+    return api.timeout.total_seconds() if api else DEFAULT_TIMEOUT
+
+
+def http_checks(ctx: OpContext, only: str | None = None) -> list[Awaitable[Check]]:
+    api = ctx.config.stack.api
+    if api is None:
+        return []
+    base = api.base_url.rstrip("/")
+    return [
+        check_http(ctx.deps.http, name, base + path, _timeout(ctx), ctx.t)
+        for name, path in api.health.items()
+        if only is None or name == only
+    ]
+
+
+async def timed(name: str, probe: Callable[[], Awaitable[str]], timeout: float, ctx: OpContext) -> Check:
+    """Run one probe under its own timeout; a failure or hang is a line, never an exception."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            detail = await probe()
+    except TimeoutError:
+        return Check(name, "timeout", ctx.t("check.timeout", seconds=f"{timeout:g}"), _ms(started))
+    except BotError as exc:
+        return Check(name, "fail", ctx.deps.redact(str(exc.fields.get("detail", exc.key))), _ms(started))
+    except Exception as exc:  # a probe's own failure is its verdict
+        return Check(name, "fail", ctx.deps.redact(short_error(exc)), _ms(started))
+    return Check(name, "ok", detail, _ms(started))
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def summarize(ctx: OpContext, title: str, checks: list[Check]) -> Result:
+    bad = sum(1 for c in checks if c.state != "ok")
+    if not checks:
+        return Result(title=title, blocks=[Text(ctx.t("check.nothing"))], ok=False)
+    summary = (
+        ctx.t("status.summary.ok", count=len(checks))
+        if not bad
+        else ctx.t("status.summary.bad", bad=bad, count=len(checks))
+    )
+    return Result(title=title, blocks=[Text(summary), Checks(checks)], ok=bad == 0, summary=summary)
+
+
+@operation("health", HealthArgs)
+async def health(ctx: OpContext, args: HealthArgs) -> Result:
+    """The API's health endpoints, all at once, each with its latency."""
+    checks = await asyncio.gather(*http_checks(ctx, args.check))
+    return summarize(ctx, ctx.t("health.title"), list(checks))
+
+
+def service_probes(ctx: OpContext) -> list[Awaitable[Check]]:
+    """Container state of every service, and direct pings of the stack's Postgres and Redis."""
+    timeout = _timeout(ctx)
+    probes: list[Awaitable[Check]] = []
+    docker = ctx.deps.docker
+    if docker is not None:
+        for service in ctx.config.services:
+
+            async def container(service: str = service) -> str:
+                info = await docker.container_of(service)
+                if not info.running:
+                    raise BotError(detail=ctx.t("check.container", state=info.status))
+                return ctx.t("check.container", state=info.status)
+
+            probes.append(timed(f"container {service}", container, timeout, ctx))
+    target_db = ctx.deps.target_db
+    if target_db is not None:
+
+        async def postgres() -> str:
+            await target_db.ping()
+            return ctx.t("check.sql_ok")
+
+        probes.append(timed("postgres", postgres, timeout, ctx))
+    target_redis = ctx.deps.target_redis
+    if target_redis is not None:
+
+        async def redis() -> str:
+            await target_redis.ping()
+            return ctx.t("check.pong")
+
+        probes.append(timed("redis", redis, timeout, ctx))
+    return probes
+
+
+@operation("status", NoArgs)
+async def status(ctx: OpContext, args: NoArgs) -> Result:
+    """Every service of the stack in one message: health endpoints, containers, database, cache."""
+    checks = await asyncio.gather(*http_checks(ctx), *service_probes(ctx))
+    project = ctx.config.stack.docker.compose_project if ctx.config.stack.docker else "stack"
+    return summarize(ctx, ctx.t("status.title", project=project), list(checks))

@@ -1,0 +1,36 @@
+"""`/ops help`: what the caller may run, nothing more."""
+
+from __future__ import annotations
+
+from bot.argtypes import positional
+from bot.context import OpContext
+from bot.registry import OpArgs, operation
+from bot.results import Fields, Result, Text
+
+
+class HelpArgs(OpArgs):
+    command: str | None = positional(None, metavar="command", greedy=True, max_length=60)
+
+
+@operation("help", HelpArgs)
+async def help_(ctx: OpContext, args: HelpArgs) -> Result:
+    """List the commands you may run, or explain one."""
+    t = ctx.t
+    roles = ctx.deps.roles
+    allowed = [op for op in ctx.deps.registry if roles.allows(ctx.role, op)]
+    if args.command:
+        wanted = args.command.lower().removeprefix(ctx.prefix).strip()
+        match = next((op for op in allowed if op.name == wanted), None)
+        if match is not None:
+            pairs = [(t("help.usage"), match.usage(ctx.prefix)), (t("help.role"), t(f"role.{roles.required(match)}"))]
+            if match.destructive != "none":
+                pairs.append(("⚠️", t(f"help.destructive.{match.destructive}")))
+            return Result(title=f"{ctx.prefix} {match.name}", blocks=[Text(match.help), Fields(pairs)])
+    role = t(f"role.{ctx.role}") if ctx.role else t("role.none")
+    if not allowed:
+        return Result(title=t("help.title", role=role), blocks=[Text(t("help.none"))])
+    lines = []
+    for op in sorted(allowed, key=lambda o: o.name):
+        mark = {"none": "", "confirm": " ⚠️", "critical": " ⚠️⚠️"}[op.destructive]
+        lines.append(f"{op.usage(ctx.prefix)}{mark}\n    {op.help}")
+    return Result(title=t("help.title", role=role), blocks=[Text("\n".join(lines))], ephemeral=True)
