@@ -1,0 +1,1035 @@
+"""A local emulator of the parts of Slack that ops-bot talks to.
+
+Slack cannot be reached from CI, and mocking ``AsyncWebClient`` methods would
+skip exactly the code we want to exercise (URL building, form/JSON encoding,
+retry handlers, the Socket Mode handshake). So instead this module serves
+Slack's *wire protocol* on ``127.0.0.1``: point ``AsyncWebClient(base_url=...)``
+or ``SLACK_API_URL`` at :attr:`SlackEmulator.api_url` and the real slack_sdk /
+slack_bolt code paths run unchanged.
+
+What it speaks (checked against slack_sdk 3.48 / slack_bolt 1.30 sources):
+
+* Web API: ``POST|GET /api/<method>``. slack_sdk joins ``base_url`` and the
+  method name with ``urljoin``, sends the token as ``Authorization: Bearer``,
+  and puts arguments in the query string (``params=``), a form body
+  (``data=``) or a JSON body (``json=`` – chat.postMessage/chat.update).
+  All three are merged into :attr:`Call.args`.
+* files_upload_v2: ``files.getUploadURLExternal`` hands out an upload URL on
+  this server (``POST /upload/v1/<file_id>``, raw bytes, answered with
+  ``text/plain`` ``OK - <len>`` like files.slack.com), then
+  ``files.completeUploadExternal`` shares the uploaded files.
+* response_url: ``POST /response/<id>`` (JSON body, as AsyncWebhookClient sends).
+* Socket Mode: ``apps.connections.open`` (needs an ``xapp-`` token) returns a
+  ``ws://`` URL on this server; on connect the server sends Slack's ``hello``,
+  pushes envelopes ``{envelope_id, type, payload, accepts_response_payload}``
+  and collects the client's acks ``{envelope_id, payload?}``.
+
+Use it in-process::
+
+    async with SlackEmulator() as emu:
+        client = AsyncWebClient(token="xoxb-test", base_url=emu.api_url)
+        await client.chat_postMessage(channel="C1", text="hi")
+        [call] = await emu.wait_for("chat.postMessage")
+
+or as a subprocess (for tests of a bot running in another process, and for
+benchmarks)::
+
+    python tests/slack_emulator.py --port 0
+    # prints {"url": ..., "api_url": ..., "pid": ...} on one line, serves until killed
+
+In standalone mode a small control API is exposed (see :meth:`SlackEmulator._control_routes`):
+``GET /_calls``, ``POST /_reset``, ``POST /_canned``, ``GET /_files``,
+``POST /_response_url``, ``POST /_socket_send``, ``GET /_socket_ack``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import mimetypes
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+#: Pseudo-method names under which non-Web-API traffic is recorded.
+RESPONSE_URL = "response_url"
+UPLOAD_URL = "upload_url"
+SOCKET_CONNECT = "socket_connect"
+SOCKET_ACK = "socket_ack"
+
+#: Arguments that Slack accepts as JSON-encoded strings in form/query bodies.
+#: They are decoded so tests can assert on structures, not on serialisation.
+JSON_STRING_FIELDS = frozenset(
+    {
+        "blocks",
+        "attachments",
+        "files",
+        "metadata",
+        "view",
+        "user_auth_blocks",
+        "chunks",
+        "outputs",
+        "unfurls",
+    }
+)
+
+#: Scopes reported in ``X-OAuth-Scopes`` (bolt stores them in the AuthorizeResult).
+DEFAULT_SCOPES = (
+    "chat:write,chat:write.public,commands,files:write,im:write,usergroups:read,users:read,users:read.email"
+)
+
+Body = dict[str, Any]
+CannedBody = Body | Callable[["Call"], Body]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the emulator received.
+
+    ``args`` merges query string, form and JSON body. JSON-string fields
+    (``blocks``, ``attachments``, ``files``...) are decoded; their original
+    strings are kept in ``args["_raw"]``. ``headers`` keys are lower-cased.
+    ``at`` is ``time.time()`` on arrival (wall clock, so comparable with
+    timestamps taken in another process).
+    """
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+    @property
+    def token(self) -> str | None:
+        """The token the caller sent (Bearer header, else a ``token`` argument)."""
+        return _token_of(self.headers, self.args)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (bytes become ``{"$base64": ...}``)."""
+        return _jsonable(asdict(self))  # type: ignore[no-any-return]
+
+
+@dataclass
+class UploadedFile:
+    """A file shared through files.getUploadURLExternal → upload → completeUploadExternal."""
+
+    id: str
+    name: str
+    title: str | None
+    content: bytes
+    channel: str | None = None
+    channels: list[str] = field(default_factory=list)
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The content decoded as UTF-8 (most of our uploads are logs/reports)."""
+        return self.content.decode("utf-8", errors="replace")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (content base64-encoded)."""
+        return _jsonable(asdict(self))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class SocketAck:
+    """What a Socket Mode client sent back for one envelope.
+
+    ``message`` is the full frame (``{"envelope_id": ..., "payload": ...}``),
+    ``payload`` its optional payload, ``elapsed`` the seconds between pushing
+    the envelope and receiving the ack (Slack gives up after 3 s).
+    """
+
+    envelope_id: str
+    payload: dict[str, Any] | None
+    message: dict[str, Any]
+    elapsed: float
+    at: float
+
+
+@dataclass
+class _Rule:
+    """A canned answer: HTTP status, JSON body (or a function of the call), headers.
+
+    ``remaining`` is None for a standing answer, else the number of uses left.
+    """
+
+    status: int
+    body: CannedBody
+    headers: dict[str, str]
+    remaining: int | None
+
+
+@dataclass
+class _PendingUpload:
+    file_id: str
+    filename: str
+    length: int | None
+    alt_txt: str | None
+    snippet_type: str | None
+    content: bytes | None = None
+
+
+class SlackEmulator:
+    """A Slack Web API / Socket Mode / response_url server on 127.0.0.1.
+
+    Configure it by attributes (``usergroups``, ``users``) and by
+    :meth:`fail`, :meth:`delay`, :meth:`set_response`; inspect it with
+    :meth:`calls`, :meth:`wait_for`, :attr:`files`, :attr:`messages` and the
+    ``socket_*`` methods. Start/stop with ``async with`` or :meth:`start` /
+    :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        team_id: str = "T0TEAM",
+        team_domain: str = "ops-test",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0APP",
+        require_auth: bool = True,
+        control_api: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.team_id = team_id
+        self.team_domain = team_domain
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        #: Reject Web API calls without a token (``not_authed``), as Slack does.
+        self.require_auth = require_auth
+        self.control_api = control_api
+        #: usergroup id → member user ids, answered by usergroups.users.list.
+        self.usergroups: dict[str, list[str]] = {}
+        #: user id → user object overrides for users.info (others are synthesised).
+        self.users: dict[str, dict[str, Any]] = {}
+        #: Files shared via files.completeUploadExternal, in order.
+        self.files: list[UploadedFile] = []
+        #: Current messages by ts (posted, updated, deleted through the API).
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.scopes = DEFAULT_SCOPES
+
+        self._calls: list[Call] = []
+        self._oneshot: dict[str, deque[_Rule]] = {}
+        self._standing: dict[str, _Rule] = {}
+        self._delays: dict[str, float] = {}
+        self._uploads: dict[str, _PendingUpload] = {}
+        self._ts_counter = itertools.count(1)
+        self._id_counter = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_sent: dict[str, float] = {}
+        self._acks: dict[str, SocketAck] = {}
+        self._changed: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self._handlers: dict[str, Callable[[Call], Body]] = {
+            "api.test": self._api_test,
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.delete": self._chat_delete,
+            "conversations.open": self._conversations_open,
+            "usergroups.users.list": self._usergroups_users_list,
+            "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+            "apps.connections.open": self._apps_connections_open,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> SlackEmulator:
+        """Bind (port 0 → a free port chosen by the OS) and start serving."""
+        if self._runner is not None:
+            raise RuntimeError("emulator already started")
+        self._changed = asyncio.Event()
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        app.router.add_post("/response/{response_id}", self._handle_response_url)
+        app.router.add_get("/link/", self._handle_socket)
+        if self.control_api:
+            self._control_routes(app)
+        # Binding the socket ourselves is the public way to learn the port of port 0.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        return self
+
+    async def stop(self) -> None:
+        """Close Socket Mode connections, then the HTTP server."""
+        if self._runner is None:
+            return
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"emulator stopping")
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> SlackEmulator:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, e.g. ``http://127.0.0.1:PORT``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """Web API base URL (with trailing slash, as slack_sdk expects)."""
+        return f"{self.url}/api/"
+
+    def reset(self) -> None:
+        """Forget calls, files, messages, acks and all configuration (keeps connections)."""
+        self._calls.clear()
+        self._oneshot.clear()
+        self._standing.clear()
+        self._delays.clear()
+        self._uploads.clear()
+        self._acks.clear()
+        self._socket_sent.clear()
+        self.files.clear()
+        self.messages.clear()
+        self.usergroups.clear()
+        self.users.clear()
+
+    # ------------------------------------------------------------------ configuring answers
+
+    def fail(
+        self,
+        method: str,
+        times: int = 1,
+        status: int | None = None,
+        retry_after: int = 1,
+        error: str | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail.
+
+        * ``fail(m)`` / ``fail(m, status=429, retry_after=2)``: HTTP 429,
+          ``Retry-After`` header, body ``{"ok": false, "error": "ratelimited"}``
+          – what Slack sends when rate limiting.
+        * ``fail(m, error="channel_not_found")``: HTTP 200 ``{"ok": false, "error": ...}``.
+        * ``fail(m, status=500)``: HTTP 500 ``{"ok": false, "error": "internal_error"}``.
+
+        Works for the pseudo-methods ``"response_url"`` and ``"upload_url"`` too.
+        One-shot failures take precedence over :meth:`set_response` answers.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        if status is None:
+            status = 200 if error is not None else 429
+        if error is None:
+            error = "ratelimited" if status == 429 else "internal_error"
+        headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+        rule = _Rule(status, {"ok": False, "error": error}, headers, times)
+        self._oneshot.setdefault(method, deque()).append(rule)
+
+    def set_response(
+        self,
+        method: str,
+        body: CannedBody,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer ``method`` with ``body`` (a dict, or a function of the :class:`Call`).
+
+        With ``times=None`` it replaces the default answer until :meth:`reset`
+        (this is also how to teach the emulator a method it does not know);
+        with ``times=N`` it is queued like :meth:`fail`.
+        """
+        rule = _Rule(status, body, dict(headers or {}), times)
+        if times is None:
+            self._standing[method] = rule
+        else:
+            self._oneshot.setdefault(method, deque()).append(rule)
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Make every call of ``method`` wait ``seconds`` before answering (0 to undo)."""
+        if seconds <= 0:
+            self._delays.pop(method, None)
+        else:
+            self._delays[method] = seconds
+
+    def response_url(self) -> str:
+        """A fresh response_url; POSTs to it are recorded as method ``"response_url"``."""
+        return f"{self.url}/response/{uuid.uuid4().hex}"
+
+    # ------------------------------------------------------------------ inspecting calls
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Recorded calls in arrival order, optionally only those of ``method``."""
+        return [c for c in self._calls if method is None or c.method == method]
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        predicate: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Wait until at least ``count`` calls of ``method`` (matching ``predicate``) arrived.
+
+        Returns all matching calls so far. On timeout raises AssertionError
+        listing every call seen, which is usually enough to spot the bug.
+        """
+
+        def matching() -> list[Call]:
+            return [c for c in self._calls if c.method == method and (predicate is None or predicate(c))]
+
+        if await self._wait_until(lambda: len(matching()) >= count, timeout):
+            return matching()
+        seen = "\n  ".join(_summarize(c) for c in self._calls) or "(no calls at all)"
+        what = f"{count} call(s) of {method!r}" + (" matching predicate" if predicate else "")
+        raise AssertionError(
+            f"timed out after {timeout}s waiting for {what}; got {len(matching())}. Calls seen:\n  {seen}"
+        )
+
+    # ------------------------------------------------------------------ Socket Mode
+
+    @property
+    def socket_clients(self) -> int:
+        """Number of currently open Socket Mode connections."""
+        return sum(1 for ws in self._sockets if not ws.closed)
+
+    async def socket_connected(self, timeout: float = 5.0, count: int = 1) -> None:
+        """Wait until ``count`` Socket Mode clients are connected (and got ``hello``)."""
+        if not await self._wait_until(lambda: self.socket_clients >= count, timeout):
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {count} Socket Mode client(s); "
+                f"{self.socket_clients} connected; "
+                f"apps.connections.open calls: {len(self.calls('apps.connections.open'))}"
+            )
+
+    async def socket_send(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        accepts_response_payload: bool = True,
+        *,
+        envelope_id: str | None = None,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+        timeout: float = 5.0,
+    ) -> str:
+        """Push an envelope to the newest connected client; return its envelope_id.
+
+        Slack delivers each envelope to *one* of an app's connections, so we do
+        not broadcast (that would double-handle commands). The newest
+        connection is chosen because after a reconnect it is the live one.
+        ``envelope_type`` is ``"slash_commands"``, ``"interactive"`` or
+        ``"events_api"`` (events also carry ``retry_attempt``/``retry_reason``).
+        Waits up to ``timeout`` for a client to be connected.
+        """
+        await self.socket_connected(timeout)
+        envelope_id = envelope_id or str(uuid.uuid4())
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": envelope_type,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if envelope_type == "events_api" or retry_attempt is not None:
+            envelope["retry_attempt"] = retry_attempt or 0
+            envelope["retry_reason"] = retry_reason or ""
+        ws = [w for w in self._sockets if not w.closed][-1]
+        self._socket_sent[envelope_id] = time.monotonic()
+        await ws.send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def socket_wait_ack(self, envelope_id: str, timeout: float = 3.0) -> SocketAck:
+        """Wait for the client's ack of ``envelope_id`` (Slack's own deadline is 3 s)."""
+        if not await self._wait_until(lambda: envelope_id in self._acks, timeout):
+            raise AssertionError(
+                f"no ack for envelope {envelope_id} within {timeout}s; acked so far: {sorted(self._acks)}"
+            )
+        return self._acks[envelope_id]
+
+    async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Send Slack's ``disconnect`` message; clients reconnect via apps.connections.open."""
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "emulator"}}
+        for ws in [w for w in self._sockets if not w.closed]:
+            await ws.send_str(json.dumps(message))
+
+    # ------------------------------------------------------------------ internals: plumbing
+
+    def _notify(self) -> None:
+        """Wake every waiter; each waits on the Event current when it looked."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def _wait_until(self, condition: Callable[[], bool], within: float) -> bool:
+        """Poll ``condition`` each time something is recorded, for at most ``within`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._changed is None:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return True
+
+    def _record(self, method: str, args: dict[str, Any], headers: Mapping[str, str]) -> Call:
+        call = Call(method, args, {k.lower(): v for k, v in headers.items()}, time.time())
+        self._calls.append(call)
+        self._notify()
+        return call
+
+    def _next_rule(self, method: str) -> _Rule | None:
+        queue = self._oneshot.get(method)
+        if queue:
+            rule = queue[0]
+            assert rule.remaining is not None
+            rule.remaining -= 1
+            if rule.remaining <= 0:
+                queue.popleft()
+            return rule
+        return self._standing.get(method)
+
+    async def _answer(
+        self,
+        call: Call,
+        default: Callable[[Call], web.StreamResponse],
+    ) -> web.StreamResponse:
+        """Apply canned rules and delays, else produce the default answer."""
+        rule = self._next_rule(call.method)
+        delay = self._delays.get(call.method)
+        if delay:
+            await asyncio.sleep(delay)
+        if rule is None:
+            return default(call)
+        body = rule.body(call) if callable(rule.body) else rule.body
+        return web.json_response(body, status=rule.status, headers=rule.headers)
+
+    def _next_ts(self) -> str:
+        micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._id_counter):08d}"
+
+    # ------------------------------------------------------------------ internals: HTTP handlers
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        try:
+            args = await _parse_args(request)
+        except ValueError:
+            self._record(method, {"_body": await request.text()}, request.headers)
+            return web.json_response({"ok": False, "error": "invalid_json"})
+        call = self._record(method, args, request.headers)
+        return await self._answer(call, self._api_default)
+
+    def _api_default(self, call: Call) -> web.StreamResponse:
+        handler = self._handlers.get(call.method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        token = call.token
+        error = self._token_error(call.method, token)
+        if error is not None:
+            return web.json_response({"ok": False, "error": error})
+        headers = {"X-OAuth-Scopes": self.scopes} if token else {}
+        return web.json_response(handler(call), headers=headers)
+
+    def _token_error(self, method: str, token: str | None) -> str | None:
+        """Slack's token rules that catch real bugs: no token, or the wrong token type.
+
+        App-level (``xapp-``) tokens only open Socket Mode connections; bot
+        tokens cannot. Mixing them up is an easy mistake in bot wiring.
+        """
+        if not token:
+            return "not_authed" if self.require_auth else None
+        is_app_token = token.startswith("xapp-")
+        if method == "apps.connections.open":
+            return None if is_app_token else "not_allowed_token_type"
+        if is_app_token and method not in ("auth.test", "api.test"):
+            return "not_allowed_token_type"
+        return None
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        content, filename = await _read_upload(request)
+        pending = self._uploads.get(file_id)
+        call = self._record(
+            UPLOAD_URL,
+            {
+                "file_id": file_id,
+                "filename": filename or (pending.filename if pending else None),
+                "size": len(content),
+            },
+            request.headers,
+        )
+
+        def default(_: Call) -> web.StreamResponse:
+            if pending is None:
+                return web.Response(status=404, text="Not Found", content_type="text/plain")
+            pending.content = content
+            return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
+
+        return await self._answer(call, default)
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        try:
+            args = await _parse_args(request)
+        except ValueError:
+            args = {"_body": await request.text()}
+        args["_response_id"] = request.match_info["response_id"]
+        call = self._record(RESPONSE_URL, args, request.headers)
+        return await self._answer(call, lambda _: web.json_response({"ok": True}))
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self._record(SOCKET_CONNECT, dict(request.query), request.headers)
+        hello = {
+            "type": "hello",
+            "num_connections": self.socket_clients,
+            "debug_info": {
+                "host": "applink-emulator",
+                "build_number": 1,
+                "approximate_connection_time": 18060,
+            },
+            "connection_info": {"app_id": self.app_id},
+        }
+        try:
+            await ws.send_str(json.dumps(hello))
+            self._notify()
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self._on_socket_text(msg.data)
+        finally:
+            self._sockets.remove(ws)
+            self._notify()
+        return ws
+
+    def _on_socket_text(self, data: str) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or "envelope_id" not in message:
+            return
+        envelope_id = str(message["envelope_id"])
+        sent = self._socket_sent.get(envelope_id)
+        elapsed = time.monotonic() - sent if sent is not None else float("nan")
+        payload = message.get("payload")
+        self._acks[envelope_id] = SocketAck(
+            envelope_id=envelope_id,
+            payload=payload if isinstance(payload, dict) else None,
+            message=message,
+            elapsed=elapsed,
+            at=time.time(),
+        )
+        self._record(SOCKET_ACK, dict(message), {})
+
+    # ------------------------------------------------------------------ internals: default answers
+
+    def _api_test(self, call: Call) -> Body:
+        args = {k: v for k, v in call.args.items() if not k.startswith("_") and k != "token"}
+        return {"ok": True, "args": args}
+
+    def _auth_test(self, call: Call) -> Body:
+        return {
+            "ok": True,
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": "Ops Test",
+            "user": "ops-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _message(self, call: Call, ts: str) -> Body:
+        message: Body = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "text": call.args.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if key in call.args:
+                message[key] = call.args[key]
+        return message
+
+    def _channel_for(self, channel: str) -> str:
+        """Posting to a user id lands in the DM with that user, as on Slack."""
+        return f"D{channel}" if channel[:1] in ("U", "W") else channel
+
+    def _chat_post_message(self, call: Call) -> Body:
+        channel = call.args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not any(call.args.get(k) for k in ("text", "blocks", "attachments")):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        channel = self._channel_for(str(channel))
+        message = self._message(call, ts)
+        self.messages[ts] = {**message, "channel": channel}
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_update(self, call: Call) -> Body:
+        channel, ts = call.args.get("channel"), call.args.get("ts")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts:
+            return {"ok": False, "error": "message_not_found"}
+        message = self._message(call, str(ts))
+        # Lenient on purpose: tests often fabricate the message a button lives on.
+        self.messages[str(ts)] = {**self.messages.get(str(ts), {}), **message, "channel": channel}
+        text = message["text"]
+        return {"ok": True, "channel": channel, "ts": ts, "text": text, "message": message}
+
+    def _chat_post_ephemeral(self, call: Call) -> Body:
+        if not call.args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not call.args.get("user"):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_delete(self, call: Call) -> Body:
+        channel, ts = call.args.get("channel"), call.args.get("ts")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages.pop(str(ts), None)
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _conversations_open(self, call: Call) -> Body:
+        users = [u for u in str(call.args.get("users", "")).split(",") if u]
+        channel = call.args.get("channel")
+        if channel:
+            return {"ok": True, "channel": {"id": channel}}
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) == 1:
+            return {"ok": True, "channel": {"id": f"D{users[0]}"}}
+        return {"ok": True, "channel": {"id": "G" + "".join(sorted(users))[:20]}}
+
+    def _usergroups_users_list(self, call: Call) -> Body:
+        group = call.args.get("usergroup")
+        if not group:
+            return {"ok": False, "error": "invalid_arguments"}
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
+
+    def _users_info(self, call: Call) -> Body:
+        user_id = str(call.args.get("user", ""))
+        if user_id in self.users:
+            return {"ok": True, "user": self.users[user_id]}
+        if user_id[:1] not in ("U", "W"):
+            return {"ok": False, "error": "user_not_found"}
+        name = user_id.lower()
+        return {
+            "ok": True,
+            "user": {
+                "id": user_id,
+                "team_id": self.team_id,
+                "name": name,
+                "real_name": f"User {user_id}",
+                "deleted": False,
+                "is_bot": user_id == self.bot_user_id,
+                "is_admin": False,
+                "tz": "Etc/UTC",
+                "profile": {
+                    "real_name": f"User {user_id}",
+                    "display_name": name,
+                    "email": f"{name}@example.com",
+                },
+            },
+        }
+
+    def _files_get_upload_url_external(self, call: Call) -> Body:
+        filename, length = call.args.get("filename"), call.args.get("length")
+        if not filename or length in (None, ""):
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = self._next_id("F")
+        self._uploads[file_id] = _PendingUpload(
+            file_id=file_id,
+            filename=str(filename),
+            length=int(length),
+            alt_txt=call.args.get("alt_txt"),
+            snippet_type=call.args.get("snippet_type"),
+        )
+        return {"ok": True, "upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, call: Call) -> Body:
+        files = call.args.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        pending: list[tuple[_PendingUpload, dict[str, Any]]] = []
+        for item in files:
+            upload = self._uploads.get(str(item.get("id")))
+            if upload is None or upload.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            pending.append((upload, item))
+        channel_id = call.args.get("channel_id")
+        channels = [c for c in str(call.args.get("channels") or "").split(",") if c]
+        if channel_id:
+            channels = [str(channel_id), *channels]
+        answer: list[Body] = []
+        for upload, item in pending:
+            shared = UploadedFile(
+                id=upload.file_id,
+                name=upload.filename,
+                title=item.get("title"),
+                content=upload.content or b"",
+                channel=channels[0] if channels else None,
+                channels=channels,
+                thread_ts=call.args.get("thread_ts"),
+                initial_comment=call.args.get("initial_comment"),
+                alt_txt=upload.alt_txt,
+                snippet_type=upload.snippet_type,
+            )
+            self.files.append(shared)
+            del self._uploads[upload.file_id]
+            answer.append(
+                {
+                    "id": shared.id,
+                    "name": shared.name,
+                    "title": shared.title or shared.name,
+                    "mimetype": mimetypes.guess_type(shared.name)[0] or "text/plain",
+                    "size": len(shared.content),
+                    "user": self.bot_user_id,
+                    "channels": channels,
+                    "url_private": f"{self.url}/files/{shared.id}/{shared.name}",
+                    "permalink": f"https://{self.team_domain}.slack.com/files/{shared.id}",
+                }
+            )
+        return {"ok": True, "files": answer}
+
+    def _apps_connections_open(self, call: Call) -> Body:
+        ticket = uuid.uuid4().hex
+        ws_url = f"ws://{self.host}:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"
+        return {"ok": True, "url": ws_url}
+
+    # ------------------------------------------------------------------ control API (standalone)
+
+    def _control_routes(self, app: web.Application) -> None:
+        """HTTP twins of the Python API, for tests driving a bot in another process.
+
+        * ``GET /_calls[?method=m]`` → list of calls (``Call.to_json``)
+        * ``POST /_reset``
+        * ``POST /_canned`` with any of ``{"method", "response", "status", "times"}``,
+          ``{"method", "fail": {times, status, retry_after, error}}``,
+          ``{"method", "delay": seconds}``, ``{"usergroups": {...}}``, ``{"users": {...}}``
+        * ``GET /_files`` → uploaded files (content base64)
+        * ``POST /_response_url`` → ``{"url": ...}``
+        * ``POST /_socket_send`` ``{"type", "payload", "accepts_response_payload"}`` →
+          ``{"envelope_id": ...}``
+        * ``GET /_socket_ack?envelope_id=..&timeout=3`` → the ack, or 504
+        """
+
+        async def get_calls(request: web.Request) -> web.StreamResponse:
+            calls = self.calls(request.query.get("method"))
+            return web.json_response([c.to_json() for c in calls])
+
+        async def post_reset(_: web.Request) -> web.StreamResponse:
+            self.reset()
+            return web.json_response({"ok": True})
+
+        async def post_canned(request: web.Request) -> web.StreamResponse:
+            spec = await request.json()
+            method = spec.get("method")
+            if "usergroups" in spec:
+                self.usergroups.update(spec["usergroups"])
+            if "users" in spec:
+                self.users.update(spec["users"])
+            if method and "response" in spec:
+                self.set_response(
+                    method,
+                    spec["response"],
+                    status=int(spec.get("status", 200)),
+                    headers=spec.get("headers"),
+                    times=spec.get("times"),
+                )
+            if method and "fail" in spec:
+                self.fail(method, **spec["fail"])
+            if method and "delay" in spec:
+                self.delay(method, float(spec["delay"]))
+            return web.json_response({"ok": True})
+
+        async def get_files(_: web.Request) -> web.StreamResponse:
+            return web.json_response([f.to_json() for f in self.files])
+
+        async def post_response_url(_: web.Request) -> web.StreamResponse:
+            return web.json_response({"url": self.response_url()})
+
+        async def post_socket_send(request: web.Request) -> web.StreamResponse:
+            spec = await request.json()
+            envelope_id = await self.socket_send(
+                spec["type"],
+                spec["payload"],
+                bool(spec.get("accepts_response_payload", True)),
+                envelope_id=spec.get("envelope_id"),
+            )
+            return web.json_response({"envelope_id": envelope_id})
+
+        async def get_socket_ack(request: web.Request) -> web.StreamResponse:
+            timeout = float(request.query.get("timeout", "3"))
+            try:
+                ack = await self.socket_wait_ack(request.query["envelope_id"], timeout)
+            except AssertionError as exc:
+                return web.json_response({"ok": False, "error": str(exc)}, status=504)
+            return web.json_response(_jsonable(asdict(ack)))
+
+        app.router.add_get("/_calls", get_calls)
+        app.router.add_post("/_reset", post_reset)
+        app.router.add_post("/_canned", post_canned)
+        app.router.add_get("/_files", get_files)
+        app.router.add_post("/_response_url", post_response_url)
+        app.router.add_post("/_socket_send", post_socket_send)
+        app.router.add_get("/_socket_ack", get_socket_ack)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _token_of(headers: Mapping[str, str], args: Mapping[str, Any]) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    token = args.get("token")
+    return str(token) if token else None
+
+
+async def _parse_args(request: web.Request) -> dict[str, Any]:
+    """Merge query, form and JSON body the way Slack's API accepts them.
+
+    Raises ValueError for an unparsable JSON body (Slack answers ``invalid_json``).
+    """
+    args: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        ctype = request.content_type
+        if ctype == "application/json":
+            body = json.loads(await request.text() or "{}")
+            if isinstance(body, dict):
+                args.update(body)
+            else:
+                args["_json"] = body
+        elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    args[key] = {"filename": value.filename, "content": value.file.read()}
+                else:
+                    args[key] = value
+        else:
+            raw = await request.read()
+            if raw:
+                args["_body"] = raw.decode("utf-8", errors="replace")
+    raw_fields: dict[str, str] = {}
+    for key in JSON_STRING_FIELDS & args.keys():
+        value = args[key]
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):
+                args[key] = json.loads(value)
+                raw_fields[key] = value
+    if raw_fields:
+        args["_raw"] = raw_fields
+    return args
+
+
+async def _read_upload(request: web.Request) -> tuple[bytes, str | None]:
+    """Upload URLs take the raw bytes (what slack_sdk sends) or a multipart ``file`` part."""
+    if request.content_type == "multipart/form-data":
+        form = await request.post()
+        for value in form.values():
+            if isinstance(value, web.FileField):
+                return value.file.read(), value.filename
+        return b"", None
+    return await request.read(), None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"$base64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def _summarize(call: Call) -> str:
+    """One line per call for timeout messages: method plus the telling arguments."""
+    keys = ("channel", "channel_id", "user", "users", "usergroup", "ts", "thread_ts", "text")
+    parts = []
+    for key in keys:
+        if key in call.args:
+            text = repr(call.args[key])
+            parts.append(f"{key}={text[:60] + '…' if len(text) > 60 else text}")
+    return f"{call.method}({', '.join(parts)})"
+
+
+# ---------------------------------------------------------------------- standalone
+
+
+async def _serve(host: str, port: int) -> None:
+    emu = SlackEmulator(host=host, port=port, control_api=True)
+    await emu.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(json.dumps({"url": emu.url, "api_url": emu.api_url, "port": emu.port}), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await emu.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; first stdout line is ``{"url": ..., "api_url": ...}``."""
+    parser = argparse.ArgumentParser(description="Local Slack Web API / Socket Mode emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 (default) picks a free port")
+    ns = parser.parse_args(argv)
+    asyncio.run(_serve(ns.host, ns.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
