@@ -60,12 +60,16 @@ async def start(
     config: OpsConfig,
     group_members: GroupMembers | None = None,
     migrate: bool = True,
+    configure_logging: bool = True,
 ) -> Runtime:
     """Build deps and the dispatcher; migrations run in the background until the database answers."""
     import handlers  # noqa: F401  registers every operation
 
     deps = Deps.create(settings, config, group_members)
-    setup_logging(settings.log_level, deps.redact)
+    if configure_logging:
+        setup_logging(settings.log_level, deps.redact)
+    else:
+        logging.getLogger().addFilter(RedactingFilter(deps.redact))
     dispatcher = Dispatcher(deps)
     runtime = Runtime(settings, config, deps, dispatcher)
     if migrate:

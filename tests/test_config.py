@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, parse_config
+from bot.durations import parse_duration
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "ops.example.yml"
+ENV = {"TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost/pedidos", "TARGET_REDIS_URL": "redis://localhost"}
+
+
+def example_text() -> str:
+    if not SPEC.exists():
+        pytest.fail(f"spec example not found at {SPEC}")
+    return SPEC.read_text(encoding="utf-8")
+
+
+def test_the_spec_example_loads_with_its_env_vars() -> None:
+    config = parse_config(example_text(), env=ENV)
+    assert config.stack.postgres is not None and config.stack.postgres.dsn == ENV["TARGET_DATABASE_URL"]
+    assert config.stack.api is not None and config.stack.api.timeout == timedelta(seconds=5)
+    sev1 = config.escalation.policies["sev1"]
+    assert sev1[2].after == timedelta(minutes=15) and sev1[2].notify == "cto"
+    assert config.permissions == {"db backup": "admin"}
+    assert config.services == ["api", "postgres", "redis"]
+    assert str(config.contacts[0].hours) == "09:00-18:00"
+
+
+def test_missing_env_var_is_named_with_key_and_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(example_text(), env={"TARGET_REDIS_URL": "redis://x"})
+    (problem,) = caught.value.problems
+    assert problem.key == "stack.postgres.dsn"
+    assert "TARGET_DATABASE_URL" in problem.message
+    assert problem.line == _line_of(example_text(), "dsn: ${TARGET_DATABASE_URL}")
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_every_mistake_is_reported_with_its_line() -> None:
+    text = example_text().replace("timeout: 5s", "timeout: 5 parsecs").replace("keep: 14", "keep: 0")
+    text = text.replace("  operator: [U0BACKEND]", "  operater: [U0BACKEND]")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env=ENV)
+    found = {p.key: p for p in caught.value.problems}
+    assert found["stack.api.timeout"].line == _line_of(text, "timeout: 5 parsecs")
+    assert found["stack.backups.keep"].line == _line_of(text, "keep: 0")
+    assert found["roles.operater"].message == "unknown key"
+    assert found["roles.operater"].line == _line_of(text, "operater:")
+
+
+def test_escalation_naming_an_unknown_contact_role_is_refused() -> None:
+    text = example_text().replace("notify: cto", "notify: ceo")
+    with pytest.raises(ConfigError, match="no contact has role 'ceo'"):
+        parse_config(text, env=ENV)
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("slack:\n  command: /ops\n bad: [\n", env={})
+    assert caught.value.problems[0].line is not None
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("45", 45)])
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5x", "m5", "1h 30", "-5m"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_check_config_cli_reports_key_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "ops.yml"
+    bad.write_text(example_text().replace("timeout: 5s", "timeout: soon"), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check-config", str(bad)],
+        capture_output=True,
+        text=True,
+        env={**ENV, "PATH": "/usr/bin:/bin"},
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert f"stack.api.timeout (line {_line_of(bad.read_text(), 'timeout: soon')})" in proc.stderr
+
+
+def test_check_config_cli_accepts_the_example(tmp_path: Path) -> None:
+    good = tmp_path / "ops.yml"
+    good.write_text(example_text(), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check-config", str(good)],
+        capture_output=True,
+        text=True,
+        env={**ENV, "PATH": "/usr/bin:/bin"},
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ok (3 services, 4 contacts, 2 escalation policies)" in proc.stdout
+
+
+def test_load_config_of_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.yml")
