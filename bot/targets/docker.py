@@ -69,6 +69,8 @@ class DockerTarget:
         except TimeoutError:
             raise TargetError("docker", f"{what}: no answer from the Docker engine within {limit:g}s") from None
         except aiodocker.DockerError as exc:
+            if exc.status == 900:  # aiodocker's code for "could not connect"
+                raise TargetError("docker", f"{what}: Docker engine unreachable at {self.config.url}") from None
             raise TargetError("docker", f"{what}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TargetError("docker", f"{what}: Docker engine unreachable ({exc.__class__.__name__})") from None
