@@ -75,6 +75,7 @@ class DockerConfig(_Model):
     url: str = "unix:///var/run/docker.sock"
     compose_project: str
     services: list[str]
+    stop_timeout: Duration = timedelta(seconds=10)
 
 
 class BackupsConfig(_Model):

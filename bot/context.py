@@ -1,4 +1,9 @@
-"""What a handler knows about the call it serves: who, where, in which language, and its deps."""
+"""What a handler knows about the call it serves: who, where, in which language, and its deps.
+
+`progress(text)` reports slow work ("deleted 40,000 of 200,000 keys"); `update(result)`
+replaces the message the flow lives in (a confirmation moving from pending to done).
+Adapters decide how each shows: Slack edits the message, the terminal prints a line.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,17 @@ from dataclasses import dataclass, field
 from bot.config import OpsConfig
 from bot.deps import Deps
 from bot.messages import Catalog
+from bot.results import Result
 
 Progress = Callable[[str], Awaitable[None]]
+Update = Callable[[Result], Awaitable[None]]
 
 
 async def _no_progress(_: str) -> None:
+    return None
+
+
+async def _no_update(_: Result) -> None:
     return None
 
 
@@ -26,6 +37,7 @@ class OpContext:
     role: str | None
     t: Catalog
     progress: Progress = field(default=_no_progress)
+    update: Update = field(default=_no_update)
 
     @property
     def config(self) -> OpsConfig:

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from bot.audit import AuditStore
 from bot.config import OpsConfig
+from bot.confirmations import Confirmations
 from bot.database import BotDatabase, TargetDatabase
 from bot.metrics import BotMetrics
 from bot.redact import Redactor, secrets_of_url
@@ -67,6 +68,10 @@ class Deps:
     roles: RoleResolver
     registry: Registry = field(default_factory=lambda: REGISTRY)
     metrics: BotMetrics = field(default_factory=BotMetrics)
+    confirmations: Confirmations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.confirmations = Confirmations(self)
 
     @classmethod
     def create(

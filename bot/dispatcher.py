@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.audit import AuditEntry
-from bot.context import OpContext, Progress, _no_progress
+from bot.context import OpContext, Progress, Update, _no_progress, _no_update
 from bot.deps import Deps
 from bot.errors import (
     BotError,
@@ -66,7 +66,7 @@ def error_result(message: str) -> Result:
 class Dispatcher:
     def __init__(self, deps: Deps, confirmations: ConfirmationFlow | None = None) -> None:
         self.deps = deps
-        self.confirmations = confirmations
+        self.confirmations: ConfirmationFlow = confirmations or deps.confirmations
 
     @property
     def t(self) -> Catalog:
@@ -80,7 +80,9 @@ class Dispatcher:
             return stripped[len(prefix) :].strip()
         return stripped
 
-    def context(self, inv: Invocation, role: str | None, progress: Progress | None = None) -> OpContext:
+    def context(
+        self, inv: Invocation, role: str | None, progress: Progress | None = None, update: Update | None = None
+    ) -> OpContext:
         return OpContext(
             deps=self.deps,
             user_id=inv.user_id,
@@ -90,6 +92,7 @@ class Dispatcher:
             role=role,
             t=self.t,
             progress=progress or _no_progress,
+            update=update or _no_update,
         )
 
     async def authorize(self, inv: Invocation, op: Operation) -> str | None:
@@ -108,7 +111,7 @@ class Dispatcher:
             )
         return role
 
-    async def dispatch(self, inv: Invocation, progress: Progress | None = None) -> Result:
+    async def dispatch(self, inv: Invocation, progress: Progress | None = None, update: Update | None = None) -> Result:
         """Run one invocation to its result; never raises for a user's mistake or a target's failure."""
         started = time.perf_counter()
         entry = AuditEntry(
@@ -130,10 +133,8 @@ class Dispatcher:
             data = bind_words(op, parsed.words, t, prefix)
             args = validate_args(op, data, {"config": self.deps.config, "t": t}, t, prefix)
             entry.arguments = args.model_dump(mode="json")
-            ctx = self.context(inv, role, progress)
+            ctx = self.context(inv, role, progress, update)
             if op.destructive != "none":
-                if self.confirmations is None:
-                    raise ConfirmationError("confirm.unsupported", operation=op.name)
                 result = await self.confirmations.request(ctx, op, args)
                 entry.decision = "pending"
             else:

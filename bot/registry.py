@@ -53,6 +53,7 @@ class Operation:
     preview: Preview | None = None
     timeout: float = 60.0
     aliases: tuple[str, ...] = ()
+    hidden: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -116,6 +117,7 @@ def operation(
     destructive: Destructive = "none",
     timeout: float = 60.0,
     aliases: tuple[str, ...] = (),
+    hidden: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -132,6 +134,7 @@ def operation(
             help=help_line,
             timeout=timeout,
             aliases=aliases,
+            hidden=hidden,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]

@@ -90,13 +90,18 @@ Block = Text | Fields | Table | Code | Checks | Attachment | Buttons
 
 @dataclass
 class Result:
-    """A titled message; `ok=False` marks a failed outcome for audit and metrics."""
+    """A titled message; `ok=False` marks a failed outcome for audit and metrics.
+
+    `replace_original` asks the adapter to edit the message a clicked button sits on
+    (a confirmation moving along) instead of posting a new one.
+    """
 
     title: str
     blocks: list[Block] = field(default_factory=list)
     ok: bool = True
     ephemeral: bool = False
     summary: str = ""
+    replace_original: bool = False
 
     def add(self, *blocks: Block) -> Result:
         self.blocks.extend(blocks)

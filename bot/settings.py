@@ -16,4 +16,5 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    redis_prefix: str = "opsbot:"
     log_level: str = "INFO"

@@ -46,7 +46,14 @@ class Shell:
     async def run_one(self, text: str) -> Result:
         """Dispatch, print, save files, then offer the buttons as numbered choices."""
         invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
-        result = await self.runtime.dispatcher.dispatch(invocation)
+
+        async def progress(line: str) -> None:
+            print(f"… {line}", file=self.out, flush=True)
+
+        async def update(result: Result) -> None:
+            print(render_text(result).text, file=self.out, flush=True)
+
+        result = await self.runtime.dispatcher.dispatch(invocation, progress=progress, update=update)
         message = render_text(result)
         print(message.text, file=self.out)
         for path in save_files(message.files, self.files_dir):

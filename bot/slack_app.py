@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.dispatcher import Dispatcher, Invocation
 from bot.messages import Catalog
 from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
+from bot.results import Result
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,15 +60,20 @@ class SlackBot:
     def t(self) -> Catalog:
         return self.dispatcher.t
 
-    async def deliver(self, message: SlackMessage, respond: Respond, channel_id: str | None) -> None:
-        """Post the result where the command came from; attach files; never raise."""
+    async def deliver(
+        self, message: SlackMessage, respond: Respond, channel_id: str | None, replace: bool = False
+    ) -> None:
+        """Post the result where the command came from (or edit the clicked message); attach files; never raise."""
         try:
-            await respond(
-                text=message.text,
-                blocks=message.blocks,
-                response_type="ephemeral" if message.ephemeral else "in_channel",
-                replace_original=False,
-            )
+            if replace and not message.ephemeral:
+                await respond(text=message.text, blocks=message.blocks, replace_original=True)
+            else:
+                await respond(
+                    text=message.text,
+                    blocks=message.blocks,
+                    response_type="ephemeral" if message.ephemeral else "in_channel",
+                    replace_original=False,
+                )
         except Exception as exc:  # Slack unreachable: nothing else to tell the user through
             log.error("could not post result to Slack: %s", self.dispatcher.deps.redact(str(exc)))
         for attachment in message.files:
@@ -100,8 +106,15 @@ class SlackBot:
             log.warning("auth.test failed: %s", self.dispatcher.deps.redact(str(exc)))
 
     async def run(self, invocation: Invocation, respond: Respond) -> None:
-        result = await self.dispatcher.dispatch(invocation)
-        await self.deliver(render_slack(result), respond, invocation.channel_id)
+        """Dispatch; a flow started by a click edits the clicked message as its state moves."""
+        clicked = invocation.source == "button"
+
+        async def update(result: Result) -> None:
+            await self.deliver(render_slack(result), respond, invocation.channel_id, replace=clicked)
+
+        result = await self.dispatcher.dispatch(invocation, update=update)
+        replace = clicked and result.replace_original
+        await self.deliver(render_slack(result), respond, invocation.channel_id, replace=replace)
 
 
 def build_slack_app(settings: Settings, dispatcher: Dispatcher, client: AsyncWebClient) -> SlackBot:

@@ -8,9 +8,9 @@ from bot.argtypes import DurationArg, ServiceName, option, positional
 from bot.context import OpContext
 from bot.durations import format_duration
 from bot.errors import BotError
-from bot.registry import OpArgs, operation
-from bot.results import Attachment, Code, Result, Table, Text
-from bot.targets.docker import DockerTarget
+from bot.registry import NoArgs, OpArgs, operation, preview_for
+from bot.results import Attachment, Code, Fields, Result, Table, Text
+from bot.targets.docker import ContainerInfo, DockerTarget
 
 INLINE_LINES = 40
 
@@ -81,3 +81,109 @@ async def logs(ctx: OpContext, args: LogsArgs) -> Result:
 
 def _fmt(delta: timedelta) -> str:
     return format_duration(delta)
+
+
+class ServiceArgs(OpArgs):
+    service: ServiceName = positional(metavar="service")
+
+
+def _container_fields(ctx: OpContext, info: ContainerInfo) -> Fields:
+    t = ctx.t
+    return Fields(
+        [
+            (t("containers.field.service"), info.service),
+            (t("containers.field.container"), info.name),
+            (t("containers.field.state"), info.status),
+            (t("containers.field.image"), info.image),
+        ]
+    )
+
+
+async def _preview(ctx: OpContext, args: ServiceArgs, verb: str) -> Result:
+    docker = docker_of(ctx)
+    found = await docker.containers(args.service)
+    title = ctx.t(f"containers.{verb}.title", service=args.service)
+    if not found:
+        return Result(title=title, blocks=[Text(ctx.t("ps.none", what=args.service))], ok=False)
+    blocks: list[Text | Fields] = [Text(ctx.t(f"containers.{verb}.preview", count=len(found)))]
+    blocks.extend(_container_fields(ctx, info) for info in found)
+    return Result(title=title, blocks=list(blocks))
+
+
+async def _act(ctx: OpContext, service: str, verb: str) -> Result:
+    docker = docker_of(ctx)
+    found = await docker.containers(service)
+    if not found:
+        return Result(
+            title=ctx.t(f"containers.{verb}.title", service=service),
+            blocks=[Text(ctx.t("ps.none", what=service))],
+            ok=False,
+        )
+    after = [await docker.act(info, verb) for info in found]
+    want_running = verb != "stop"
+    ok = all(info.running == want_running for info in after)
+    lines = [ctx.t("containers.after", name=info.name, state=info.status) for info in after]
+    summary = ctx.t(f"containers.{verb}.{'done' if ok else 'failed'}", service=service)
+    return Result(
+        title=ctx.t(f"containers.{verb}.title", service=service),
+        blocks=[Text(summary), Text("\n".join(lines))],
+        ok=ok,
+        summary=summary,
+    )
+
+
+@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+async def restart(ctx: OpContext, args: ServiceArgs) -> Result:
+    """Restart a service's container (docker-compose restart)."""
+    return await _act(ctx, args.service, "restart")
+
+
+@preview_for("restart")
+async def restart_preview(ctx: OpContext, args: ServiceArgs) -> Result:
+    return await _preview(ctx, args, "restart")
+
+
+@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+async def stop(ctx: OpContext, args: ServiceArgs) -> Result:
+    """Stop a service's container (docker-compose stop)."""
+    return await _act(ctx, args.service, "stop")
+
+
+@preview_for("stop")
+async def stop_preview(ctx: OpContext, args: ServiceArgs) -> Result:
+    return await _preview(ctx, args, "stop")
+
+
+@operation("start", ServiceArgs, role="operator", timeout=120)
+async def start(ctx: OpContext, args: ServiceArgs) -> Result:
+    """Start a service's stopped container (docker-compose start)."""
+    return await _act(ctx, args.service, "start")
+
+
+@operation("up", NoArgs, role="operator", timeout=180)
+async def up(ctx: OpContext, args: NoArgs) -> Result:
+    """Start every service of the stack whose container is not running (make up)."""
+    docker = docker_of(ctx)
+    found = await docker.containers()
+    lines: list[str] = []
+    ok = True
+    for service in ctx.config.services:
+        mine = [c for c in found if c.service == service]
+        if not mine:
+            ok = False
+            lines.append(ctx.t("containers.up.missing", service=service))
+            continue
+        for info in mine:
+            if info.running:
+                lines.append(ctx.t("containers.up.already", name=info.name))
+                continue
+            after = await docker.act(info, "start")
+            ok = ok and after.running
+            lines.append(ctx.t("containers.after", name=after.name, state=after.status))
+    summary = ctx.t("containers.up.done" if ok else "containers.up.partial")
+    return Result(
+        title=ctx.t("containers.up.title", project=docker.project),
+        blocks=[Text(summary), Text("\n".join(lines))],
+        ok=ok,
+        summary=summary,
+    )

@@ -17,7 +17,7 @@ async def help_(ctx: OpContext, args: HelpArgs) -> Result:
     """List the commands you may run, or explain one."""
     t = ctx.t
     roles = ctx.deps.roles
-    allowed = [op for op in ctx.deps.registry if roles.allows(ctx.role, op)]
+    allowed = [op for op in ctx.deps.registry if roles.allows(ctx.role, op) and not op.hidden]
     if args.command:
         wanted = args.command.lower().removeprefix(ctx.prefix).strip()
         match = next((op for op in allowed if op.name == wanted), None)

@@ -162,6 +162,7 @@ stack:
     url: unix:///var/run/docker.sock
     compose_project: {project}
     services: [api, postgres, redis]
+    stop_timeout: 1s
 roles:
   viewer: {roles.get("viewer", [])}
   operator: {roles.get("operator", [])}

@@ -129,6 +129,19 @@ class DockerTarget:
         text = "".join(chunks)
         return info, text.splitlines()
 
+    async def act(self, info: ContainerInfo, verb: str) -> ContainerInfo:
+        """restart | stop | start one container, then read its state back (never assume it worked)."""
+        grace = max(0, int(self.config.stop_timeout.total_seconds()))
+        container = self._docker().containers.container(info.id)
+        calls = {
+            "restart": lambda: container.restart(t=grace),
+            "stop": lambda: container.stop(t=grace),
+            "start": lambda: container.start(),
+        }
+        await self._call(f"{verb} {info.service}", calls[verb](), timeout=grace + self.timeout + 5)
+        raw = await self._call("inspect container", container.show())
+        return self._info(raw)
+
     async def ping(self) -> None:
         await self._call("ping", self._docker().version())
 

@@ -1,0 +1,444 @@
+"""Destructive steps run only after the right people say yes, and exactly once.
+
+A destructive command first shows a preview computed for real (changing nothing) with
+Confirm/Cancel buttons. The pending action lives in the bot's Redis with a TTL, bound to
+the requester, the channel and the exact arguments. Every move of its state is one
+atomic Lua script, so ten simultaneous clicks, a Slack retry, or clicks reaching two
+replicas find exactly one winner:
+
+    pending ──requester confirms──▶ running ──▶ done | failed
+       │   └─(critical)──▶ awaiting_approval ──other admin approves──▶ running
+       └──cancel / reject──▶ cancelled                      (TTL ends: gone = expired)
+
+Roles are checked again at click time. If the bot's Redis or audit database is down, a
+destructive step is refused (fail closed); read-only commands do not come here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+
+from bot.argtypes import positional
+from bot.audit import AuditEntry
+from bot.database import short_error
+from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
+from bot.registry import OpArgs, Operation, operation
+from bot.results import Block, Button, Buttons, Fields, Result, Text
+from bot.roles import rank
+
+if TYPE_CHECKING:
+    from bot.context import OpContext
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL = timedelta(minutes=5)
+KEEP_FINISHED = 24 * 3600
+STORE_TIMEOUT = 2.0
+PROGRESS_INTERVAL = 1.0
+State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled"]
+
+# Moves a pending action from one state to the next, atomically, if the actor may.
+# mode: "requester" (actor must be the requester), "other" (must not be), "any".
+_TRANSITION = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'missing', ''} end
+local rec = cjson.decode(raw)
+local allowed = false
+for state in string.gmatch(ARGV[1], '[^,]+') do
+  if rec.state == state then allowed = true end
+end
+if not allowed then return {'state', raw} end
+if ARGV[3] == 'requester' and rec.requester ~= ARGV[4] then return {'not_requester', raw} end
+if ARGV[3] == 'other' and rec.requester == ARGV[4] then return {'same_person', raw} end
+rec.state = ARGV[2]
+local patch = cjson.decode(ARGV[6])
+for k, v in pairs(patch) do rec[k] = v end
+local out = cjson.encode(rec)
+redis.call('SET', KEYS[1], out, 'EX', tonumber(ARGV[5]))
+return {'ok', out}
+"""
+
+
+class PendingAction(BaseModel):
+    id: str
+    operation: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    requester: str
+    channel_id: str | None = None
+    level: Literal["confirm", "critical"]
+    state: State = "pending"
+    request_id: str
+    created_at: float
+    expires_at: float
+    confirmed_at: float | None = None
+    approved_by: str | None = None
+    cancelled_by: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class Transition:
+    outcome: str
+    action: PendingAction | None
+
+
+class Confirmations:
+    """The one confirmation mechanism, for typed commands, buttons and the terminal alike."""
+
+    def __init__(self, deps: Any) -> None:
+        self.deps = deps
+        self._script: Any = None
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self.deps.redis  # type: ignore[no-any-return]
+
+    @property
+    def ttl(self) -> int:
+        return int((self.deps.config.confirm_ttl or DEFAULT_TTL).total_seconds())
+
+    def key(self, action_id: str) -> str:
+        return f"{self.deps.settings.redis_prefix}confirm:{action_id}"
+
+    # ---- stores, failing closed -------------------------------------------------------
+
+    async def ensure_stores(self, ctx: OpContext, op_name: str) -> None:
+        """Refuse a destructive step when its record (Redis) or its audit (Postgres) is unreachable."""
+        try:
+            await asyncio.wait_for(self.redis.ping(), STORE_TIMEOUT)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise UnavailableError(
+                part=ctx.t("part.redis"), operation=f"{ctx.prefix} {op_name}", detail=short_error(exc)
+            ) from None
+        try:
+            await asyncio.wait_for(self.deps.db.ping(), STORE_TIMEOUT + 3)
+        except (UnavailableError, TimeoutError) as exc:
+            raise UnavailableError(
+                part=ctx.t("part.database"), operation=f"{ctx.prefix} {op_name}", detail=short_error(exc)
+            ) from None
+
+    async def _audit(
+        self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
+    ) -> None:
+        await self.deps.audit.record(
+            AuditEntry(
+                request_id=action.request_id,
+                user_id=ctx.user_id,
+                channel_id=ctx.channel_id,
+                source=ctx.source,
+                operation=action.operation,
+                arguments={**action.arguments, "confirmation": action.id},
+                decision=decision,
+                outcome=outcome,
+                detail=detail or None,
+            )
+        )
+
+    async def load(self, action_id: str) -> PendingAction | None:
+        raw = await asyncio.wait_for(self.redis.get(self.key(action_id)), STORE_TIMEOUT)
+        return PendingAction.model_validate_json(raw) if raw else None
+
+    async def _move(
+        self, action_id: str, from_states: str, to_state: State, mode: str, actor: str, ttl: int, **patch: Any
+    ) -> Transition:
+        if self._script is None:
+            self._script = self.redis.register_script(_TRANSITION)
+        answer = await asyncio.wait_for(
+            self._script(keys=[self.key(action_id)], args=[from_states, to_state, mode, actor, ttl, json.dumps(patch)]),
+            STORE_TIMEOUT,
+        )
+        outcome = answer[0].decode() if isinstance(answer[0], bytes) else str(answer[0])
+        raw = answer[1]
+        action = PendingAction.model_validate_json(raw) if raw else None
+        return Transition(outcome, action)
+
+    # ---- the flow ---------------------------------------------------------------------
+
+    async def request(self, ctx: OpContext, op: Operation, args: OpArgs) -> Result:
+        """Show the preview and park the action until its requester confirms."""
+        await self.ensure_stores(ctx, op.name)
+        preview = await asyncio.wait_for(op.preview(ctx, args), op.timeout) if op.preview else None
+        if preview is not None and not preview.ok:
+            return preview  # the preview found it cannot be done: nothing is parked
+        now = time.time()
+        action = PendingAction(
+            id=secrets.token_urlsafe(12),
+            operation=op.name,
+            arguments=args.model_dump(mode="json"),
+            requester=ctx.user_id,
+            channel_id=ctx.channel_id,
+            level="critical" if op.destructive == "critical" else "confirm",
+            request_id=ctx.request_id,
+            created_at=now,
+            expires_at=now + self.ttl,
+        )
+        try:
+            stored = await asyncio.wait_for(
+                self.redis.set(self.key(action.id), action.model_dump_json(), ex=self.ttl, nx=True), STORE_TIMEOUT
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise UnavailableError(part=ctx.t("part.redis"), operation=op.name, detail=short_error(exc)) from None
+        if not stored:
+            raise ConfirmationError("confirm.collision")
+        await self._audit(ctx, action, "requested", "pending")
+        return self.pending_message(ctx, op, action, preview)
+
+    def pending_message(self, ctx: OpContext, op: Operation, action: PendingAction, preview: Result | None) -> Result:
+        t = ctx.t
+        blocks: list[Block] = (
+            list(preview.blocks)
+            if preview
+            else [Text(t("confirm.generic", command=self.command_text(ctx, op, action)))]
+        )
+        minutes = max(1, round(self.ttl / 60))
+        note = t(
+            "confirm.pending_critical" if action.level == "critical" else "confirm.pending",
+            user=action.requester,
+            minutes=minutes,
+        )
+        blocks.append(Text(note))
+        danger = action.level == "critical"
+        blocks.append(
+            Buttons(
+                [
+                    Button(
+                        t("confirm.button.confirm"),
+                        f"{ctx.prefix} confirm {action.id}",
+                        style="danger" if danger else "primary",
+                        confirm_title=t("confirm.dialog.title"),
+                        confirm_text=t("confirm.dialog.text", command=self.command_text(ctx, op, action)),
+                    ),
+                    Button(t("confirm.button.cancel"), f"{ctx.prefix} cancel {action.id}"),
+                ]
+            )
+        )
+        title = (
+            preview.title
+            if preview and preview.title
+            else t("confirm.title", command=self.command_text(ctx, op, action))
+        )
+        return Result(title=title, blocks=blocks, summary=note)
+
+    @staticmethod
+    def command_text(ctx: OpContext, op: Operation, action: PendingAction) -> str:
+        shown = " ".join(str(v) for v in action.arguments.values() if v not in (None, False, ""))
+        return f"{ctx.prefix} {op.name} {shown}".strip()
+
+    def _operation(self, action: PendingAction) -> Operation:
+        op = self.deps.registry.get(action.operation)
+        if op is None:
+            raise ConfirmationError("confirm.unknown_operation", operation=action.operation)
+        return op  # type: ignore[no-any-return]
+
+    async def _refuse_transition(self, ctx: OpContext, action_id: str, move: Transition) -> ConfirmationError:
+        action = move.action
+        if move.outcome == "missing" or action is None:
+            return ConfirmationError("confirm.expired")
+        if move.outcome == "not_requester":
+            return ConfirmationError("confirm.not_requester", user=action.requester)
+        if move.outcome == "same_person":
+            return ConfirmationError("confirm.same_person")
+        return ConfirmationError(f"confirm.state.{action.state}", user=action.approved_by or action.requester)
+
+    async def _check_role(self, ctx: OpContext, op: Operation, need_admin: bool = False) -> None:
+        role = await self.deps.roles.role_of(ctx.user_id)
+        needed = "admin" if need_admin else self.deps.roles.required(op)
+        if rank(role) < rank(needed) or not self.deps.roles.allows(role, op):
+            raise RoleError(
+                operation=f"{ctx.prefix} {op.name}",
+                needed=ctx.t(f"role.{needed}"),
+                role=ctx.t(f"role.{role}") if role else ctx.t("role.none"),
+            )
+
+    async def confirm(self, ctx: OpContext, action_id: str) -> Result:
+        action = await self._load_or_expired(action_id)
+        op = self._operation(action)
+        await self._check_role(ctx, op)
+        await self.ensure_stores(ctx, op.name)
+        target: State = "awaiting_approval" if action.level == "critical" else "running"
+        ttl = self.ttl if target == "awaiting_approval" else KEEP_FINISHED
+        move = await self._move(action_id, "pending", target, "requester", ctx.user_id, ttl, confirmed_at=time.time())
+        if move.outcome != "ok" or move.action is None:
+            raise await self._refuse_transition(ctx, action_id, move)
+        action = move.action
+        await self._audit(ctx, action, "confirmed", "ok")
+        if action.level == "critical":
+            return self.awaiting_message(ctx, op, action)
+        return await self.execute(ctx, op, action)
+
+    def awaiting_message(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
+        t = ctx.t
+        command = self.command_text(ctx, op, action)
+        return Result(
+            title=t("confirm.title", command=command),
+            blocks=[
+                Fields(
+                    [
+                        (t("confirm.field.requested_by"), action.requester),
+                        (t("confirm.field.state"), t("confirm.awaiting")),
+                    ]
+                ),
+                Text(t("confirm.awaiting_detail", user=action.requester)),
+                Buttons(
+                    [
+                        Button(
+                            t("confirm.button.approve"),
+                            f"{ctx.prefix} approve {action.id}",
+                            style="danger",
+                            confirm_title=t("confirm.dialog.title"),
+                            confirm_text=t("confirm.dialog.text", command=command),
+                        ),
+                        Button(t("confirm.button.reject"), f"{ctx.prefix} cancel {action.id}"),
+                    ]
+                ),
+            ],
+            replace_original=True,
+            summary=t("confirm.awaiting_detail", user=action.requester),
+        )
+
+    async def approve(self, ctx: OpContext, action_id: str) -> Result:
+        action = await self._load_or_expired(action_id)
+        op = self._operation(action)
+        if action.requester == ctx.user_id:
+            raise ConfirmationError("confirm.same_person")
+        await self._check_role(ctx, op, need_admin=True)
+        await self.ensure_stores(ctx, op.name)
+        move = await self._move(
+            action_id, "awaiting_approval", "running", "other", ctx.user_id, KEEP_FINISHED, approved_by=ctx.user_id
+        )
+        if move.outcome != "ok" or move.action is None:
+            raise await self._refuse_transition(ctx, action_id, move)
+        await self._audit(ctx, move.action, "approved", "ok")
+        return await self.execute(ctx, op, move.action)
+
+    async def cancel(self, ctx: OpContext, action_id: str) -> Result:
+        action = await self._load_or_expired(action_id)
+        op = self._operation(action)
+        if action.requester != ctx.user_id:
+            # Someone else may only reject a critical step that awaits them, and only as an admin.
+            if action.state != "awaiting_approval":
+                raise ConfirmationError("confirm.not_requester", user=action.requester)
+            await self._check_role(ctx, op, need_admin=True)
+        move = await self._move(
+            action_id,
+            "pending,awaiting_approval",
+            "cancelled",
+            "any",
+            ctx.user_id,
+            KEEP_FINISHED,
+            cancelled_by=ctx.user_id,
+        )
+        if move.outcome != "ok" or move.action is None:
+            raise await self._refuse_transition(ctx, action_id, move)
+        await self._audit(ctx, move.action, "cancelled", "cancelled")
+        text = ctx.t("confirm.cancelled", command=self.command_text(ctx, op, move.action), user=ctx.user_id)
+        return Result(title=ctx.t("confirm.cancelled_title"), blocks=[Text(text)], replace_original=True, summary=text)
+
+    async def _load_or_expired(self, action_id: str) -> PendingAction:
+        try:
+            action = await self.load(action_id)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise UnavailableError(part="Redis", operation="confirm", detail=short_error(exc)) from None
+        if action is None:
+            raise ConfirmationError("confirm.expired")
+        return action
+
+    async def execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
+        """Run the handler once; the message moves running → done | failed and says who said yes."""
+        t = ctx.t
+        command = self.command_text(ctx, op, action)
+        people = [(t("confirm.field.requested_by"), action.requester)]
+        if action.approved_by:
+            people.append((t("confirm.field.approved_by"), action.approved_by))
+        running = Result(
+            title=t("confirm.title", command=command),
+            blocks=[Fields([*people, (t("confirm.field.state"), t("confirm.running"))])],
+            replace_original=True,
+        )
+        await ctx.update(running)
+        args = op.args.model_validate(action.arguments, context={"config": self.deps.config, "t": t})
+        started = time.perf_counter()
+        last_shown = 0.0
+
+        async def progress(line: str) -> None:
+            # Slack allows about one update a second per message: show the newest line, drop the rest.
+            nonlocal last_shown
+            if time.monotonic() - last_shown < PROGRESS_INTERVAL:
+                return
+            last_shown = time.monotonic()
+            await ctx.update(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
+
+        run_ctx = replace(ctx, progress=progress)
+        try:
+            result = await asyncio.wait_for(op.handler(run_ctx, args), op.timeout)
+            state: State = "done" if result.ok else "failed"
+            detail = result.summary
+        except TimeoutError:
+            result = None
+            state, detail = "failed", t("error.timeout", operation=op.name, seconds=f"{op.timeout:g}")
+        except Exception as exc:
+            result = None
+            state = "failed"
+            if isinstance(exc, BotError):
+                detail = t(exc.key, **exc.fields)
+            else:
+                log.exception("destructive step %s failed (request %s)", op.name, action.request_id)
+                detail = t("error.internal", error_id=action.request_id)
+            detail = self.deps.redact(detail)
+        elapsed = time.perf_counter() - started
+        await self._move(action.id, "running", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500])
+        try:
+            await self._audit(ctx, action, "executed", "ok" if state == "done" else "failed", detail)
+        except UnavailableError:
+            log.error("audit row for the finished step %s (%s) could not be written", op.name, action.id)
+        status = t("confirm.done" if state == "done" else "confirm.failed", seconds=f"{elapsed:.1f}")
+        blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
+        if result is not None:
+            blocks.extend(result.blocks)
+        else:
+            blocks.append(Text(detail))
+        title = result.title if result is not None and result.title else t("confirm.title", command=command)
+        return Result(
+            title=title,
+            blocks=blocks,
+            ok=state == "done",
+            replace_original=True,
+            summary=detail or status,
+        )
+
+
+class ActionIdArgs(OpArgs):
+    id: str = positional(metavar="id", pattern=r"^[A-Za-z0-9_-]{8,40}$")
+
+
+def _flow(ctx: OpContext) -> Confirmations:
+    return ctx.deps.confirmations
+
+
+@operation("confirm", ActionIdArgs, hidden=True)
+async def confirm_op(ctx: OpContext, args: ActionIdArgs) -> Result:
+    """Confirm a destructive step you asked for."""
+    return await _flow(ctx).confirm(ctx, args.id)
+
+
+@operation("approve", ActionIdArgs, hidden=True)
+async def approve_op(ctx: OpContext, args: ActionIdArgs) -> Result:
+    """Approve a critical step someone else confirmed (admins)."""
+    return await _flow(ctx).approve(ctx, args.id)
+
+
+@operation("cancel", ActionIdArgs, hidden=True)
+async def cancel_op(ctx: OpContext, args: ActionIdArgs) -> Result:
+    """Cancel a pending step (its requester) or reject a critical one (another admin)."""
+    return await _flow(ctx).cancel(ctx, args.id)
