@@ -102,6 +102,80 @@ CATALOG: dict[str, dict[str, str]] = {
     "role.operator": {"en": "operator", "es": "operator"},
     "role.admin": {"en": "admin", "es": "admin"},
     "role.none": {"en": "no role", "es": "ningún rol"},
+    # confirmations
+    "confirm.title": {"en": "{command}", "es": "{command}"},
+    "confirm.generic": {"en": "This will run `{command}`.", "es": "Esto ejecutará `{command}`."},
+    "confirm.pending": {
+        "en": "Nothing has changed yet. Only {user} can confirm, within {minutes} min.",
+        "es": "Aún no se cambió nada. Solo {user} puede confirmar, dentro de {minutes} min.",
+    },
+    "confirm.pending_critical": {
+        "en": "Nothing has changed yet. Critical step: {user} confirms within {minutes} min, then a second admin must approve.",
+        "es": "Aún no se cambió nada. Paso crítico: {user} confirma dentro de {minutes} min y luego otro admin debe aprobar.",
+    },
+    "confirm.button.confirm": {"en": "Confirm", "es": "Confirmar"},
+    "confirm.button.cancel": {"en": "Cancel", "es": "Cancelar"},
+    "confirm.button.approve": {"en": "Approve", "es": "Aprobar"},
+    "confirm.button.reject": {"en": "Reject", "es": "Rechazar"},
+    "confirm.dialog.title": {"en": "Are you sure?", "es": "¿Seguro?"},
+    "confirm.dialog.text": {"en": "This runs `{command}` now.", "es": "Esto ejecuta `{command}` ahora."},
+    "confirm.field.requested_by": {"en": "Requested by", "es": "Pedido por"},
+    "confirm.field.approved_by": {"en": "Approved by", "es": "Aprobado por"},
+    "confirm.field.state": {"en": "State", "es": "Estado"},
+    "confirm.awaiting": {"en": "⏸ awaiting a second admin", "es": "⏸ esperando a otro admin"},
+    "confirm.awaiting_detail": {
+        "en": "Confirmed by {user}. Waiting for another admin to approve; nothing has changed yet.",
+        "es": "Confirmado por {user}. Esperando que otro admin apruebe; aún no se cambió nada.",
+    },
+    "confirm.running": {"en": "⏳ running", "es": "⏳ ejecutando"},
+    "confirm.done": {"en": "✅ done in {seconds}s", "es": "✅ hecho en {seconds}s"},
+    "confirm.failed": {"en": "❌ failed after {seconds}s", "es": "❌ falló tras {seconds}s"},
+    "confirm.cancelled_title": {"en": "Cancelled", "es": "Cancelado"},
+    "confirm.cancelled": {
+        "en": "`{command}` was cancelled by {user}. Nothing was run.",
+        "es": "`{command}` fue cancelado por {user}. No se ejecutó nada.",
+    },
+    "confirm.expired": {
+        "en": "This confirmation has expired or does not exist. Nothing was run; send the command again.",
+        "es": "Esta confirmación expiró o no existe. No se ejecutó nada; envía el comando otra vez.",
+    },
+    "confirm.not_requester": {
+        "en": "Only {user}, who asked for it, can confirm or cancel this.",
+        "es": "Solo {user}, quien lo pidió, puede confirmar o cancelar esto.",
+    },
+    "confirm.same_person": {
+        "en": "A critical step needs a second admin: you asked for it, so someone else must approve.",
+        "es": "Un paso crítico requiere otro admin: tú lo pediste, así que otra persona debe aprobar.",
+    },
+    "confirm.state.pending": {
+        "en": "This step still awaits its requester's confirmation.",
+        "es": "Este paso aún espera la confirmación de quien lo pidió.",
+    },
+    "confirm.state.awaiting_approval": {
+        "en": "This step was already confirmed and awaits a second admin.",
+        "es": "Este paso ya fue confirmado y espera a otro admin.",
+    },
+    "confirm.state.running": {
+        "en": "This step is already running; it will not run twice.",
+        "es": "Este paso ya se está ejecutando; no se ejecutará dos veces.",
+    },
+    "confirm.state.done": {
+        "en": "This step already ran; it will not run twice.",
+        "es": "Este paso ya se ejecutó; no se ejecutará dos veces.",
+    },
+    "confirm.state.failed": {
+        "en": "This step already ran and failed; send the command again to retry.",
+        "es": "Este paso ya se ejecutó y falló; envía el comando otra vez para reintentar.",
+    },
+    "confirm.state.cancelled": {
+        "en": "This step was cancelled; nothing was run.",
+        "es": "Este paso fue cancelado; no se ejecutó nada.",
+    },
+    "confirm.collision": {
+        "en": "Could not park the confirmation; try again.",
+        "es": "No se pudo registrar la confirmación; inténtalo de nuevo.",
+    },
+    "confirm.unknown_operation": {"en": "`{operation}` no longer exists.", "es": "`{operation}` ya no existe."},
     # health and status
     "health.title": {"en": "Health", "es": "Salud"},
     "status.title": {"en": "Status of {project}", "es": "Estado de {project}"},
@@ -133,6 +207,39 @@ CATALOG: dict[str, dict[str, str]] = {
     "logs.filter.grep": {"en": " matching “{grep}”", "es": " que contienen “{grep}”"},
     "logs.filter.since": {"en": " from the last {since}", "es": " de los últimos {since}"},
     "logs.empty": {"en": "No log lines{filters}.", "es": "No hay líneas de log{filters}."},
+    "containers.field.service": {"en": "Service", "es": "Servicio"},
+    "containers.field.container": {"en": "Container", "es": "Contenedor"},
+    "containers.field.state": {"en": "State now", "es": "Estado actual"},
+    "containers.field.image": {"en": "Image", "es": "Imagen"},
+    "containers.after": {"en": "{name}: {state}", "es": "{name}: {state}"},
+    "containers.restart.title": {"en": "Restart {service}", "es": "Reiniciar {service}"},
+    "containers.restart.preview": {
+        "en": "Will restart {count} container(s):",
+        "es": "Se reiniciarán {count} contenedor(es):",
+    },
+    "containers.restart.done": {"en": "{service} restarted and running.", "es": "{service} reiniciado y corriendo."},
+    "containers.restart.failed": {
+        "en": "{service} was restarted but is not running.",
+        "es": "{service} se reinició pero no está corriendo.",
+    },
+    "containers.stop.title": {"en": "Stop {service}", "es": "Detener {service}"},
+    "containers.stop.preview": {"en": "Will stop {count} container(s):", "es": "Se detendrán {count} contenedor(es):"},
+    "containers.stop.done": {"en": "{service} stopped.", "es": "{service} detenido."},
+    "containers.stop.failed": {"en": "{service} did not stop.", "es": "{service} no se detuvo."},
+    "containers.start.title": {"en": "Start {service}", "es": "Iniciar {service}"},
+    "containers.start.done": {"en": "{service} started and running.", "es": "{service} iniciado y corriendo."},
+    "containers.start.failed": {"en": "{service} did not start.", "es": "{service} no inició."},
+    "containers.up.title": {"en": "Up: {project}", "es": "Up: {project}"},
+    "containers.up.done": {"en": "Every service is running.", "es": "Todos los servicios están corriendo."},
+    "containers.up.partial": {
+        "en": "Not every service is running: see below.",
+        "es": "No todos los servicios están corriendo: ver abajo.",
+    },
+    "containers.up.missing": {
+        "en": "{service}: no container exists (create it with docker compose up on the host)",
+        "es": "{service}: no existe contenedor (créalo con docker compose up en el host)",
+    },
+    "containers.up.already": {"en": "{name}: already running", "es": "{name}: ya estaba corriendo"},
     "docker.unreachable": {"en": "Docker engine unreachable: {detail}", "es": "Motor Docker inalcanzable: {detail}"},
     "docker.timeout": {
         "en": "Docker engine did not answer within {seconds}s",
@@ -141,6 +248,203 @@ CATALOG: dict[str, dict[str, str]] = {
     "docker.no_container": {
         "en": "no container for service {service} in project {project}",
         "es": "no hay contenedor para el servicio {service} en el proyecto {project}",
+    },
+    # cache and tenants
+    "arg.tenant_empty": {"en": "a tenant id is required", "es": "se requiere un id de tenant"},
+    "arg.tenant_wildcard": {
+        "en": "wildcards (* ? [ ] \\) are not allowed: name exactly one tenant",
+        "es": "no se permiten comodines (* ? [ ] \\): indica exactamente un tenant",
+    },
+    "arg.tenant_pattern": {
+        "en": "is not a tenant id (must match {pattern})",
+        "es": "no es un id de tenant (debe cumplir {pattern})",
+    },
+    "cache.unreachable": {"en": "stack Redis unreachable: {detail}", "es": "Redis del stack inalcanzable: {detail}"},
+    "cache.empty": {"en": "No keys in any database.", "es": "No hay claves en ninguna base."},
+    "cache.stats.title": {"en": "Cache (Redis) statistics", "es": "Estadísticas de caché (Redis)"},
+    "cache.stats.version": {"en": "Version", "es": "Versión"},
+    "cache.stats.uptime": {"en": "Uptime", "es": "Tiempo activo"},
+    "cache.stats.clients": {"en": "Connected clients", "es": "Clientes conectados"},
+    "cache.stats.memory": {"en": "Used memory", "es": "Memoria usada"},
+    "cache.stats.hits": {"en": "Keyspace hits", "es": "Aciertos"},
+    "cache.stats.misses": {"en": "Keyspace misses", "es": "Fallos"},
+    "cache.stats.hit_rate": {"en": "Hit rate", "es": "Tasa de aciertos"},
+    "cache.stats.evicted": {"en": "Evicted keys", "es": "Claves desalojadas"},
+    "cache.stats.columns": {"en": "DB|KEYS|WITH TTL", "es": "BD|CLAVES|CON TTL"},
+    "cache.stats.summary": {"en": "{keys} keys, hit rate {rate}.", "es": "{keys} claves, tasa de aciertos {rate}."},
+    "cache.ping.title": {"en": "Cache PING", "es": "PING de caché"},
+    "cache.ping.summary": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
+    "cache.flush.title": {"en": "Cache of tenant {tenant}", "es": "Caché del tenant {tenant}"},
+    "cache.flush.progress": {"en": "deleted {deleted} keys so far", "es": "{deleted} claves borradas hasta ahora"},
+    "cache.flush.done": {
+        "en": "Deleted {deleted} cache keys of tenant {tenant} in {seconds}s.",
+        "es": "Se borraron {deleted} claves de caché del tenant {tenant} en {seconds}s.",
+    },
+    "cache.flush.interrupted": {
+        "en": "The flush of tenant {tenant} STOPPED after deleting {deleted} keys: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
+        "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted} claves: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
+    },
+    "cache.preview.tenant": {
+        "en": "{count} keys match `{pattern}` and would be deleted. Nothing has been deleted yet.",
+        "es": "{count} claves coinciden con `{pattern}` y se borrarían. Aún no se borró nada.",
+    },
+    "cache.preview.samples": {"en": "For example:", "es": "Por ejemplo:"},
+    "cache.preview.all": {
+        "en": "FLUSHALL would delete {keys} keys in {dbs} databases of the stack's Redis. Nothing has been deleted yet.",
+        "es": "FLUSHALL borraría {keys} claves en {dbs} bases del Redis del stack. Aún no se borró nada.",
+    },
+    "cache.flush_all.title": {"en": "Flush the whole cache", "es": "Vaciar toda la caché"},
+    "cache.flush_all.done": {
+        "en": "FLUSHALL done: {keys} keys in {dbs} databases were there just before.",
+        "es": "FLUSHALL hecho: había {keys} claves en {dbs} bases justo antes.",
+    },
+    "tenant.unknown": {
+        "en": "There is no tenant `{tenant}` in table {table}. Nothing was changed.",
+        "es": "No existe el tenant `{tenant}` en la tabla {table}. No se cambió nada.",
+    },
+    "tenant.state.active": {"en": "active", "es": "activo"},
+    "tenant.state.inactive": {"en": "disabled", "es": "desactivado"},
+    "tenant.field.cache_keys": {"en": "cache keys", "es": "claves de caché"},
+    "tenant.cache.not_configured": {
+        "en": "no stack Redis in ops.yml, so no cache to clear",
+        "es": "ops.yml no tiene Redis del stack, así que no hay caché que borrar",
+    },
+    "tenant.cache.unknown": {"en": "unknown ({detail})", "es": "desconocido ({detail})"},
+    "tenant.show.title": {"en": "Tenant {tenant}", "es": "Tenant {tenant}"},
+    "tenant.show.summary": {
+        "en": "Tenant {tenant} is {state}; cache keys: {keys}.",
+        "es": "El tenant {tenant} está {state}; claves de caché: {keys}.",
+    },
+    "tenant.disable.title": {"en": "Disable tenant {tenant}", "es": "Desactivar tenant {tenant}"},
+    "tenant.enable.title": {"en": "Enable tenant {tenant}", "es": "Activar tenant {tenant}"},
+    "tenant.disabled": {"en": "tenant {tenant} disabled (was {was})", "es": "tenant {tenant} desactivado (estaba {was})"},
+    "tenant.enabled": {
+        "en": "tenant {tenant} enabled (was {was}); its cache refills as it is used.",
+        "es": "tenant {tenant} activado (estaba {was}); su caché se vuelve a llenar con el uso.",
+    },
+    "tenant.disabled_flushed": {
+        "en": "{disabled}; {deleted} cache keys deleted in {seconds}s.",
+        "es": "{disabled}; {deleted} claves de caché borradas en {seconds}s.",
+    },
+    "tenant.disabled_flush_failed": {
+        "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted} keys: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
+        "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted} claves: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
+    },
+    "tenant.preview.disable": {
+        "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}). Nothing has changed yet.",
+        "es": "El tenant {tenant} está {state}. Al confirmar se desactiva y se borran sus claves de caché ({keys}). Aún no se cambió nada.",
+    },
+    "tenant.preview.enable": {
+        "en": "Tenant {tenant} is {state}. Confirming sets it active. Nothing has changed yet.",
+        "es": "El tenant {tenant} está {state}. Al confirmar se activa. Aún no se cambió nada.",
+    },
+    # queues (Bull Board)
+    "arg.unknown_queue": {
+        "en": "unknown queue; known queues: {queues}",
+        "es": "cola desconocida; colas conocidas: {queues}",
+    },
+    "arg.bad_queue": {
+        "en": "is not a queue name (letters, digits and _ . : @ -)",
+        "es": "no es un nombre de cola (letras, dígitos y _ . : @ -)",
+    },
+    "arg.bad_job_id": {
+        "en": "is not a job id (letters, digits and _ . : -, no `/` or `..`) nor `all`",
+        "es": "no es un id de job (letras, dígitos y _ . : -, sin `/` ni `..`) ni `all`",
+    },
+    "bull.timeout": {
+        "en": "no answer from Bull Board within {seconds}s",
+        "es": "Bull Board no respondió en {seconds}s",
+    },
+    "bull.unreachable": {
+        "en": "Bull Board unreachable at {url}: {detail}",
+        "es": "Bull Board inalcanzable en {url}: {detail}",
+    },
+    "bull.http": {"en": "Bull Board answered HTTP {status}{message}", "es": "Bull Board respondió HTTP {status}{message}"},
+    "bull.not_a_board": {
+        "en": "{url} answered HTTP 404 to Bull Board's API: is stack.bull_board.base_url where the board is mounted?",
+        "es": "{url} respondió HTTP 404 a la API de Bull Board: ¿stack.bull_board.base_url es donde está montado el board?",
+    },
+    "bull.bad_answer": {
+        "en": "{url} sent an answer that is not Bull Board's API",
+        "es": "{url} envió una respuesta que no es de la API de Bull Board",
+    },
+    "bull.queue_not_found": {
+        "en": "queue {queue} not found on Bull Board",
+        "es": "la cola {queue} no existe en Bull Board",
+    },
+    "bull.job_not_found": {
+        "en": "job {job} not found in queue {queue}",
+        "es": "el job {job} no existe en la cola {queue}",
+    },
+    "bull.job_not_retriable": {
+        "en": "job {job} of {queue} is {state}, not failed: nothing was retried",
+        "es": "el job {job} de {queue} está {state}, no fallido: no se reintentó nada",
+    },
+    "bull.read_only": {
+        "en": "queue {queue} is read-only on Bull Board",
+        "es": "la cola {queue} es de solo lectura en Bull Board",
+    },
+    "queue.list_title": {"en": "Queues", "es": "Colas"},
+    "queue.title": {"en": "Queue {queue}", "es": "Cola {queue}"},
+    "queue.columns": {
+        "en": "QUEUE|WAITING|ACTIVE|COMPLETED|FAILED|DELAYED|PAUSED",
+        "es": "COLA|EN ESPERA|ACTIVOS|COMPLETADOS|FALLIDOS|DIFERIDOS|PAUSADOS",
+    },
+    "queue.jobs_columns": {"en": "JOB|FAILED|TRIES|REASON", "es": "JOB|FALLÓ|INTENTOS|MOTIVO"},
+    "queue.effect_columns": {"en": "JOBS|BEFORE|NOW", "es": "JOBS|ANTES|AHORA"},
+    "queue.list_summary": {
+        "en": "{count} queues, {failed} failed jobs in all.",
+        "es": "{count} colas, {failed} jobs fallidos en total.",
+    },
+    "queue.none": {"en": "Bull Board reports no queues.", "es": "Bull Board no informa ninguna cola."},
+    "queue.missing": {
+        "en": "Configured but not on Bull Board: {queues}",
+        "es": "Configuradas pero ausentes en Bull Board: {queues}",
+    },
+    "queue.summary": {"en": "{queue}: {failed} failed jobs.", "es": "{queue}: {failed} jobs fallidos."},
+    "queue.no_failed": {"en": "No failed jobs.", "es": "No hay jobs fallidos."},
+    "queue.no_reason": {"en": "(no reason given)", "es": "(sin motivo)"},
+    "queue.ago": {"en": "{age} ago", "es": "hace {age}"},
+    "queue.reasons": {"en": "Failure reasons:", "es": "Motivos de fallo:"},
+    "queue.reasons_newest": {
+        "en": "Failure reasons (newest {read} of {total} failed jobs):",
+        "es": "Motivos de fallo (los {read} más recientes de {total} jobs fallidos):",
+    },
+    "queue.reasons_more": {"en": "…and {count} other reasons", "es": "…y {count} motivos más"},
+    "queue.jobs_shown": {
+        "en": "Showing the newest {shown} of {total} failed jobs.",
+        "es": "Se muestran los {shown} más recientes de {total} jobs fallidos.",
+    },
+    "queue.retry_hint": {"en": "To retry them: `{command}`", "es": "Para reintentarlos: `{command}`"},
+    "queue.retry_title": {"en": "Retry failed jobs of {queue}", "es": "Reintentar jobs fallidos de {queue}"},
+    "queue.preview_all": {
+        "en": "Would retry every failed job of {queue}: {count} now. They go back to waiting and run again.",
+        "es": "Se reintentaría cada job fallido de {queue}: {count} ahora. Vuelven a la espera y se ejecutan de nuevo.",
+    },
+    "queue.preview_job": {
+        "en": "Would retry job {job} of {queue}, failed {ago} (tries: {tries}): {reason}",
+        "es": "Se reintentaría el job {job} de {queue}, que falló {ago} (intentos: {tries}): {reason}",
+    },
+    "queue.nothing_to_retry": {
+        "en": "{queue} has no failed jobs: nothing to retry.",
+        "es": "{queue} no tiene jobs fallidos: nada que reintentar.",
+    },
+    "queue.job_not_failed": {
+        "en": "Job {job} of {queue} is {state}, not failed: nothing to retry.",
+        "es": "El job {job} de {queue} está {state}, no fallido: nada que reintentar.",
+    },
+    "queue.retried_all": {
+        "en": "Bull Board retried {count} failed jobs of {queue}.",
+        "es": "Bull Board reintentó {count} jobs fallidos de {queue}.",
+    },
+    "queue.retried_skipped": {
+        "en": "{count} could not be retried (they changed state meanwhile).",
+        "es": "{count} no se pudieron reintentar (cambiaron de estado mientras tanto).",
+    },
+    "queue.retried_job": {"en": "Bull Board retried job {job} of {queue}.", "es": "Bull Board reintentó el job {job} de {queue}."},
+    "queue.still_running": {
+        "en": "The retried jobs are still running; `{command}` shows where they end up.",
+        "es": "Los jobs reintentados aún se ejecutan; `{command}` muestra cómo terminan.",
     },
     # contacts
     "contacts.title": {"en": "Contacts", "es": "Contactos"},
