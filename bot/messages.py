@@ -359,7 +359,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Bull Board unreachable at {url}: {detail}",
         "es": "Bull Board inalcanzable en {url}: {detail}",
     },
-    "bull.http": {"en": "Bull Board answered HTTP {status}{message}", "es": "Bull Board respondió HTTP {status}{message}"},
+    "bull.http": {
+        "en": "Bull Board answered HTTP {status}{message}",
+        "es": "Bull Board respondió HTTP {status}{message}",
+    },
     "bull.not_a_board": {
         "en": "{url} answered HTTP 404 to Bull Board's API: is stack.bull_board.base_url where the board is mounted?",
         "es": "{url} respondió HTTP 404 a la API de Bull Board: ¿stack.bull_board.base_url es donde está montado el board?",
@@ -417,6 +420,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "queue.retry_hint": {"en": "To retry them: `{command}`", "es": "Para reintentarlos: `{command}`"},
     "queue.retry_title": {"en": "Retry failed jobs of {queue}", "es": "Reintentar jobs fallidos de {queue}"},
+    "queue.retry_job_title": {"en": "Retry job {job} of {queue}", "es": "Reintentar el job {job} de {queue}"},
     "queue.preview_all": {
         "en": "Would retry every failed job of {queue}: {count} now. They go back to waiting and run again.",
         "es": "Se reintentaría cada job fallido de {queue}: {count} ahora. Vuelven a la espera y se ejecutan de nuevo.",
@@ -441,7 +445,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{count} could not be retried (they changed state meanwhile).",
         "es": "{count} no se pudieron reintentar (cambiaron de estado mientras tanto).",
     },
-    "queue.retried_job": {"en": "Bull Board retried job {job} of {queue}.", "es": "Bull Board reintentó el job {job} de {queue}."},
+    "queue.retried_job": {
+        "en": "Bull Board retried job {job} of {queue}.",
+        "es": "Bull Board reintentó el job {job} de {queue}.",
+    },
     "queue.still_running": {
         "en": "The retried jobs are still running; `{command}` shows where they end up.",
         "es": "Los jobs reintentados aún se ejecutan; `{command}` muestra cómo terminan.",
