@@ -8,9 +8,15 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, OpsConfig, load_config
 from bot.settings import Settings
+from bot.worker import WorkerLoop
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.slack_app import SlackBot
 
 log = logging.getLogger("ops-bot")
 
@@ -94,16 +100,11 @@ async def _wait_for_stop() -> None:
 async def _serve(settings: Settings, host: str, port: int) -> int:
     from aiohttp import web
 
-    from bot import runtime as rt
     from bot.server import build_web_app
-    from bot.slack_app import build_slack_app, group_members_via, web_client
 
     config = load_config(settings.ops_config)
-    client = web_client(settings)
-    runtime = await rt.start(settings, config, group_members_via(client))
-    slack = build_slack_app(settings, runtime.dispatcher, client)
-    runtime.spawn(slack.learn_identity())
-    runner = web.AppRunner(build_web_app(runtime, slack), access_log=None)
+    worker, runtime, slack = await _start_slack(settings, config)
+    runner = web.AppRunner(build_web_app(runtime, slack, worker.call, worker.gate), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -114,32 +115,47 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
         await _wait_for_stop()
     finally:
         await runner.cleanup()
-        await runtime.close()
+        await _stop(worker, runtime)
     return 0
+
+
+async def _start_slack(settings: Settings, config: OpsConfig) -> tuple[WorkerLoop, Runtime, SlackBot]:
+    """Deps live on a worker loop; the Slack side (acks) keeps the main loop to itself."""
+    from bot import runtime as rt
+    from bot.slack_app import build_slack_app, group_members_via, web_client
+
+    worker = WorkerLoop().start()
+    client = web_client(settings)
+    runtime = await worker.call(rt.start(settings, config, group_members_via(client)))
+    slack = build_slack_app(settings, runtime.dispatcher, client, submit=worker.submit)
+    worker.submit(slack.learn_identity())
+    return worker, runtime, slack
+
+
+async def _stop(worker: WorkerLoop, runtime: Runtime) -> None:
+    try:
+        await asyncio.wait_for(worker.call(runtime.close()), 10)
+    except Exception as exc:
+        log.warning("shutdown was not clean: %s", exc)
+    worker.stop()
 
 
 async def _socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot import runtime as rt
-    from bot.slack_app import build_slack_app, group_members_via, web_client
-
     if settings.slack_app_token is None:
         print("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", file=sys.stderr)
         return 2
     config = load_config(settings.ops_config)
-    client = web_client(settings)
-    runtime = await rt.start(settings, config, group_members_via(client))
-    slack = build_slack_app(settings, runtime.dispatcher, client)
-    runtime.spawn(slack.learn_identity())
-    handler = AsyncSocketModeHandler(slack.app, settings.slack_app_token.get_secret_value(), web_client=client)
+    worker, runtime, slack = await _start_slack(settings, config)
+    handler = AsyncSocketModeHandler(slack.app, settings.slack_app_token.get_secret_value(), web_client=slack.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     print("connected in Socket Mode", flush=True)
     try:
         await _wait_for_stop()
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
-        await runtime.close()
+        await _stop(worker, runtime)
     return 0
 
 

@@ -5,42 +5,68 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bot.database import short_error
+from bot.deps import Deps
 from bot.runtime import Runtime
 from bot.slack_app import SlackBot
+from bot.worker import AckFirst
 
 STORE_PING_TIMEOUT = 1.5
+T = TypeVar("T")
 
 
-def build_web_app(runtime: Runtime, slack: SlackBot) -> web.Application:
+async def store_health(deps: Deps) -> dict[str, str]:
+    """Ping the bot's own Postgres and Redis, each bounded, concurrently."""
+
+    async def probe(name: str, ping: Awaitable[Any]) -> tuple[str, str]:
+        try:
+            await asyncio.wait_for(ping, STORE_PING_TIMEOUT)
+            return name, "ok"
+        except Exception as exc:
+            return name, deps.redact(short_error(exc))
+
+    results = dict(await asyncio.gather(probe("database", deps.db.ping()), probe("redis", deps.redis.ping())))
+    status = "ok" if all(v == "ok" for v in results.values()) else "degraded"
+    return {"status": status, **results}
+
+
+async def _here(coro: Coroutine[Any, Any, T]) -> T:
+    return await coro
+
+
+def build_web_app(
+    runtime: Runtime,
+    slack: SlackBot,
+    on_worker: Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]] = _here,
+    gate: AckFirst | None = None,
+) -> web.Application:
+    """`on_worker` runs a coroutine where the deps live (the worker loop in `ops-bot serve`)."""
     deps = runtime.deps
 
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await slack.app.async_dispatch(bolt_request)
-        response = await to_aiohttp_response(bolt_response)
+        if gate is not None:
+            gate.enter()
+        try:
+            bolt_request = await to_bolt_request(request)
+            bolt_response = await slack.app.async_dispatch(bolt_request)
+            response = await to_aiohttp_response(bolt_response)
+        finally:
+            if gate is not None:
+                gate.leave()
         deps.metrics.ack_seconds.observe(time.perf_counter() - started)
         return response
 
     async def healthz(_: web.Request) -> web.Response:
         """Alive while the process serves; says which of its stores answer (200 even when degraded,
         because read-only commands still work and a restart would not bring a database back)."""
-
-        async def probe(name: str, ping: object) -> tuple[str, str]:
-            try:
-                await asyncio.wait_for(ping, STORE_PING_TIMEOUT)  # type: ignore[arg-type]
-                return name, "ok"
-            except Exception as exc:
-                return name, deps.redact(short_error(exc))
-
-        results = dict(await asyncio.gather(probe("database", deps.db.ping()), probe("redis", deps.redis.ping())))
-        status = "ok" if all(v == "ok" for v in results.values()) else "degraded"
-        body = {"status": status, **results}
+        body = await on_worker(store_health(deps))
         return web.Response(text=json.dumps(body), content_type="application/json")
 
     async def metrics(_: web.Request) -> web.Response:

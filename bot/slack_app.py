@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,7 @@ class SlackBot:
     dispatcher: Dispatcher
     client: AsyncWebClient
     identity: dict[str, str | None] = field(default_factory=lambda: {"user_id": None, "bot_id": None})
+    submit: Callable[[Coroutine[Any, Any, Any]], Any] | None = None
 
     @property
     def t(self) -> Catalog:
@@ -106,6 +107,13 @@ class SlackBot:
             log.warning("auth.test failed: %s", self.dispatcher.deps.redact(str(exc)))
 
     async def run(self, invocation: Invocation, respond: Respond) -> None:
+        """Hand the work to the worker loop when there is one, so the next acks never wait behind it."""
+        if self.submit is not None:
+            self.submit(self.work(invocation, respond))
+        else:
+            await self.work(invocation, respond)
+
+    async def work(self, invocation: Invocation, respond: Respond) -> None:
         """Dispatch; a flow started by a click edits the clicked message as its state moves."""
         clicked = invocation.source == "button"
 
@@ -117,7 +125,12 @@ class SlackBot:
         await self.deliver(render_slack(result), respond, invocation.channel_id, replace=replace)
 
 
-def build_slack_app(settings: Settings, dispatcher: Dispatcher, client: AsyncWebClient) -> SlackBot:
+def build_slack_app(
+    settings: Settings,
+    dispatcher: Dispatcher,
+    client: AsyncWebClient,
+    submit: Callable[[Coroutine[Any, Any, Any]], Any] | None = None,
+) -> SlackBot:
     """Wire the `/ops` command and the buttons to the dispatcher."""
     config = dispatcher.deps.config
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
@@ -141,7 +154,7 @@ def build_slack_app(settings: Settings, dispatcher: Dispatcher, client: AsyncWeb
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
-    bot = SlackBot(app=app, dispatcher=dispatcher, client=client, identity=identity)
+    bot = SlackBot(app=app, dispatcher=dispatcher, client=client, identity=identity, submit=submit)
 
     @app.command(config.slack.command)
     async def on_command(ack: Any, body: dict[str, Any], respond: Respond) -> None:
