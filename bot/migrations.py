@@ -31,6 +31,67 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX audit_log_user ON audit_log (user_id, at DESC);
         """,
     ),
+    (
+        2,
+        "incidents and durable escalation steps",
+        """
+        CREATE TABLE incidents (
+            id               SERIAL PRIMARY KEY,
+            severity         TEXT NOT NULL,
+            title            TEXT NOT NULL,
+            state            TEXT NOT NULL DEFAULT 'open',
+            declared_by      TEXT NOT NULL,
+            declared_at      TIMESTAMPTZ NOT NULL,
+            declared_in      TEXT,
+            channel_id       TEXT,
+            thread_ts        TEXT,
+            acknowledged_by  TEXT,
+            acknowledged_at  TIMESTAMPTZ,
+            resolved_by      TEXT,
+            resolved_at      TIMESTAMPTZ,
+            resolution       TEXT
+        );
+        CREATE INDEX incidents_open ON incidents (state, id DESC);
+        CREATE TABLE escalation_steps (
+            id           BIGSERIAL PRIMARY KEY,
+            incident_id  INTEGER REFERENCES incidents (id),
+            position     INTEGER NOT NULL,
+            kind         TEXT NOT NULL,
+            payload      JSONB NOT NULL DEFAULT '{}'::jsonb,
+            due_at       TIMESTAMPTZ NOT NULL,
+            unless_ack   BOOLEAN NOT NULL DEFAULT false,
+            state        TEXT NOT NULL DEFAULT 'pending',
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            fired_at     TIMESTAMPTZ,
+            fired_by     TEXT,
+            late_ms      INTEGER,
+            last_error   TEXT,
+            result       JSONB
+        );
+        CREATE INDEX escalation_steps_due ON escalation_steps (due_at) WHERE state = 'pending';
+        CREATE INDEX escalation_steps_incident ON escalation_steps (incident_id, position);
+        CREATE TABLE tickets (
+            id           SERIAL PRIMARY KEY,
+            incident_id  INTEGER NOT NULL REFERENCES incidents (id),
+            created_at   TIMESTAMPTZ NOT NULL,
+            webhook_state TEXT NOT NULL DEFAULT 'none'
+        );
+        CREATE TABLE checklist_items (
+            incident_id  INTEGER NOT NULL REFERENCES incidents (id),
+            position     INTEGER NOT NULL,
+            text         TEXT NOT NULL,
+            done_by      TEXT,
+            done_at      TIMESTAMPTZ,
+            PRIMARY KEY (incident_id, position)
+        );
+        CREATE TABLE oncall (
+            role     TEXT PRIMARY KEY,
+            user_id  TEXT NOT NULL,
+            set_by   TEXT NOT NULL,
+            set_at   TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"
