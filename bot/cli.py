@@ -74,7 +74,12 @@ async def _shell(settings: Settings, user: str | None, command: str | None) -> i
     from bot.shell import Shell, default_user
 
     config = load_config(settings.ops_config)
-    runtime = await rt.start(settings, config, migrate=True)
+    notifier = None
+    if settings.slack_bot_token is not None:  # pages go out from the terminal too when Slack is configured
+        from bot.notify import SlackNotifier, slack_client_for_notices
+
+        notifier = SlackNotifier(slack_client_for_notices(settings.slack_api_url, _token(settings)))
+    runtime = await rt.start(settings, config, migrate=True, notifier=notifier)
     try:
         await asyncio.wait_for(runtime.deps.db.migrate(), 5)
     except Exception as exc:
@@ -122,14 +127,20 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
 async def _start_slack(settings: Settings, config: OpsConfig) -> tuple[WorkerLoop, Runtime, SlackBot]:
     """Deps live on a worker loop; the Slack side (acks) keeps the main loop to itself."""
     from bot import runtime as rt
+    from bot.notify import SlackNotifier, slack_client_for_notices
     from bot.slack_app import build_slack_app, group_members_via, web_client
 
     worker = WorkerLoop().start()
     client = web_client(settings)
-    runtime = await worker.call(rt.start(settings, config, group_members_via(client)))
+    notifier = SlackNotifier(slack_client_for_notices(settings.slack_api_url, _token(settings)))
+    runtime = await worker.call(rt.start(settings, config, group_members_via(client), notifier=notifier))
     slack = build_slack_app(settings, runtime.dispatcher, client, submit=worker.submit)
     worker.submit(slack.learn_identity())
     return worker, runtime, slack
+
+
+def _token(settings: Settings) -> str:
+    return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
 
 
 async def _stop(worker: WorkerLoop, runtime: Runtime) -> None:

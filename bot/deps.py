@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -17,6 +18,10 @@ from bot.audit import AuditStore
 from bot.config import OpsConfig
 from bot.confirmations import Confirmations
 from bot.database import BotDatabase, TargetDatabase
+from bot.incidents import IncidentStore
+
+if TYPE_CHECKING:
+    from bot.escalation import EscalationWorker
 from bot.metrics import BotMetrics
 from bot.redact import Redactor, secrets_of_url
 from bot.registry import REGISTRY, Registry
@@ -69,9 +74,12 @@ class Deps:
     registry: Registry = field(default_factory=lambda: REGISTRY)
     metrics: BotMetrics = field(default_factory=BotMetrics)
     confirmations: Confirmations = field(init=False)
+    incidents: IncidentStore = field(init=False)
+    escalation: EscalationWorker | None = None
 
     def __post_init__(self) -> None:
         self.confirmations = Confirmations(self)
+        self.incidents = IncidentStore(self.db, self.config)
 
     @classmethod
     def create(

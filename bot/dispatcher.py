@@ -15,8 +15,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import asyncpg
+
 from bot.audit import AuditEntry
 from bot.context import OpContext, Progress, Update, _no_progress, _no_update
+from bot.database import short_error
 from bot.deps import Deps
 from bot.errors import (
     BotError,
@@ -30,7 +33,7 @@ from bot.errors import (
 from bot.messages import Catalog
 from bot.parsing import bind_words, find_operation, split_words, validate_args
 from bot.registry import OpArgs, Operation
-from bot.results import Result, Text
+from bot.results import Result, Text, redact_result
 
 
 class ConfirmationFlow(Protocol):
@@ -99,7 +102,11 @@ class Dispatcher:
         """The caller's role if they may run `op` here; RoleError otherwise. The one role check."""
         t = self.t
         prefix = self.deps.config.slack.command
-        if inv.source not in TERMINAL_SOURCES and not self.deps.roles.channel_allowed(inv.channel_id):
+        if (
+            inv.source not in TERMINAL_SOURCES
+            and not op.any_channel
+            and not self.deps.roles.channel_allowed(inv.channel_id)
+        ):
             channels = ", ".join(self.deps.config.slack.allowed_channels)
             raise RoleError("error.channel", prefix=prefix, channels=channels)
         role = await self.deps.roles.role_of(inv.user_id)
@@ -112,7 +119,27 @@ class Dispatcher:
         return role
 
     async def dispatch(self, inv: Invocation, progress: Progress | None = None, update: Update | None = None) -> Result:
-        """Run one invocation to its result; never raises for a user's mistake or a target's failure."""
+        """Run one invocation to its result, redacted; never raises for a user's mistake, a target's
+        failure or the audit database's."""
+        redact = self.deps.redact
+        safe_update = None
+        if update is not None:
+            outer = update
+
+            async def safe_update(result: Result) -> None:
+                await outer(redact_result(result, redact))
+
+        safe_progress = None
+        if progress is not None:
+            inner = progress
+
+            async def safe_progress(line: str) -> None:
+                await inner(redact(line))
+
+        result = await self._dispatch(inv, safe_progress, safe_update)
+        return redact_result(result, redact)
+
+    async def _dispatch(self, inv: Invocation, progress: Progress | None, update: Update | None) -> Result:
         started = time.perf_counter()
         entry = AuditEntry(
             request_id=inv.request_id,
@@ -181,6 +208,11 @@ class Dispatcher:
             if strict:
                 raise
             log.warning("audit row not written (bot database down): %s %s", entry.operation, entry.outcome)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            # e.g. tables not migrated yet: the user still gets the answer, the log says why.
+            if strict:
+                raise UnavailableError(part="database", detail=short_error(exc)) from None
+            log.warning("audit row not written (%s): %s %s", short_error(exc), entry.operation, entry.outcome)
 
     def _known(self, exc: BotError, entry: AuditEntry) -> Result:
         message = self.deps.redact(self.t(exc.key, **exc.fields))

@@ -54,6 +54,7 @@ class Operation:
     timeout: float = 60.0
     aliases: tuple[str, ...] = ()
     hidden: bool = False
+    any_channel: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -118,6 +119,7 @@ def operation(
     timeout: float = 60.0,
     aliases: tuple[str, ...] = (),
     hidden: bool = False,
+    any_channel: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -135,6 +137,7 @@ def operation(
             timeout=timeout,
             aliases=aliases,
             hidden=hidden,
+            any_channel=any_channel,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]

@@ -97,7 +97,8 @@ def _preformatted(body: str, filename: str, title: str, files: list[Attachment])
 
 def _block(block: Block, result: Result, files: list[Attachment], index: int) -> list[Any]:
     if isinstance(block, Text):
-        return [SectionBlock(text=MarkdownTextObject(text=escape(part))) for part in _chunks(block.text)]
+        text = block.text if block.markup else escape(block.text)
+        return [SectionBlock(text=MarkdownTextObject(text=part)) for part in _chunks(text)]
     if isinstance(block, Fields):
         out: list[Any] = []
         for start in range(0, len(block.pairs), 10):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,17 @@ from bot.text_layout import format_table
 
 STATE_MARK = {"ok": "[ok]", "warn": "[warn]", "fail": "[FAIL]", "timeout": "[timeout]"}
 MAX_INLINE_LINES = 200
+
+
+_MENTION = re.compile(r"<([@#!])([A-Za-z0-9]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+
+
+def plain(markup: str) -> str:
+    """Slack markup the bot composed, for a terminal: `<@U1>` → `@U1`, entities decoded."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", markup)
+    text = _MENTION.sub(lambda m: m.group(1).replace("!", "@") + (m.group(3) or m.group(2)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 @dataclass
@@ -27,7 +39,7 @@ def render_text(result: Result) -> TextMessage:
         out.append(f"== {result.title} ==")
     for block in result.blocks:
         if isinstance(block, Text):
-            out.append(block.text)
+            out.append(plain(block.text) if block.markup else block.text)
         elif isinstance(block, Fields):
             width = max((len(k) for k, _ in block.pairs), default=0)
             out.extend(f"{k.ljust(width)}  {v}" for k, v in block.pairs)

@@ -6,7 +6,8 @@ value echoed from user input (`<!channel>`, `<@U…>`) can never become markup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 CheckState = Literal["ok", "warn", "fail", "timeout"]
@@ -15,9 +16,14 @@ ButtonStyle = Literal["primary", "danger"] | None
 
 @dataclass(frozen=True)
 class Text:
-    """A paragraph of plain text."""
+    """A paragraph of plain text.
+
+    `markup=True` is only for text the bot composed itself with every user-given piece
+    already escaped (`render_slack.escape`), e.g. to mention a person it pages.
+    """
 
     text: str
+    markup: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,3 +112,32 @@ class Result:
     def add(self, *blocks: Block) -> Result:
         self.blocks.extend(blocks)
         return self
+
+
+def redact_result(result: Result, redact: Callable[[str], str]) -> Result:
+    """The same result with every string passed through `redact`: the last gate before output."""
+
+    def clean(block: Block) -> Block:
+        if isinstance(block, Text):
+            return replace(block, text=redact(block.text))
+        if isinstance(block, Fields):
+            return Fields([(redact(k), redact(v)) for k, v in block.pairs])
+        if isinstance(block, Table):
+            return Table([redact(c) for c in block.columns], [[redact(c) for c in row] for row in block.rows])
+        if isinstance(block, Code):
+            return Code(redact(block.text))
+        if isinstance(block, Checks):
+            return Checks([replace(c, name=redact(c.name), detail=redact(c.detail)) for c in block.checks])
+        if isinstance(block, Attachment):
+            content = redact(block.content.decode("utf-8", errors="replace")).encode()
+            return replace(block, content=content, title=redact(block.title))
+        if isinstance(block, Buttons):
+            return Buttons([replace(b, label=redact(b.label)) for b in block.buttons])
+        return block
+
+    return replace(
+        result,
+        title=redact(result.title),
+        blocks=[clean(b) for b in result.blocks],
+        summary=redact(result.summary),
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from bot.config import OpsConfig, load_config
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
+from bot.notify import Notifier
 from bot.redact import RedactingFilter, Redactor
 from bot.roles import GroupMembers
 from bot.settings import Settings
@@ -61,6 +62,7 @@ async def start(
     group_members: GroupMembers | None = None,
     migrate: bool = True,
     configure_logging: bool = True,
+    notifier: Notifier | None = None,
 ) -> Runtime:
     """Build deps and the dispatcher; migrations run in the background until the database answers."""
     import handlers  # noqa: F401  registers every operation
@@ -74,4 +76,9 @@ async def start(
     runtime = Runtime(settings, config, deps, dispatcher)
     if migrate:
         runtime.spawn(deps.db.keep_migrating())
+    if notifier is not None:
+        from bot.escalation import EscalationWorker
+
+        deps.escalation = EscalationWorker(deps, notifier)
+        runtime.spawn(deps.escalation.run())
     return runtime

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.dispatcher import Dispatcher, Invocation
+from bot.dispatcher import Dispatcher, Invocation, error_result
 from bot.messages import Catalog
 from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.results import Result
@@ -120,7 +120,11 @@ class SlackBot:
         async def update(result: Result) -> None:
             await self.deliver(render_slack(result), respond, invocation.channel_id, replace=clicked)
 
-        result = await self.dispatcher.dispatch(invocation, update=update)
+        try:
+            result = await self.dispatcher.dispatch(invocation, update=update)
+        except Exception:  # the dispatcher answers every known failure; this is the last net
+            log.exception("dispatch failed for request %s", invocation.request_id)
+            result = error_result(self.t("error.internal", error_id=invocation.request_id))
         replace = clicked and result.replace_original
         await self.deliver(render_slack(result), respond, invocation.channel_id, replace=replace)
 
@@ -159,7 +163,7 @@ def build_slack_app(
     @app.command(config.slack.command)
     async def on_command(ack: Any, body: dict[str, Any], respond: Respond) -> None:
         text = str(body.get("text") or "")
-        shown = f"{config.slack.command} {text}".strip()[:200]
+        shown = dispatcher.deps.redact(f"{config.slack.command} {text}".strip()[:200])
         await ack(response_type="ephemeral", text=escape(bot.t("ack.running", command=shown)))
         invocation = Invocation(
             text=text,

@@ -1,3 +1,3 @@
 """One module per runbook area; importing this package registers every operation."""
 
-from handlers import audit, contacts, containers, health, help, queues  # noqa: F401
+from handlers import audit, cache, contacts, containers, health, help, incidents, queues, tenants  # noqa: F401

@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.config import Contact
 from bot.context import OpContext
+from bot.hours import reachable
 from bot.registry import NoArgs, operation
 from bot.results import Result, Table, Text
-
-
-def reachable(contact: Contact, now: datetime, default_tz: str) -> bool:
-    """On call or no hours given: always; otherwise within their hours in their time zone."""
-    if contact.on_call or contact.hours is None:
-        return True
-    local = now.astimezone(ZoneInfo(contact.timezone or default_tz))
-    return contact.hours.contains(local.time())
 
 
 @operation("contacts", NoArgs)

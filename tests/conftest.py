@@ -60,6 +60,15 @@ def bot_db_url(run_id: str) -> Iterator[str]:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def fresh_db_url(run_id: str) -> Iterator[str]:
+    """A bot database of this test's own, for tests whose background workers claim every row."""
+    name = f"opsbot_{run_id}_{secrets.token_hex(3)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    yield f"postgresql://postgres@{PG_HOST}:5432/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def target_db_url(run_id: str) -> Iterator[str]:
     """The stack's database (the orders system's) for this run, with a tenants table."""
@@ -194,7 +203,9 @@ async def make_runtime(bot_db_url: str, write_config: Callable[[str], Path]) -> 
     """Start the bot in-process on a given ops.yml text; closed after the test."""
     started: list[rt.Runtime] = []
 
-    async def make(config_text: str, group_members: Any = None, migrate: bool = True, **settings: Any) -> rt.Runtime:
+    async def make(
+        config_text: str, group_members: Any = None, migrate: bool = True, notifier: Any = None, **settings: Any
+    ) -> rt.Runtime:
         path = write_config(config_text)
         values: dict[str, Any] = {
             "ops_config": str(path),
@@ -205,7 +216,9 @@ async def make_runtime(bot_db_url: str, write_config: Callable[[str], Path]) -> 
         }
         values.update(settings)
         s = Settings(**values)
-        runtime = await rt.start(s, rt.load_config(path), group_members, migrate=False, configure_logging=False)
+        runtime = await rt.start(
+            s, rt.load_config(path), group_members, migrate=False, configure_logging=False, notifier=notifier
+        )
         started.append(runtime)
         if migrate:
             await runtime.deps.db.migrate()

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from confirm_flow import buttons, click, run_confirmed
+from conftest import RuntimeFactory, base_config
 
 from bot.dispatcher import Invocation
 from bot.registry import REGISTRY, NoArgs, operation, preview_for
 from bot.results import Result, Text
 from bot.runtime import Runtime
-from confirm_flow import buttons, click, run_confirmed
-from conftest import RuntimeFactory, base_config
 
 
 def started_at(container: str) -> str:
@@ -100,9 +100,7 @@ async def test_clicks_reaching_two_replicas_run_once(
     second = await bot(make_runtime, compose_project, prefix)
     start_id = await max_audit_id(first)
     preview = await first.dispatcher.dispatch(Invocation("restart postgres", "U0OPER", "C1", "slack"))
-    results = await asyncio.gather(
-        *(click(replica, preview, "confirm", "U0OPER") for replica in [first, second] * 4)
-    )
+    results = await asyncio.gather(*(click(replica, preview, "confirm", "U0OPER") for replica in [first, second] * 4))
     assert sum(1 for r in results if r.ok) == 1
     assert (await audit_decisions(first, "restart", start_id)).count("executed") == 1
 
@@ -136,7 +134,9 @@ async def test_role_is_checked_again_at_click_time(
     assert not refused.ok and "needs the *operator* role" in refused.summary
 
 
-async def test_cancel_then_confirm_runs_nothing(make_runtime: RuntimeFactory, compose_project: str, prefix: str) -> None:
+async def test_cancel_then_confirm_runs_nothing(
+    make_runtime: RuntimeFactory, compose_project: str, prefix: str
+) -> None:
     runtime = await bot(make_runtime, compose_project, prefix)
     before = started_at(f"{compose_project}-redis-1")
     preview = await runtime.dispatcher.dispatch(Invocation("restart redis", "U0OPER", "C1", "slack"))

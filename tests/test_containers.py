@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from conftest import RuntimeFactory, base_config
+
 from bot.dispatcher import Invocation
 from bot.results import Attachment, Code, Result, Table
-from conftest import RuntimeFactory, base_config
 
 
 def code_text(result: Result) -> str:
@@ -75,7 +76,13 @@ async def test_long_logs_become_a_file_with_the_tail_inline(make_runtime: Runtim
 
 async def test_logs_of_an_unknown_service_is_refused(make_runtime: RuntimeFactory, compose_project: str) -> None:
     runtime = await make_runtime(base_config(project=compose_project))
-    for text in ("logs nginx", "logs ../../etc/passwd", "logs api --tail 0", "logs api --tail 99999", "logs api --since x"):
+    for text in (
+        "logs nginx",
+        "logs ../../etc/passwd",
+        "logs api --tail 0",
+        "logs api --tail 99999",
+        "logs api --since x",
+    ):
         result = await runtime.dispatcher.dispatch(Invocation(text, "U0VIEW", "C1", "slack"))
         assert not result.ok and "Usage" in result.summary, text
 

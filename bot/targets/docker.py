@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,15 @@ class ContainerInfo:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """How a command run in a container ended; `exit_code` is None when it timed out."""
+
+    container: str
+    exit_code: int | None
+    timed_out: bool = False
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -141,6 +151,47 @@ class DockerTarget:
         await self._call(f"{verb} {info.service}", calls[verb](), timeout=grace + self.timeout + 5)
         raw = await self._call("inspect container", container.show())
         return self._info(raw)
+
+    async def exec(
+        self,
+        service: str,
+        argv: Sequence[str],
+        on_output: Callable[[bytes], Awaitable[None]],
+        timeout: float,
+        workdir: str | None = None,
+    ) -> ExecResult:
+        """Run `argv` (a list: no shell) in the service's running container, streaming its output.
+
+        stdout and stderr arrive interleaved through `on_output`. On timeout the stream is
+        closed and `timed_out` is set: the engine has no call to kill an exec, so the
+        process may keep running inside the container, and the caller must say so.
+        """
+        info = await self.container_of(service)
+        if not info.running:
+            raise TargetError(service, f"container {info.name} is not running ({info.status})")
+        container = self._docker().containers.container(info.id)
+        execution = await self._call(
+            f"exec in {service}",
+            container.exec(cmd=list(argv), stdout=True, stderr=True, tty=False, workdir=workdir),
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                async with execution.start(detach=False) as stream:
+                    while (message := await stream.read_out()) is not None:
+                        await on_output(message.data)
+        except TimeoutError:
+            return ExecResult(info.name, None, timed_out=True)
+        except aiodocker.DockerError as exc:
+            raise TargetError(service, f"exec in {info.name}: {exc.message}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TargetError(service, f"exec in {info.name}: connection lost ({exc.__class__.__name__})") from None
+        # The stream can end a moment before the engine records the exit code: ask again briefly.
+        for _ in range(50):
+            details = await self._call("inspect exec", execution.inspect())
+            if not details.get("Running") and details.get("ExitCode") is not None:
+                return ExecResult(info.name, int(details["ExitCode"]))
+            await asyncio.sleep(0.02)
+        return ExecResult(info.name, None)
 
     async def ping(self) -> None:
         await self._call("ping", self._docker().version())

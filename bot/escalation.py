@@ -1,0 +1,411 @@
+"""The escalation worker: sends due incident steps, each exactly once, even across replicas.
+
+Each round claims due steps with `SELECT … FOR UPDATE SKIP LOCKED` inside a transaction,
+sends them, and marks them done in that same transaction. Another replica skips the locked
+rows; a crash rolls the transaction back so the step is still pending and fires when any
+replica runs again (saying how late it is). A 429 moves the step to after Retry-After, any
+other failure backs off; a step is marked done only after Slack confirmed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import asyncpg
+
+from bot.audit import AuditEntry
+from bot.deps import Deps
+from bot.durations import format_duration
+from bot.errors import UnavailableError
+from bot.incidents import Clock, Incident, PlannedStep, utcnow
+from bot.messages import Catalog
+from bot.notify import Notifier, NotifyFailed, RetryLater
+from bot.render_slack import escape
+from bot.results import Button, Buttons, Result, Text
+
+log = logging.getLogger(__name__)
+
+LATE_NOTICE = timedelta(seconds=5)
+MAX_BACKOFF = 300.0
+WEBHOOK_ATTEMPTS = 8
+WEBHOOK_TIMEOUT = 5.0
+
+_CLAIM = """
+SELECT s.id, s.incident_id, s.position, s.kind, s.payload, s.due_at, s.unless_ack, s.attempts,
+       i.state AS incident_state, i.channel_id, i.thread_ts
+FROM escalation_steps s LEFT JOIN incidents i ON i.id = s.incident_id
+WHERE s.state = 'pending' AND s.due_at <= $1
+  AND (s.kind = 'announce' OR s.incident_id IS NULL OR i.thread_ts IS NOT NULL)
+ORDER BY s.due_at, s.id
+FOR UPDATE OF s SKIP LOCKED
+LIMIT $2
+"""
+
+
+def thread_link(channel: str | None, ts: str | None) -> str:
+    if not channel or not ts:
+        return ""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+class EscalationWorker:
+    def __init__(
+        self,
+        deps: Deps,
+        notifier: Notifier,
+        clock: Clock = utcnow,
+        poll: float = 1.0,
+        batch: int = 5,
+        concurrency: int = 4,
+    ) -> None:
+        self.deps = deps
+        self.notifier = notifier
+        self.clock = clock
+        self.poll = poll
+        self.batch = batch
+        self.concurrency = concurrency
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._wake = asyncio.Event()
+
+    @property
+    def t(self) -> Catalog:
+        return Catalog(self.deps.config.locale)
+
+    def wake(self) -> None:
+        """Look for due steps now (after a declare or an ack in this process)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._loop() for _ in range(self.concurrency)))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                fired = await self.fire_due()
+            except (UnavailableError, asyncpg.PostgresError, OSError) as exc:
+                log.warning("escalation worker: bot database unavailable (%s); retrying", exc)
+                fired = 0
+            except Exception:
+                log.exception("escalation worker round failed")
+                fired = 0
+            if fired:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def fire_due(self) -> int:
+        """One round: claim up to `batch` due steps and send them; returns how many were claimed."""
+        now = self.clock()
+        async with self.deps.db.connection() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, now, self.batch)
+            for row in rows:
+                await self._fire_one(conn, row)
+        return len(rows)
+
+    async def _fire_one(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        payload: dict[str, Any] = json.loads(row["payload"])
+        kind = row["kind"]
+        if row["incident_id"] is not None and kind in ("page", "ticket", "checklist"):
+            if row["incident_state"] == "resolved":
+                await conn.execute("UPDATE escalation_steps SET state = 'cancelled' WHERE id = $1", row["id"])
+                return
+            if row["unless_ack"] and row["incident_state"] == "acknowledged":
+                await conn.execute("UPDATE escalation_steps SET state = 'stopped' WHERE id = $1", row["id"])
+                return
+        first_due = datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
+        now = self.clock()
+        late = now - first_due
+        try:
+            result = await self._send(conn, row, payload, late)
+        except RetryLater as exc:
+            await self._reschedule(conn, row, payload, first_due, exc.seconds, str(exc))
+            return
+        except NotifyFailed as exc:
+            if kind == "webhook" and row["attempts"] + 1 >= WEBHOOK_ATTEMPTS:
+                await self._give_up_webhook(conn, row, str(exc))
+                return
+            backoff = min(MAX_BACKOFF, 2.0 ** min(row["attempts"], 9))
+            await self._reschedule(conn, row, payload, first_due, backoff, self.deps.redact(str(exc)))
+            return
+        await conn.execute(
+            "UPDATE escalation_steps SET state = 'done', fired_at = $2, fired_by = $3, late_ms = $4,"
+            " result = $5::jsonb, attempts = attempts + 1 WHERE id = $1",
+            row["id"],
+            now,
+            self.name,
+            int(late.total_seconds() * 1000),
+            json.dumps(result),
+        )
+        if kind == "page":
+            await self._audit_page(row, payload, late)
+
+    async def _reschedule(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        payload: dict[str, Any],
+        first_due: datetime,
+        seconds: float,
+        error: str,
+    ) -> None:
+        payload = {**payload, "first_due": first_due.isoformat()}
+        await conn.execute(
+            "UPDATE escalation_steps SET due_at = $2, attempts = attempts + 1, last_error = $3, payload = $4::jsonb"
+            " WHERE id = $1",
+            row["id"],
+            self.clock() + timedelta(seconds=seconds),
+            error[:500],
+            json.dumps(payload),
+        )
+        log.warning("step %s (%s) not sent: %s; retry in %.1fs", row["id"], row["kind"], error, seconds)
+
+    async def _give_up_webhook(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:
+        await conn.execute(
+            "UPDATE escalation_steps SET state = 'failed', last_error = $2, attempts = attempts + 1 WHERE id = $1",
+            row["id"],
+            error[:500],
+        )
+        await self.deps.incidents.note(conn, row["incident_id"], {"event": "webhook_failed", "error": error[:200]})
+
+    async def _audit_page(self, row: asyncpg.Record, payload: dict[str, Any], late: timedelta) -> None:
+        try:
+            await self.deps.audit.record(
+                AuditEntry(
+                    request_id=f"INC-{row['incident_id']}-step-{row['id']}",
+                    user_id="ops-bot",
+                    channel_id=row["channel_id"],
+                    source="escalation",
+                    operation="incident escalate" if payload.get("escalation") else "incident page",
+                    arguments={
+                        "incident": row["incident_id"],
+                        "user": payload.get("user"),
+                        "role": payload.get("role"),
+                    },
+                    decision="policy",
+                    outcome="ok",
+                    detail=f"late {format_duration(late)}" if late > LATE_NOTICE else None,
+                    duration_ms=None,
+                )
+            )
+        except UnavailableError:
+            log.error("audit row for page %s not written", row["id"])
+
+    # ---- what each kind sends --------------------------------------------------------
+
+    async def _incident(self, conn: asyncpg.Connection, incident_id: int) -> Incident:
+        incident = await self.deps.incidents.get(incident_id)
+        if incident is None:
+            raise NotifyFailed(f"incident {incident_id} vanished")
+        return incident
+
+    def _late_suffix(self, late: timedelta) -> str:
+        return self.t("escalation.late", late=format_duration(late)) if late > LATE_NOTICE else ""
+
+    async def _send(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, payload: dict[str, Any], late: timedelta
+    ) -> dict[str, Any]:
+        kind = row["kind"]
+        t = self.t
+        prefix = self.deps.config.slack.command
+        if kind == "note" and row["incident_id"] is None:
+            channel = self.deps.config.slack.incident_channel
+            if not channel:
+                return {"skipped": "no incident_channel"}
+            ts = await self.notifier.post(
+                channel, Result(title="", blocks=[Text(self._note_text(payload), markup=True)])
+            )
+            return {"ts": ts}
+        incident = await self._incident(conn, row["incident_id"])
+        sev = incident.severity.upper()
+        title = escape(incident.title)
+        if kind == "announce":
+            channel = incident.channel_id
+            if not channel:
+                raise NotifyFailed("no incident channel to announce in")
+            text = t("escalation.announce", ref=incident.ref, sev=sev, title=title, user=f"<@{incident.declared_by}>")
+            result = Result(
+                title="",
+                blocks=[
+                    Text(text + self._late_suffix(late), markup=True),
+                    Buttons(
+                        [
+                            Button(t("incident.button.ack"), f"{prefix} incident ack {incident.id}", style="primary"),
+                            Button(t("incident.button.resolve"), f"{prefix} incident resolve {incident.id}"),
+                        ]
+                    ),
+                ],
+                summary=f"{incident.ref} {sev} {incident.title}",
+            )
+            ts = await self.notifier.post(channel, result)
+            await conn.execute("UPDATE incidents SET thread_ts = $2 WHERE id = $1", incident.id, ts)
+            return {"ts": ts, "channel": channel}
+        channel, thread = incident.channel_id or "", incident.thread_ts
+        if kind == "page":
+            user = str(payload["user"])
+            link = thread_link(channel, thread)
+            dm_text = t("escalation.page_dm", ref=incident.ref, sev=sev, title=title, link=link)
+            dm = await self.notifier.open_dm(user)
+            dm_ts = await self.notifier.post(
+                dm,
+                Result(
+                    title="",
+                    blocks=[
+                        Text(dm_text, markup=True),
+                        Buttons(
+                            [Button(t("incident.button.ack"), f"{prefix} incident ack {incident.id}", style="primary")]
+                        ),
+                    ],
+                    summary=f"{incident.ref}: {incident.title}",
+                ),
+            )
+            mention = {
+                "event": "paged",
+                "user": user,
+                "role": payload.get("role"),
+                "on_call": payload.get("on_call"),
+                "escalation": payload.get("escalation"),
+                "late_ms": int(late.total_seconds() * 1000),
+            }
+            await self.deps.incidents.note(conn, incident.id, mention)
+            return {"dm": dm, "ts": dm_ts}
+        if kind == "note":
+            ts = await self.notifier.post(
+                channel, Result(title="", blocks=[Text(self._note_text(payload), markup=True)]), thread
+            )
+            return {"ts": ts}
+        if kind == "ticket":
+            ticket_id = await conn.fetchval(
+                "INSERT INTO tickets (incident_id, created_at, webhook_state) VALUES ($1, $2, $3) RETURNING id",
+                incident.id,
+                self.clock(),
+                "queued" if self.deps.config.escalation.ticket_webhook else "none",
+            )
+            if self.deps.config.escalation.ticket_webhook:
+                body = {
+                    "ticket": f"TCK-{ticket_id}",
+                    "incident": incident.ref,
+                    "severity": incident.severity,
+                    "title": incident.title,
+                    "declared_by": incident.declared_by,
+                    "declared_at": incident.declared_at.isoformat(),
+                    "thread": thread_link(channel, thread),
+                }
+                await self.deps.incidents.insert_steps(conn, incident.id, [PlannedStep("webhook", body, self.clock())])
+            text = t("escalation.ticket", ticket=f"TCK-{ticket_id}", ref=incident.ref)
+            ts = await self.notifier.post(channel, Result(title="", blocks=[Text(text, markup=True)]), thread)
+            return {"ticket": ticket_id, "ts": ts}
+        if kind == "webhook":
+            await self._post_webhook(payload)
+            await conn.execute(
+                "UPDATE tickets SET webhook_state = 'sent' WHERE id = $1",
+                int(str(payload.get("ticket", "TCK-0")).removeprefix("TCK-")),
+            )
+            return {"sent": True}
+        if kind in ("checklist", "checklist_refresh"):
+            message = await self._checklist_message(incident)
+            if kind == "checklist":
+                ts = await self.notifier.post(channel, message, thread)
+                return {"ts": ts, "channel": channel}
+            posted = await conn.fetchval(
+                "SELECT result FROM escalation_steps WHERE incident_id = $1 AND kind = 'checklist' AND state = 'done'",
+                incident.id,
+            )
+            if posted:
+                await self.notifier.update(channel, json.loads(posted)["ts"], message)
+            return {"refreshed": bool(posted)}
+        raise NotifyFailed(f"unknown step kind {kind}")
+
+    async def _checklist_message(self, incident: Incident) -> Result:
+        t = self.t
+        prefix = self.deps.config.slack.command
+        items = await self.deps.incidents.checklist(incident.id)
+        lines = [
+            ("☑️ " if item["done_by"] else "⬜ ")
+            + escape(item["text"])
+            + (f" — <@{item['done_by']}>" if item["done_by"] else "")
+            for item in items
+        ]
+        buttons = [
+            Button(
+                f"{'↩︎' if item['done_by'] else '✓'} {item['text']}"[:70],
+                f"{prefix} incident tick {incident.id} {item['position']}",
+            )
+            for item in items
+        ]
+        return Result(
+            title="",
+            blocks=[
+                Text(t("escalation.checklist", ref=incident.ref) + "\n" + "\n".join(lines), markup=True),
+                Buttons(buttons),
+            ],
+            summary=t("escalation.checklist", ref=incident.ref),
+        )
+
+    async def _post_webhook(self, body: dict[str, Any]) -> None:
+        url = self.deps.config.escalation.ticket_webhook
+        if not url:
+            return
+        try:
+            async with asyncio.timeout(WEBHOOK_TIMEOUT):
+                async with self.deps.http.post(url, json=body) as response:
+                    if response.status >= 300:
+                        raise NotifyFailed(f"ticket webhook answered HTTP {response.status}")
+        except TimeoutError:
+            raise NotifyFailed(f"ticket webhook: no answer within {WEBHOOK_TIMEOUT:g}s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise NotifyFailed(f"ticket webhook unreachable: {type(exc).__name__}") from None
+
+    def _note_text(self, payload: dict[str, Any]) -> str:
+        t = self.t
+        event = payload.get("event")
+        user = f"<@{payload['user']}>" if payload.get("user") else ""
+        if event == "paged":
+            key = "escalation.paged_escalated" if payload.get("escalation") else "escalation.paged"
+            who = escape(str(payload.get("role") or ""))
+            if payload.get("on_call"):
+                who += t("escalation.on_call_suffix")
+            late = timedelta(milliseconds=int(payload.get("late_ms") or 0))
+            return t(key, user=user, role=who) + self._late_suffix(late)
+        if event == "acknowledged":
+            return t("escalation.acknowledged", user=user, stopped=payload.get("stopped", 0))
+        if event == "resolved":
+            acked = f"<@{payload['acknowledged_by']}>" if payload.get("acknowledged_by") else t("escalation.nobody")
+            text = t(
+                "escalation.resolved",
+                user=user,
+                duration=format_duration(timedelta(seconds=int(payload.get("duration_s") or 0))),
+                acked=acked,
+                pages=payload.get("pages", 0),
+            )
+            if payload.get("note"):
+                text += "\n> " + escape(str(payload["note"]))
+            return text
+        if event == "waiting_hours":
+            when = datetime.fromisoformat(str(payload["when"]))
+            local = when.astimezone(ZoneInfo(str(payload.get("tz") or self.deps.config.timezone)))
+            return t("escalation.waiting_hours", user=user, when=f"{local:%Y-%m-%d %H:%M} {payload.get('tz')}")
+        if event == "ticked":
+            key = "escalation.ticked" if payload.get("done") else "escalation.unticked"
+            return t(key, user=user, item=escape(str(payload.get("item", ""))))
+        if event == "handover":
+            previous = f"<@{payload['previous']}>" if payload.get("previous") else t("escalation.nobody")
+            return t(
+                "escalation.handover",
+                role=escape(str(payload.get("role"))),
+                user=user,
+                previous=previous,
+                by=f"<@{payload.get('by')}>",
+            )
+        if event == "webhook_failed":
+            return t("escalation.webhook_failed", error=escape(str(payload.get("error", ""))))
+        return escape(json.dumps(payload))

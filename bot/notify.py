@@ -1,0 +1,89 @@
+"""Messages the bot sends on its own (pages, incident threads), with failures made explicit.
+
+Unlike replies to a command, these are sent by the escalation worker from its durable
+queue, so a failure must come back as a decision, not a sleep: `RetryLater` (Slack said
+429: try again after Retry-After) or `NotifyFailed` (anything else: back off and retry).
+Nothing here ever reports a message as sent when Slack did not confirm it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.render_slack import render_slack
+from bot.results import Result
+
+SLACK_TIMEOUT = 10.0
+
+
+class RetryLater(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"rate limited; retry after {seconds:g}s")
+        self.seconds = seconds
+
+
+class NotifyFailed(Exception):
+    pass
+
+
+class Notifier(Protocol):
+    async def post(self, channel: str, result: Result, thread_ts: str | None = None) -> str: ...
+
+    async def update(self, channel: str, ts: str, result: Result) -> None: ...
+
+    async def open_dm(self, user_id: str) -> str: ...
+
+
+class SlackNotifier:
+    """Posts through the Web API (SLACK_API_URL), without the client's own sleeping retries."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await asyncio.wait_for(self.client.api_call(method, json=kwargs), SLACK_TIMEOUT)
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after") or 1
+                raise RetryLater(float(retry_after)) from None
+            raise NotifyFailed(f"{method}: {exc.response.get('error', 'error')}") from None
+        except TimeoutError:
+            raise NotifyFailed(f"{method}: no answer within {SLACK_TIMEOUT:g}s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise NotifyFailed(f"{method}: {type(exc).__name__}") from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def post(self, channel: str, result: Result, thread_ts: str | None = None) -> str:
+        message = render_slack(result)
+        args: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        data = await self._call("chat.postMessage", **args)
+        ts = data.get("ts")
+        if not ts:
+            raise NotifyFailed("chat.postMessage: no ts in the answer")
+        return str(ts)
+
+    async def update(self, channel: str, ts: str, result: Result) -> None:
+        message = render_slack(result)
+        await self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+
+    async def open_dm(self, user_id: str) -> str:
+        data = await self._call("conversations.open", users=user_id)
+        channel = (data.get("channel") or {}).get("id")
+        if not channel:
+            raise NotifyFailed("conversations.open: no channel in the answer")
+        return str(channel)
+
+
+def slack_client_for_notices(base_url: str, token: str) -> AsyncWebClient:
+    """A client with no retry handlers: the worker decides when to retry."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=int(SLACK_TIMEOUT))
+    client.retry_handlers.clear()
+    return client

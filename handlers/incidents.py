@@ -1,0 +1,195 @@
+"""Runbook "Escalamiento de Incidentes": declare, acknowledge, resolve and list incidents.
+
+The handlers only record; the escalation worker sends every page and thread message from
+the durable queue (bot/escalation.py), so a restart never loses one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator, ValidationInfo
+
+from bot.argtypes import SlackUser, positional
+from bot.context import OpContext
+from bot.durations import format_duration
+from bot.errors import BotError
+from bot.messages import Catalog
+from bot.registry import NoArgs, OpArgs, operation
+from bot.results import Fields, Result, Table, Text
+
+_REF = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
+
+
+def _incident_ref(value: Any, info: ValidationInfo) -> Any:
+    if value is None or isinstance(value, int):
+        return value
+    match = _REF.match(str(value).strip())
+    if not match:
+        t = (info.context or {}).get("t") or Catalog()
+        raise ValueError(t("incident.bad_ref"))
+    return int(match.group(1))
+
+
+IncidentRef = Annotated[int, BeforeValidator(_incident_ref)]
+
+
+def _wake(ctx: OpContext) -> None:
+    worker = getattr(ctx.deps, "escalation", None)
+    if worker is not None:
+        worker.wake()
+
+
+class DeclareArgs(OpArgs):
+    severity: str = positional(metavar="sev1|sev2", max_length=20)
+    title: str = positional(metavar="title", greedy=True, min_length=3, max_length=200)
+
+
+@operation("incident declare", DeclareArgs, role="viewer")
+async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
+    """Declare an incident: a numbered record, a thread in the incident channel, escalation by policy."""
+    t = ctx.t
+    severity = args.severity.lower()
+    incident = await ctx.deps.incidents.declare(severity, args.title, ctx.user_id, ctx.channel_id)
+    _wake(ctx)
+    steps = await ctx.deps.incidents.steps(incident.id)
+    tz = ZoneInfo(ctx.config.timezone)
+    lines = []
+    for step in steps:
+        if step.kind not in ("page", "ticket", "checklist"):
+            continue
+        soon = (step.due_at - incident.declared_at).total_seconds() < 1
+        when = (
+            t("incident.plan.now")
+            if soon
+            else t("incident.plan.at", when=f"{step.due_at.astimezone(tz):%Y-%m-%d %H:%M}")
+        )
+        if step.kind == "page":
+            line = t("incident.plan.page", name=step.payload.get("name"), role=step.payload.get("role"), when=when)
+        else:
+            line = t(f"incident.plan.{step.kind}", when=when)
+        lines.append(
+            "• " + line + (t("incident.plan.unless") if step.kind == "page" and step.payload.get("escalation") else "")
+        )
+    blocks: list[Text | Fields] = [
+        Text(t("incident.declared", ref=incident.ref, title=incident.title, sev=severity.upper()))
+    ]
+    if lines:
+        blocks.append(Fields([(t("incident.plan"), "\n".join(lines))]))
+    if getattr(ctx.deps, "escalation", None) is None:
+        blocks.append(Text(t("incident.no_worker")))
+    return Result(
+        title=t("incident.declared_title", ref=incident.ref, sev=severity.upper()),
+        blocks=list(blocks),
+        summary=f"{incident.ref} {severity} {incident.title}",
+    )
+
+
+class RefArgs(OpArgs):
+    incident: IncidentRef | None = positional(None, metavar="id")
+
+
+@operation("incident ack", RefArgs, role="viewer", any_channel=True, aliases=("incident acknowledge",))
+async def ack(ctx: OpContext, args: RefArgs) -> Result:
+    """Acknowledge an incident: stops the escalation that waits for an ack."""
+    incident, stopped = await ctx.deps.incidents.acknowledge(args.incident, ctx.user_id)
+    _wake(ctx)
+    text = ctx.t("incident.acked", ref=incident.ref, user=ctx.user_id, stopped=stopped)
+    return Result(title="", blocks=[Text(text)], summary=text)
+
+
+class ResolveArgs(OpArgs):
+    incident: IncidentRef | None = positional(None, metavar="id")
+    note: str | None = positional(None, metavar="note", greedy=True, max_length=500)
+
+
+@operation("incident resolve", ResolveArgs, role="viewer", any_channel=True)
+async def resolve(ctx: OpContext, args: ResolveArgs) -> Result:
+    """Resolve an incident with a summary: duration, who acknowledged, pages sent."""
+    incident, summary = await ctx.deps.incidents.resolve(args.incident, ctx.user_id, args.note)
+    _wake(ctx)
+    t = ctx.t
+    text = t(
+        "incident.resolved",
+        ref=incident.ref,
+        duration=format_duration(datetime.now(UTC) - incident.declared_at),
+        acked=incident.acknowledged_by or t("escalation.nobody"),
+        pages=summary["pages"],
+    )
+    return Result(title="", blocks=[Text(text)], summary=text)
+
+
+@operation("incident list", NoArgs, role="viewer")
+async def list_incidents(ctx: OpContext, args: NoArgs) -> Result:
+    """Open incidents first, then the latest resolved ones."""
+    t = ctx.t
+    incidents = await ctx.deps.incidents.recent()
+    if not incidents:
+        return Result(title=t("incident.list_title"), blocks=[Text(t("incident.list_empty"))])
+    tz = ZoneInfo(ctx.config.timezone)
+    rows = [
+        [
+            i.ref,
+            i.severity.upper(),
+            i.state,
+            i.title[:50],
+            f"{i.declared_at.astimezone(tz):%m-%d %H:%M}",
+            i.acknowledged_by or "-",
+        ]
+        for i in incidents
+    ]
+    return Result(title=t("incident.list_title"), blocks=[Table(t("incident.list_columns").split("|"), rows)])
+
+
+class TickArgs(OpArgs):
+    incident: IncidentRef = positional(metavar="id")
+    item: int = positional(metavar="item", ge=0, le=100)
+
+
+@operation("incident tick", TickArgs, role="viewer", any_channel=True, hidden=True)
+async def tick(ctx: OpContext, args: TickArgs) -> Result:
+    """Tick a checklist item of an incident."""
+    text, done = await ctx.deps.incidents.tick(args.incident, args.item, ctx.user_id)
+    _wake(ctx)
+    message = ctx.t("incident.ticked" if done else "incident.unticked", item=text)
+    return Result(title="", blocks=[Text(message)], ephemeral=True, summary=message)
+
+
+@operation("oncall", NoArgs, role="viewer")
+async def oncall(ctx: OpContext, args: NoArgs) -> Result:
+    """Who is on call now, per role."""
+    t = ctx.t
+    current = await ctx.deps.incidents.on_call()
+    if not current:
+        return Result(title=t("oncall.title"), blocks=[Text(t("oncall.none"))])
+    names = {c.slack: c.name for c in ctx.config.contacts}
+    rows = [[role, user, names.get(user, "")] for role, user in sorted(current.items())]
+    return Result(title=t("oncall.title"), blocks=[Table(t("oncall.columns").split("|"), rows)])
+
+
+class OncallSetArgs(OpArgs):
+    user: SlackUser = positional(metavar="@user")
+    role: str | None = positional(None, metavar="role", max_length=40)
+
+
+@operation("oncall set", OncallSetArgs, role="admin")
+async def oncall_set(ctx: OpContext, args: OncallSetArgs) -> Result:
+    """Hand the on-call over to someone (persisted, announced in the incident channel)."""
+    t = ctx.t
+    roles = sorted(
+        {c.role for c in ctx.config.contacts if c.on_call} | set((await ctx.deps.incidents.on_call()).keys())
+    )
+    role = args.role
+    if role is None:
+        if len(roles) != 1:
+            raise BotError("oncall.which_role", roles=", ".join(roles) or "—")
+        role = roles[0]
+    elif role not in {c.role for c in ctx.config.contacts}:
+        raise BotError("oncall.which_role", roles=", ".join(sorted({c.role for c in ctx.config.contacts})))
+    previous = await ctx.deps.incidents.hand_over(role, args.user, ctx.user_id)
+    _wake(ctx)
+    text = t("oncall.set", user=args.user, role=role, previous=previous or t("oncall.nobody"))
+    return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)
