@@ -92,6 +92,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "scheduled runs: one row per job and slot, claimed by one replica",
+        """
+        CREATE TABLE scheduled_runs (
+            job          TEXT NOT NULL,
+            slot         TIMESTAMPTZ NOT NULL,
+            replica      TEXT NOT NULL,
+            claimed_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+            finished_at  TIMESTAMPTZ,
+            outcome      TEXT,
+            detail       TEXT,
+            PRIMARY KEY (job, slot)
+        );
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"
