@@ -1,0 +1,211 @@
+"""Runbook "Desactivar Tenant Problemático": a tenant's row, and turning it off or on.
+
+Disabling is the runbook's two steps as one confirmed action: `UPDATE tenants SET active =
+false` and then clearing the tenant's cache, reported separately, because the second can
+fail after the first succeeded and the person on call must know which state they are in.
+The tenant id is a query parameter; the table name comes from ops.yml, where it is
+validated as a plain identifier, and is quoted here as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from bot.context import OpContext
+from bot.database import TargetDatabase, short_error
+from bot.errors import BotError, TargetError, UsageError
+from bot.registry import operation, preview_for
+from bot.results import Block, Fields, Result, Text
+from handlers.cache import (
+    SCAN_TIMEOUT,
+    FlushInterrupted,
+    KeyCount,
+    TenantArgs,
+    count_tenant_keys,
+    flush_tenant_keys,
+    number,
+    progress_reporter,
+    sample_block,
+    talking_to_redis,
+    tenant_pattern,
+)
+
+_PG_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def quote_identifier(name: str) -> str:
+    """`schema.table` as a safely quoted SQL name.
+
+    Each part is folded to lower case first, which is what Postgres does with the same
+    name unquoted (as the runbook writes `tenants`), then double-quoted with any `"`
+    doubled, so even a name that slipped past config validation cannot inject SQL.
+    """
+    return ".".join('"' + part.lower().replace('"', '""') + '"' for part in name.split("."))
+
+
+def table_of(ctx: OpContext) -> str:
+    postgres = ctx.config.stack.postgres
+    if postgres is None:
+        raise BotError("stack.not_configured", setting="stack.postgres")
+    return quote_identifier(postgres.tenants_table)
+
+
+def table_name(ctx: OpContext) -> str:
+    return ctx.config.stack.postgres.tenants_table if ctx.config.stack.postgres else "?"
+
+
+def database_of(ctx: OpContext) -> TargetDatabase:
+    if ctx.deps.target_db is None:
+        raise BotError("stack.not_configured", setting="stack.postgres")
+    return ctx.deps.target_db
+
+
+@asynccontextmanager
+async def stack_db(ctx: OpContext) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the stack's Postgres; a failing query becomes a TargetError, redacted."""
+    async with database_of(ctx).connection() as conn:
+        try:
+            yield conn
+        except _PG_FAILURES as exc:
+            raise TargetError("postgres", ctx.deps.redact(short_error(exc))) from None
+
+
+def unknown_tenant(ctx: OpContext, tenant: str) -> UsageError:
+    return UsageError("tenant.unknown", tenant=tenant, table=table_name(ctx))
+
+
+async def fetch_tenant(ctx: OpContext, tenant: str) -> dict[str, Any]:
+    """The tenant's row as a dict (every column, whatever the table has); refused if absent."""
+    async with stack_db(ctx) as conn:
+        row = await conn.fetchrow(f"SELECT * FROM {table_of(ctx)} WHERE id = $1", tenant)
+    if row is None:
+        raise unknown_tenant(ctx, tenant)
+    return dict(row.items())
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def row_fields(ctx: OpContext, row: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(column), ctx.deps.redact(_value(value))[:300]) for column, value in row.items()]
+
+
+def state_word(ctx: OpContext, active: Any) -> str:
+    return ctx.t("tenant.state.active" if active else "tenant.state.inactive")
+
+
+async def cache_count(ctx: OpContext, tenant: str) -> tuple[KeyCount | None, str]:
+    """The tenant's cache keys and a line about them; Redis trouble is shown, not raised.
+
+    `tenant show` and the disable preview stay useful while the stack's Redis is down:
+    the database row is the main thing, and the line says why the count is missing.
+    """
+    redis = ctx.deps.target_redis
+    if redis is None or ctx.config.stack.redis is None:
+        return None, ctx.t("tenant.cache.not_configured")
+    pattern = tenant_pattern(ctx.config, tenant)
+    try:
+        async with talking_to_redis(ctx, SCAN_TIMEOUT):
+            counted = await count_tenant_keys(redis, pattern)
+    except TargetError as exc:
+        return None, ctx.t("tenant.cache.unknown", detail=exc.detail)
+    return counted, number(ctx.t, counted.count)
+
+
+@operation("tenant show", TenantArgs)
+async def show(ctx: OpContext, args: TenantArgs) -> Result:
+    """A tenant's row in the stack's database and how many cache keys it has."""
+    t = ctx.t
+    row = await fetch_tenant(ctx, args.tenant)
+    _, keys = await cache_count(ctx, args.tenant)
+    pairs = [*row_fields(ctx, row), (t("tenant.field.cache_keys"), keys)]
+    summary = t("tenant.show.summary", tenant=args.tenant, state=state_word(ctx, row.get("active")), keys=keys)
+    return Result(title=t("tenant.show.title", tenant=args.tenant), blocks=[Fields(pairs)], summary=summary)
+
+
+async def set_active(ctx: OpContext, tenant: str, active: bool) -> Any:
+    """Set `active` in one transaction and return its previous value; refused if the row is gone."""
+    table = table_of(ctx)
+    async with stack_db(ctx) as conn, conn.transaction():
+        row = await conn.fetchrow(f"SELECT active FROM {table} WHERE id = $1 FOR UPDATE", tenant)
+        if row is None:
+            raise unknown_tenant(ctx, tenant)
+        await conn.execute(f"UPDATE {table} SET active = $2 WHERE id = $1", tenant, active)
+    return row["active"]
+
+
+@operation("tenant disable", TenantArgs, role="admin", destructive="confirm", timeout=600.0)
+async def disable(ctx: OpContext, args: TenantArgs) -> Result:
+    """Turn a tenant off in the database and clear its cache (both reported)."""
+    t = ctx.t
+    title = t("tenant.disable.title", tenant=args.tenant)
+    was = await set_active(ctx, args.tenant, False)
+    disabled = t("tenant.disabled", tenant=args.tenant, was=state_word(ctx, was))
+    redis = ctx.deps.target_redis
+    if redis is None or ctx.config.stack.redis is None:
+        text = f"{disabled}; {t('tenant.cache.not_configured')}"
+        return Result(title=title, blocks=[Text(text)], summary=text)
+    try:
+        report = await flush_tenant_keys(
+            redis, tenant_pattern(ctx.config, args.tenant), on_progress=progress_reporter(ctx)
+        )
+    except FlushInterrupted as exc:
+        text = t(
+            "tenant.disabled_flush_failed",
+            disabled=disabled,
+            deleted=number(t, exc.deleted),
+            detail=ctx.deps.redact(short_error(exc.cause)),
+            tenant=args.tenant,
+        )
+        return Result(title=title, blocks=[Text(text)], ok=False, summary=text)
+    text = t(
+        "tenant.disabled_flushed",
+        disabled=disabled,
+        deleted=number(t, report.deleted),
+        seconds=f"{report.seconds:.2f}",
+    )
+    return Result(title=title, blocks=[Text(text)], summary=text)
+
+
+@preview_for("tenant disable")
+async def disable_preview(ctx: OpContext, args: TenantArgs) -> Result:
+    """The row, its current state and how many cache keys would be deleted; changes nothing."""
+    t = ctx.t
+    row = await fetch_tenant(ctx, args.tenant)
+    counted, keys = await cache_count(ctx, args.tenant)
+    text = t("tenant.preview.disable", tenant=args.tenant, state=state_word(ctx, row.get("active")), keys=keys)
+    blocks: list[Block] = [Text(text), Fields(row_fields(ctx, row))]
+    if counted is not None:
+        blocks.extend(sample_block(ctx, counted))
+    return Result(title=t("tenant.disable.title", tenant=args.tenant), blocks=blocks, summary=text)
+
+
+@operation("tenant enable", TenantArgs, role="admin", destructive="confirm")
+async def enable(ctx: OpContext, args: TenantArgs) -> Result:
+    """Turn a tenant back on in the database (its cache refills by itself)."""
+    t = ctx.t
+    was = await set_active(ctx, args.tenant, True)
+    text = t("tenant.enabled", tenant=args.tenant, was=state_word(ctx, was))
+    return Result(title=t("tenant.enable.title", tenant=args.tenant), blocks=[Text(text)], summary=text)
+
+
+@preview_for("tenant enable")
+async def enable_preview(ctx: OpContext, args: TenantArgs) -> Result:
+    """The row and its current state; changes nothing."""
+    t = ctx.t
+    row = await fetch_tenant(ctx, args.tenant)
+    text = t("tenant.preview.enable", tenant=args.tenant, state=state_word(ctx, row.get("active")))
+    return Result(
+        title=t("tenant.enable.title", tenant=args.tenant),
+        blocks=[Text(text), Fields(row_fields(ctx, row))],
+        summary=text,
+    )
