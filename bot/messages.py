@@ -578,6 +578,310 @@ CATALOG: dict[str, dict[str, str]] = {
     "audit.empty": {"en": "No audit rows yet.", "es": "Aún no hay filas de auditoría."},
     "part.database": {"en": "audit database", "es": "base de datos de auditoría"},
     "part.redis": {"en": "Redis", "es": "Redis"},
+    # steps: runbook procedures shown as one message (bot/steps.py)
+    "steps.state.waiting": {"en": "{n}. {label} — waiting", "es": "{n}. {label} — en espera"},
+    "steps.state.running": {
+        "en": "{n}. {label} — running for {elapsed}",
+        "es": "{n}. {label} — ejecutando hace {elapsed}",
+    },
+    "steps.state.done": {"en": "{n}. {label} — done in {elapsed}", "es": "{n}. {label} — hecho en {elapsed}"},
+    "steps.state.failed": {
+        "en": "{n}. {label} — FAILED after {elapsed}: {detail}",
+        "es": "{n}. {label} — FALLÓ tras {elapsed}: {detail}",
+    },
+    "steps.state.skipped": {"en": "{n}. {label} — not run", "es": "{n}. {label} — no ejecutado"},
+    "steps.summary.starting": {"en": "Starting {total} steps…", "es": "Iniciando {total} pasos…"},
+    "steps.summary.running": {
+        "en": "Step {n} of {total} running ({elapsed} so far).",
+        "es": "Ejecutando el paso {n} de {total} ({elapsed} hasta ahora).",
+    },
+    "steps.summary.done": {
+        "en": "All {total} steps done in {elapsed}.",
+        "es": "Los {total} pasos terminaron en {elapsed}.",
+    },
+    "steps.summary.failed": {
+        "en": "Stopped at step {n} of {total} ({label}): {detail}. The steps after it were not run.",
+        "es": "Detenido en el paso {n} de {total} ({label}): {detail}. Los pasos siguientes no se ejecutaron.",
+    },
+    "steps.next": {"en": "What to do next: {hint}", "es": "Qué hacer ahora: {hint}"},
+    "steps.tail": {"en": "Last lines of step {n}:", "es": "Últimas líneas del paso {n}:"},
+    "steps.omitted": {"en": "[… {count} lines left out …]", "es": "[… {count} líneas omitidas …]"},
+    "steps.preview": {
+        "en": "Confirming runs: {label}\nNothing has run yet.",
+        "es": "Al confirmar se ejecuta: {label}\nAún no se ejecutó nada.",
+    },
+    "steps.failed": {"en": "the step failed", "es": "el paso falló"},
+    "steps.exit": {"en": "exit code {code}", "es": "código de salida {code}"},
+    "steps.timeout": {
+        "en": "did not finish within {seconds}s and was stopped",
+        "es": "no terminó en {seconds}s y se detuvo",
+    },
+    "steps.timeout_container": {
+        "en": "did not finish within {seconds}s; it may still be running inside {container}",
+        "es": "no terminó en {seconds}s; puede seguir ejecutándose dentro de {container}",
+    },
+    "steps.not_found": {"en": "program `{program}` not found", "es": "no se encontró el programa `{program}`"},
+    "steps.not_executable": {
+        "en": "program `{program}` cannot be run (permission denied)",
+        "es": "el programa `{program}` no se puede ejecutar (permiso denegado)",
+    },
+    "steps.no_cwd": {"en": "directory {cwd} does not exist", "es": "el directorio {cwd} no existe"},
+    "steps.bad_command": {
+        "en": "the step line `{command}` in ops.yml cannot be split into words: {detail}",
+        "es": "la línea `{command}` del paso en ops.yml no se puede dividir en palabras: {detail}",
+    },
+    "steps.unknown_placeholder": {
+        "en": "the step line `{command}` in ops.yml uses `{{{name}}}`, which this command does not provide",
+        "es": "la línea `{command}` del paso en ops.yml usa `{{{name}}}`, que este comando no entrega",
+    },
+    "steps.bad_value": {
+        "en": "`{name}` may not be empty or start with `-`",
+        "es": "`{name}` no puede estar vacío ni empezar con `-`",
+    },
+    "steps.crashed": {"en": "unexpected error: {error}", "es": "error inesperado: {error}"},
+    "steps.no_container": {
+        "en": "no container for service {service}",
+        "es": "no hay contenedor para el servicio {service}",
+    },
+    "steps.label.host": {"en": "{name}: `{command}` in {cwd}", "es": "{name}: `{command}` en {cwd}"},
+    "steps.label.container": {
+        "en": "{name}: `{command}` in the {service} container",
+        "es": "{name}: `{command}` en el contenedor {service}",
+    },
+    "steps.label.stop": {"en": "Stop {service}", "es": "Detener {service}"},
+    "steps.label.start": {"en": "Start {service}", "es": "Iniciar {service}"},
+    "steps.label.health": {"en": "Health check (as /ops status)", "es": "Chequeo de salud (como /ops status)"},
+    "steps.label.verify": {
+        "en": "Verify {name} (gzip integrity, sha256)",
+        "es": "Verificar {name} (integridad gzip, sha256)",
+    },
+    "steps.label.restore": {
+        "en": "Restore {name} into {db} (psql, one transaction)",
+        "es": "Restaurar {name} en {db} (psql, una transacción)",
+    },
+    "steps.label.dump": {"en": "pg_dump | gzip → {dir}/{name}", "es": "pg_dump | gzip → {dir}/{name}"},
+    "steps.label.prune": {"en": "Keep the newest {keep} backups", "es": "Conservar los {keep} backups más recientes"},
+    "steps.label.revert": {"en": "git revert {commit} in {repo}", "es": "git revert {commit} en {repo}"},
+    "steps.health.ok": {"en": "{count} checks pass", "es": "{count} chequeos pasan"},
+    "steps.health.failed": {
+        "en": "{bad} of {count} checks fail: {names}",
+        "es": "{bad} de {count} chequeos fallan: {names}",
+    },
+    "steps.health.retrying": {
+        "en": "{bad} of {count} checks not passing yet (try {attempt})",
+        "es": "{bad} de {count} chequeos aún no pasan (intento {attempt})",
+    },
+    # database (runbook "Gestión de Base de Datos", "Backups y Recuperación")
+    "arg.bad_migration": {
+        "en": "is not a migration name (letters, digits, _ and -, starting with a letter or digit)",
+        "es": "no es un nombre de migración (letras, dígitos, _ y -, empezando por letra o dígito)",
+    },
+    "arg.bad_backup": {
+        "en": "is not a backup name: use a name from `/ops db backups`, like pedidos_20251107_020000.sql.gz (never a path)",
+        "es": "no es un nombre de backup: usa un nombre de `/ops db backups`, como pedidos_20251107_020000.sql.gz (nunca una ruta)",
+    },
+    "db.field.name": {"en": "Backup", "es": "Backup"},
+    "db.field.size": {"en": "Size", "es": "Tamaño"},
+    "db.field.age": {"en": "Made", "es": "Hecho"},
+    "db.field.dir": {"en": "Directory", "es": "Directorio"},
+    "db.field.database": {"en": "Database", "es": "Base de datos"},
+    "db.connections.title": {"en": "Connections to {db}", "es": "Conexiones a {db}"},
+    "db.connections.columns": {
+        "en": "PID|USER|STATE|IN STATE FOR|QUERY",
+        "es": "PID|USUARIO|ESTADO|EN ESTADO HACE|CONSULTA",
+    },
+    "db.connections.summary": {
+        "en": "{count} connections to {db} ({states}); {total} of max_connections {max} in use on the server.",
+        "es": "{count} conexiones a {db} ({states}); {total} de max_connections {max} en uso en el servidor.",
+    },
+    "db.slow.title": {"en": "Slowest {count} queries of {db}", "es": "Las {count} consultas más lentas de {db}"},
+    "db.slow.columns": {"en": "MEAN MS|CALLS|TOTAL MS|ROWS|QUERY", "es": "MEDIA MS|LLAMADAS|TOTAL MS|FILAS|CONSULTA"},
+    "db.slow.summary": {
+        "en": "{count} queries by mean time; the slowest takes {worst} ms on average.",
+        "es": "{count} consultas por tiempo medio; la más lenta tarda {worst} ms en promedio.",
+    },
+    "db.slow.empty": {
+        "en": "pg_stat_statements has no statements for {db} yet.",
+        "es": "pg_stat_statements aún no tiene consultas de {db}.",
+    },
+    "db.slow.not_installed": {
+        "en": "The pg_stat_statements extension is not installed in {db}, so there are no query statistics (shared_preload_libraries is {preload}).",
+        "es": "La extensión pg_stat_statements no está instalada en {db}, así que no hay estadísticas de consultas (shared_preload_libraries es {preload}).",
+    },
+    "db.slow.not_loaded": {
+        "en": "pg_stat_statements is installed in {db} but the server did not load it: it is not in shared_preload_libraries ({preload}).",
+        "es": "pg_stat_statements está instalada en {db} pero el servidor no la cargó: no está en shared_preload_libraries ({preload}).",
+    },
+    "db.slow.how_to_enable": {
+        "en": "To enable it: 1) in postgresql.conf set shared_preload_libraries = 'pg_stat_statements' (keep any libraries already listed); 2) restart Postgres (docker-compose restart postgres); 3) in {db} run CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+        "es": "Para activarla: 1) en postgresql.conf pon shared_preload_libraries = 'pg_stat_statements' (conserva las librerías ya listadas); 2) reinicia Postgres (docker-compose restart postgres); 3) en {db} ejecuta CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+    },
+    "db.slow.not_available": {
+        "en": "This server does not ship the extension: install the PostgreSQL contrib package first.",
+        "es": "Este servidor no trae la extensión: instala primero el paquete contrib de PostgreSQL.",
+    },
+    "db.migrate.title": {"en": "Database migrations", "es": "Migraciones de la base de datos"},
+    "db.migrate.preview": {
+        "en": "This applies every pending migration to the stack's database.",
+        "es": "Esto aplica todas las migraciones pendientes a la base del stack.",
+    },
+    "db.migrate.hint": {
+        "en": "read the attached output: a migration may have been applied in part. Fix the cause and run `/ops db migrate` again, or mark the failed migration rolled back with `/ops db migrate-rollback <migration>`.",
+        "es": "lee la salida adjunta: una migración pudo quedar aplicada a medias. Corrige la causa y repite `/ops db migrate`, o marca la migración fallida como revertida con `/ops db migrate-rollback <migration>`.",
+    },
+    "db.migrate_rollback.title": {"en": "Roll back migration {migration}", "es": "Revertir la migración {migration}"},
+    "db.migrate_rollback.preview": {
+        "en": "This marks migration {migration} as rolled back (prisma migrate resolve --rolled-back).",
+        "es": "Esto marca la migración {migration} como revertida (prisma migrate resolve --rolled-back).",
+    },
+    "db.migrate_rollback.hint": {
+        "en": "check the migration name against the migrations folder and the attached output; nothing else was changed.",
+        "es": "revisa el nombre de la migración contra la carpeta de migraciones y la salida adjunta; no se cambió nada más.",
+    },
+    "db.backup.title": {"en": "Backup of {db}", "es": "Backup de {db}"},
+    "db.backup.pruned": {
+        "en": "{count} old removed, keep {keep}",
+        "es": "{count} antiguos borrados, se conservan {keep}",
+    },
+    "db.backup.pruned_line": {"en": "removed {name}", "es": "borrado {name}"},
+    "db.backup.dump_hint": {
+        "en": "no backup file was kept (the partial file is deleted). Read the attached output: check the database is up (`/ops health db`), the space left in the backups directory, and that pg_dump matches the server's version.",
+        "es": "no quedó ningún archivo de backup (el parcial se borra). Lee la salida adjunta: revisa que la base responda (`/ops health db`), el espacio libre en el directorio de backups y que pg_dump sea de la versión del servidor.",
+    },
+    "db.backup.prune_hint": {
+        "en": "the new backup is complete; only removing old ones failed. Check the permissions of the backups directory.",
+        "es": "el backup nuevo está completo; solo falló borrar los antiguos. Revisa los permisos del directorio de backups.",
+    },
+    "db.backups.title": {"en": "Backups in {dir}", "es": "Backups en {dir}"},
+    "db.backups.columns": {"en": "NAME|SIZE|MADE|SHA256", "es": "NOMBRE|TAMAÑO|HECHO|SHA256"},
+    "db.backups.summary": {
+        "en": "Backups: {count}; the newest is {newest}, made {age}.",
+        "es": "Backups: {count}; el más reciente es {newest}, hecho {age}.",
+    },
+    "db.backups.none": {"en": "There are no backups in {dir} yet.", "es": "Aún no hay backups en {dir}."},
+    "db.backups.ago": {"en": "{age} ago", "es": "hace {age}"},
+    "db.backups.no_checksum": {"en": "no checksum", "es": "sin checksum"},
+    "db.restore.title": {"en": "Restore {name}", "es": "Restaurar {name}"},
+    "db.restore.unknown": {
+        "en": "There is no backup {name}. Nothing was stopped or changed; `{prefix} db backups` lists the ones you can restore.",
+        "es": "No existe el backup {name}. No se detuvo ni cambió nada; `{prefix} db backups` lista los que se pueden restaurar.",
+    },
+    "db.restore.preview": {
+        "en": "Confirming runs, in the runbook's order: 1) verify the file (gzip and sha256) while {service} keeps serving; 2) stop {service}; 3) restore it into the database in one transaction: the tables in the backup are dropped and recreated, so changes made since the backup are LOST; 4) start {service}; 5) health check. Nothing has run yet.",
+        "es": "Al confirmar se ejecuta, en el orden del runbook: 1) verificar el archivo (gzip y sha256) mientras {service} sigue atendiendo; 2) detener {service}; 3) restaurarlo en la base en una transacción: las tablas del backup se borran y se recrean, así que los cambios hechos desde el backup se PIERDEN; 4) iniciar {service}; 5) chequeo de salud. Aún no se ejecutó nada.",
+    },
+    "db.restore.verified": {"en": "sha256 {sha}… matches", "es": "sha256 {sha}… coincide"},
+    "db.restore.verified_line": {
+        "en": "gzip ok: {size} compressed, {inflated} of SQL; checksum matches",
+        "es": "gzip ok: {size} comprimido, {inflated} de SQL; el checksum coincide",
+    },
+    "db.restore.hint.verify": {
+        "en": "nothing was stopped or changed. This file is damaged or not the one recorded: pick another from `{prefix} db backups`.",
+        "es": "no se detuvo ni cambió nada. El archivo está dañado o no es el registrado: elige otro de `{prefix} db backups`.",
+    },
+    "db.restore.hint.stop": {
+        "en": "nothing was restored. Look at the api container with `{prefix} ps api` and `{prefix} logs api`.",
+        "es": "no se restauró nada. Revisa el contenedor api con `{prefix} ps api` y `{prefix} logs api`.",
+    },
+    "db.restore.hint.restore": {
+        "en": "the restore ran in one transaction and was rolled back: the database is as it was before. {service} is STOPPED: start it again with `{prefix} start {service}` (runbook step 3), then read the attached output before trying again.",
+        "es": "la restauración corrió en una transacción y se revirtió: la base quedó como estaba. {service} está DETENIDO: inícialo con `{prefix} start {service}` (paso 3 del runbook) y lee la salida adjunta antes de reintentar.",
+    },
+    "db.restore.hint.start": {
+        "en": "the database WAS restored, but the api did not start: see `{prefix} logs api` and try `{prefix} start api`.",
+        "es": "la base SÍ se restauró, pero la api no inició: revisa `{prefix} logs api` e intenta `{prefix} start api`.",
+    },
+    "db.restore.hint.health": {
+        "en": "the database was restored and the api started, but health checks fail: see `{prefix} status` and `{prefix} logs api --tail 100`.",
+        "es": "la base se restauró y la api inició, pero los chequeos de salud fallan: revisa `{prefix} status` y `{prefix} logs api --tail 100`.",
+    },
+    "db.restore.button.start": {"en": "Start {service}", "es": "Iniciar {service}"},
+    "backup.corrupt": {"en": "the backup file is damaged", "es": "el archivo de backup está dañado"},
+    "backup.bad_gzip": {"en": "not a valid gzip file: {detail}", "es": "no es un archivo gzip válido: {detail}"},
+    "backup.no_checksum": {
+        "en": "{name} has no recorded checksum ({name}.sha256), so it cannot be verified and is not restored. If you trust it, check it by hand and write the checksum with `sha256sum {name} > {name}.sha256`.",
+        "es": "{name} no tiene checksum registrado ({name}.sha256), así que no se puede verificar y no se restaura. Si confías en él, revísalo a mano y escribe el checksum con `sha256sum {name} > {name}.sha256`.",
+    },
+    "backup.checksum_mismatch": {
+        "en": "{name} does not match its recorded checksum (recorded {expected}…, file {actual}…): it changed after it was made",
+        "es": "{name} no coincide con su checksum registrado (registrado {expected}…, archivo {actual}…): cambió después de hacerse",
+    },
+    "backup.program_failed": {"en": "{program} exited with code {code}", "es": "{program} terminó con código {code}"},
+    "backup.psql_stopped": {
+        "en": "psql stopped before reading the whole backup",
+        "es": "psql se detuvo antes de leer todo el backup",
+    },
+    "backup.io_error": {
+        "en": "cannot write the backup in {dir}: {detail}",
+        "es": "no se puede escribir el backup en {dir}: {detail}",
+    },
+    "backup.exists": {
+        "en": "a backup named {name} already exists; try again in a second",
+        "es": "ya existe un backup llamado {name}; reintenta en un segundo",
+    },
+    # deploy (runbook "Rollback de Deploy")
+    "arg.bad_commit": {
+        "en": "is not a commit hash (7 to 40 hex digits, as `/ops deploy history` shows)",
+        "es": "no es un hash de commit (7 a 40 dígitos hexadecimales, como muestra `/ops deploy history`)",
+    },
+    "deploy.history.title": {"en": "Deploy history of {repo}", "es": "Historial de deploy de {repo}"},
+    "deploy.history.columns": {"en": "COMMIT|DATE|AUTHOR|SUBJECT", "es": "COMMIT|FECHA|AUTOR|ASUNTO"},
+    "deploy.history.summary": {
+        "en": "The last {count} commits of {branch} in {repo}.",
+        "es": "Los últimos {count} commits de {branch} en {repo}.",
+    },
+    "deploy.history.hint": {
+        "en": "To undo one: `{prefix} deploy rollback <commit>`.",
+        "es": "Para deshacer uno: `{prefix} deploy rollback <commit>`.",
+    },
+    "deploy.field.commit": {"en": "Commit", "es": "Commit"},
+    "deploy.field.subject": {"en": "Subject", "es": "Asunto"},
+    "deploy.field.author": {"en": "Author", "es": "Autor"},
+    "deploy.field.date": {"en": "Date", "es": "Fecha"},
+    "deploy.rollback.title": {"en": "Roll back {commit}", "es": "Revertir {commit}"},
+    "deploy.rollback.unknown": {
+        "en": "Commit {commit} is not in the history of {repo}. Nothing was run; `{prefix} deploy history` lists the commits.",
+        "es": "El commit {commit} no está en el historial de {repo}. No se ejecutó nada; `{prefix} deploy history` lista los commits.",
+    },
+    "deploy.rollback.preview": {
+        "en": "Confirming runs, in order, stopping at the first failure:\n{plan}\nNothing has run yet.",
+        "es": "Al confirmar se ejecuta, en orden, deteniéndose en la primera falla:\n{plan}\nAún no se ejecutó nada.",
+    },
+    "deploy.rollback.reverted": {"en": "HEAD is now {head}", "es": "HEAD ahora es {head}"},
+    "deploy.rollback.aborted": {
+        "en": "git revert --abort: the checkout is back as it was",
+        "es": "git revert --abort: el checkout volvió a como estaba",
+    },
+    "deploy.rollback.not_aborted": {
+        "en": "git revert --abort did not apply (nothing to abort)",
+        "es": "git revert --abort no aplicó (nada que abortar)",
+    },
+    "deploy.rollback.hint.revert": {
+        "en": "nothing was built or deployed. The revert did not apply cleanly (often a conflict with later commits): revert by hand in {repo}, or choose another commit.",
+        "es": "no se construyó ni desplegó nada. El revert no se aplicó limpio (a menudo un conflicto con commits posteriores): revierte a mano en {repo} o elige otro commit.",
+    },
+    "deploy.rollback.hint.build": {
+        "en": "nothing was deployed: the running version is unchanged. The revert commit is in {repo}; fix the build, or undo the revert there (git revert HEAD) before the next deploy.",
+        "es": "no se desplegó nada: la versión en ejecución no cambió. El commit de revert está en {repo}; arregla el build o deshaz el revert allí (git revert HEAD) antes del próximo deploy.",
+    },
+    "deploy.rollback.hint.deploy": {
+        "en": "the deploy may have stopped half-way: check `{prefix} status` and `{prefix} logs api`, then deploy by hand (make deploy) or run the rollback again.",
+        "es": "el deploy pudo quedar a medias: revisa `{prefix} status` y `{prefix} logs api`, y despliega a mano (make deploy) o repite el rollback.",
+    },
+    "deploy.rollback.hint.health": {
+        "en": "the reverted version is deployed but health checks fail: see `{prefix} status` and `{prefix} logs api --tail 100`; consider rolling back further (`{prefix} deploy history`).",
+        "es": "la versión revertida está desplegada pero los chequeos de salud fallan: revisa `{prefix} status` y `{prefix} logs api --tail 100`; considera revertir más atrás (`{prefix} deploy history`).",
+    },
+    # scheduled jobs
+    "schedule.title": {"en": "Scheduled {job}", "es": "{job} programado"},
+    "schedule.alert": {
+        "en": "🚨 The scheduled {job} FAILED. See below; run it by hand with `{prefix} {job}` once fixed.",
+        "es": "🚨 El {job} programado FALLÓ. Ver abajo; ejecútalo a mano con `{prefix} {job}` una vez corregido.",
+    },
+    "schedule.unclaimed": {
+        "en": "The scheduled {job} did not run: the bot's database is unreachable, so the replicas could not agree on which one runs it ({detail}).",
+        "es": "El {job} programado no se ejecutó: la base de datos del bot no responde, así que las réplicas no pudieron acordar cuál lo ejecuta ({detail}).",
+    },
 }
 
 LOCALES = ("en", "es")
@@ -589,7 +893,7 @@ class Catalog:
     def __init__(self, locale: str = "en") -> None:
         self.locale = locale if locale in LOCALES else "en"
 
-    def __call__(self, key: str, **fields: Any) -> str:
+    def __call__(self, key: str, /, **fields: Any) -> str:
         entry = CATALOG.get(key)
         if entry is None:
             return key

@@ -158,17 +158,21 @@ def render_slack(result: Result) -> SlackMessage:
         blocks.extend(_block(block, result, files, index))
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], ContextBlock(elements=[MarkdownTextObject(text="…")])]
-    fallback = result.summary or result.title or _first_text(result)
+    first = _first_text(result)
+    if result.summary or result.title:
+        fallback = escape(result.summary or result.title)
+    else:
+        fallback = first.text if first is not None and first.markup else escape(first.text if first else "")
     return SlackMessage(
-        text=escape(fallback)[:3000],
+        text=fallback[:3000],
         blocks=[b.to_dict() for b in blocks],
         files=files,
         ephemeral=result.ephemeral,
     )
 
 
-def _first_text(result: Result) -> str:
+def _first_text(result: Result) -> Text | None:
     for block in result.blocks:
         if isinstance(block, Text):
-            return block.text
-    return ""
+            return block
+    return None

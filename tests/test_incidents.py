@@ -1,0 +1,227 @@
+"""Incidents and escalation against the Slack emulator and a bot database of each test's own:
+pages go to the right people once, at the right time, survive 429s and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import RuntimeFactory, base_config
+from slack_emulator import SlackEmulator
+
+from bot.dispatcher import Invocation
+from bot.notify import SlackNotifier, slack_client_for_notices
+from bot.runtime import Runtime
+
+POLICY = """\
+escalation:
+  sev1:
+    - {notify: devops, on_call: true}
+    - {notify: tech_lead}
+    - {after: 2s, unless: acknowledged, notify: cto}
+  sev2:
+    - {ticket: true}
+    - {notify: tech_lead}
+    - {checklist: [Reproduce, Find the cause]}
+"""
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now if self.now is not None else datetime.now(UTC)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[SlackEmulator]:
+    async with SlackEmulator() as emulator:
+        yield emulator
+
+
+async def start(
+    make_runtime: RuntimeFactory, emu: SlackEmulator, db_url: str, extra: str = POLICY, poll: float = 0.1
+) -> Runtime:
+    notifier = SlackNotifier(slack_client_for_notices(emu.api_url, "xoxb-test-token-123"))
+    runtime = await make_runtime(base_config(extra=extra), database_url=db_url, notifier=notifier)
+    assert runtime.deps.escalation is not None
+    runtime.deps.escalation.poll = poll
+    return runtime
+
+
+def dm_users(emu: SlackEmulator) -> list[str]:
+    return [str(c.args["users"]) for c in emu.calls("conversations.open")]
+
+
+def thread_texts(emu: SlackEmulator) -> list[str]:
+    return [str(c.args.get("text", "")) + str(c.args.get("blocks", "")) for c in emu.calls("chat.postMessage")]
+
+
+async def declare(runtime: Runtime, text: str, user: str = "U0BACKEND") -> Any:
+    return await runtime.dispatcher.dispatch(Invocation(f"incident declare {text}", user, "C0DEV", "slack"))
+
+
+async def test_sev1_pages_on_call_devops_and_tech_lead_at_once_and_cto_only_after_the_delay(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    started = time.monotonic()
+    result = await declare(runtime, "sev1 Pagos no se procesan")
+    assert result.ok and "INC-1" in result.title
+    await emu.wait_for("conversations.open", count=2, timeout=3)
+    assert sorted(dm_users(emu)) == ["U0DEVOPS", "U0TECHLEAD"]
+    assert time.monotonic() - started < 1.5
+    announce = emu.calls("chat.postMessage")[0]
+    assert announce.args["channel"] == "C0INCIDENTS" and "INC-1" in str(announce.args["text"])
+    await asyncio.sleep(1.0)
+    assert "U0CTO" not in dm_users(emu), "the CTO was paged before the delay"
+    await emu.wait_for("conversations.open", count=3, timeout=3)
+    assert dm_users(emu).count("U0CTO") == 1
+    assert time.monotonic() - started >= 2.0
+    await asyncio.sleep(0.3)
+    thread = {str(c.args.get("thread_ts")) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")}
+    assert thread == {sorted(emu.messages)[0]}, "every timeline entry goes into the incident's thread"
+    mentions = [str(c.args["text"]) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")]
+    assert any("<@U0CTO>" in m and "escalated" in m for m in mentions)
+    assert any("<@U0DEVOPS>" in m and "on call" in m for m in mentions)
+
+
+async def test_ack_before_the_delay_stops_the_cto_page(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    await declare(runtime, "sev1 API caída")
+    await emu.wait_for("conversations.open", count=2, timeout=3)
+    acked = await runtime.dispatcher.dispatch(Invocation("incident ack INC-1", "U0DEVOPS", "D0DEVOPS", "button"))
+    assert acked.ok and "1 pending escalation step(s) stopped" in acked.summary
+    await asyncio.sleep(2.6)
+    assert "U0CTO" not in dm_users(emu)
+    assert any("Acknowledged by" in t and "U0DEVOPS" in t for t in thread_texts(emu))
+    steps = await runtime.deps.incidents.steps(1)
+    assert [s.state for s in steps if s.kind == "page" and s.payload["user"] == "U0CTO"] == ["stopped"]
+
+
+async def test_a_429_delays_the_page_but_does_not_lose_it(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    emu.fail("conversations.open", times=1, retry_after=1)
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    await declare(runtime, "sev1 Cola de pagos detenida")
+    calls = await emu.wait_for("conversations.open", count=3, timeout=5)
+    assert len(calls) == 3, "two pages, one of them asked twice after the 429"
+    await asyncio.sleep(0.5)
+    dms = [c for c in emu.calls("chat.postMessage") if str(c.args["channel"]).startswith("D")]
+    assert sorted(str(c.args["channel"]) for c in dms) == ["DU0DEVOPS", "DU0TECHLEAD"], "each page sent exactly once"
+    steps = await runtime.deps.incidents.steps(1)
+    retried = [s for s in steps if s.kind == "page" and s.state == "done" and s.payload.get("first_due")]
+    assert len(retried) == 1 and retried[0].late_ms is not None and retried[0].late_ms >= 900
+
+
+async def test_two_workers_on_one_database_fire_every_step_once(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    first = await start(make_runtime, emu, fresh_db_url, poll=0.05)
+    await start(make_runtime, emu, fresh_db_url, poll=0.05)
+    for n in range(10):
+        await declare(first, f"sev1 incidente {n}")
+    await emu.wait_for("conversations.open", count=30, timeout=15)
+    await asyncio.sleep(0.5)
+    dms = [c for c in emu.calls("chat.postMessage") if str(c.args["channel"]).startswith("D")]
+    assert len(dms) == 30, "10 incidents × (devops, tech lead, cto)"
+    keys = [(str(c.args["channel"]), str(c.args["text"])) for c in dms]
+    assert len(set(keys)) == 30, "a page was sent twice"
+    async with first.deps.db.connection() as conn:
+        fired_by = await conn.fetch("SELECT DISTINCT fired_by FROM escalation_steps WHERE state = 'done'")
+    assert len(fired_by) >= 1
+
+
+async def test_sev2_declared_at_22_notifies_the_tech_lead_at_9_in_their_time_zone(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    tz = ZoneInfo("America/Santiago")
+    clock = FakeClock(datetime(2026, 11, 27, 22, 0, tzinfo=tz).astimezone(UTC))
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    runtime.deps.incidents.clock = clock
+    worker = runtime.deps.escalation
+    assert worker is not None
+    worker.clock = clock
+    result = await declare(runtime, "sev2 Reportes lentos")
+    assert "2026-11-28 09:00" in str(result.blocks)
+    await emu.wait_for("chat.postMessage", count=3, timeout=3, predicate=lambda c: True)
+    await asyncio.sleep(0.5)
+    assert "U0TECHLEAD" not in dm_users(emu)
+    assert any("outside working hours" in t and "2026-11-28 09:00 America/Santiago" in t for t in thread_texts(emu))
+    assert any("Ticket TCK-" in t for t in thread_texts(emu)) and any("Checklist" in t for t in thread_texts(emu))
+    clock.now = datetime(2026, 11, 28, 8, 59, tzinfo=tz).astimezone(UTC)
+    worker.wake()
+    await asyncio.sleep(0.5)
+    assert "U0TECHLEAD" not in dm_users(emu)
+    clock.now = datetime(2026, 11, 28, 9, 0, 1, tzinfo=tz).astimezone(UTC)
+    worker.wake()
+    await emu.wait_for("conversations.open", count=1, timeout=3)
+    assert dm_users(emu) == ["U0TECHLEAD"]
+
+
+async def test_resolve_summarizes_and_cancels_pending_pages(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    await declare(runtime, "sev1 Base de datos lenta")
+    await emu.wait_for("conversations.open", count=2, timeout=3)
+    resolved = await runtime.dispatcher.dispatch(
+        Invocation("incident resolve 1 índice faltante en pedidos", "U0DEVOPS", "C0INCIDENTS", "slack")
+    )
+    assert resolved.ok and "2 page(s) sent" in resolved.summary and "acknowledged by nobody" in resolved.summary
+    await asyncio.sleep(2.5)
+    assert "U0CTO" not in dm_users(emu)
+    assert any("Resolved by" in t and "índice faltante" in t for t in thread_texts(emu))
+    listed = await runtime.dispatcher.dispatch(Invocation("incident list", "U0VIEW", "C1", "slack"))
+    assert "resolved" in str(listed.blocks)
+
+
+async def test_every_page_is_an_audit_row(emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    await declare(runtime, "sev1 Webhooks fallan")
+    await emu.wait_for("conversations.open", count=3, timeout=5)
+    await asyncio.sleep(0.3)
+    async with runtime.deps.db.connection() as conn:
+        rows = await conn.fetch("SELECT operation, arguments FROM audit_log WHERE source = 'escalation' ORDER BY id")
+    assert [r["operation"] for r in rows] == ["incident page", "incident page", "incident escalate"]
+
+
+async def test_oncall_handover_pages_the_new_person(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    denied = await runtime.dispatcher.dispatch(Invocation("oncall set <@U0NEWOPS|nico>", "U0VIEW", "C1", "slack"))
+    assert not denied.ok
+    handed = await runtime.dispatcher.dispatch(Invocation("oncall set <@U0NEWOPS|nico>", "U0ADMIN", "C1", "slack"))
+    assert handed.ok and "U0NEWOPS is now on call for devops" in handed.summary
+    shown = await runtime.dispatcher.dispatch(Invocation("oncall", "U0VIEW", "C1", "slack"))
+    assert "U0NEWOPS" in str(shown.blocks)
+    await emu.wait_for("chat.postMessage", count=1, timeout=3)
+    assert any("takes over" in t for t in thread_texts(emu))
+    await declare(runtime, "sev1 Todo caído")
+    await emu.wait_for("conversations.open", count=2, timeout=3)
+    assert "U0NEWOPS" in dm_users(emu) and "U0DEVOPS" not in dm_users(emu)
+
+
+async def test_bad_incident_input_is_refused_plainly(
+    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    for text, expected in [
+        ("incident declare sev9 algo grave", "Unknown severity"),
+        ("incident declare sev1", "missing"),
+        ("incident ack INC-x", "not an incident"),
+        ("incident ack 99", "There is no INC-99"),
+        ("incident resolve", "no open incident"),
+    ]:
+        result = await runtime.dispatcher.dispatch(Invocation(text, "U0VIEW", "C1", "slack"))
+        assert not result.ok and expected in result.summary, (text, result.summary)
