@@ -32,7 +32,8 @@ BUSYBOX = "opsbot/busybox:latest"
 REPO = Path(__file__).resolve().parent.parent
 
 API_SCRIPT = (
-    'for n in $(seq 1 300); do echo "boot line $n"; done; i=0; while true; do i=$((i+1)); echo "$(date -u +%H:%M:%S) GET /orders/$i 200"; '
+    'for n in $(seq 1 300); do echo "boot line $n"; done; '
+    'i=0; while true; do i=$((i+1)); echo "$(date -u +%H:%M:%S) GET /orders/$i 200"; '
     'if [ $((i % 3)) -eq 0 ]; then echo "webhook received payment $i"; fi; '
     'echo "warn slow query $i" >&2; sleep 0.2; done'
 )
