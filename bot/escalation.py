@@ -104,13 +104,17 @@ class EscalationWorker:
                 await asyncio.wait_for(self._wake.wait(), self.poll)
 
     async def fire_due(self) -> int:
-        """One round: claim up to `batch` due steps and send them; returns how many were claimed."""
-        now = self.clock()
-        async with self.deps.db.connection() as conn, conn.transaction():
-            rows = await conn.fetch(_CLAIM, now, self.batch)
-            for row in rows:
+        """One round: up to `batch` due steps, each claimed, sent and committed in its own transaction,
+        so a crash can only repeat the one step whose Slack call had just answered."""
+        fired = 0
+        for _ in range(self.batch):
+            async with self.deps.db.connection() as conn, conn.transaction():
+                row = await conn.fetchrow(_CLAIM, self.clock(), 1)
+                if row is None:
+                    break
                 await self._fire_one(conn, row)
-        return len(rows)
+            fired += 1
+        return fired
 
     async def _fire_one(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         payload: dict[str, Any] = json.loads(row["payload"])
