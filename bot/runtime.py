@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import OpsConfig, load_config
 from bot.deps import Deps
@@ -15,6 +15,9 @@ from bot.notify import Notifier
 from bot.redact import RedactingFilter, Redactor
 from bot.roles import GroupMembers
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class Runtime:
     deps: Deps
     dispatcher: Dispatcher
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    scheduler: Scheduler | None = None
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -81,4 +85,9 @@ async def start(
 
         deps.escalation = EscalationWorker(deps, notifier)
         runtime.spawn(deps.escalation.run())
+        # Scheduled jobs (the daily backup) post their results the same way, one replica per slot.
+        from bot.scheduler import Scheduler, notify_via
+
+        runtime.scheduler = Scheduler(deps, notify=notify_via(notifier, deps))
+        runtime.spawn(runtime.scheduler.run())
     return runtime

@@ -1,3 +1,15 @@
 """One module per runbook area; importing this package registers every operation."""
 
-from handlers import audit, cache, contacts, containers, health, help, incidents, queues, tenants  # noqa: F401
+from handlers import (  # noqa: F401
+    audit,
+    cache,
+    contacts,
+    containers,
+    database,
+    deploy,
+    health,
+    help,
+    incidents,
+    queues,
+    tenants,
+)

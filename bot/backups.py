@@ -1,0 +1,461 @@
+"""Backups of the stack's database: files in `stack.backups.dir`, made and restored by streaming.
+
+    pedidos_YYYYMMDD_HHMMSS.sql.gz          the dump (timestamp in ops.yml `timezone`)
+    pedidos_YYYYMMDD_HHMMSS.sql.gz.sha256   its checksum, in `sha256sum` format
+
+A backup is `pg_dump | gzip -6` written to a hidden temporary name and published with a
+no-clobber link only once complete and synced, so a listed backup is never half written.
+The dump goes from pg_dump through gzip into a thread that hashes and writes it: the
+bot never holds it in memory. The password travels in PGPASSWORD, never in argv (which
+`ps` shows to every user of the host).
+
+Why a sidecar file for the checksum, not a table in the bot's database: the checksum
+travels with the file when the directory is copied off-site, `sha256sum -c` checks it
+by hand without the bot, and a restore (the moment things are broken) does not depend on
+the bot's own database being up.
+
+Names are never paths: a name must match `NAME_PATTERN` and be one of the files listed.
+A restore re-hashes and re-inflates the file while feeding psql and only lets psql see
+the end of its input (its COMMIT, with `--single-transaction`) once the checksum matched,
+so a file that changed after verification is rolled back rather than half restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from bot.errors import BotError
+from bot.steps import StepFailed, StepOutput, host_env, kill_group, spawn
+
+BACKUP_PREFIX = "pedidos"
+NAME_PATTERN = r"^pedidos_[0-9]{8}_[0-9]{6}\.sql\.gz$"
+_NAME = re.compile(NAME_PATTERN)
+CHECKSUM_SUFFIX = ".sha256"
+PARTIAL_SUFFIX = ".partial"
+CHUNK = 1024 * 1024
+INFLATE_CHUNK = 4 * 1024 * 1024
+GZIP = "gzip"
+# --clean --if-exists: the dump drops what it recreates, so it restores over the live database.
+# A lock held for long (a migration) fails the dump within a minute instead of hanging it for hours.
+DUMP_ARGS = ("pg_dump", "--no-password", "--clean", "--if-exists", "--lock-wait-timeout=60s")
+RESTORE_LOCK_TIMEOUT = "60s"
+GZIP_LEVEL = "-6"
+KILL_WAIT = 15.0
+
+
+class CorruptBackup(BotError):
+    """The file is not the backup that was recorded: bad gzip, wrong checksum, or no checksum."""
+
+    key = "backup.corrupt"
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    name: str
+    path: Path
+    size: int
+    modified: datetime
+    sha256: str | None
+
+    @property
+    def checksum_path(self) -> Path:
+        return self.path.with_name(self.name + CHECKSUM_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Verified:
+    sha256: str
+    size: int
+    inflated: int
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.fullmatch(name))
+
+
+def backup_name(moment: datetime, timezone: str) -> str:
+    return f"{BACKUP_PREFIX}_{moment.astimezone(ZoneInfo(timezone)):%Y%m%d_%H%M%S}.sql.gz"
+
+
+def pg_connection(dsn: str) -> tuple[str, dict[str, str]]:
+    """The DSN without its password, and the environment for pg_dump/psql that carries it."""
+    parts = urlsplit(dsn)
+    env = host_env({"PGCONNECT_TIMEOUT": "10"})
+    if parts.password is None:
+        return dsn, env
+    env["PGPASSWORD"] = unquote(parts.password)
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), env
+
+
+# ---- gzip, streamed ----------------------------------------------------------------------------
+
+
+class Gunzip:
+    """Inflate gzip data piece by piece with bounded output; members may follow each other (as gzip allows)."""
+
+    def __init__(self) -> None:
+        self._d: zlib._Decompress | None = None
+        self.members = 0
+        self.inflated = 0
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            while data:
+                if self._d is None:
+                    self._d = zlib.decompressobj(31)
+                out = self._d.decompress(data, INFLATE_CHUNK)
+                if out:
+                    self.inflated += len(out)
+                    yield out
+                if self._d.eof:
+                    data = self._d.unused_data
+                    self._d = None
+                    self.members += 1
+                else:
+                    data = self._d.unconsumed_tail
+        except zlib.error as exc:
+            raise CorruptBackup("backup.bad_gzip", detail=str(exc)) from None
+
+    def finish(self) -> Iterator[bytes]:
+        if self._d is not None:
+            try:
+                out = self._d.flush()
+            except zlib.error as exc:
+                raise CorruptBackup("backup.bad_gzip", detail=str(exc)) from None
+            if out:
+                self.inflated += len(out)
+                yield out
+            if not self._d.eof:
+                raise CorruptBackup("backup.bad_gzip", detail="unexpected end of file (truncated)")
+        if self.members == 0:
+            raise CorruptBackup("backup.bad_gzip", detail="empty file")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def verify_file(path: Path, expected: str | None) -> Verified:
+    """Hash and inflate the whole file to nowhere (blocking: run it in a thread)."""
+    if expected is None:
+        raise CorruptBackup("backup.no_checksum", name=path.name)
+    sha = hashlib.sha256()
+    gunzip = Gunzip()
+    size = 0
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            sha.update(chunk)
+            for _ in gunzip.feed(chunk):
+                pass
+    for _ in gunzip.finish():
+        pass
+    if sha.hexdigest() != expected:
+        raise CorruptBackup(
+            "backup.checksum_mismatch", name=path.name, expected=expected[:12], actual=sha.hexdigest()[:12]
+        )
+    return Verified(sha.hexdigest(), size, gunzip.inflated)
+
+
+# ---- the directory --------------------------------------------------------------------------------
+
+
+class BackupStore:
+    """The backup files of one directory. Every method blocks on the file system: call it in a thread."""
+
+    def __init__(self, directory: str, timezone: str) -> None:
+        self.dir = Path(directory)
+        self.timezone = timezone
+
+    def backups(self) -> list[BackupFile]:
+        """Complete backups, newest name first (the name carries the time it was started)."""
+        if not self.dir.is_dir():
+            return []
+        found = []
+        for entry in os.scandir(self.dir):
+            if not entry.is_file(follow_symlinks=False) or not valid_name(entry.name):
+                continue
+            stat = entry.stat(follow_symlinks=False)
+            found.append(
+                BackupFile(
+                    name=entry.name,
+                    path=Path(entry.path),
+                    size=stat.st_size,
+                    modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                    sha256=self._checksum(Path(entry.path)),
+                )
+            )
+        return sorted(found, key=lambda b: b.name, reverse=True)
+
+    def get(self, name: str) -> BackupFile | None:
+        """The listed backup called `name`; None for anything else (a path, a typo, a partial file)."""
+        if not valid_name(name):
+            return None
+        return next((b for b in self.backups() if b.name == name), None)
+
+    @staticmethod
+    def _checksum(path: Path) -> str | None:
+        sidecar = path.with_name(path.name + CHECKSUM_SUFFIX)
+        try:
+            text = sidecar.read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if text and re.fullmatch(r"[0-9a-f]{64}", text[0]):
+            return text[0]
+        return None
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete all but the newest `keep` backups (and their checksums); returns the names deleted."""
+        removed = []
+        for backup in self.backups()[keep:]:
+            with contextlib.suppress(FileNotFoundError):
+                backup.path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                backup.checksum_path.unlink()
+            removed.append(backup.name)
+        return removed
+
+    def partial_path(self, name: str) -> Path:
+        return self.dir / f".{name}{PARTIAL_SUFFIX}"
+
+    def publish(self, name: str, partial: Path, sha256: str) -> BackupFile:
+        """Checksum first, then the dump, each by a no-clobber link, then sync the directory."""
+        final = self.dir / name
+        sidecar_partial = self.dir / f".{name}{CHECKSUM_SUFFIX}{PARTIAL_SUFFIX}"
+        sidecar = self.dir / f"{name}{CHECKSUM_SUFFIX}"
+        fd = os.open(sidecar_partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _write_all(fd, f"{sha256}  {name}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(sidecar_partial, sidecar)
+            try:
+                os.link(partial, final)
+            except BaseException:
+                sidecar.unlink(missing_ok=True)
+                raise
+        except FileExistsError:
+            raise StepFailed("backup.exists", name=name) from None
+        finally:
+            sidecar_partial.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
+        dir_fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        stat = final.stat()
+        return BackupFile(name, final, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), sha256)
+
+
+# ---- pg_dump | gzip > file --------------------------------------------------------------------------
+
+
+def _copy_hashing(source_fd: int, target: Path, written: Callable[[int], None]) -> tuple[int, str]:
+    """Read the compressed stream to its end into a new file, hashing it; returns (size, sha256).
+
+    Owns `source_fd` and closes it: the thread may still be reading when the caller gives up.
+    """
+    sha = hashlib.sha256()
+    size = 0
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            while chunk := os.read(source_fd, CHUNK):
+                sha.update(chunk)
+                _write_all(fd, chunk)
+                size += len(chunk)
+                written(size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(source_fd)
+    return size, sha.hexdigest()
+
+
+async def _drain(stream: asyncio.StreamReader | None, output: StepOutput) -> None:
+    if stream is None:
+        return
+    while chunk := await stream.read(65536):
+        output.feed(chunk)
+
+
+async def _settle(tasks: list[asyncio.Future[Any]]) -> None:
+    """Wait for helper tasks and threads once their programs are gone (they end at end of file)."""
+    for task in tasks:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(task), KILL_WAIT)
+        if not task.done():
+            task.cancel()
+
+
+async def dump(store: BackupStore, name: str, dsn: str, output: StepOutput, timeout: float) -> BackupFile:
+    """pg_dump | gzip -6 into a temporary file of `store`, published under `name` once complete."""
+    try:
+        return await _dump(store, name, dsn, output, timeout)
+    except OSError as exc:
+        raise StepFailed("backup.io_error", dir=str(store.dir), detail=exc.strerror or type(exc).__name__) from None
+
+
+async def _dump(store: BackupStore, name: str, dsn: str, output: StepOutput, timeout: float) -> BackupFile:
+    await asyncio.to_thread(store.dir.mkdir, parents=True, exist_ok=True)
+    conninfo, env = pg_connection(dsn)
+    partial = store.partial_path(name)
+    dump_argv = [*DUMP_ARGS, "--dbname", conninfo]
+    to_gzip, from_dump = os.pipe()
+    from_gzip, to_bot = os.pipe()
+    procs: list[asyncio.subprocess.Process] = []
+    helpers: list[asyncio.Future[Any]] = []
+    published: BackupFile | None = None
+
+    def written(size: int) -> None:
+        output.status = human_size(size)
+
+    try:
+        try:
+            pg = await spawn(dump_argv, env=env, stdout=from_dump, stderr=asyncio.subprocess.PIPE)
+            procs.append(pg)
+            gz = await spawn([GZIP, GZIP_LEVEL, "-c"], stdin=to_gzip, stdout=to_bot, stderr=asyncio.subprocess.PIPE)
+            procs.append(gz)
+        except BaseException:
+            os.close(from_gzip)
+            raise
+        finally:
+            for fd in (to_gzip, from_dump, to_bot):
+                os.close(fd)
+        copier = asyncio.ensure_future(asyncio.to_thread(_copy_hashing, from_gzip, partial, written))
+        helpers = [
+            copier,
+            asyncio.ensure_future(_drain(pg.stderr, output)),
+            asyncio.ensure_future(_drain(gz.stderr, output)),
+        ]
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*helpers)
+                dump_code, gzip_code = await pg.wait(), await gz.wait()
+        except TimeoutError:
+            raise StepFailed("steps.timeout", seconds=f"{timeout:g}") from None
+        if dump_code != 0 or gzip_code != 0:
+            program, code = ("pg_dump", dump_code) if dump_code != 0 else ("gzip", gzip_code)
+            raise StepFailed("backup.program_failed", program=program, code=code)
+        size, sha256 = copier.result()
+        output.line(f"{name}: {human_size(size)}, sha256 {sha256}")
+        published = await asyncio.to_thread(store.publish, name, partial, sha256)
+        return published
+    finally:
+        for proc in procs:
+            await kill_group(proc)
+        await _settle(helpers)
+        if published is None:
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
+
+
+# ---- gunzip | psql ------------------------------------------------------------------------------------
+
+
+def _feed_psql(path: Path, expected: str, fd: int, fed: Callable[[int], None]) -> bool:
+    """Hash, inflate and write the dump to psql; raises before the end if it is not the recorded file.
+
+    Returns False when psql stopped reading early (its exit code says why).
+    """
+    sha = hashlib.sha256()
+    gunzip = Gunzip()
+    done = 0
+    try:
+        with path.open("rb") as source:
+            while chunk := source.read(CHUNK):
+                sha.update(chunk)
+                for piece in gunzip.feed(chunk):
+                    _write_all(fd, piece)
+                done += len(chunk)
+                fed(done)
+        for piece in gunzip.finish():
+            _write_all(fd, piece)
+    except BrokenPipeError:
+        return False
+    if sha.hexdigest() != expected:
+        raise CorruptBackup(
+            "backup.checksum_mismatch", name=path.name, expected=expected[:12], actual=sha.hexdigest()[:12]
+        )
+    return True
+
+
+async def restore(backup: BackupFile, dsn: str, output: StepOutput, timeout: float) -> None:
+    """gunzip -c backup | psql ON_ERROR_STOP, in one transaction that commits only after the checksum matched."""
+    if backup.sha256 is None:
+        raise CorruptBackup("backup.no_checksum", name=backup.name)
+    expected = backup.sha256
+    conninfo, env = pg_connection(dsn)
+    env["PGOPTIONS"] = f"-c lock_timeout={RESTORE_LOCK_TIMEOUT}"  # a forgotten open transaction fails it, not hangs it
+    argv = [
+        "psql", "--no-psqlrc", "--no-password", "--set", "ON_ERROR_STOP=1", "--single-transaction",
+        "--dbname", conninfo,
+    ]  # fmt: skip
+    from_bot, to_psql = os.pipe()
+    try:
+        psql = await spawn(argv, env=env, stdin=from_bot)
+    except BaseException:
+        os.close(to_psql)
+        raise
+    finally:
+        os.close(from_bot)
+    input_open = True
+
+    def close_input() -> None:
+        nonlocal input_open
+        if input_open:
+            input_open = False
+            os.close(to_psql)
+
+    def fed(done: int) -> None:
+        output.status = f"{human_size(done)} / {human_size(backup.size)}"
+
+    reader = asyncio.ensure_future(_drain(psql.stdout, output))
+    feeder = asyncio.ensure_future(asyncio.to_thread(_feed_psql, backup.path, expected, to_psql, fed))
+    try:
+        try:
+            async with asyncio.timeout(timeout):
+                complete = await feeder
+                close_input()  # psql sees the end of its input only now, and commits
+                await reader
+                code = await psql.wait()
+        except TimeoutError:
+            raise StepFailed("steps.timeout", seconds=f"{timeout:g}") from None
+    finally:
+        # Kill psql BEFORE closing its input: an end of input seen first would commit.
+        await kill_group(psql)
+        await _settle([feeder, reader])
+        close_input()
+    if code != 0:
+        raise StepFailed("backup.program_failed", program="psql", code=code)
+    if not complete:
+        raise StepFailed("backup.psql_stopped")
