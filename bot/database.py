@@ -90,7 +90,7 @@ class BotDatabase(PgPool):
     """The bot's own Postgres: audit, incidents, escalation timers."""
 
     def __init__(self, dsn: str) -> None:
-        super().__init__(dsn, lambda detail: UnavailableError(part="database", detail=detail))
+        super().__init__(dsn, lambda detail: UnavailableError(part="database", detail=detail), max_size=20)
         self.schema_ready = False
 
     async def migrate(self) -> list[int]:

@@ -65,7 +65,7 @@ class EscalationWorker:
         clock: Clock = utcnow,
         poll: float = 1.0,
         batch: int = 5,
-        concurrency: int = 4,
+        concurrency: int = 12,
     ) -> None:
         self.deps = deps
         self.notifier = notifier
