@@ -29,6 +29,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 Respond = Callable[..., Awaitable[Any]]
+RESPONSE_URL_USES = 5
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -114,18 +115,30 @@ class SlackBot:
             await self.work(invocation, respond)
 
     async def work(self, invocation: Invocation, respond: Respond) -> None:
-        """Dispatch; a flow started by a click edits the clicked message as its state moves."""
+        """Dispatch; a flow edits its one message as its state moves (the clicked message, or the
+        first progress message of a typed command) instead of posting a message per state.
+
+        A response_url takes at most 5 posts: intermediate states use at most 4 of them and
+        the final answer always has one left.
+        """
         clicked = invocation.source == "button"
+        uses = 0
+        progress_posted = False
 
         async def update(result: Result) -> None:
-            await self.deliver(render_slack(result), respond, invocation.channel_id, replace=clicked)
+            nonlocal uses, progress_posted
+            if uses >= RESPONSE_URL_USES - 1:
+                return  # keep the last use for the final answer
+            uses += 1
+            await self.deliver(render_slack(result), respond, invocation.channel_id, replace=clicked or progress_posted)
+            progress_posted = True
 
         try:
             result = await self.dispatcher.dispatch(invocation, update=update)
         except Exception:  # the dispatcher answers every known failure; this is the last net
             log.exception("dispatch failed for request %s", invocation.request_id)
             result = error_result(self.t("error.internal", error_id=invocation.request_id))
-        replace = clicked and result.replace_original
+        replace = (clicked and result.replace_original) or (progress_posted and not result.ephemeral)
         await self.deliver(render_slack(result), respond, invocation.channel_id, replace=replace)
 
 
