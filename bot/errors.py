@@ -14,7 +14,10 @@ an error id and shows the user only that id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.messages import Msg
 
 
 class BotError(Exception):
@@ -53,7 +56,7 @@ class TargetError(BotError):
 
     key = "error.target"
 
-    def __init__(self, service: str, detail: str, key: str | None = None) -> None:
+    def __init__(self, service: str, detail: str | Msg, key: str | None = None) -> None:
         super().__init__(key, service=service, detail=detail)
         self.service = service
         self.detail = detail

@@ -7,6 +7,7 @@ so a gap is visible instead of crashing a command.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 CATALOG: dict[str, dict[str, str]] = {
@@ -340,11 +341,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{service}: no existe contenedor (créalo con docker compose up en el host)",
     },
     "containers.up.already": {"en": "{name}: already running", "es": "{name}: ya estaba corriendo"},
-    "docker.unreachable": {"en": "Docker engine unreachable: {detail}", "es": "Motor Docker inalcanzable: {detail}"},
-    "docker.timeout": {
-        "en": "Docker engine did not answer within {seconds}s",
-        "es": "El motor Docker no respondió en {seconds}s",
-    },
+    "docker.unreachable": {"en": "{what}: Docker engine unreachable ({detail})", "es": "{what}: motor Docker inalcanzable ({detail})"},
+    "docker.timeout": {"en": "{what}: no answer from the Docker engine within {seconds}s", "es": "{what}: el motor Docker no respondió en {seconds}s"},
     "docker.no_container": {
         "en": "no container for service {service} in project {project}",
         "es": "no hay contenedor para el servicio {service} en el proyecto {project}",
@@ -887,6 +885,25 @@ CATALOG: dict[str, dict[str, str]] = {
 LOCALES = ("en", "es")
 
 
+@dataclass(frozen=True)
+class Msg:
+    """A sentence to say later, in the reader's language: a catalog key and its fields.
+
+    Code without a catalog at hand (a target client raising an error) puts a Msg in an
+    error's fields; the catalog renders it when the message is shown. `str()` gives English.
+    """
+
+    key: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: str, /, **fields: Any) -> Msg:
+        return cls(key, fields)
+
+    def __str__(self) -> str:
+        return Catalog("en")(self.key, **self.fields)
+
+
 class Catalog:
     """Looks up sentences for one locale and fills their `{fields}`."""
 
@@ -897,8 +914,13 @@ class Catalog:
         entry = CATALOG.get(key)
         if entry is None:
             return key
+        fields = {name: self.text(value) if isinstance(value, Msg) else value for name, value in fields.items()}
         template = entry.get(self.locale) or entry["en"]
         try:
             return template.format(**fields)
         except (KeyError, IndexError, ValueError):
             return template
+
+    def text(self, value: Msg | str) -> str:
+        """A Msg in this language, or a plain string as it is."""
+        return self(value.key, **value.fields) if isinstance(value, Msg) else str(value)

@@ -47,7 +47,7 @@ async def timed(name: str, probe: Callable[[], Awaitable[str]], timeout: float, 
     except TimeoutError:
         return Check(name, "timeout", ctx.t("check.timeout", seconds=f"{timeout:g}"), _ms(started))
     except BotError as exc:
-        return Check(name, "fail", ctx.deps.redact(str(exc.fields.get("detail", exc.key))), _ms(started))
+        return Check(name, "fail", ctx.deps.redact(ctx.t.text(exc.fields.get("detail", exc.key))), _ms(started))
     except Exception as exc:  # a probe's own failure is its verdict
         return Check(name, "fail", ctx.deps.redact(short_error(exc)), _ms(started))
     return Check(name, "ok", detail, _ms(started))

@@ -92,3 +92,12 @@ async def test_docker_engine_unreachable_is_a_clear_message(make_runtime: Runtim
     runtime = await make_runtime(cfg)
     result = await runtime.dispatcher.dispatch(Invocation("ps", "U0VIEW", "C1", "slack"))
     assert not result.ok and "Docker engine unreachable" in result.summary
+
+
+async def test_target_errors_speak_the_configured_language(make_runtime: RuntimeFactory) -> None:
+    cfg = base_config(locale="es").replace("url: unix:///var/run/docker.sock", "url: unix:///tmp/no-docker-here.sock")
+    runtime = await make_runtime(cfg)
+    result = await runtime.dispatcher.dispatch(Invocation("ps", "U0VIEW", "C1", "slack"))
+    assert "motor Docker inalcanzable" in result.summary
+    status = await runtime.dispatcher.dispatch(Invocation("status", "U0VIEW", "C1", "slack"))
+    assert "motor Docker inalcanzable" in str(status.blocks)

@@ -19,6 +19,7 @@ import aiohttp
 from bot.config import DockerConfig
 from bot.durations import format_duration
 from bot.errors import TargetError
+from bot.messages import Msg
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -77,13 +78,13 @@ class DockerTarget:
         try:
             return await asyncio.wait_for(coro, limit)
         except TimeoutError:
-            raise TargetError("docker", f"{what}: no answer from the Docker engine within {limit:g}s") from None
+            raise TargetError("docker", Msg.of("docker.timeout", what=what, seconds=f"{limit:g}")) from None
         except aiodocker.DockerError as exc:
             if exc.status == 900:  # aiodocker's code for "could not connect"
-                raise TargetError("docker", f"{what}: Docker engine unreachable at {self.config.url}") from None
+                raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=self.config.url)) from None
             raise TargetError("docker", f"{what}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise TargetError("docker", f"{what}: Docker engine unreachable ({exc.__class__.__name__})") from None
+            raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=exc.__class__.__name__)) from None
 
     async def containers(self, service: str | None = None) -> list[ContainerInfo]:
         """Containers of the compose project (all states), newest first."""
@@ -124,7 +125,7 @@ class DockerTarget:
         """The service's container (a running one first); TargetError when there is none."""
         found = await self.containers(service)
         if not found:
-            raise TargetError(service, f"no container for service {service} in project {self.project}")
+            raise TargetError(service, Msg.of("docker.no_container", service=service, project=self.project))
         return found[0]
 
     async def logs(self, service: str, tail: int, since: timedelta | None = None) -> tuple[ContainerInfo, list[str]]:
