@@ -24,6 +24,7 @@ from bot.dispatcher import Dispatcher, Invocation, error_result
 from bot.messages import Catalog
 from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.results import Result
+from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,12 @@ def build_slack_app(
     async def on_command(ack: Any, body: dict[str, Any], respond: Respond) -> None:
         text = str(body.get("text") or "")
         shown = dispatcher.deps.redact(f"{config.slack.command} {text}".strip()[:200])
-        await ack(response_type="ephemeral", text=escape(bot.t("ack.running", command=shown)))
+        if wants_declare_form(dispatcher, text) and body.get("trigger_id"):
+            await ack()
+            if await open_declare_form(bot.client, dispatcher, str(body["trigger_id"]), body.get("channel_id")):
+                return
+        else:
+            await ack(response_type="ephemeral", text=escape(bot.t("ack.running", command=shown)))
         invocation = Invocation(
             text=text,
             user_id=str(body.get("user_id") or ""),
@@ -190,6 +196,10 @@ def build_slack_app(
     async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         await ack()
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        value = str(action.get("value") or "")
+        if wants_declare_form(dispatcher, value) and body.get("trigger_id"):
+            if await open_declare_form(bot.client, dispatcher, str(body["trigger_id"]), channel):
+                return
         invocation = Invocation(
             text=str(action.get("value") or ""),
             user_id=str((body.get("user") or {}).get("id") or ""),
@@ -197,6 +207,16 @@ def build_slack_app(
             source="button",
         )
         await bot.run(invocation, respond)
+
+    @app.view(DECLARE_VIEW)
+    async def on_declare_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        user_id = str((body.get("user") or {}).get("id") or "")
+        work = run_submission(bot.client, dispatcher, user_id, view)
+        if bot.submit is not None:
+            bot.submit(work)
+        else:
+            await work
 
     @app.error
     async def on_error(error: Exception) -> None:

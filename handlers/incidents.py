@@ -19,7 +19,7 @@ from bot.durations import format_duration
 from bot.errors import BotError
 from bot.messages import Catalog
 from bot.registry import NoArgs, OpArgs, operation
-from bot.results import Fields, Result, Table, Text
+from bot.results import Button, Buttons, Fields, Result, Table, Text
 
 _REF = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 
@@ -127,8 +127,9 @@ async def list_incidents(ctx: OpContext, args: NoArgs) -> Result:
     """Open incidents first, then the latest resolved ones."""
     t = ctx.t
     incidents = await ctx.deps.incidents.recent()
+    declare_button = Buttons([Button(t("incident.button.declare"), f"{ctx.prefix} incident declare", style="danger")])
     if not incidents:
-        return Result(title=t("incident.list_title"), blocks=[Text(t("incident.list_empty"))])
+        return Result(title=t("incident.list_title"), blocks=[Text(t("incident.list_empty")), declare_button])
     tz = ZoneInfo(ctx.config.timezone)
     rows = [
         [
@@ -141,7 +142,8 @@ async def list_incidents(ctx: OpContext, args: NoArgs) -> Result:
         ]
         for i in incidents
     ]
-    return Result(title=t("incident.list_title"), blocks=[Table(t("incident.list_columns").split("|"), rows)])
+    table = Table(t("incident.list_columns").split("|"), rows)
+    return Result(title=t("incident.list_title"), blocks=[table, declare_button])
 
 
 class TickArgs(OpArgs):

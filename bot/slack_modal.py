@@ -1,0 +1,98 @@
+"""Declaring an incident from a form: `/ops incident declare` with nothing after it, or the
+"Declare an incident" button, opens a Slack modal; its submission is dispatched exactly
+like the typed command (same role check, same audit row)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.dispatcher import Dispatcher, Invocation
+from bot.render_slack import render_slack
+
+log = logging.getLogger(__name__)
+
+DECLARE_VIEW = "ops_declare"
+_SEVERITY_BLOCK, _SEVERITY_ACTION = "severity", "severity_select"
+_TITLE_BLOCK, _TITLE_ACTION = "title", "title_input"
+
+
+def wants_declare_form(dispatcher: Dispatcher, text: str) -> bool:
+    """True for a bare declare (typed or from a button), which the form completes."""
+    return dispatcher.strip_prefix(text).lower().split() == ["incident", "declare"]
+
+
+def declare_view(dispatcher: Dispatcher, channel_id: str | None) -> dict[str, Any]:
+    t = dispatcher.t
+    severities = list(dispatcher.deps.config.escalation.policies) or ["sev1", "sev2"]
+    options = [{"text": {"type": "plain_text", "text": s.upper()}, "value": s} for s in severities]
+    return {
+        "type": "modal",
+        "callback_id": DECLARE_VIEW,
+        "private_metadata": json.dumps({"channel": channel_id}),
+        "title": {"type": "plain_text", "text": t("modal.declare.title")[:24]},
+        "submit": {"type": "plain_text", "text": t("modal.declare.submit")[:24]},
+        "close": {"type": "plain_text", "text": t("confirm.button.cancel")[:24]},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": _SEVERITY_BLOCK,
+                "label": {"type": "plain_text", "text": t("modal.declare.severity")},
+                "element": {
+                    "type": "static_select",
+                    "action_id": _SEVERITY_ACTION,
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": _TITLE_BLOCK,
+                "label": {"type": "plain_text", "text": t("modal.declare.what")},
+                "element": {"type": "plain_text_input", "action_id": _TITLE_ACTION, "min_length": 3, "max_length": 200},
+            },
+        ],
+    }
+
+
+async def open_declare_form(
+    client: AsyncWebClient, dispatcher: Dispatcher, trigger_id: str, channel_id: str | None
+) -> bool:
+    """Open the form; False when Slack refused (the caller then answers as for the typed text)."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=declare_view(dispatcher, channel_id))
+    except Exception as exc:
+        log.warning("views.open failed: %s", dispatcher.deps.redact(str(exc)))
+        return False
+    return True
+
+
+def submission_to_command(view: dict[str, Any]) -> tuple[str, str | None]:
+    """The typed-command equivalent of a submitted form, and the channel it was opened from."""
+    values = (view.get("state") or {}).get("values") or {}
+    severity = ((values.get(_SEVERITY_BLOCK) or {}).get(_SEVERITY_ACTION) or {}).get("selected_option") or {}
+    title = ((values.get(_TITLE_BLOCK) or {}).get(_TITLE_ACTION) or {}).get("value") or ""
+    title = " ".join(str(title).split())
+    try:
+        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
+    except ValueError:
+        channel = None
+    return f"incident declare {severity.get('value', '')} {title}".strip(), channel
+
+
+async def run_submission(client: AsyncWebClient, dispatcher: Dispatcher, user_id: str, view: dict[str, Any]) -> None:
+    """Dispatch the form as the command; post the answer where the form was opened (or to the user)."""
+    text, channel = submission_to_command(view)
+    result = await dispatcher.dispatch(Invocation(text=text, user_id=user_id, channel_id=channel, source="modal"))
+    message = render_slack(result)
+    target = channel or user_id
+    try:
+        if message.ephemeral and channel:
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=message.text, blocks=message.blocks)
+        else:
+            await client.chat_postMessage(channel=target, text=message.text, blocks=message.blocks)
+    except Exception as exc:
+        log.error("could not post the declared incident: %s", dispatcher.deps.redact(str(exc)))
