@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 import asyncpg
 import pytest
-
 from botproc import SIGNING_SECRET, BotLauncher
 from conftest import base_config
 from slack_emulator import SlackEmulator
