@@ -116,14 +116,26 @@ roles: {{viewer: ["*"]}}
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(bot_port)],
-                    env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=(work / "bot.err").open("w"),
+                    env=env,
+                    cwd=REPO,
+                    stdout=subprocess.DEVNULL,
+                    stderr=(work / "bot.err").open("w"),
                 )  # fmt: skip
             )
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, str(REPO / "bench" / "bare_bolt.py"), "--port", str(bare_port),
-                     "--secret", SECRET, "--api-url", emu.api_url],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        str(REPO / "bench" / "bare_bolt.py"),
+                        "--port",
+                        str(bare_port),
+                        "--secret",
+                        SECRET,
+                        "--api-url",
+                        emu.api_url,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )  # fmt: skip
             )
             bot_url = f"http://127.0.0.1:{bot_port}/slack/events"

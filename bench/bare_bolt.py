@@ -21,9 +21,7 @@ def main() -> None:
     async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token="xoxb-bench", user_id=user_id)
 
-    app = AsyncApp(
-        client=AsyncWebClient(base_url=args.api_url), signing_secret=args.secret, authorize=authorize
-    )
+    app = AsyncApp(client=AsyncWebClient(base_url=args.api_url), signing_secret=args.secret, authorize=authorize)
 
     @app.command("/ops")
     async def only_ack(ack):  # type: ignore[no-untyped-def]

@@ -32,10 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
+from targets import free_port  # noqa: E402
+
 from bot.config import load_config  # noqa: E402
 from bot.database import BotDatabase  # noqa: E402
 from bot.incidents import IncidentStore  # noqa: E402
-from targets import free_port  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 CONFIG = """\
@@ -74,7 +75,9 @@ async def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         emu_proc = subprocess.Popen(
-            [sys.executable, str(REPO / "tests" / "slack_emulator.py"), "--port", "0"], stdout=subprocess.PIPE, text=True
+            [sys.executable, str(REPO / "tests" / "slack_emulator.py"), "--port", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         procs.append(emu_proc)  # type: ignore[arg-type]
         emu_info = json.loads(emu_proc.stdout.readline())  # type: ignore[union-attr]
@@ -90,7 +93,9 @@ async def main() -> None:
                 "SLACK_SIGNING_SECRET": "bench",
                 "LOG_LEVEL": "WARNING",
             }
-            subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], env=env, cwd=REPO, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "bot.cli", "migrate"], env=env, cwd=REPO, check=True, capture_output=True
+            )
             config = load_config(work / "ops.yml")
             due = datetime.now(UTC) + timedelta(seconds=args.lead)
             store = IncidentStore(BotDatabase(f"{PG}/{db}"), config, clock=lambda: due)
@@ -98,12 +103,17 @@ async def main() -> None:
             for n in range(args.incidents):
                 await store.declare("sev1", f"bench incident {n}", "U0BENCH", "C0BENCH")
             await store.db.close()
-            print(f"declared {args.incidents} incidents in {time.monotonic() - started:.1f}s; all steps due at {due:%H:%M:%S}")
+            print(
+                f"declared {args.incidents} incidents in {time.monotonic() - started:.1f}s; all steps due at {due:%H:%M:%S}"
+            )
             for _ in range(2):
                 procs.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
-                        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=(work / f"bot{len(procs)}.err").open("w"),
+                        env=env,
+                        cwd=REPO,
+                        stdout=subprocess.DEVNULL,
+                        stderr=(work / f"bot{len(procs)}.err").open("w"),
                     )  # fmt: skip
                 )
             conn = await asyncpg.connect(f"{PG}/{db}")
@@ -131,19 +141,29 @@ async def main() -> None:
         await admin.close()
 
     done = [r for r in rows if r["fired_at"] is not None]
-    dms = collections.Counter((str(c["channel"]), str(c.get("text"))) for c in calls if str(c["channel"]).startswith("D"))
+    dms = collections.Counter(
+        (str(c["channel"]), str(c.get("text"))) for c in calls if str(c["channel"]).startswith("D")
+    )
     duplicates = sum(n - 1 for n in dms.values() if n > 1)
     due_rows = [r for r in rows if r["kind"] in ("announce", "page")]
     late = [r["late_ms"] / 1000 for r in due_rows if r["late_ms"] is not None]
     # lateness of the first wave only (announces); pages wait for their thread by design
     wave = [r["late_ms"] / 1000 for r in rows if r["kind"] == "announce" and r["late_ms"] is not None]
     by = collections.Counter(r["fired_by"] for r in done)
-    print(f"steps written: {expected} (announce + pages + their thread notes), fired: {len(done)}, still pending: {expected - len(done)}")
+    print(
+        f"steps written: {expected} (announce + pages + their thread notes), fired: {len(done)}, still pending: {expected - len(done)}"
+    )
     print(f"pages delivered (DMs): {sum(dms.values())} for {2 * args.incidents} due; duplicates: {duplicates}")
     print(f"fired by replica: {dict(by)}")
-    print(f"lateness, announces (due at once):  p50 {pct(wave, 0.5):.3f}s  p99 {pct(wave, 0.99):.3f}s  max {max(wave):.3f}s")
-    print(f"lateness, announces + pages:        p50 {pct(late, 0.5):.3f}s  p99 {pct(late, 0.99):.3f}s  max {max(late):.3f}s")
-    print(f"target p99 < 1 s: {'PASS' if pct(late, 0.99) < 1.0 else 'FAIL'}; duplicates 0: {'PASS' if duplicates == 0 else 'FAIL'}")
+    print(
+        f"lateness, announces (due at once):  p50 {pct(wave, 0.5):.3f}s  p99 {pct(wave, 0.99):.3f}s  max {max(wave):.3f}s"
+    )
+    print(
+        f"lateness, announces + pages:        p50 {pct(late, 0.5):.3f}s  p99 {pct(late, 0.99):.3f}s  max {max(late):.3f}s"
+    )
+    print(
+        f"target p99 < 1 s: {'PASS' if pct(late, 0.99) < 1.0 else 'FAIL'}; duplicates 0: {'PASS' if duplicates == 0 else 'FAIL'}"
+    )
     print(json.dumps({"incidents": args.incidents, "fired": len(done), "duplicates": duplicates}))
 
 

@@ -24,8 +24,8 @@ from bot.dispatcher import Dispatcher, Invocation, error_result
 from bot.messages import Catalog
 from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.results import Result
-from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
 from bot.settings import Settings
+from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
 
 log = logging.getLogger(__name__)
 
@@ -197,9 +197,12 @@ def build_slack_app(
         await ack()
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         value = str(action.get("value") or "")
-        if wants_declare_form(dispatcher, value) and body.get("trigger_id"):
-            if await open_declare_form(bot.client, dispatcher, str(body["trigger_id"]), channel):
-                return
+        if (
+            wants_declare_form(dispatcher, value)
+            and body.get("trigger_id")
+            and await open_declare_form(bot.client, dispatcher, str(body["trigger_id"]), channel)
+        ):
+            return
         invocation = Invocation(
             text=str(action.get("value") or ""),
             user_id=str((body.get("user") or {}).get("id") or ""),

@@ -44,7 +44,8 @@ def psql(db: str, sql: str) -> None:
 
 def start_containers() -> list[str]:
     names = []
-    for service, script in {"api": API_LOOP, "postgres": "echo ready; sleep 1000000", "redis": "echo ready; sleep 1000000"}.items():
+    scripts = {"api": API_LOOP, "postgres": "echo ready; sleep 1000000", "redis": "echo ready; sleep 1000000"}
+    for service, script in scripts.items():
         name = f"{PROJECT}-{service}-1"
         sh("docker", "rm", "-f", name, check=False)
         sh(
@@ -141,9 +142,16 @@ def main() -> int:
     )  # fmt: skip
     board, board_port = start_bull_board(work)
     config = write_config(work, api_port, board_port)
-    env = {**os.environ, "OPS_CONFIG": str(config), "DATABASE_URL": f"{PG}/opsbot_demo", "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    env = {
+        **os.environ,
+        "OPS_CONFIG": str(config),
+        "DATABASE_URL": f"{PG}/opsbot_demo",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
     user = os.environ.get("OPS_DEMO_USER", "U0DEVOPS")
-    print(f"Demo stack up (config {config}). You are {user} (admin). Try: /ops status, /ops logs api --tail 20, /ops help")
+    print(
+        f"Demo stack up (config {config}). You are {user} (admin). Try: /ops status, /ops logs api --tail 20, /ops help"
+    )
     try:
         args = ["ops-bot", "shell", "--as", user, *sys.argv[1:]]
         return subprocess.call(args, env=env)

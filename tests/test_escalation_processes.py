@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from botproc import SIGNING_SECRET, BotLauncher, BotProcess
 from conftest import base_config
 from slack_emulator import SlackEmulator

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import RuntimeFactory, base_config
 
 from bot.dispatcher import Invocation
 from bot.registry import REGISTRY, NoArgs, operation
 from bot.results import Result, Text
 from bot.settings import Settings
 from bot.slack_app import RESPONSE_URL_USES, build_slack_app, web_client
-from conftest import RuntimeFactory, base_config
 
 
 @pytest.fixture

@@ -84,7 +84,8 @@ class DockerTarget:
                 raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=self.config.url)) from None
             raise TargetError("docker", f"{what}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=exc.__class__.__name__)) from None
+            unreachable = Msg.of("docker.unreachable", what=what, detail=exc.__class__.__name__)
+            raise TargetError("docker", unreachable) from None
 
     async def containers(self, service: str | None = None) -> list[ContainerInfo]:
         """Containers of the compose project (all states), newest first."""
