@@ -29,6 +29,12 @@ ENV PATH=/opt/ops-bot/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     OPS_CONFIG=/etc/ops-bot/ops.yml
 
+# The runbook's programs that ops-bot runs on its own host: pg_dump/psql (backup, restore),
+# gzip, git and make (deploy history, rollback build/deploy steps).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client gzip git make \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 opsbot \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin opsbot \
