@@ -63,10 +63,8 @@ class SlackBot:
     def t(self) -> Catalog:
         return self.dispatcher.t
 
-    async def deliver(
-        self, message: SlackMessage, respond: Respond, channel_id: str | None, replace: bool = False
-    ) -> None:
-        """Post the result where the command came from (or edit the clicked message); attach files; never raise."""
+    async def post(self, message: SlackMessage, respond: Respond, replace: bool = False) -> None:
+        """Post through the response_url (no channel membership needed); never raise."""
         try:
             if replace and not message.ephemeral:
                 await respond(text=message.text, blocks=message.blocks, replace_original=True)
@@ -79,6 +77,8 @@ class SlackBot:
                 )
         except Exception as exc:  # Slack unreachable: nothing else to tell the user through
             log.error("could not post result to Slack: %s", self.dispatcher.deps.redact(str(exc)))
+
+    async def upload_files(self, message: SlackMessage, respond: Respond, channel_id: str | None) -> None:
         for attachment in message.files:
             try:
                 await self.client.files_upload_v2(
@@ -87,17 +87,16 @@ class SlackBot:
                     filename=attachment.filename,
                     title=attachment.title or attachment.filename,
                 )
-            except (TimeoutError, SlackApiError, OSError) as exc:
+            except (SlackApiError, OSError, TimeoutError) as exc:
                 error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
                 log.warning("file upload failed: %s", error)
-                try:
-                    await respond(
-                        text=escape(self.t("file.upload_failed", name=attachment.filename, error=error)),
-                        response_type="ephemeral",
-                        replace_original=False,
-                    )
-                except Exception:
-                    log.warning("could not report the failed upload either")
+                notice = escape(self.t("file.upload_failed", name=attachment.filename, error=error))
+                await self.post(SlackMessage(text=notice, ephemeral=True), respond)
+
+    async def deliver(self, message: SlackMessage, respond: Respond, channel_id: str | None) -> None:
+        """Post the result where the command came from, then attach its files."""
+        await self.post(message, respond)
+        await self.upload_files(message, respond, channel_id)
 
     async def learn_identity(self) -> None:
         """auth.test once at start, off the ack path, so messages can name the bot."""
@@ -108,39 +107,74 @@ class SlackBot:
         except Exception as exc:
             log.warning("auth.test failed: %s", self.dispatcher.deps.redact(str(exc)))
 
-    async def run(self, invocation: Invocation, respond: Respond) -> None:
+    async def run(self, invocation: Invocation, respond: Respond, message_ts: str | None = None) -> None:
         """Hand the work to the worker loop when there is one, so the next acks never wait behind it."""
         if self.submit is not None:
-            self.submit(self.work(invocation, respond))
+            self.submit(self.work(invocation, respond, message_ts))
         else:
-            await self.work(invocation, respond)
+            await self.work(invocation, respond, message_ts)
 
-    async def work(self, invocation: Invocation, respond: Respond) -> None:
+    async def work(self, invocation: Invocation, respond: Respond, message_ts: str | None = None) -> None:
         """Dispatch; a flow edits its one message as its state moves (the clicked message, or the
-        first progress message of a typed command) instead of posting a message per state.
-
-        A response_url takes at most 5 posts: intermediate states use at most 4 of them and
-        the final answer always has one left.
-        """
+        first progress message of a typed command) instead of posting a message per state."""
         clicked = invocation.source == "button"
-        uses = 0
-        progress_posted = False
+        live = LiveMessage(self, respond, invocation.channel_id, message_ts if clicked else None, clicked)
 
         async def update(result: Result) -> None:
-            nonlocal uses, progress_posted
-            if uses >= RESPONSE_URL_USES - 1:
-                return  # keep the last use for the final answer
-            uses += 1
-            await self.deliver(render_slack(result), respond, invocation.channel_id, replace=clicked or progress_posted)
-            progress_posted = True
+            await live.show(render_slack(result))
 
         try:
             result = await self.dispatcher.dispatch(invocation, update=update)
         except Exception:  # the dispatcher answers every known failure; this is the last net
             log.exception("dispatch failed for request %s", invocation.request_id)
             result = error_result(self.t("error.internal", error_id=invocation.request_id))
-        replace = (clicked and result.replace_original) or (progress_posted and not result.ephemeral)
-        await self.deliver(render_slack(result), respond, invocation.channel_id, replace=replace)
+        message = render_slack(result)
+        if not message.ephemeral and (live.active or (clicked and result.replace_original)):
+            await live.show(message, final=True)
+            await self.upload_files(message, respond, invocation.channel_id)
+        else:
+            await self.deliver(message, respond, invocation.channel_id)
+
+
+class LiveMessage:
+    """The one message a flow edits: through the Web API when it can (no limit on edits), else
+    through the response_url, which takes at most 5 posts: intermediate states use at most 4
+    and the final answer always has one left."""
+
+    def __init__(self, bot: SlackBot, respond: Respond, channel: str | None, ts: str | None, clicked: bool) -> None:
+        self.bot = bot
+        self.respond = respond
+        self.channel = channel
+        self.ts = ts
+        self.clicked = clicked
+        self.active = False
+        self.uses = 0
+        self.tried_post = False
+
+    async def show(self, message: SlackMessage, final: bool = False) -> None:
+        client = self.bot.client
+        if self.ts and self.channel:
+            try:
+                await client.chat_update(channel=self.channel, ts=self.ts, text=message.text, blocks=message.blocks)
+                self.active = True
+                return
+            except Exception as exc:
+                log.info("chat.update not possible (%s); using the response_url", type(exc).__name__)
+                self.ts = None
+        if not self.clicked and not self.active and not self.tried_post and self.channel:
+            self.tried_post = True
+            try:
+                posted = await client.chat_postMessage(channel=self.channel, text=message.text, blocks=message.blocks)
+                self.ts = str(posted["ts"])
+                self.active = True
+                return
+            except Exception as exc:  # not in the channel, private channel…: the response_url still works
+                log.info("chat.postMessage not possible (%s); using the response_url", type(exc).__name__)
+        if not final and self.uses >= RESPONSE_URL_USES - 1:
+            return  # keep the last use for the final answer
+        self.uses += 1
+        await self.bot.post(message, self.respond, replace=self.clicked or self.active)
+        self.active = True
 
 
 def build_slack_app(
@@ -209,7 +243,7 @@ def build_slack_app(
             channel_id=channel,
             source="button",
         )
-        await bot.run(invocation, respond)
+        await bot.run(invocation, respond, (body.get("container") or {}).get("message_ts"))
 
     @app.view(DECLARE_VIEW)
     async def on_declare_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -45,10 +45,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPDATE_INTERVAL = 1.0
-# A typed slash command has no message the Slack adapter can edit: each update would be a new
-# message. Those get only the final result; clicks (every confirmed procedure) and the terminal
-# get the live view.
-NO_LIVE_SOURCES = frozenset({"slack"})
+# Sources whose adapter cannot edit a message in place (none today: the Slack adapter edits the
+# first progress message of a typed command, and the clicked message of a button).
+NO_LIVE_SOURCES: frozenset[str] = frozenset()
 DEFAULT_STEP_TIMEOUT = 600.0
 KILL_GRACE = 5.0
 TAIL_LINES = 12
