@@ -53,6 +53,7 @@ async def test_updates_edit_one_posted_message_through_the_web_api(
 
     await slack_bot(runtime, emu).work(Invocation(chatty_op, "U0VIEW", "C1", "slack"), respond)
     [first] = emu.calls("chat.postMessage")
+    assert first.args["channel"] == "C1" and "working" in str(first.args["blocks"])
     edits = emu.calls("chat.update")
     assert len(edits) == 10 and {c.args["channel"] for c in edits} == {"C1"}
     assert "finished" in str(edits[-1].args["blocks"]) and posts == []
