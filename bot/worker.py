@@ -30,6 +30,7 @@ class AckFirst:
         self.max_wait = max_wait
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._released: asyncio.Event | None = None
 
     def enter(self) -> None:
         with self._lock:
@@ -44,7 +45,17 @@ class AckFirst:
         return self._in_flight > 0
 
     async def wait_idle(self, quiet: float = 0.02) -> None:
-        """Until no request has been in flight for `quiet` seconds, or `max_wait` has passed."""
+        """Until no request has been in flight for `quiet` seconds, or `max_wait` has passed.
+
+        One watcher polls for everyone: two hundred waiting jobs polling on their own would
+        take the interpreter lock from the very acks they wait for.
+        """
+        if self._released is None or self._released.is_set():
+            self._released = asyncio.Event()
+            asyncio.get_running_loop().create_task(self._watch(self._released, quiet))
+        await self._released.wait()
+
+    async def _watch(self, released: asyncio.Event, quiet: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
         idle_since = None if self.busy else loop.time()
@@ -54,8 +65,9 @@ class AckFirst:
             elif idle_since is None:
                 idle_since = loop.time()
             elif loop.time() - idle_since >= quiet:
-                return
+                break
             await asyncio.sleep(0.005)
+        released.set()
 
 
 class WorkerLoop:
