@@ -120,7 +120,7 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
         await _wait_for_stop()
     finally:
         await runner.cleanup()
-        await _stop(worker, runtime)
+        await _stop(worker, runtime, slack)
     return 0
 
 
@@ -143,7 +143,9 @@ def _token(settings: Settings) -> str:
     return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
 
 
-async def _stop(worker: WorkerLoop, runtime: Runtime) -> None:
+async def _stop(worker: WorkerLoop, runtime: Runtime, slack: SlackBot | None = None) -> None:
+    if slack is not None and slack.dedupe is not None:
+        await slack.dedupe.close()
     try:
         await asyncio.wait_for(worker.call(runtime.close()), 10)
     except Exception as exc:
@@ -152,21 +154,23 @@ async def _stop(worker: WorkerLoop, runtime: Runtime) -> None:
 
 
 async def _socket(settings: Settings) -> int:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from bot.slack_dedupe import socket_mode_handler
 
     if settings.slack_app_token is None:
         print("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", file=sys.stderr)
         return 2
     config = load_config(settings.ops_config)
     worker, runtime, slack = await _start_slack(settings, config)
-    handler = AsyncSocketModeHandler(slack.app, settings.slack_app_token.get_secret_value(), web_client=slack.client)
-    await handler.connect_async()  # type: ignore[no-untyped-call]
+    app_token = settings.slack_app_token.get_secret_value()
+    assert slack.dedupe is not None
+    handler = socket_mode_handler(slack.app, app_token, slack.client, slack.dedupe)  # an envelope runs once
+    await handler.connect_async()
     print("connected in Socket Mode", flush=True)
     try:
         await _wait_for_stop()
     finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
-        await _stop(worker, runtime)
+        await handler.close_async()
+        await _stop(worker, runtime, slack)
     return 0
 
 

@@ -26,6 +26,12 @@ class BotMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.slack_requests = Counter(
+            "opsbot_slack_requests",
+            "Verified Slack requests by what the duplicate check found: new, replay (refused), duplicate (dropped)",
+            ["verdict"],
+            registry=self.registry,
+        )
         self.run_seconds = Histogram(
             "opsbot_run_seconds",
             "Time an operation took to run, by operation",

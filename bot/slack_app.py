@@ -20,11 +20,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.dedupe import Deduper
 from bot.dispatcher import Dispatcher, Invocation, error_result
 from bot.messages import Catalog
 from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.results import Result
 from bot.settings import Settings
+from bot.slack_dedupe import install_dedupe
 from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class SlackBot:
     client: AsyncWebClient
     identity: dict[str, str | None] = field(default_factory=lambda: {"user_id": None, "bot_id": None})
     submit: Callable[[Coroutine[Any, Any, Any]], Any] | None = None
+    dedupe: Deduper | None = None
 
     @property
     def t(self) -> Catalog:
@@ -207,6 +210,9 @@ def build_slack_app(
         raise_error_for_unhandled_request=False,
     )
     bot = SlackBot(app=app, dispatcher=dispatcher, client=client, identity=identity, submit=submit)
+    # Replays refused, Slack's redeliveries run once (bot/dedupe.py), before any listener acks.
+    bot.dedupe = Deduper.connect(settings.redis_url.get_secret_value(), settings.redis_prefix)
+    install_dedupe(app, bot.dedupe, lambda verdict: dispatcher.deps.metrics.slack_requests.labels(verdict).inc())
 
     @app.command(config.slack.command)
     async def on_command(ack: Any, body: dict[str, Any], respond: Respond) -> None:

@@ -1,0 +1,209 @@
+"""Every Slack request runs at most once: replays are refused, Slack's own redeliveries dropped.
+
+Two things look alike and are told apart here:
+
+* a **replay** is the very same signed request (same timestamp and signature) delivered
+  again: someone who captured it, or a proxy that repeats. Slack never does this, so it is
+  refused with 401 and nothing runs. A signature stays acceptable for 5 minutes either side
+  of its timestamp, so it is remembered for `SIGNATURE_TTL` (10 min).
+* a **redelivery** is Slack sending a request again because our ack was late
+  (`X-Slack-Retry-Num`, or a Socket Mode envelope with `retry_attempt` or the same
+  `envelope_id`). Slack signs it anew, so it is recognised by its content: the event id, the
+  click's trigger_id and action_ts, or for a slash command (which has no id of its own) a
+  hash of team, user, channel, command, text and trigger_id. It is answered 200 and not run
+  again.
+
+Both are remembered in the bot's Redis (SET NX EX under REDIS_PREFIX), so a redelivery that
+reaches another replica is caught too, and in a small in-process memory that answers only
+while Redis cannot.
+
+When the bot's Redis is down or slow, this **fails open**: the request runs, and only the
+in-process memory catches a duplicate (one that reaches the same replica). Failing closed
+would refuse every command, `/ops status` included, exactly while a part of the system is
+down; and what a duplicate could do is bounded elsewhere: a destructive step needs a
+confirmation, whose state machine lives in the same Redis and refuses while it is down
+(bot/confirmations.py), so a duplicate can at worst show a read-only answer twice or repeat
+an idempotent write (start, up). After a failure, Redis is skipped for `PAUSE` seconds, so a
+hung Redis costs one short wait per pause and never the 3 s ack budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_TTL = 600
+"""Seconds a signature is remembered: a timestamp is accepted up to 5 min either side of now."""
+CONTENT_TTL = 3600
+"""Seconds a request's content is remembered: Slack retries within about an hour at most."""
+TIMEOUT = 0.5
+"""The longest an ack waits on Redis before running the request anyway."""
+PAUSE = 5.0
+"""After Redis failed, seconds during which only the in-process memory is used."""
+LOCAL_SIZE = 10_000
+
+Verdict = Literal["new", "replay", "duplicate"]
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=False).encode()).hexdigest()[:40]
+
+
+def _first(headers: Mapping[str, Any], name: str) -> str | None:
+    """A header value from bolt's normalized headers (lower-case names, list values) or a plain dict."""
+    value = headers.get(name)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        value = value[0] if value else None
+    return str(value) if value else None
+
+
+def signature_of(headers: Mapping[str, Any]) -> str | None:
+    """What makes one signed HTTP request unique: its timestamp and signature (None in Socket Mode)."""
+    timestamp = _first(headers, "x-slack-request-timestamp")
+    signature = _first(headers, "x-slack-signature")
+    if not timestamp or not signature:
+        return None
+    return _digest(timestamp, signature)
+
+
+def content_of(body: Mapping[str, Any]) -> str | None:
+    """What stays the same when Slack delivers one request again; None when nothing does."""
+    if body.get("event_id"):
+        return _digest("event", body["event_id"])
+    trigger = body.get("trigger_id")
+    if not trigger:
+        return None
+    if body.get("command"):
+        return _digest(
+            "command",
+            body.get("team_id"),
+            body.get("user_id"),
+            body.get("channel_id"),
+            body.get("command"),
+            body.get("text"),
+            trigger,
+        )
+    kind = body.get("type")
+    team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else body.get("team_id")
+    user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
+    actions = body.get("actions")
+    stamps = [a.get("action_ts") for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
+    return _digest("interaction", kind, team, user, trigger, stamps)
+
+
+class Deduper:
+    """Remembers requests in the bot's Redis (shared by replicas) and, as a fallback, in memory.
+
+    Lives on the loop that acks (it has a Redis client of its own for that reason: the
+    worker loop's clients cannot be used from another loop).
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis | None,
+        prefix: str,
+        *,
+        timeout: float = TIMEOUT,
+        pause: float = PAUSE,
+        local_size: int = LOCAL_SIZE,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.timeout = timeout
+        self.pause = pause
+        self.local_size = local_size
+        self._local: OrderedDict[str, float] = OrderedDict()
+        self._skip_until = 0.0
+        self.counts: dict[Verdict, int] = {"new": 0, "replay": 0, "duplicate": 0}
+
+    @classmethod
+    def connect(cls, url: str, prefix: str) -> Deduper:
+        """A Deduper with its own small Redis client whose every wait is shorter than an ack allows."""
+        client = aioredis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, max_connections=64, decode_responses=False
+        )
+        return cls(client, prefix)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    def key(self, kind: str, token: str) -> str:
+        return f"{self.prefix}seen:{kind}:{token}"
+
+    # ---- the in-process memory ------------------------------------------------------------
+
+    def _seen_here(self, key: str, now: float) -> bool:
+        expires = self._local.get(key)
+        return expires is not None and expires > now
+
+    def _remember_here(self, key: str, ttl: int, now: float) -> None:
+        self._local[key] = now + ttl
+        self._local.move_to_end(key)
+        while len(self._local) > self.local_size:
+            self._local.popitem(last=False)
+
+    # ---- the shared memory ----------------------------------------------------------------
+
+    async def _claim(self, claims: list[tuple[str, int]]) -> list[bool] | None:
+        """SET NX EX for each key in one round trip: True where this call was first; None if Redis failed."""
+        if self.redis is None or time.monotonic() < self._skip_until:
+            return None
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for key, ttl in claims:
+                pipe.set(key, b"1", nx=True, ex=ttl)
+            answers = await asyncio.wait_for(pipe.execute(), self.timeout)
+        except (RedisError, OSError, TimeoutError) as exc:
+            if time.monotonic() >= self._skip_until:
+                log.warning(
+                    "duplicate check without the bot's Redis for %gs (%s): running requests as they come",
+                    self.pause,
+                    type(exc).__name__,
+                )
+            self._skip_until = time.monotonic() + self.pause
+            return None
+        return [bool(answer) for answer in answers]
+
+    async def check(self, signature: str | None, content: str | None) -> Verdict:
+        """`replay` if this exact signed request came before, `duplicate` if its content did, else `new`."""
+        claims: list[tuple[str, int]] = []
+        kinds: list[Verdict] = []
+        if signature:
+            claims.append((self.key("sig", signature), SIGNATURE_TTL))
+            kinds.append("replay")
+        if content:
+            claims.append((self.key("req", content), CONTENT_TTL))
+            kinds.append("duplicate")
+        if not claims:
+            return "new"
+        now = time.monotonic()
+        first = await self._claim(claims)
+        if first is None:  # Redis unreachable: this process's own memory is all there is
+            first = [not self._seen_here(key, now) for key, _ in claims]
+        verdict: Verdict = "new"
+        for was_first, kind in zip(first, kinds, strict=True):
+            if not was_first:
+                verdict = kind
+                break
+        for key, ttl in claims:
+            self._remember_here(key, ttl, now)
+        self.counts[verdict] += 1
+        return verdict
+
+    async def first_envelope(self, envelope_id: str | None) -> bool:
+        """False when this Socket Mode envelope was handled already (Slack sent it again)."""
+        if not envelope_id:
+            return True
+        return await self.check(None, _digest("envelope", envelope_id)) == "new"
