@@ -67,8 +67,16 @@ class PgPool:
             raise self._down(short_error(exc)) from None
         try:
             yield conn
+        except asyncpg.exceptions.InternalClientError as exc:
+            # A query on a connection the server closed a moment ago, before the client noticed.
+            raise self._down(short_error(exc)) from None
         finally:
-            await pool.release(conn)
+            try:
+                await pool.release(conn)
+            except (*_DOWN, asyncpg.exceptions.InternalClientError) as exc:
+                # asyncpg has already terminated the connection (the next acquire opens a new one);
+                # raising here would replace the error the caller is handling with a bare timeout.
+                log.info("dropped a broken connection: %s", short_error(exc))
 
     async def ping(self) -> None:
         async with self.connection() as conn:
