@@ -45,6 +45,8 @@ class ConfirmationFlow(Protocol):
 log = logging.getLogger(__name__)
 
 TERMINAL_SOURCES = frozenset({"shell"})
+AUDIT_WAIT = 2.0
+"""The longest a read-only answer waits for its audit row."""
 
 
 def new_request_id() -> str:
@@ -70,6 +72,7 @@ class Dispatcher:
     def __init__(self, deps: Deps, confirmations: ConfirmationFlow | None = None) -> None:
         self.deps = deps
         self.confirmations: ConfirmationFlow = confirmations or deps.confirmations
+        self._late_rows: set[asyncio.Future[None]] = set()
 
     @property
     def t(self) -> Catalog:
@@ -201,7 +204,23 @@ class Dispatcher:
         return result
 
     async def record(self, entry: AuditEntry, strict: bool) -> None:
-        """Write an audit row; when `strict`, a database outage is an error (destructive paths)."""
+        """Write an audit row; when `strict`, a database outage is an error (destructive paths).
+
+        Otherwise the answer waits for the row at most AUDIT_WAIT: a hung bot database would
+        hold every read-only answer for its connect and command timeouts (8 s measured). The
+        write goes on in the background and is logged if it fails."""
+        write = asyncio.ensure_future(self._write(entry, strict))
+        if strict:
+            await write
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(write), AUDIT_WAIT)
+        except TimeoutError:
+            self._late_rows.add(write)
+            write.add_done_callback(self._late_rows.discard)
+            log.warning("audit row for %s not written within %gs; answering first", entry.operation, AUDIT_WAIT)
+
+    async def _write(self, entry: AuditEntry, strict: bool) -> None:
         try:
             await self.deps.audit.record(entry)
         except UnavailableError:

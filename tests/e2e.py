@@ -7,22 +7,31 @@ Slack's own redelivery (`redeliver`: the same body, signed anew, with X-Slack-Re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
-from botproc import SIGNING_SECRET, BotProcess
-from slack_emulator import SlackEmulator
+from botproc import SIGNING_SECRET, shown
+from slack_emulator import RESPONSE_URL, Call, SlackEmulator
 from slack_signing import block_actions_body, new_trigger_id, signed_headers, slash_command_body
 
 CHANNEL = "C0OPS"
 EVENTS = "/slack/events"
 ACK_BUDGET = 3.0
 """Slack's deadline for an ack."""
+
+
+class Endpoint(Protocol):
+    """Where Slack's requests go: one `ops-bot serve` (BotProcess) or a balancer in front of several."""
+
+    async def request(
+        self, method: str, path: str, data: str | bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, str, float]: ...
 
 
 def new_user(prefix: str = "U0V") -> str:
@@ -34,7 +43,7 @@ def new_user(prefix: str = "U0V") -> str:
 class Sent:
     """One request delivered to a bot: what went out and what came back."""
 
-    bot: BotProcess
+    bot: Endpoint
     body: str
     headers: dict[str, str]
     response_url: str
@@ -42,16 +51,18 @@ class Sent:
     answer: str
     seconds: float
     at: float = field(default_factory=time.time)
+    message_ts: str | None = None
+    """For a click: the message the button is on (the bot may edit it with chat.update)."""
 
     @property
     def ack_text(self) -> str:
         return str(json.loads(self.answer).get("text", "")) if self.answer.strip() else ""
 
-    async def resend(self, to: BotProcess | None = None) -> Sent:
+    async def resend(self, to: Endpoint | None = None) -> Sent:
         """The very same bytes and headers again: a replay."""
         return await deliver(to or self.bot, self.body, self.headers, self.response_url)
 
-    async def redeliver(self, attempt: int = 1, to: BotProcess | None = None) -> Sent:
+    async def redeliver(self, attempt: int = 1, to: Endpoint | None = None) -> Sent:
         """What Slack sends when the ack was late: the same body with a new timestamp and signature."""
         timestamp = int(self.headers["X-Slack-Request-Timestamp"]) + attempt
         headers = signed_headers(self.body, SIGNING_SECRET, timestamp)
@@ -59,14 +70,14 @@ class Sent:
         return await deliver(to or self.bot, self.body, headers, self.response_url)
 
 
-async def deliver(bot: BotProcess, body: str, headers: Mapping[str, str], response_url: str) -> Sent:
+async def deliver(bot: Endpoint, body: str, headers: Mapping[str, str], response_url: str) -> Sent:
     at = time.time()
     status, answer, seconds = await bot.request("POST", EVENTS, body, headers)
     return Sent(bot, body, dict(headers), response_url, status, answer, seconds, at)
 
 
 async def slash(
-    bot: BotProcess, emu: SlackEmulator, text: str, user: str, *, channel: str = CHANNEL, secret: str = SIGNING_SECRET
+    bot: Endpoint, emu: SlackEmulator, text: str, user: str, *, channel: str = CHANNEL, secret: str = SIGNING_SECRET
 ) -> Sent:
     """`/ops <text>` as Slack posts it, signed now."""
     response_url = emu.response_url()
@@ -75,12 +86,56 @@ async def slash(
 
 
 async def click(
-    bot: BotProcess, emu: SlackEmulator, command: str, user: str, *, message_ts: str = "1700000000.000100"
+    bot: Endpoint, emu: SlackEmulator, command: str, user: str, *, message_ts: str = "1700000000.000100"
 ) -> Sent:
     """A click on a bot button whose value is `command` (`/ops confirm <id>`)."""
     response_url = emu.response_url()
     body = block_actions_body("ops_run:0", command, user, CHANNEL, response_url, message_ts=message_ts)
-    return await deliver(bot, body, signed_headers(body, SIGNING_SECRET), response_url)
+    sent = await deliver(bot, body, signed_headers(body, SIGNING_SECRET), response_url)
+    sent.message_ts = message_ts
+    return sent
+
+
+def new_message_ts() -> str:
+    """A message ts no other message of the test has, for a click whose edits must be told apart."""
+    return f"{int(time.time())}.{secrets.randbelow(10**6):06d}"
+
+
+def messages_for(emu: SlackEmulator, sent: Sent) -> list[Call]:
+    """What the bot posted or edited for one request: response_url posts, and chat.update of a clicked message."""
+    wanted = sent.response_url.rsplit("/", 1)[1]
+    return [
+        c
+        for c in emu.calls()
+        if (c.method == RESPONSE_URL and c.args.get("_response_id") == wanted)
+        or (sent.message_ts and c.method == "chat.update" and c.args.get("ts") == sent.message_ts)
+    ]
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    after: float
+    """Seconds from the request to this message."""
+    call: Call
+
+    def button(self, verb: str) -> str:
+        """The command of this message's Confirm / Cancel / Approve button."""
+        return button(self.call, verb)
+
+
+async def answer(
+    emu: SlackEmulator, sent: Sent, until: Callable[[str], bool] = lambda _: True, timeout: float = 15.0
+) -> Answer:
+    """The newest message for `sent` once `until(its text)` holds (everything a person would read)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        calls = messages_for(emu, sent)
+        if calls and until(shown(calls[-1])):
+            return Answer(shown(calls[-1]), calls[-1].at - sent.at, calls[-1])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no matching answer within {timeout}s; got {[shown(c) for c in calls]}")
+        await asyncio.sleep(0.05)
 
 
 def button_values(call: Any) -> list[str]:
