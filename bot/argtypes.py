@@ -25,10 +25,25 @@ def positional(default: Any = ..., *, metavar: str | None = None, greedy: bool =
     return Field(default, json_schema_extra=extra, **kwargs)
 
 
-def option(default: Any = None, *, metavar: str | None = None, **kwargs: Any) -> Any:
-    """A field filled from `--name value`."""
+def option(
+    default: Any = None,
+    *,
+    metavar: str | None = None,
+    bare: str | None = None,
+    value_pattern: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A field filled from `--name value`; with `bare`, `--name` alone means `--name <bare>`, and
+    the next word is taken as the value only if it matches `value_pattern`."""
     extra: dict[str, Any] = {"metavar": metavar} if metavar else {}
+    if bare is not None:
+        extra["bare"] = bare
+    if value_pattern is not None:
+        extra["value_pattern"] = value_pattern
     return Field(default, json_schema_extra=extra, **kwargs)
+
+
+DURATION_WORD = r"\d+(?:\.\d+)?(?:ms|s|m|h|d)?(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))*"
 
 
 def _ctx(info: ValidationInfo) -> tuple[OpsConfig | None, Catalog]:

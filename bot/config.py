@@ -40,6 +40,9 @@ class ApiConfig(_Model):
     health: dict[str, str] = Field(default_factory=lambda: {"api": "/health"})
     metrics: str = "/metrics"
     timeout: Duration = timedelta(seconds=5)
+    metrics_window: Duration = timedelta(seconds=1)  # two scrapes this far apart give rates; 0: one scrape
+    latency_warn: Duration = timedelta(milliseconds=500)  # p95 above this: diagnose slow warns
+    latency_fail: Duration = timedelta(seconds=2)  # p95 above this: diagnose slow fails
 
 
 class BullBoardConfig(_Model):

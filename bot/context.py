@@ -3,6 +3,8 @@
 `progress(text)` reports slow work ("deleted 40,000 of 200,000 keys"); `update(result)`
 replaces the message the flow lives in (a confirmation moving from pending to done).
 Adapters decide how each shows: Slack edits the message, the terminal prints a line.
+`thread` is where a long-running operation writes a stream of messages (bot/threads.py);
+None when the adapter has no threads.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from bot.config import OpsConfig
 from bot.deps import Deps
 from bot.messages import Catalog
 from bot.results import Result
+from bot.threads import Thread
 
 Progress = Callable[[str], Awaitable[None]]
 Update = Callable[[Result], Awaitable[None]]
@@ -38,6 +41,7 @@ class OpContext:
     t: Catalog
     progress: Progress = field(default=_no_progress)
     update: Update = field(default=_no_update)
+    thread: Thread | None = None
 
     @property
     def config(self) -> OpsConfig:

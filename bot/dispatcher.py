@@ -34,6 +34,7 @@ from bot.messages import Catalog
 from bot.parsing import bind_words, find_operation, split_words, validate_args
 from bot.registry import OpArgs, Operation
 from bot.results import Result, Text, redact_result
+from bot.threads import RedactingThread, Thread
 
 
 class ConfirmationFlow(Protocol):
@@ -87,7 +88,12 @@ class Dispatcher:
         return stripped
 
     def context(
-        self, inv: Invocation, role: str | None, progress: Progress | None = None, update: Update | None = None
+        self,
+        inv: Invocation,
+        role: str | None,
+        progress: Progress | None = None,
+        update: Update | None = None,
+        thread: Thread | None = None,
     ) -> OpContext:
         return OpContext(
             deps=self.deps,
@@ -99,6 +105,7 @@ class Dispatcher:
             t=self.t,
             progress=progress or _no_progress,
             update=update or _no_update,
+            thread=thread,
         )
 
     async def authorize(self, inv: Invocation, op: Operation) -> str | None:
@@ -121,7 +128,13 @@ class Dispatcher:
             )
         return role
 
-    async def dispatch(self, inv: Invocation, progress: Progress | None = None, update: Update | None = None) -> Result:
+    async def dispatch(
+        self,
+        inv: Invocation,
+        progress: Progress | None = None,
+        update: Update | None = None,
+        thread: Thread | None = None,
+    ) -> Result:
         """Run one invocation to its result, redacted; never raises for a user's mistake, a target's
         failure or the audit database's."""
         redact = self.deps.redact
@@ -139,10 +152,13 @@ class Dispatcher:
             async def safe_progress(line: str) -> None:
                 await inner(redact(line))
 
-        result = await self._dispatch(inv, safe_progress, safe_update)
+        safe_thread = RedactingThread(thread, redact) if thread is not None else None
+        result = await self._dispatch(inv, safe_progress, safe_update, safe_thread)
         return redact_result(result, redact)
 
-    async def _dispatch(self, inv: Invocation, progress: Progress | None, update: Update | None) -> Result:
+    async def _dispatch(
+        self, inv: Invocation, progress: Progress | None, update: Update | None, thread: Thread | None = None
+    ) -> Result:
         started = time.perf_counter()
         entry = AuditEntry(
             request_id=inv.request_id,
@@ -163,7 +179,7 @@ class Dispatcher:
             data = bind_words(op, parsed.words, t, prefix)
             args = validate_args(op, data, {"config": self.deps.config, "t": t}, t, prefix)
             entry.arguments = args.model_dump(mode="json")
-            ctx = self.context(inv, role, progress, update)
+            ctx = self.context(inv, role, progress, update, thread)
             if op.destructive != "none":
                 result = await self.confirmations.request(ctx, op, args)
                 entry.decision = "pending"

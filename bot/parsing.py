@@ -5,11 +5,17 @@ quotes), the longest run of leading words that names an operation wins (`db rest
 before `db`), then `--flag value` / `--flag=value` fill named fields and the remaining
 words fill positional fields in declaration order. Every failure is a UsageError whose
 text the user sees, with the usage line; nothing is run.
+
+An option declared with `bare=` may come without its value (`--follow` means
+`--follow 2m`); the next word is its value only when it matches the option's
+`value_pattern`. An operation named `logs --follow` is a variant of `logs` that the flag
+selects, with its own role (a viewer may read logs, only an operator may tail them live).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +53,8 @@ def find_operation(words: list[str], registry: Registry, prefix: str, t: Catalog
         words = ["help"]
     for length in range(min(3, len(words)), 0, -1):
         op = registry.get(" ".join(words[:length]).lower())
-        if op is not None:
-            return Parsed(op, words[length:])
+        if op is not None and " --" not in op.name:
+            return Parsed(_variant(registry, op, words[length:]), words[length:])
     asked = " ".join(words[:2]).lower()
     names = registry.names()
     close = difflib.get_close_matches(asked, names, n=3, cutoff=0.5)
@@ -58,6 +64,23 @@ def find_operation(words: list[str], registry: Registry, prefix: str, t: Catalog
         close = [n for n in names if n.split()[0] == words[0].lower()][:5]
     suggestion = t("error.did_you_mean", names=", ".join(f"`{prefix} {n}`" for n in close)) if close else ""
     raise UnknownCommandError(command=words[0][:40], suggestion=suggestion, prefix=prefix)
+
+
+def _variant(registry: Registry, op: Operation, rest: list[str]) -> Operation:
+    """`logs --follow`: the operation a flag in `rest` selects, or `op` itself."""
+    for word in rest:
+        if word.startswith("--") and len(word) > 2:
+            variant = registry.get(f"{op.name} {word.partition('=')[0].lower()}")
+            if variant is not None:
+                return variant
+    return op
+
+
+def _value_follows(extra: dict[str, Any], words: list[str], index: int) -> bool:
+    """Whether the word after a `bare=` option is its value (else the option stands alone)."""
+    if index + 1 >= len(words) or words[index + 1].startswith("--"):
+        return False
+    return re.fullmatch(str(extra.get("value_pattern", ".*")), words[index + 1]) is not None
 
 
 def _extra(info: FieldInfo) -> dict[str, Any]:
@@ -84,6 +107,8 @@ def bind_words(op: Operation, words: list[str], t: Catalog, prefix: str) -> dict
                 data[name] = True
             elif inline or "=" in word:
                 data[name] = inline
+            elif "bare" in _extra(info) and not _value_follows(_extra(info), words, index):
+                data[name] = _extra(info)["bare"]
             elif index + 1 < len(words):
                 index += 1
                 data[name] = words[index]

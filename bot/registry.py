@@ -61,11 +61,17 @@ class Operation:
         return tuple(self.name.split())
 
     def usage(self, prefix: str = "/ops") -> str:
-        """`/ops logs <service> [--tail N] …` built from the argument model."""
-        parts = [prefix, self.name]
+        """`/ops logs <service> [--tail N] …` built from the argument model; a variant named
+        `logs --follow` reads `/ops logs <service> --follow [2m]`."""
+        base, _, flag = self.name.partition(" --")
+        parts = [prefix, base]
         for name, info in self.args.model_fields.items():
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            if extra.get("positional"):
+            metavar = str(extra.get("metavar") or name.upper())
+            if "bare" in extra:
+                token = f"--{name.replace('_', '-')} [{metavar}]"
+                token = token if name == flag.replace("-", "_") else f"[{token}]"
+            elif extra.get("positional"):
                 metavar = str(extra.get("metavar", name))
                 token = f"<{metavar}>" if info.is_required() else f"[{metavar}]"
                 if extra.get("greedy"):

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.dispatcher import Invocation
+from bot.messages import Catalog
 from bot.render_text import render_text, save_files
-from bot.results import Result
+from bot.results import Attachment, Buttons, Result
 from bot.runtime import Runtime
 
 EXIT_WORDS = {"exit", "quit", "salir", ":q"}
@@ -30,6 +31,38 @@ async def _read(prompt: str, out: TextIO) -> str | None:
     out.flush()
     line = await asyncio.to_thread(sys.stdin.readline)
     return None if line == "" else line.strip()
+
+
+class ShellThread:
+    """`ctx.thread` for the terminal: a thread is just lines printed as they come; files are saved.
+
+    Buttons cannot be clicked while the command runs, so their commands are printed instead
+    (another shell can type them).
+    """
+
+    def __init__(self, out: TextIO, files_dir: Path, t: Catalog) -> None:
+        self.out = out
+        self.files_dir = files_dir
+        self.t = t
+
+    def _print(self, result: Result) -> None:
+        shown = Result(result.title, [b for b in result.blocks if not isinstance(b, Buttons)])
+        lines = [render_text(shown).text]
+        for block in result.blocks:
+            if isinstance(block, Buttons):
+                lines.extend(f"  {button.label}: {button.command}" for button in block.buttons)
+        print("\n".join(line for line in lines if line), file=self.out, flush=True)
+
+    async def start(self, result: Result) -> str:
+        self._print(result)
+        return "terminal"
+
+    async def reply(self, handle: str, result: Result) -> None:
+        self._print(result)
+
+    async def attach(self, handle: str, attachment: Attachment) -> None:
+        for path in save_files([attachment], self.files_dir):
+            print(self.t("file.saved", path=path), file=self.out, flush=True)
 
 
 class Shell:
@@ -53,7 +86,8 @@ class Shell:
         async def update(result: Result) -> None:
             print(render_text(result).text, file=self.out, flush=True)
 
-        result = await self.runtime.dispatcher.dispatch(invocation, progress=progress, update=update)
+        thread = ShellThread(self.out, self.files_dir, self.runtime.dispatcher.t)
+        result = await self.runtime.dispatcher.dispatch(invocation, progress=progress, update=update, thread=thread)
         message = render_text(result)
         print(message.text, file=self.out)
         for path in save_files(message.files, self.files_dir):

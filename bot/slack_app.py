@@ -28,6 +28,7 @@ from bot.results import Result
 from bot.settings import Settings
 from bot.slack_dedupe import install_dedupe
 from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
+from bot.slack_thread import SlackThread
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ class SlackBot:
             await live.show(render_slack(result))
 
         try:
-            result = await self.dispatcher.dispatch(invocation, update=update)
+            thread = SlackThread(self.client, invocation.channel_id) if invocation.channel_id else None
+            result = await self.dispatcher.dispatch(invocation, update=update, thread=thread)
         except Exception:  # the dispatcher answers every known failure; this is the last net
             log.exception("dispatch failed for request %s", invocation.request_id)
             result = error_result(self.t("error.internal", error_id=invocation.request_id))

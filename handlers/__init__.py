@@ -7,9 +7,12 @@ from handlers import (  # noqa: F401
     containers,
     database,
     deploy,
+    diagnose,
     health,
     help,
     incidents,
+    live_logs,
+    metrics,
     queues,
     tenants,
 )

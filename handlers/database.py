@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -148,23 +149,42 @@ LIMIT $1
 """
 
 
+@dataclass(frozen=True)
+class SlowStatements:
+    """pg_stat_statements' slowest rows, or why there are none (`missing`: a catalog key)."""
+
+    rows: list[asyncpg.Record]
+    missing: str | None = None
+    preload: str = ""
+    available: bool = True
+
+
+async def slow_statements(conn: asyncpg.Connection, count: int) -> SlowStatements:
+    """The `count` slowest statements by mean time; `missing` says when the extension is not there."""
+    installed = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'")
+    preload = await conn.fetchval("SELECT current_setting('shared_preload_libraries')")
+    if installed is None:
+        available = await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'")
+        return SlowStatements([], "db.slow.not_installed", preload, available is not None)
+    try:
+        rows = await conn.fetch(_SLOW_SQL.format(mean="mean_exec_time", total="total_exec_time"), count)
+    except asyncpg.UndefinedColumnError:  # Postgres 12 and older name them mean_time / total_time
+        rows = await conn.fetch(_SLOW_SQL.format(mean="mean_time", total="total_time"), count)
+    except asyncpg.ObjectNotInPrerequisiteStateError:
+        return SlowStatements([], "db.slow.not_loaded", preload, True)
+    return SlowStatements(list(rows), None, preload)
+
+
 @operation("db slow", SlowArgs)
 async def slow(ctx: OpContext, args: SlowArgs) -> Result:
     """The slowest queries by mean time (pg_stat_statements), or how to enable it."""
     db = database_name(ctx)
     title = ctx.t("db.slow.title", count=args.count, db=db)
     async with stack_db(ctx) as conn:
-        installed = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'")
-        preload = await conn.fetchval("SELECT current_setting('shared_preload_libraries')")
-        if installed is None:
-            available = await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'")
-            return _slow_missing(ctx, title, "db.slow.not_installed", db, preload, available is not None)
-        try:
-            rows = await conn.fetch(_SLOW_SQL.format(mean="mean_exec_time", total="total_exec_time"), args.count)
-        except asyncpg.UndefinedColumnError:  # Postgres 12 and older name them mean_time / total_time
-            rows = await conn.fetch(_SLOW_SQL.format(mean="mean_time", total="total_time"), args.count)
-        except asyncpg.ObjectNotInPrerequisiteStateError:
-            return _slow_missing(ctx, title, "db.slow.not_loaded", db, preload, True)
+        found = await slow_statements(conn, args.count)
+    if found.missing is not None:
+        return _slow_missing(ctx, title, found.missing, db, found.preload, found.available)
+    rows = found.rows
     if not rows:
         summary = ctx.t("db.slow.empty", db=db)
         return Result(title=title, blocks=[Text(summary)], summary=summary)

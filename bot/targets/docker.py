@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiodocker
 import aiohttp
@@ -129,17 +129,50 @@ class DockerTarget:
             raise TargetError(service, Msg.of("docker.no_container", service=service, project=self.project))
         return found[0]
 
-    async def logs(self, service: str, tail: int, since: timedelta | None = None) -> tuple[ContainerInfo, list[str]]:
+    async def logs(
+        self, service: str, tail: int, since: timedelta | None = None, timestamps: bool = False
+    ) -> tuple[ContainerInfo, list[str]]:
+        """The last `tail` lines; with `timestamps`, each starts with the engine's RFC 3339 time."""
         info = await self.container_of(service)
         params: dict[str, Any] = {"tail": str(tail)}
         if since is not None:
             params["since"] = int((datetime.now(UTC) - since).timestamp())
+        if timestamps:
+            params["timestamps"] = True
         container = self._docker().containers.container(info.id)
         chunks = await self._call(
             f"logs of {service}", container.log(stdout=True, stderr=True, timeout=self.timeout, **params)
         )
         text = "".join(chunks)
         return info, text.splitlines()
+
+    async def follow_logs(self, service: str) -> AsyncGenerator[str, None]:
+        """Lines the service's container writes from now on (stdout and stderr), as they come.
+
+        Finding the container is bounded by the engine timeout; the stream is not, because it
+        lasts as long as the caller wants: the caller bounds it in time and closes the iterator
+        (`contextlib.aclosing`), which closes the connection. It ends by itself when the
+        container stops. The engine's chunks are reassembled into whole lines.
+        """
+        info = await self.container_of(service)
+        container = self._docker().containers.container(info.id)
+        # aiodocker declares an AsyncIterator; it is an async generator, which must be closed.
+        stream = cast(AsyncGenerator[str, None], container.log(stdout=True, stderr=True, follow=True, tail="0"))
+        pending = ""
+        try:
+            async for chunk in stream:
+                *lines, pending = (pending + chunk).split("\n")
+                for line in lines:
+                    yield line.rstrip("\r")
+        except aiodocker.DockerError as exc:
+            raise TargetError(service, f"logs of {service}: {exc.message}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            what, detail = f"logs of {service}", exc.__class__.__name__
+            raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=detail)) from None
+        finally:
+            await stream.aclose()
+        if pending:
+            yield pending
 
     async def act(self, info: ContainerInfo, verb: str) -> ContainerInfo:
         """restart | stop | start one container, then read its state back (never assume it worked)."""
