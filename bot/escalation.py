@@ -26,11 +26,12 @@ from bot.audit import AuditEntry
 from bot.deps import Deps
 from bot.durations import format_duration
 from bot.errors import UnavailableError
-from bot.incidents import Clock, Incident, PlannedStep, utcnow
+from bot.incidents import INCIDENT_COLUMNS, Clock, Incident, PlannedStep, utcnow
 from bot.messages import Catalog
 from bot.notify import Notifier, NotifyFailed, RetryLater
 from bot.render_slack import escape
 from bot.results import Button, Buttons, Result, Text
+from bot.worker import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,11 @@ class EscalationWorker:
             try:
                 fired = await self.fire_due()
             except (UnavailableError, asyncpg.PostgresError, OSError) as exc:
+                stop_if_cancelled()
                 log.warning("escalation worker: bot database unavailable (%s); retrying", exc)
                 fired = 0
             except Exception:
+                stop_if_cancelled()
                 log.exception("escalation worker round failed")
                 fired = 0
             if fired:
@@ -207,10 +210,10 @@ class EscalationWorker:
     # ---- what each kind sends --------------------------------------------------------
 
     async def _incident(self, conn: asyncpg.Connection, incident_id: int) -> Incident:
-        incident = await self.deps.incidents.get(incident_id)
-        if incident is None:
+        row = await conn.fetchrow(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1", incident_id)
+        if row is None:
             raise NotifyFailed(f"incident {incident_id} vanished")
-        return incident
+        return Incident.from_row(row)
 
     def _late_suffix(self, late: timedelta) -> str:
         return self.t("escalation.late", late=format_duration(late)) if late > LATE_NOTICE else ""
@@ -280,7 +283,11 @@ class EscalationWorker:
                 "escalation": payload.get("escalation"),
                 "late_ms": int(late.total_seconds() * 1000),
             }
-            await self.deps.incidents.note(conn, incident.id, mention)
+            try:  # the mention in the thread, now; if Slack refuses it, the queue retries it
+                mention_text = Text(self._note_text(mention), markup=True)
+                await self.notifier.post(channel, Result(title="", blocks=[mention_text]), thread)
+            except (NotifyFailed, RetryLater):
+                await self.deps.incidents.note(conn, incident.id, mention)
             return {"dm": dm, "ts": dm_ts}
         if kind == "note":
             ts = await self.notifier.post(

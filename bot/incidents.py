@@ -76,7 +76,7 @@ class StepRow:
     payload: dict[str, Any]
 
 
-_INCIDENT_COLUMNS = (
+INCIDENT_COLUMNS = (
     "id, severity, title, state, declared_by, declared_at, channel_id, thread_ts, acknowledged_by,"
     " acknowledged_at, resolved_by, resolved_at, resolution"
 )
@@ -146,7 +146,7 @@ class IncidentStore:
         async with self.db.connection() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "INSERT INTO incidents (severity, title, declared_by, declared_at, declared_in, channel_id)"
-                f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_INCIDENT_COLUMNS}",
+                f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {INCIDENT_COLUMNS}",
                 severity,
                 title,
                 user_id,
@@ -191,7 +191,7 @@ class IncidentStore:
 
     async def get(self, incident_id: int) -> Incident | None:
         async with self.db.connection() as conn:
-            row = await conn.fetchrow(f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = $1", incident_id)
+            row = await conn.fetchrow(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1", incident_id)
         return Incident.from_row(row) if row else None
 
     async def pick(self, incident_id: int | None, states: tuple[str, ...]) -> Incident:
@@ -203,7 +203,7 @@ class IncidentStore:
             return incident
         async with self.db.connection() as conn:
             rows = await conn.fetch(
-                f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE state = ANY($1::text[]) ORDER BY id DESC LIMIT 6",
+                f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE state = ANY($1::text[]) ORDER BY id DESC LIMIT 6",
                 list(states),
             )
         if not rows:
@@ -220,7 +220,7 @@ class IncidentStore:
         async with self.db.connection() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "UPDATE incidents SET state = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3"
-                f" WHERE id = $1 AND state = 'open' RETURNING {_INCIDENT_COLUMNS}",
+                f" WHERE id = $1 AND state = 'open' RETURNING {INCIDENT_COLUMNS}",
                 target.id,
                 user_id,
                 now,
@@ -242,7 +242,7 @@ class IncidentStore:
         async with self.db.connection() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "UPDATE incidents SET state = 'resolved', resolved_by = $2, resolved_at = $3, resolution = $4"
-                f" WHERE id = $1 AND state <> 'resolved' RETURNING {_INCIDENT_COLUMNS}",
+                f" WHERE id = $1 AND state <> 'resolved' RETURNING {INCIDENT_COLUMNS}",
                 target.id,
                 user_id,
                 now,
@@ -274,7 +274,7 @@ class IncidentStore:
     async def recent(self, limit: int = 15) -> list[Incident]:
         async with self.db.connection() as conn:
             rows = await conn.fetch(
-                f"SELECT {_INCIDENT_COLUMNS} FROM incidents ORDER BY (state = 'resolved'), id DESC LIMIT $1", limit
+                f"SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY (state = 'resolved'), id DESC LIMIT $1", limit
             )
         return [Incident.from_row(r) for r in rows]
 

@@ -40,6 +40,7 @@ from bot.deps import Deps
 from bot.errors import BotError, UnavailableError
 from bot.messages import Catalog
 from bot.results import Result, Text, redact_result
+from bot.worker import stop_if_cancelled
 
 if TYPE_CHECKING:
     from bot.notify import Notifier
@@ -269,6 +270,7 @@ class Scheduler:
             try:
                 await self.fire(job, slot)
             except Exception:
+                stop_if_cancelled()
                 log.exception("scheduled %s at %s", job.name, slot.isoformat())
             runs += 1
 

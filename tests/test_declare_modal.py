@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -26,17 +27,21 @@ POLICY = "escalation:\n  sev1:\n    - {notify: devops, on_call: true}\n  sev2:\n
 
 
 async def test_bare_declare_opens_a_form_and_its_submission_declares(
-    emu: SlackEmulator, fresh_db_url: str, tmp_path: Path
+    emu: SlackEmulator, fresh_db_url: str, tmp_path: Path, redis_prefix: str
 ) -> None:
     config = tmp_path / "ops.yml"
     config.write_text(base_config(extra=POLICY), encoding="utf-8")
     async with BotLauncher(tmp_path) as launcher:
-        bot = await launcher.serve(config, emu.api_url, fresh_db_url)
-        body = slash_command_body("incident declare", "U0BACKEND", "C0DEV", emu.response_url(), trigger_id="t.form.1")
+        bot = await launcher.serve(
+            config, emu.api_url, fresh_db_url, extra_env={"REDIS_PREFIX": f"{redis_prefix}modal:"}
+        )
+        body = slash_command_body(
+            "incident declare", "U0BACKEND", "C0DEV", emu.response_url(), trigger_id=f"t.form.{uuid.uuid4().hex}"
+        )
         status, _, seconds = await bot.request("POST", "/slack/events", body, signed_headers(body, SIGNING_SECRET))
         assert status == 200 and seconds < 1.0
         [opened] = await emu.wait_for("views.open", timeout=5)
-        assert opened.args["trigger_id"] == "t.form.1"
+        assert str(opened.args["trigger_id"]).startswith("t.form.")
         view = opened.args["view"] if isinstance(opened.args["view"], dict) else json.loads(opened.args["view"])
         assert view["callback_id"] == "ops_declare"
         assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == ["sev1", "sev2"]

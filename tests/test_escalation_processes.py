@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,7 +31,10 @@ async def emu() -> AsyncIterator[SlackEmulator]:
 
 
 async def declare(bot: BotProcess, emu: SlackEmulator, title: str) -> None:
-    body = slash_command_body(f"incident declare sev1 {title}", "U0BACKEND", "C0DEV", emu.response_url())
+    trigger = f"t.{uuid.uuid4().hex}"  # Slack gives every invocation its own trigger id
+    body = slash_command_body(
+        f"incident declare sev1 {title}", "U0BACKEND", "C0DEV", emu.response_url(), trigger_id=trigger
+    )
     status, _, seconds = await bot.request("POST", "/slack/events", body, signed_headers(body, SIGNING_SECRET))
     assert status == 200 and seconds < 1.0
 
@@ -41,12 +45,12 @@ def paged(emu: SlackEmulator, user: str) -> int:
 
 
 async def test_kill_9_during_the_wait_the_cto_page_still_comes_once_and_says_it_is_late(
-    emu: SlackEmulator, fresh_db_url: str, tmp_path: Path
+    emu: SlackEmulator, fresh_db_url: str, tmp_path: Path, redis_prefix: str
 ) -> None:
     config = tmp_path / "ops.yml"
     config.write_text(base_config(extra=POLICY), encoding="utf-8")
     async with BotLauncher(tmp_path) as launcher:
-        first = await launcher.serve(config, emu.api_url, fresh_db_url)
+        first = await launcher.serve(config, emu.api_url, fresh_db_url, extra_env={"REDIS_PREFIX": redis_prefix})
         await declare(first, emu, "Pagos no se procesan")
         declared = time.monotonic()
         await emu.wait_for(
@@ -57,7 +61,7 @@ async def test_kill_9_during_the_wait_the_cto_page_still_comes_once_and_says_it_
         await first.proc.wait()
         await asyncio.sleep(max(0.0, declared + 9.0 - time.monotonic()))
         assert paged(emu, "U0CTO") == 0
-        await launcher.serve(config, emu.api_url, fresh_db_url)
+        await launcher.serve(config, emu.api_url, fresh_db_url, extra_env={"REDIS_PREFIX": redis_prefix})
         await emu.wait_for("conversations.open", count=3, timeout=8)
         await asyncio.sleep(1.5)
     assert [paged(emu, u) for u in ("U0DEVOPS", "U0TECHLEAD", "U0CTO")] == [1, 1, 1]
@@ -66,12 +70,15 @@ async def test_kill_9_during_the_wait_the_cto_page_still_comes_once_and_says_it_
 
 
 async def test_two_replicas_on_one_database_send_every_page_once(
-    emu: SlackEmulator, fresh_db_url: str, tmp_path: Path
+    emu: SlackEmulator, fresh_db_url: str, tmp_path: Path, redis_prefix: str
 ) -> None:
     config = tmp_path / "ops.yml"
     config.write_text(base_config(extra=POLICY), encoding="utf-8")
     async with BotLauncher(tmp_path) as launcher:
-        replicas = [await launcher.serve(config, emu.api_url, fresh_db_url) for _ in range(2)]
+        replicas = [
+            await launcher.serve(config, emu.api_url, fresh_db_url, extra_env={"REDIS_PREFIX": redis_prefix})
+            for _ in range(2)
+        ]
         for n in range(6):
             await declare(replicas[n % 2], emu, f"incidente {n}")
         await emu.wait_for("conversations.open", count=18, timeout=20)

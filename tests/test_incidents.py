@@ -68,7 +68,7 @@ async def declare(runtime: Runtime, text: str, user: str = "U0BACKEND") -> Any:
 
 
 async def test_sev1_pages_on_call_devops_and_tech_lead_at_once_and_cto_only_after_the_delay(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     started = time.monotonic()
@@ -93,7 +93,7 @@ async def test_sev1_pages_on_call_devops_and_tech_lead_at_once_and_cto_only_afte
 
 
 async def test_ack_before_the_delay_stops_the_cto_page(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 API caída")
@@ -108,7 +108,7 @@ async def test_ack_before_the_delay_stops_the_cto_page(
 
 
 async def test_a_429_delays_the_page_but_does_not_lose_it(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     emu.fail("conversations.open", times=1, retry_after=1)
     runtime = await start(make_runtime, emu, fresh_db_url)
@@ -124,7 +124,7 @@ async def test_a_429_delays_the_page_but_does_not_lose_it(
 
 
 async def test_two_workers_on_one_database_fire_every_step_once(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     first = await start(make_runtime, emu, fresh_db_url, poll=0.05)
     await start(make_runtime, emu, fresh_db_url, poll=0.05)
@@ -142,7 +142,7 @@ async def test_two_workers_on_one_database_fire_every_step_once(
 
 
 async def test_sev2_declared_at_22_notifies_the_tech_lead_at_9_in_their_time_zone(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     tz = ZoneInfo("America/Santiago")
     clock = FakeClock(datetime(2026, 11, 27, 22, 0, tzinfo=tz).astimezone(UTC))
@@ -169,7 +169,7 @@ async def test_sev2_declared_at_22_notifies_the_tech_lead_at_9_in_their_time_zon
 
 
 async def test_resolve_summarizes_and_cancels_pending_pages(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 Base de datos lenta")
@@ -185,7 +185,7 @@ async def test_resolve_summarizes_and_cancels_pending_pages(
     assert "resolved" in str(listed.blocks)
 
 
-async def test_every_page_is_an_audit_row(emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str) -> None:
+async def test_every_page_is_an_audit_row(emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 Webhooks fallan")
     await emu.wait_for("conversations.open", count=3, timeout=5)
@@ -196,7 +196,7 @@ async def test_every_page_is_an_audit_row(emu: SlackEmulator, make_runtime: Runt
 
 
 async def test_oncall_handover_pages_the_new_person(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     denied = await runtime.dispatcher.dispatch(Invocation("oncall set <@U0NEWOPS|nico>", "U0VIEW", "C1", "slack"))
@@ -213,7 +213,7 @@ async def test_oncall_handover_pages_the_new_person(
 
 
 async def test_bad_incident_input_is_refused_plainly(
-    emu: SlackEmulator, make_runtime: RuntimeFactory, fresh_db_url: str
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     for text, expected in [
