@@ -9,6 +9,7 @@ Nothing here ever reports a message as sent when Slack did not confirm it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -16,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render_slack import render_slack
-from bot.results import Result
+from bot.results import Result, redact_result
 
 SLACK_TIMEOUT = 10.0
 
@@ -80,6 +81,24 @@ class SlackNotifier:
         if not channel:
             raise NotifyFailed("conversations.open: no channel in the answer")
         return str(channel)
+
+
+class RedactingNotifier:
+    """A Notifier whose every message passes the redactor first: pages and incident threads
+    quote what people typed (titles, notes), and nothing the bot sends may carry a secret."""
+
+    def __init__(self, inner: Notifier, redact: Callable[[str], str]) -> None:
+        self.inner = inner
+        self.redact = redact
+
+    async def post(self, channel: str, result: Result, thread_ts: str | None = None) -> str:
+        return await self.inner.post(channel, redact_result(result, self.redact), thread_ts)
+
+    async def update(self, channel: str, ts: str, result: Result) -> None:
+        await self.inner.update(channel, ts, redact_result(result, self.redact))
+
+    async def open_dm(self, user_id: str) -> str:
+        return await self.inner.open_dm(user_id)
 
 
 def slack_client_for_notices(base_url: str, token: str) -> AsyncWebClient:

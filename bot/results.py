@@ -132,7 +132,17 @@ def redact_result(result: Result, redact: Callable[[str], str]) -> Result:
             content = redact(block.content.decode("utf-8", errors="replace")).encode()
             return replace(block, content=content, title=redact(block.title))
         if isinstance(block, Buttons):
-            return Buttons([replace(b, label=redact(b.label)) for b in block.buttons])
+            return Buttons(
+                [
+                    replace(
+                        b,
+                        label=redact(b.label),
+                        confirm_title=redact(b.confirm_title) if b.confirm_title else b.confirm_title,
+                        confirm_text=redact(b.confirm_text) if b.confirm_text else b.confirm_text,
+                    )
+                    for b in block.buttons
+                ]
+            )
         return block
 
     return replace(

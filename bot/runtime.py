@@ -82,7 +82,9 @@ async def start(
         runtime.spawn(deps.db.keep_migrating())
     if notifier is not None:
         from bot.escalation import EscalationWorker
+        from bot.notify import RedactingNotifier
 
+        notifier = RedactingNotifier(notifier, deps.redact)
         deps.escalation = EscalationWorker(deps, notifier)
         runtime.spawn(deps.escalation.run())
         # Scheduled jobs (the daily backup) post their results the same way, one replica per slot.

@@ -53,7 +53,9 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     """Declare an incident: a numbered record, a thread in the incident channel, escalation by policy."""
     t = ctx.t
     severity = args.severity.lower()
-    incident = await ctx.deps.incidents.declare(severity, args.title, ctx.user_id, ctx.channel_id)
+    # Stored redacted: the title is paged, threaded and sent to the ticket webhook from the database.
+    title = ctx.deps.redact(args.title)
+    incident = await ctx.deps.incidents.declare(severity, title, ctx.user_id, ctx.channel_id)
     _wake(ctx)
     steps = await ctx.deps.incidents.steps(incident.id)
     tz = ZoneInfo(ctx.config.timezone)
@@ -109,7 +111,8 @@ class ResolveArgs(OpArgs):
 @operation("incident resolve", ResolveArgs, role="viewer", any_channel=True)
 async def resolve(ctx: OpContext, args: ResolveArgs) -> Result:
     """Resolve an incident with a summary: duration, who acknowledged, pages sent."""
-    incident, summary = await ctx.deps.incidents.resolve(args.incident, ctx.user_id, args.note)
+    note = ctx.deps.redact(args.note) if args.note else args.note
+    incident, summary = await ctx.deps.incidents.resolve(args.incident, ctx.user_id, note)
     _wake(ctx)
     t = ctx.t
     text = t(
