@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from bot.database import BotDatabase
 from bot.redact import Redactor
 
@@ -51,25 +53,34 @@ class AuditStore:
         self._db = db
         self._redact = redact
 
-    async def record(self, entry: AuditEntry) -> None:
-        """Write one row; raises UnavailableError when the database is down."""
+    async def record(self, entry: AuditEntry, conn: asyncpg.Connection | None = None) -> None:
+        """Write one row; raises UnavailableError when the database is down.
+
+        With `conn`, the row joins that connection's transaction (a page and its audit row
+        commit together)."""
+        if conn is not None:
+            await self._insert(conn, entry)
+            return
+        async with self._db.connection() as own:
+            await self._insert(own, entry)
+
+    async def _insert(self, conn: asyncpg.Connection, entry: AuditEntry) -> None:
         arguments = self._redact(json.dumps(entry.arguments, default=str, ensure_ascii=False))
         detail = self._redact(entry.detail)[:2000] if entry.detail else None
-        async with self._db.connection() as conn:
-            await conn.execute(
-                "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
-                " decision, outcome, detail, duration_ms) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10)",
-                entry.request_id,
-                entry.user_id,
-                entry.channel_id,
-                entry.source,
-                entry.operation,
-                arguments,
-                entry.decision,
-                entry.outcome,
-                detail,
-                entry.duration_ms,
-            )
+        await conn.execute(
+            "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
+            " decision, outcome, detail, duration_ms) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10)",
+            entry.request_id,
+            entry.user_id,
+            entry.channel_id,
+            entry.source,
+            entry.operation,
+            arguments,
+            entry.decision,
+            entry.outcome,
+            detail,
+            entry.duration_ms,
+        )
 
     async def recent(self, limit: int, user_id: str | None = None) -> list[AuditRow]:
         async with self._db.connection() as conn:

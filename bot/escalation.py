@@ -65,7 +65,7 @@ class EscalationWorker:
         notifier: Notifier,
         clock: Clock = utcnow,
         poll: float = 1.0,
-        batch: int = 5,
+        batch: int = 20,
         concurrency: int = 12,
     ) -> None:
         self.deps = deps
@@ -110,13 +110,14 @@ class EscalationWorker:
         """One round: up to `batch` due steps, each claimed, sent and committed in its own transaction,
         so a crash can only repeat the one step whose Slack call had just answered."""
         fired = 0
-        for _ in range(self.batch):
-            async with self.deps.db.connection() as conn, conn.transaction():
-                row = await conn.fetchrow(_CLAIM, self.clock(), 1)
-                if row is None:
-                    break
-                await self._fire_one(conn, row)
-            fired += 1
+        async with self.deps.db.connection() as conn:  # one checkout (and one reset) per round
+            for _ in range(self.batch):
+                async with conn.transaction():
+                    row = await conn.fetchrow(_CLAIM, self.clock(), 1)
+                    if row is None:
+                        break
+                    await self._fire_one(conn, row)
+                fired += 1
         return fired
 
     async def _fire_one(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
@@ -154,7 +155,7 @@ class EscalationWorker:
             json.dumps(result),
         )
         if kind == "page":
-            await self._audit_page(row, payload, late)
+            await self._audit_page(conn, row, payload, late)
 
     async def _reschedule(
         self,
@@ -184,28 +185,30 @@ class EscalationWorker:
         )
         await self.deps.incidents.note(conn, row["incident_id"], {"event": "webhook_failed", "error": error[:200]})
 
-    async def _audit_page(self, row: asyncpg.Record, payload: dict[str, Any], late: timedelta) -> None:
+    async def _audit_page(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, payload: dict[str, Any], late: timedelta
+    ) -> None:
+        entry = AuditEntry(
+            request_id=f"INC-{row['incident_id']}-step-{row['id']}",
+            user_id="ops-bot",
+            channel_id=row["channel_id"],
+            source="escalation",
+            operation="incident escalate" if payload.get("escalation") else "incident page",
+            arguments={
+                "incident": row["incident_id"],
+                "user": payload.get("user"),
+                "role": payload.get("role"),
+            },
+            decision="policy",
+            outcome="ok",
+            detail=f"late {format_duration(late)}" if late > LATE_NOTICE else None,
+            duration_ms=None,
+        )
         try:
-            await self.deps.audit.record(
-                AuditEntry(
-                    request_id=f"INC-{row['incident_id']}-step-{row['id']}",
-                    user_id="ops-bot",
-                    channel_id=row["channel_id"],
-                    source="escalation",
-                    operation="incident escalate" if payload.get("escalation") else "incident page",
-                    arguments={
-                        "incident": row["incident_id"],
-                        "user": payload.get("user"),
-                        "role": payload.get("role"),
-                    },
-                    decision="policy",
-                    outcome="ok",
-                    detail=f"late {format_duration(late)}" if late > LATE_NOTICE else None,
-                    duration_ms=None,
-                )
-            )
-        except UnavailableError:
-            log.error("audit row for page %s not written", row["id"])
+            async with conn.transaction():  # a savepoint: a failed audit row never un-sends the page
+                await self.deps.audit.record(entry, conn)
+        except (UnavailableError, asyncpg.PostgresError) as exc:
+            log.error("audit row for page %s not written: %s", row["id"], exc)
 
     # ---- what each kind sends --------------------------------------------------------
 

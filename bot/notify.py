@@ -46,7 +46,18 @@ class SlackNotifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
+    def _keep_alive(self) -> None:
+        """One pooled session for every call, made in the loop that sends: without it the SDK
+        opens a new session and TCP connection per call, which a burst of pages pays for."""
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+
+    async def close(self) -> None:
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        self._keep_alive()
         try:
             response = await asyncio.wait_for(self.client.api_call(method, json=kwargs), SLACK_TIMEOUT)
         except SlackApiError as exc:

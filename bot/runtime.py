@@ -41,6 +41,7 @@ class Runtime:
     dispatcher: Dispatcher
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     scheduler: Scheduler | None = None
+    notifier: Notifier | None = None
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -52,6 +53,9 @@ class Runtime:
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        close_notifier = getattr(self.notifier, "close", None)
+        if close_notifier is not None:
+            await close_notifier()
         await self.deps.close()
 
 
@@ -77,7 +81,7 @@ async def start(
     else:
         logging.getLogger().addFilter(RedactingFilter(deps.redact))
     dispatcher = Dispatcher(deps)
-    runtime = Runtime(settings, config, deps, dispatcher)
+    runtime = Runtime(settings, config, deps, dispatcher, notifier=notifier)
     if migrate:
         runtime.spawn(deps.db.keep_migrating())
     if notifier is not None:
