@@ -279,6 +279,7 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
     if ctx.thread is None:
         return _refused(title, t("logs.follow.no_thread", command=f"{ctx.prefix} logs {args.service} --tail 100"))
     docker = docker_of(ctx)
+    await docker.container_of(args.service)  # no thread for a service without a container
     seconds = args.follow.total_seconds()
     follow_id = secrets.token_urlsafe(9)
     switch = StopSwitch.of(ctx, follow_id)
@@ -288,7 +289,6 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
         raise UnavailableError(
             part=t("part.redis"), operation=f"{ctx.prefix} logs --follow", detail=short_error(exc)
         ) from None
-    await docker.container_of(args.service)  # no thread for a service without a container
     zone = ZoneInfo(ctx.config.timezone)
     until = datetime.now(zone) + args.follow
     stop_command = f"{ctx.prefix} logs stop {follow_id}"

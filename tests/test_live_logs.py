@@ -56,11 +56,12 @@ def stop_command(parent: Call) -> str:
     raise AssertionError(f"no Stop button in {parent.args['blocks']}")
 
 
-async def test_follow_posts_batched_replies_in_a_thread_and_stops_on_the_stop_button(
+async def test_follow_posts_batched_replies_in_a_thread_and_stops_on_the_stop_button_of_another_replica(
     make_runtime: RuntimeFactory, compose_project: str, redis_prefix: str, emu: SlackEmulator
 ) -> None:
     runtime = await runtime_for(make_runtime, compose_project, redis_prefix, "follow")
     bot = slack_bot(runtime, emu)
+    other = slack_bot(await runtime_for(make_runtime, compose_project, redis_prefix, "follow"), emu)
     answers: list[dict[str, Any]] = []
 
     async def respond(**kwargs: Any) -> None:
@@ -77,7 +78,8 @@ async def test_follow_posts_batched_replies_in_a_thread_and_stops_on_the_stop_bu
     async def respond_click(**kwargs: Any) -> None:
         clicks.append(kwargs)
 
-    await bot.work(Invocation(stop_command(parent), OPERATOR, "C1", "button"), respond_click)
+    # The click reaches the other replica: the stop flag is in the Redis both share.
+    await other.work(Invocation(stop_command(parent), OPERATOR, "C1", "button"), respond_click)
     await asyncio.wait_for(tail, 5)
     took = time.monotonic() - started
 
