@@ -125,15 +125,15 @@ class Deduper:
         self.local_size = local_size
         self._local: OrderedDict[str, float] = OrderedDict()
         self._skip_until = 0.0
-        self.counts: dict[Verdict, int] = {"new": 0, "replay": 0, "duplicate": 0}
 
     @classmethod
     def connect(cls, url: str, prefix: str) -> Deduper:
         """A Deduper with its own small Redis client whose every wait is shorter than an ack allows."""
-        client = aioredis.from_url(
-            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, max_connections=64, decode_responses=False
+        # Blocking pool: a burst of acks waits briefly for a connection instead of failing as "too many".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=64, timeout=TIMEOUT, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
         )
-        return cls(client, prefix)
+        return cls(aioredis.Redis.from_pool(pool), prefix)
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -199,7 +199,6 @@ class Deduper:
                 break
         for key, ttl in claims:
             self._remember_here(key, ttl, now)
-        self.counts[verdict] += 1
         return verdict
 
     async def first_envelope(self, envelope_id: str | None) -> bool:

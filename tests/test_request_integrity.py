@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botproc import BotLauncher, BotProcess, posted
+from botproc import REDIS_URL, BotLauncher, BotProcess, posted
 from conftest import base_config
 from e2e import CHANNEL, audit_rows, click, new_user, slash
 from private_redis import free_port
@@ -265,3 +265,16 @@ async def test_a_hung_redis_costs_one_short_wait_then_none_while_it_stays_hung(r
     assert (first, again) == ("new", "duplicate")
     assert waited < TIMEOUT + 0.3, waited
     assert second_wait < 0.05, second_wait
+
+
+async def test_a_burst_of_simultaneous_acks_is_checked_in_redis_not_in_one_process_memory(redis_prefix: str) -> None:
+    """More requests at once than the client has connections: they wait for one, not fail open."""
+    prefix = f"{redis_prefix}burst:"
+    deduper = Deduper.connect(REDIS_URL, prefix)
+    try:
+        verdicts = await asyncio.gather(*(deduper.check(f"sig-{n}", f"req-{n}") for n in range(300)))
+        stored = [key async for key in deduper.redis.scan_iter(match=f"{prefix}*", count=1000)]
+    finally:
+        await deduper.close()
+    assert set(verdicts) == {"new"}
+    assert len(stored) == 600
