@@ -1130,6 +1130,49 @@ CATALOG: dict[str, dict[str, str]] = {
     },
 }
 
+
+# The one-line help of each operation in Spanish (English is the operation's docstring).
+OPERATION_HELP_ES: dict[str, str] = {
+    "audit": "Quién ejecutó qué, cuándo y con qué resultado.",
+    "cache flush-all": "Vacía todo el Redis del stack, todas las bases (FLUSHALL ASYNC).",
+    "cache flush-tenant": "Borra todas las claves de caché de un tenant (SCAN + UNLINK por lotes; los demás intactos).",
+    "cache ping": "PING al Redis del stack, con el tiempo de ida y vuelta.",
+    "cache stats": "El Redis del stack de un vistazo: versión, uptime, clientes, memoria, claves, hit rate, evicciones.",
+    "contacts": "La tabla de contactos del runbook, y quién está disponible ahora.",
+    "db backup": "Respalda ahora la base del stack (make db-backup): pg_dump | gzip en backups.dir.",
+    "db backups": "Los respaldos que acepta `/ops db restore`: nombre, tamaño, antigüedad.",
+    "db connections": "Conexiones a la base del stack (pg_stat_activity): pid, usuario, estado, edad, consulta.",
+    "db migrate": "Aplica las migraciones pendientes del stack (make migrate: stack.steps.migrate).",
+    "db migrate-rollback": "Marca una migración fallida como revertida (prisma migrate resolve --rolled-back).",
+    "db restore": "Restaura la base del stack desde un respaldo: verificar, detener api, restaurar, iniciar api, health check.",
+    "db slow": "Las consultas más lentas por tiempo medio (pg_stat_statements), o cómo activarlo.",
+    "deploy history": "Los últimos commits del checkout desplegado (git log --oneline -10).",
+    "deploy rollback": "Revierte un deploy: git revert <commit>, build, deploy, health check (se detiene en la primera falla).",
+    "diagnose": "Corre una sección de troubleshooting del runbook de una vez: cada hallazgo con veredicto y sus remedios.",
+    "health": "Los endpoints de salud de la API, todos a la vez, cada uno con su latencia.",
+    "help": "Lista los comandos que puedes ejecutar, o explica uno.",
+    "incident ack": "Reconoce un incidente: detiene el escalamiento que espera un reconocimiento.",
+    "incident declare": "Declara un incidente: un registro numerado, un hilo en el canal de incidentes, escalamiento por política.",
+    "incident list": "Primero los incidentes abiertos, luego los últimos resueltos.",
+    "incident resolve": "Resuelve un incidente con un resumen: duración, quién lo reconoció, avisos enviados.",
+    "logs": "Las últimas líneas de log del contenedor de un servicio, con filtro opcional (sin distinguir mayúsculas).",
+    "logs --follow": "Log en vivo de un servicio en un hilo, por lotes, acotado en el tiempo, con botón Detener.",
+    "metrics": "Métricas de la API: latencia p50/p95/p99 por ruta, tasa de requests, porcentaje de 5xx, hit rate de caché.",
+    "oncall": "Quién está de guardia ahora, por rol.",
+    "oncall set": "Traspasa la guardia a alguien (persistido, anunciado en el canal de incidentes).",
+    "ps": "Los contenedores del stack: estado, uptime, imagen.",
+    "queue": "Conteos de jobs de las colas, o los jobs fallidos de una cola y sus motivos.",
+    "queue retry": "Reintenta los jobs fallidos de una cola (todos, o uno por id) vía Bull Board.",
+    "restart": "Reinicia el contenedor de un servicio (docker-compose restart).",
+    "start": "Inicia el contenedor detenido de un servicio (docker-compose start).",
+    "status": "Todos los servicios del stack en un mensaje: endpoints de salud, contenedores, base de datos, caché.",
+    "stop": "Detiene el contenedor de un servicio (docker-compose stop).",
+    "tenant disable": "Desactiva un tenant en la base y limpia su caché (se informan ambos).",
+    "tenant enable": "Reactiva un tenant en la base (su caché se vuelve a llenar sola).",
+    "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
+    "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
+}
+
 LOCALES = ("en", "es")
 
 

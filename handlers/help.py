@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from bot.argtypes import positional
 from bot.context import OpContext
-from bot.registry import OpArgs, operation
+from bot.messages import OPERATION_HELP_ES
+from bot.registry import OpArgs, Operation, operation
 from bot.results import Fields, Result, Text
 
 
 class HelpArgs(OpArgs):
     command: str | None = positional(None, metavar="command", greedy=True, max_length=60)
+
+
+def help_line(ctx: OpContext, op: Operation) -> str:
+    """The operation's one-line help in the configured language (its docstring is the English)."""
+    if ctx.t.locale == "es":
+        return OPERATION_HELP_ES.get(op.name, op.help)
+    return op.help
 
 
 @operation("help", HelpArgs)
@@ -25,12 +33,12 @@ async def help_(ctx: OpContext, args: HelpArgs) -> Result:
             pairs = [(t("help.usage"), match.usage(ctx.prefix)), (t("help.role"), t(f"role.{roles.required(match)}"))]
             if match.destructive != "none":
                 pairs.append(("⚠️", t(f"help.destructive.{match.destructive}")))
-            return Result(title=f"{ctx.prefix} {match.name}", blocks=[Text(match.help), Fields(pairs)])
+            return Result(title=f"{ctx.prefix} {match.name}", blocks=[Text(help_line(ctx, match)), Fields(pairs)])
     role = t(f"role.{ctx.role}") if ctx.role else t("role.none")
     if not allowed:
         return Result(title=t("help.title", role=role), blocks=[Text(t("help.none"))])
     lines = []
     for op in sorted(allowed, key=lambda o: o.name):
         mark = {"none": "", "confirm": " ⚠️", "critical": " ⚠️⚠️"}[op.destructive]
-        lines.append(f"{op.usage(ctx.prefix)}{mark}\n    {op.help}")
+        lines.append(f"{op.usage(ctx.prefix)}{mark}\n    {help_line(ctx, op)}")
     return Result(title=t("help.title", role=role), blocks=[Text("\n".join(lines))], ephemeral=True)

@@ -163,3 +163,10 @@ def test_any_text_gets_an_answer_never_a_crash(text: str) -> None:
         bind_words(parsed.operation, parsed.words, t, "/ops")
     except BotError:
         pass
+
+
+async def test_help_speaks_spanish_when_configured(make_runtime: RuntimeFactory) -> None:
+    runtime = await make_runtime(base_config(locale="es"))
+    result = await runtime.dispatcher.dispatch(Invocation("help", "U0VIEW", "C1", "slack"))
+    assert "Todos los servicios del stack en un mensaje" in str(result.blocks)
+    assert "Lo que puedes ejecutar" in result.title

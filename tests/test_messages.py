@@ -44,3 +44,12 @@ def test_spanish_locale_is_used_and_unknown_keys_are_visible() -> None:
     assert Catalog("es")("confirm.button.cancel") == "Cancelar"
     assert Catalog("xx")("confirm.button.cancel") == "Cancel"
     assert Catalog("es")("no.such.key") == "no.such.key"
+
+
+def test_every_visible_operation_has_its_help_in_spanish() -> None:
+    import handlers  # noqa: F401  registers every operation
+    from bot.messages import OPERATION_HELP_ES
+    from bot.registry import REGISTRY
+
+    missing = sorted(op.name for op in REGISTRY if not op.hidden and op.name not in OPERATION_HELP_ES)
+    assert not missing, f"add a Spanish help line to OPERATION_HELP_ES for: {missing}"
