@@ -91,6 +91,7 @@ def bind_words(op: Operation, words: list[str], t: Catalog, prefix: str) -> dict
     """Assign words to the model's fields, before validation."""
     fields = op.args.model_fields
     positional = [name for name, info in fields.items() if _extra(info).get("positional")]
+    greedy = any(_extra(fields[name]).get("greedy") for name in positional)
     data: dict[str, Any] = {}
     loose: list[str] = []
     index = 0
@@ -102,6 +103,10 @@ def bind_words(op: Operation, words: list[str], t: Catalog, prefix: str) -> dict
             name = flag.replace("-", "_").lower()
             info = fields.get(name)
             if info is None or _extra(info).get("positional"):
+                if greedy:  # free text (a title, a command to explain) may contain `--words`
+                    loose.append(word)
+                    index += 1
+                    continue
                 raise UsageError(detail=t("arg.unknown_flag", flag=flag[:40]), usage=usage)
             if info.annotation is bool and not inline:
                 data[name] = True

@@ -170,3 +170,9 @@ async def test_help_speaks_spanish_when_configured(make_runtime: RuntimeFactory)
     result = await runtime.dispatcher.dispatch(Invocation("help", "U0VIEW", "C1", "slack"))
     assert "Todos los servicios del stack en un mensaje" in str(result.blocks)
     assert "Lo que puedes ejecutar" in result.title
+
+
+async def test_help_explains_a_command_selected_by_a_flag(make_runtime: RuntimeFactory) -> None:
+    runtime = await make_runtime(base_config())
+    result = await runtime.dispatcher.dispatch(Invocation("help logs --follow", "U0OPER", "C1", "slack"))
+    assert result.ok and "--follow" in result.title, result.summary
