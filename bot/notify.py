@@ -45,6 +45,7 @@ class SlackNotifier:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self._dm_channels: dict[str, str] = {}  # a user's DM channel never changes
 
     def _keep_alive(self) -> None:
         """One pooled session for every call, made in the loop that sends: without it the SDK
@@ -87,10 +88,14 @@ class SlackNotifier:
         await self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
     async def open_dm(self, user_id: str) -> str:
+        known = self._dm_channels.get(user_id)
+        if known:
+            return known
         data = await self._call("conversations.open", users=user_id)
         channel = (data.get("channel") or {}).get("id")
         if not channel:
             raise NotifyFailed("conversations.open: no channel in the answer")
+        self._dm_channels[user_id] = str(channel)
         return str(channel)
 
 

@@ -62,7 +62,9 @@ async def test_kill_9_during_the_wait_the_cto_page_still_comes_once_and_says_it_
         await asyncio.sleep(max(0.0, declared + 9.0 - time.monotonic()))
         assert paged(emu, "U0CTO") == 0
         await launcher.serve(config, emu.api_url, fresh_db_url, extra_env={"REDIS_PREFIX": redis_prefix})
-        await emu.wait_for("conversations.open", count=3, timeout=8)
+        await emu.wait_for(
+            "chat.postMessage", count=3, timeout=8, predicate=lambda c: str(c.args["channel"]).startswith("D")
+        )
         await asyncio.sleep(1.5)
     assert [paged(emu, u) for u in ("U0DEVOPS", "U0TECHLEAD", "U0CTO")] == [1, 1, 1]
     escalated = [str(c.args["text"]) for c in emu.calls("chat.postMessage") if "escalated" in str(c.args.get("text"))]
@@ -81,7 +83,9 @@ async def test_two_replicas_on_one_database_send_every_page_once(
         ]
         for n in range(6):
             await declare(replicas[n % 2], emu, f"incidente {n}")
-        await emu.wait_for("conversations.open", count=18, timeout=20)
+        await emu.wait_for(
+            "chat.postMessage", count=18, timeout=20, predicate=lambda c: str(c.args["channel"]).startswith("D")
+        )
         await asyncio.sleep(2.0)
     assert [paged(emu, u) for u in ("U0DEVOPS", "U0TECHLEAD", "U0CTO")] == [6, 6, 6]
     announces = [

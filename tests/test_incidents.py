@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import RuntimeFactory, base_config
-from slack_emulator import SlackEmulator
+from slack_emulator import Call, SlackEmulator
 
 from bot.dispatcher import Invocation
 from bot.notify import SlackNotifier, slack_client_for_notices
@@ -55,8 +55,17 @@ async def start(
     return runtime
 
 
+def is_dm(call: Call) -> bool:
+    return str(call.args.get("channel", "")).startswith("D")
+
+
 def dm_users(emu: SlackEmulator) -> list[str]:
-    return [str(c.args["users"]) for c in emu.calls("conversations.open")]
+    """Who got a page: the DMs themselves (the emulator's DM channel of U1 is DU1)."""
+    return [str(c.args["channel"])[1:] for c in emu.calls("chat.postMessage") if is_dm(c)]
+
+
+async def wait_pages(emu: SlackEmulator, count: int, timeout: float) -> list[Call]:
+    return await emu.wait_for("chat.postMessage", count=count, timeout=timeout, predicate=is_dm)
 
 
 def thread_texts(emu: SlackEmulator) -> list[str]:
@@ -74,14 +83,14 @@ async def test_sev1_pages_on_call_devops_and_tech_lead_at_once_and_cto_only_afte
     started = time.monotonic()
     result = await declare(runtime, "sev1 Pagos no se procesan")
     assert result.ok and "INC-1" in result.title
-    await emu.wait_for("conversations.open", count=2, timeout=3)
+    await wait_pages(emu, 2, 3)
     assert sorted(dm_users(emu)) == ["U0DEVOPS", "U0TECHLEAD"]
     assert time.monotonic() - started < 1.5
     announce = emu.calls("chat.postMessage")[0]
     assert announce.args["channel"] == "C0INCIDENTS" and "INC-1" in str(announce.args["text"])
     await asyncio.sleep(1.0)
     assert "U0CTO" not in dm_users(emu), "the CTO was paged before the delay"
-    await emu.wait_for("conversations.open", count=3, timeout=3)
+    await wait_pages(emu, 3, 3)
     assert dm_users(emu).count("U0CTO") == 1
     assert time.monotonic() - started >= 2.0
     await asyncio.sleep(0.3)
@@ -97,7 +106,7 @@ async def test_ack_before_the_delay_stops_the_cto_page(
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 API caída")
-    await emu.wait_for("conversations.open", count=2, timeout=3)
+    await wait_pages(emu, 2, 3)
     acked = await runtime.dispatcher.dispatch(Invocation("incident ack INC-1", "U0DEVOPS", "D0DEVOPS", "button"))
     assert acked.ok and "1 pending escalation step(s) stopped" in acked.summary
     await asyncio.sleep(2.6)
@@ -113,8 +122,9 @@ async def test_a_429_delays_the_page_but_does_not_lose_it(
     emu.fail("conversations.open", times=1, retry_after=1)
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 Cola de pagos detenida")
-    calls = await emu.wait_for("conversations.open", count=3, timeout=5)
-    assert len(calls) == 3, "two pages, one of them asked twice after the 429"
+    await wait_pages(emu, 2, 5)
+    opened = emu.calls("conversations.open")
+    assert len(opened) == 3, "two DMs opened, one of them asked twice after the 429"
     await asyncio.sleep(0.5)
     dms = [c for c in emu.calls("chat.postMessage") if str(c.args["channel"]).startswith("D")]
     assert sorted(str(c.args["channel"]) for c in dms) == ["DU0DEVOPS", "DU0TECHLEAD"], "each page sent exactly once"
@@ -130,7 +140,7 @@ async def test_two_workers_on_one_database_fire_every_step_once(
     await start(make_runtime, emu, fresh_db_url, poll=0.05)
     for n in range(10):
         await declare(first, f"sev1 incidente {n}")
-    await emu.wait_for("conversations.open", count=30, timeout=15)
+    await wait_pages(emu, 30, 15)
     await asyncio.sleep(0.5)
     dms = [c for c in emu.calls("chat.postMessage") if str(c.args["channel"]).startswith("D")]
     assert len(dms) == 30, "10 incidents × (devops, tech lead, cto)"
@@ -164,7 +174,7 @@ async def test_sev2_declared_at_22_notifies_the_tech_lead_at_9_in_their_time_zon
     assert "U0TECHLEAD" not in dm_users(emu)
     clock.now = datetime(2026, 11, 28, 9, 0, 1, tzinfo=tz).astimezone(UTC)
     worker.wake()
-    await emu.wait_for("conversations.open", count=1, timeout=3)
+    await wait_pages(emu, 1, 3)
     assert dm_users(emu) == ["U0TECHLEAD"]
 
 
@@ -173,7 +183,7 @@ async def test_resolve_summarizes_and_cancels_pending_pages(
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 Base de datos lenta")
-    await emu.wait_for("conversations.open", count=2, timeout=3)
+    await wait_pages(emu, 2, 3)
     resolved = await runtime.dispatcher.dispatch(
         Invocation("incident resolve 1 índice faltante en pedidos", "U0DEVOPS", "C0INCIDENTS", "slack")
     )
@@ -188,7 +198,7 @@ async def test_resolve_summarizes_and_cancels_pending_pages(
 async def test_every_page_is_an_audit_row(emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 Webhooks fallan")
-    await emu.wait_for("conversations.open", count=3, timeout=5)
+    await wait_pages(emu, 3, 5)
     await asyncio.sleep(0.3)
     async with runtime.deps.db.connection() as conn:
         rows = await conn.fetch("SELECT operation, arguments FROM audit_log WHERE source = 'escalation' ORDER BY id")
@@ -208,7 +218,7 @@ async def test_oncall_handover_pages_the_new_person(
     await emu.wait_for("chat.postMessage", count=1, timeout=3)
     assert any("takes over" in t for t in thread_texts(emu))
     await declare(runtime, "sev1 Todo caído")
-    await emu.wait_for("conversations.open", count=2, timeout=3)
+    await wait_pages(emu, 2, 3)
     assert "U0NEWOPS" in dm_users(emu) and "U0DEVOPS" not in dm_users(emu)
 
 
