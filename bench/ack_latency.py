@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -53,7 +54,7 @@ async def wait_listening(proc: subprocess.Popen[bytes], url: str) -> None:
 async def fire(url: str, count: int, response_url: str) -> list[float]:
     """`count` signed slash commands at once; the client-side time to each HTTP answer, in ms."""
     bodies = [
-        slash_command_body("status", f"U0BENCH{i % 7}", "C0BENCH", response_url, trigger_id=f"t{i}")
+        slash_command_body("status", f"U0BENCH{i % 7}", "C0BENCH", response_url, trigger_id=f"t{i}.{uuid.uuid4().hex}")
         for i in range(count)
     ]
     connector = aiohttp.TCPConnector(limit=0)
