@@ -26,7 +26,7 @@ from bot.audit import AuditEntry
 from bot.deps import Deps
 from bot.durations import format_duration
 from bot.errors import UnavailableError
-from bot.incidents import INCIDENT_COLUMNS, Clock, Incident, PlannedStep, utcnow
+from bot.incidents import Clock, Incident, PlannedStep, utcnow
 from bot.messages import Catalog
 from bot.notify import Notifier, NotifyFailed, RetryLater
 from bot.render_slack import escape
@@ -42,7 +42,8 @@ WEBHOOK_TIMEOUT = 5.0
 
 _CLAIM = """
 SELECT s.id, s.incident_id, s.position, s.kind, s.payload, s.due_at, s.unless_ack, s.attempts,
-       i.state AS incident_state, i.channel_id, i.thread_ts
+       i.state AS incident_state, i.channel_id, i.thread_ts, i.severity, i.title, i.declared_by,
+       i.declared_at, i.acknowledged_by, i.acknowledged_at, i.resolved_by, i.resolved_at, i.resolution
 FROM escalation_steps s LEFT JOIN incidents i ON i.id = s.incident_id
 WHERE s.state = 'pending' AND s.due_at <= $1
   AND (s.kind = 'announce' OR s.incident_id IS NULL OR i.thread_ts IS NOT NULL)
@@ -116,20 +117,23 @@ class EscalationWorker:
                     row = await conn.fetchrow(_CLAIM, self.clock(), 1)
                     if row is None:
                         break
-                    await self._fire_one(conn, row)
+                    audit = await self._fire_one(conn, row)
                 fired += 1
+                if audit is not None:  # after the commit: a failed audit row never un-sends a page
+                    await self._write_audit(conn, audit)
         return fired
 
-    async def _fire_one(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+    async def _fire_one(self, conn: asyncpg.Connection, row: asyncpg.Record) -> AuditEntry | None:
+        """Send one claimed step inside its transaction; returns the audit row to write after it."""
         payload: dict[str, Any] = json.loads(row["payload"])
         kind = row["kind"]
         if row["incident_id"] is not None and kind in ("page", "ticket", "checklist"):
             if row["incident_state"] == "resolved":
                 await conn.execute("UPDATE escalation_steps SET state = 'cancelled' WHERE id = $1", row["id"])
-                return
+                return None
             if row["unless_ack"] and row["incident_state"] == "acknowledged":
                 await conn.execute("UPDATE escalation_steps SET state = 'stopped' WHERE id = $1", row["id"])
-                return
+                return None
         first_due = datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
         now = self.clock()
         late = now - first_due
@@ -137,14 +141,14 @@ class EscalationWorker:
             result = await self._send(conn, row, payload, late)
         except RetryLater as exc:
             await self._reschedule(conn, row, payload, first_due, exc.seconds, str(exc))
-            return
+            return None
         except NotifyFailed as exc:
             if kind == "webhook" and row["attempts"] + 1 >= WEBHOOK_ATTEMPTS:
                 await self._give_up_webhook(conn, row, str(exc))
-                return
+                return None
             backoff = min(MAX_BACKOFF, 2.0 ** min(row["attempts"], 9))
             await self._reschedule(conn, row, payload, first_due, backoff, self.deps.redact(str(exc)))
-            return
+            return None
         await conn.execute(
             "UPDATE escalation_steps SET state = 'done', fired_at = $2, fired_by = $3, late_ms = $4,"
             " result = $5::jsonb, attempts = attempts + 1 WHERE id = $1",
@@ -155,7 +159,8 @@ class EscalationWorker:
             json.dumps(result),
         )
         if kind == "page":
-            await self._audit_page(conn, row, payload, late)
+            return self._page_audit(row, payload, late)
+        return None
 
     async def _reschedule(
         self,
@@ -185,38 +190,46 @@ class EscalationWorker:
         )
         await self.deps.incidents.note(conn, row["incident_id"], {"event": "webhook_failed", "error": error[:200]})
 
-    async def _audit_page(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, payload: dict[str, Any], late: timedelta
-    ) -> None:
-        entry = AuditEntry(
+    def _page_audit(self, row: asyncpg.Record, payload: dict[str, Any], late: timedelta) -> AuditEntry:
+        return AuditEntry(
             request_id=f"INC-{row['incident_id']}-step-{row['id']}",
             user_id="ops-bot",
             channel_id=row["channel_id"],
             source="escalation",
             operation="incident escalate" if payload.get("escalation") else "incident page",
-            arguments={
-                "incident": row["incident_id"],
-                "user": payload.get("user"),
-                "role": payload.get("role"),
-            },
+            arguments={"incident": row["incident_id"], "user": payload.get("user"), "role": payload.get("role")},
             decision="policy",
             outcome="ok",
             detail=f"late {format_duration(late)}" if late > LATE_NOTICE else None,
             duration_ms=None,
         )
+
+    async def _write_audit(self, conn: asyncpg.Connection, entry: AuditEntry) -> None:
         try:
-            async with conn.transaction():  # a savepoint: a failed audit row never un-sends the page
-                await self.deps.audit.record(entry, conn)
-        except (UnavailableError, asyncpg.PostgresError) as exc:
-            log.error("audit row for page %s not written: %s", row["id"], exc)
+            await self.deps.audit.record(entry, conn)
+        except (UnavailableError, asyncpg.PostgresError, OSError) as exc:
+            log.error("audit row %s not written: %s", entry.request_id, exc)
 
     # ---- what each kind sends --------------------------------------------------------
 
-    async def _incident(self, conn: asyncpg.Connection, incident_id: int) -> Incident:
-        row = await conn.fetchrow(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1", incident_id)
-        if row is None:
-            raise NotifyFailed(f"incident {incident_id} vanished")
-        return Incident.from_row(row)
+    @staticmethod
+    def _incident(row: asyncpg.Record) -> Incident:
+        """The step's incident, from the columns the claim already joined."""
+        return Incident(
+            id=row["incident_id"],
+            severity=row["severity"],
+            title=row["title"],
+            state=row["incident_state"],
+            declared_by=row["declared_by"],
+            declared_at=row["declared_at"],
+            channel_id=row["channel_id"],
+            thread_ts=row["thread_ts"],
+            acknowledged_by=row["acknowledged_by"],
+            acknowledged_at=row["acknowledged_at"],
+            resolved_by=row["resolved_by"],
+            resolved_at=row["resolved_at"],
+            resolution=row["resolution"],
+        )
 
     def _late_suffix(self, late: timedelta) -> str:
         return self.t("escalation.late", late=format_duration(late)) if late > LATE_NOTICE else ""
@@ -235,7 +248,7 @@ class EscalationWorker:
                 channel, Result(title="", blocks=[Text(self._note_text(payload), markup=True)])
             )
             return {"ts": ts}
-        incident = await self._incident(conn, row["incident_id"])
+        incident = self._incident(row)
         sev = incident.severity.upper()
         title = escape(incident.title)
         if kind == "announce":
