@@ -125,6 +125,8 @@ class Deduper:
         self.local_size = local_size
         self._local: OrderedDict[str, float] = OrderedDict()
         self._skip_until = 0.0
+        self._waiting: list[tuple[list[tuple[str, int]], asyncio.Future[list[bool] | None]]] = []
+        self._flush_planned = False
 
     @classmethod
     def connect(cls, url: str, prefix: str) -> Deduper:
@@ -157,13 +159,31 @@ class Deduper:
     # ---- the shared memory ----------------------------------------------------------------
 
     async def _claim(self, claims: list[tuple[str, int]]) -> list[bool] | None:
-        """SET NX EX for each key in one round trip: True where this call was first; None if Redis failed."""
+        """SET NX EX for each key: True where this call was first; None if Redis failed.
+
+        Requests that arrive together share one pipeline: a burst of acks then costs one
+        round trip and one pass through the client instead of one each, which is what the
+        acks of the other requests were waiting behind.
+        """
         if self.redis is None or time.monotonic() < self._skip_until:
             return None
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[bool] | None] = loop.create_future()
+        self._waiting.append((claims, answer))
+        if not self._flush_planned:
+            self._flush_planned = True
+            loop.call_soon(lambda: loop.create_task(self._flush()))
+        return await answer
+
+    async def _flush(self) -> None:
+        batch, self._waiting = self._waiting, []
+        self._flush_planned = False
+        assert self.redis is not None
         try:
             pipe = self.redis.pipeline(transaction=False)
-            for key, ttl in claims:
-                pipe.set(key, b"1", nx=True, ex=ttl)
+            for claims, _ in batch:
+                for key, ttl in claims:
+                    pipe.set(key, b"1", nx=True, ex=ttl)
             answers = await asyncio.wait_for(pipe.execute(), self.timeout)
         except (RedisError, OSError, TimeoutError) as exc:
             if time.monotonic() >= self._skip_until:
@@ -173,8 +193,15 @@ class Deduper:
                     type(exc).__name__,
                 )
             self._skip_until = time.monotonic() + self.pause
-            return None
-        return [bool(answer) for answer in answers]
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        start = 0
+        for claims, waiter in batch:
+            if not waiter.done():
+                waiter.set_result([bool(a) for a in answers[start : start + len(claims)]])
+            start += len(claims)
 
     async def check(self, signature: str | None, content: str | None) -> Verdict:
         """`replay` if this exact signed request came before, `duplicate` if its content did, else `new`."""
