@@ -81,6 +81,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds to wait before firing (to attach a profiler)")
     args = parser.parse_args()
 
     db = f"opsbot_bench_{secrets.token_hex(3)}"
@@ -145,14 +146,17 @@ roles: {{viewer: ["*"]}}
             await wait_listening(procs[1], bare_url)
             await fire(bot_url, 20, emu.response_url())  # warm both up (imports, pools)
             await fire(bare_url, 20, emu.response_url())
-            await asyncio.sleep(2)
+            await asyncio.sleep(2 + args.pause)
             bot_all: list[float] = []
             bare_all: list[float] = []
             for _ in range(args.rounds):
                 bare_all += await fire(bare_url, args.requests, emu.response_url())
                 await asyncio.sleep(1)
+                before = len(emu.calls("response_url"))
                 bot_all += await fire(bot_url, args.requests, emu.response_url())
-                await asyncio.sleep(3)  # let the status runs finish before the next round
+                # each burst is measured on its own: wait until the last round's status runs have answered
+                await emu.wait_for("response_url", count=before + args.requests, timeout=60)
+                await asyncio.sleep(0.5)
             posted = len(emu.calls("response_url"))
     finally:
         for proc in procs:
