@@ -26,7 +26,7 @@ from bot.audit import AuditEntry
 from bot.deps import Deps
 from bot.durations import format_duration
 from bot.errors import UnavailableError
-from bot.incidents import Clock, Incident, PlannedStep, utcnow
+from bot.incidents import INCIDENT_COLUMNS, Clock, Incident, PlannedStep, utcnow
 from bot.messages import Catalog
 from bot.notify import Notifier, NotifyFailed, RetryLater
 from bot.render_slack import escape
@@ -40,10 +40,10 @@ MAX_BACKOFF = 300.0
 WEBHOOK_ATTEMPTS = 8
 WEBHOOK_TIMEOUT = 5.0
 
-_CLAIM = """
+_CLAIM = f"""
 SELECT s.id, s.incident_id, s.position, s.kind, s.payload, s.due_at, s.unless_ack, s.attempts,
-       i.state AS incident_state, i.channel_id, i.thread_ts, i.severity, i.title, i.declared_by,
-       i.declared_at, i.acknowledged_by, i.acknowledged_at, i.resolved_by, i.resolved_at, i.resolution
+       i.state AS incident_state, i.channel_id, i.thread_ts,
+       {", ".join(f"i.{c} AS i_{c}" for c in INCIDENT_COLUMNS.replace(" ", "").split(","))}
 FROM escalation_steps s LEFT JOIN incidents i ON i.id = s.incident_id
 WHERE s.state = 'pending' AND s.due_at <= $1
   AND (s.kind = 'announce' OR s.incident_id IS NULL OR i.thread_ts IS NOT NULL)
@@ -212,25 +212,6 @@ class EscalationWorker:
 
     # ---- what each kind sends --------------------------------------------------------
 
-    @staticmethod
-    def _incident(row: asyncpg.Record) -> Incident:
-        """The step's incident, from the columns the claim already joined."""
-        return Incident(
-            id=row["incident_id"],
-            severity=row["severity"],
-            title=row["title"],
-            state=row["incident_state"],
-            declared_by=row["declared_by"],
-            declared_at=row["declared_at"],
-            channel_id=row["channel_id"],
-            thread_ts=row["thread_ts"],
-            acknowledged_by=row["acknowledged_by"],
-            acknowledged_at=row["acknowledged_at"],
-            resolved_by=row["resolved_by"],
-            resolved_at=row["resolved_at"],
-            resolution=row["resolution"],
-        )
-
     def _late_suffix(self, late: timedelta) -> str:
         return self.t("escalation.late", late=format_duration(late)) if late > LATE_NOTICE else ""
 
@@ -248,7 +229,7 @@ class EscalationWorker:
                 channel, Result(title="", blocks=[Text(self._note_text(payload), markup=True)])
             )
             return {"ts": ts}
-        incident = self._incident(row)
+        incident = Incident.from_row(row, prefix="i_")  # joined by the claim
         sev = incident.severity.upper()
         title = escape(incident.title)
         if kind == "announce":

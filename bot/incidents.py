@@ -53,8 +53,9 @@ class Incident:
         return f"INC-{self.id}"
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Incident:
-        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+    def from_row(cls, row: asyncpg.Record, prefix: str = "") -> Incident:
+        """From a row with the incident's columns, named `{prefix}{column}` when joined with others."""
+        return cls(**{f: row[prefix + f] for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
