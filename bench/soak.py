@@ -304,6 +304,7 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
             began = time.monotonic()
             total = warmup + minutes * 60
             warm: dict[str, int] | None = None
+            trajectory: list[int] = []
             n = 0
             next_at = began
             while time.monotonic() - began < total:
@@ -322,8 +323,12 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
                 next_at += 1 / rate
                 if n % int(rate * 60) == 0:
                     elapsed = time.monotonic() - began
+                    rss = process_figures(bot.proc.pid)["rss_kb"]
+                    if warm is not None:
+                        trajectory.append(rss)
                     print(f"  {elapsed / 60:5.1f} min: {sum(driver.stats.sent.values())} sent, "
-                          f"{sum(driver.stats.errors.values())} errors, in flight {len(tasks)}", flush=True)  # fmt: skip
+                          f"{sum(driver.stats.errors.values())} errors, in flight {len(tasks)}, "
+                          f"RSS {rss / 1024:.1f} MB", flush=True)  # fmt: skip
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             if tasks:
                 await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT + 5)
@@ -349,6 +354,7 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
         for key in ("rss_kb", "fds", "threads", "db_connections", "redis_keys"):
             print(f"{key:22}{cold[key]:>10}{start[key]:>10}{end[key]:>10}")
         print(f"RSS growth start→end: {growth * 100:+.1f}% (limit +10%)")
+        print("RSS each minute (MB): " + " ".join(f"{kb / 1024:.1f}" for kb in trajectory))
         print(f"bot alive at the end: {alive}; tracebacks in its log: {stderr.count('Traceback')}")
         failed = bool(stats.errors) or growth > 0.10 or not alive or "Traceback" in stderr
         print("RESULT:", "FAIL" if failed else "PASS")
