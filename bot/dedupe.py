@@ -147,14 +147,19 @@ class Deduper:
     # ---- the in-process memory ------------------------------------------------------------
 
     def _seen_here(self, key: str, now: float) -> bool:
-        expires = self._local.get(key)
+        expires = self._local.get(self._short(key))
         return expires is not None and expires > now
 
     def _remember_here(self, key: str, ttl: int, now: float) -> None:
-        self._local[key] = now + ttl
-        self._local.move_to_end(key)
+        short = self._short(key)
+        self._local[short] = now + ttl
+        self._local.move_to_end(short)
         while len(self._local) > self.local_size:
             self._local.popitem(last=False)
+
+    def _short(self, key: str) -> str:
+        """The key without the prefix all keys share: the memory holds `local_size` of them for good."""
+        return key[len(self.prefix) :]
 
     # ---- the shared memory ----------------------------------------------------------------
 
