@@ -89,6 +89,8 @@ class WorkerLoop:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._queue: list[Coroutine[Any, Any, Any]] = []
+        self._draining = False
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -98,19 +100,35 @@ class WorkerLoop:
         self._thread.start()
         return self
 
-    async def _when_acks_are_out(self, coro: Coroutine[Any, Any, T]) -> T:
+    async def _limited(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._concurrency)
-        await self.gate.wait_idle()
         async with self._slots:
             return await coro
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        """Fire and forget, after the acks in flight; a failure is logged, never lost silently."""
-        future = asyncio.run_coroutine_threadsafe(self._when_acks_are_out(coro), self._loop)
-        self._pending.add(future)
-        future.add_done_callback(self._done)
-        return future
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Fire and forget, after the acks in flight; a failure is logged, never lost silently.
+
+        Called on the loop that acks. The work waits there, in a list, until no request has been
+        in flight for a moment, then crosses to the worker loop in one go: handing each piece
+        over at once would wake the worker thread, and make it take the interpreter lock, once
+        per request of a burst, while the burst's acks are still being written.
+        """
+        self._queue.append(coro)
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().create_task(self._hand_over())
+
+    async def _hand_over(self) -> None:
+        try:
+            await self.gate.wait_idle()
+        finally:
+            batch, self._queue = self._queue, []
+            self._draining = False
+            for coro in batch:
+                future = asyncio.run_coroutine_threadsafe(self._limited(coro), self._loop)
+                self._pending.add(future)
+                future.add_done_callback(self._done)
 
     def _done(self, future: concurrent.futures.Future[Any]) -> None:
         self._pending.discard(future)
