@@ -4,6 +4,7 @@ observations are known, so every quantile below is computed by hand first."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -94,7 +95,8 @@ async def test_two_scrapes_give_a_rate_and_window_quantiles(
     assert fast[4] == "75 ms", "all 15 fell in (50ms, 100ms]: p50 = 50 + 50 × 7.5/15"
     orders = next(row for row in table(result).rows if row[0] == "GET /orders")
     assert orders[2] == "0.0/s" and orders[5].endswith("*"), "no traffic in the window: since-start values"
-    assert "two scrapes 0.3s apart" in texts(result)
+    # the note gives the window as measured: 0.3 s asked for, more on a loaded machine (as the rate allows)
+    assert re.search(r"two scrapes 0\.[3-6]s apart", texts(result)), texts(result)
 
 
 async def test_overview_has_rate_errors_worst_route_and_cache(
