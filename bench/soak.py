@@ -1,6 +1,6 @@
 """Soak: a real `ops-bot serve` under mixed commands and clicks at a steady rate for N minutes.
 
-    python bench/soak.py [--minutes 30] [--rate 10] [--users 8] [--warmup 60]
+    python bench/soak.py [--minutes 30] [--rate 10] [--warmup 60] [--tracemalloc FILE]
 
 Several users send, at `--rate` requests per second (absolute schedule, not "as fast as it
 answers"): read-only commands (status, health, contacts, cache ping/stats, tenant show,
@@ -14,6 +14,10 @@ no answer within 15 s, an internal-error id or traceback, a confirmed step not d
 latency p50/p99/max, and the bot process's RSS, open file descriptors, threads, its
 database connections (pg_stat_activity) and its Redis keys, after the warm-up ("start") and
 at the end. The run fails (exit 1) on any error or on RSS growth beyond 10 %.
+
+`--tracemalloc FILE` runs the bot under tracemalloc (bench/tracemalloc_site) and writes to
+FILE which Python allocations grew between the end of the warm-up and the end: where RSS
+growth comes from. Tracing slows the bot down, so its ack figures do not count.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import sys
 import tempfile
 import time
@@ -257,12 +262,28 @@ async def figures(bot: BotProcess, bot_db: str, prefix: str) -> dict[str, int]:
     return values
 
 
+def _size(path: str | None) -> int:
+    return os.path.getsize(path) if path and os.path.exists(path) else 0
+
+
+async def snapshot_allocations(bot: BotProcess, out: str | None) -> None:
+    """SIGUSR1 to the traced bot: a baseline the first time, then the growth since it, written to `out`."""
+    before = _size(out)
+    os.kill(bot.proc.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 120
+    while out and time.monotonic() < deadline:
+        if _size(out) > before:
+            await asyncio.sleep(1)  # the bot is still writing
+            return
+        await asyncio.sleep(0.5)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
+async def run(minutes: float, rate: float, warmup: float, seed: int, trace: str | None = None) -> int:
     name = f"opsbot_soak_{secrets.token_hex(3)}"
     target = f"pedidos_soak_{secrets.token_hex(3)}"
     prefix = f"{name}:"
@@ -274,6 +295,15 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
     work = Path(tempfile.mkdtemp(prefix="ops-soak-"))
     api = await start_http_target({"/health": delayed(0), "/health/db": delayed(0.02)})
     failed = True
+    traced = (
+        {
+            "PYTHONTRACEMALLOC": "6",
+            "PYTHONPATH": f"{REPO / 'bench' / 'tracemalloc_site'}{os.pathsep}{REPO}",
+            "TRACEMALLOC_OUT": trace,
+        }
+        if trace
+        else {}
+    )
     try:
         conn = await asyncpg.connect(f"{PG}/{target}", timeout=5)
         await conn.execute("CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, active BOOLEAN NOT NULL)")
@@ -295,7 +325,10 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
         )
         async with SlackEmulator() as emu, BotLauncher(work) as launcher:
             bot = await launcher.serve(
-                config, emu.api_url, f"{PG}/{name}", extra_env={"REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+                config,
+                emu.api_url,
+                f"{PG}/{name}",
+                extra_env={"REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **traced},
             )
             cold = await figures(bot, name, prefix)
             driver = Driver(bot, emu, stack_client)
@@ -312,6 +345,8 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
                     if tasks:  # the warm-up's requests are answered (and counted) before the measured run starts
                         await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT + 5)
                     warm = await figures(bot, name, prefix)
+                    if trace:
+                        await snapshot_allocations(bot, None)
                     driver.stats = Stats()
                     began = time.monotonic() - warmup
                     next_at = time.monotonic()
@@ -333,6 +368,8 @@ async def run(minutes: float, rate: float, warmup: float, seed: int) -> int:
             if tasks:
                 await asyncio.wait(tasks, timeout=ANSWER_TIMEOUT + 5)
             end = await figures(bot, name, prefix)
+            if trace:
+                await snapshot_allocations(bot, trace)
             alive = bot.alive
             stderr = bot.stderr()
         stats = driver.stats
@@ -382,8 +419,10 @@ def main() -> int:
         "--warmup", type=float, default=60.0, help="seconds of the same load before 'start' (default 60)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tracemalloc", metavar="FILE", help="trace the bot's allocations; growth written to FILE")
     args = parser.parse_args()
-    return asyncio.run(run(args.minutes, args.rate, args.warmup, args.seed))
+    trace = str(Path(args.tracemalloc).resolve()) if args.tracemalloc else None
+    return asyncio.run(run(args.minutes, args.rate, args.warmup, args.seed, trace))
 
 
 if __name__ == "__main__":
