@@ -128,7 +128,8 @@ async def main() -> None:
             await conn.close()
             async with aiohttp.ClientSession() as session:
                 async with session.get(emu_info["url"] + "/_calls?method=chat.postMessage") as response:
-                    calls = [argsof(c) for c in await response.json()]
+                    raw_calls = await response.json()
+            calls = [argsof(c) for c in raw_calls]
     finally:
         for proc in procs:
             proc.terminate()
@@ -150,21 +151,43 @@ async def main() -> None:
     # lateness of the first wave only (announces); pages wait for their thread by design
     wave = [r["late_ms"] / 1000 for r in rows if r["kind"] == "announce" and r["late_ms"] is not None]
     by = collections.Counter(r["fired_by"] for r in done)
+    # lateness where the issue measures it: from the due time to Slack receiving the call that
+    # delivers the step (the announce in the channel, the DM of a page), stamped by the emulator
+    due_s = due.timestamp()
+    delivered = [
+        c["at"] - due_s
+        for c in raw_calls
+        if not argsof(c).get("thread_ts") and str(argsof(c).get("channel", "")).startswith(("D", "C0INCIDENTS"))
+    ]
     print(
         f"steps written: {expected} (announce + pages + their thread notes), fired: {len(done)}, still pending: {expected - len(done)}"
     )
     print(f"pages delivered (DMs): {sum(dms.values())} for {2 * args.incidents} due; duplicates: {duplicates}")
     print(f"fired by replica: {dict(by)}")
     print(
-        f"lateness, announces (due at once):  p50 {pct(wave, 0.5):.3f}s  p99 {pct(wave, 0.99):.3f}s  max {max(wave):.3f}s"
+        f"lateness at the claim (bot's late_ms), announces:         p50 {pct(wave, 0.5):.3f}s  p99 {pct(wave, 0.99):.3f}s  max {max(wave):.3f}s"
     )
     print(
-        f"lateness, announces + pages:        p50 {pct(late, 0.5):.3f}s  p99 {pct(late, 0.99):.3f}s  max {max(late):.3f}s"
+        f"lateness at the claim (bot's late_ms), announces + pages: p50 {pct(late, 0.5):.3f}s  p99 {pct(late, 0.99):.3f}s  max {max(late):.3f}s"
     )
     print(
-        f"target p99 < 1 s: {'PASS' if pct(late, 0.99) < 1.0 else 'FAIL'}; duplicates 0: {'PASS' if duplicates == 0 else 'FAIL'}"
+        f"lateness to the Slack call (emulator clock, {len(delivered)} calls):"
+        f" p50 {pct(delivered, 0.5):.3f}s  p99 {pct(delivered, 0.99):.3f}s  max {max(delivered):.3f}s"
     )
-    print(json.dumps({"incidents": args.incidents, "fired": len(done), "duplicates": duplicates}))
+    print(
+        f"target p99 < 1 s (to the Slack call): {'PASS' if pct(delivered, 0.99) < 1.0 else 'FAIL'};"
+        f" duplicates 0: {'PASS' if duplicates == 0 else 'FAIL'}"
+    )
+    print(
+        json.dumps(
+            {
+                "incidents": args.incidents,
+                "fired": len(done),
+                "duplicates": duplicates,
+                "p99_to_slack_call_s": round(pct(delivered, 0.99), 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,6 +48,12 @@ class AuditRow:
     duration_ms: int | None
 
 
+_INSERT = (
+    "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
+    " decision, outcome, detail, duration_ms) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10)"
+)
+
+
 class AuditStore:
     def __init__(self, db: BotDatabase, redact: Redactor) -> None:
         self._db = db
@@ -64,12 +70,18 @@ class AuditStore:
         async with self._db.connection() as own:
             await self._insert(own, entry)
 
+    async def record_many(self, entries: list[AuditEntry], conn: asyncpg.Connection) -> None:
+        """Several rows in one pipelined statement (a batch of escalation pages)."""
+        if entries:
+            await conn.executemany(_INSERT, [self._values(entry) for entry in entries])
+
     async def _insert(self, conn: asyncpg.Connection, entry: AuditEntry) -> None:
+        await conn.execute(_INSERT, *self._values(entry))
+
+    def _values(self, entry: AuditEntry) -> tuple[object, ...]:
         arguments = self._redact(json.dumps(entry.arguments, default=str, ensure_ascii=False))
         detail = self._redact(entry.detail)[:2000] if entry.detail else None
-        await conn.execute(
-            "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
-            " decision, outcome, detail, duration_ms) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10)",
+        return (
             entry.request_id,
             entry.user_id,
             entry.channel_id,

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
@@ -32,6 +33,38 @@ def short_error(exc: BaseException) -> str:
         return "timed out"
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+class SerialConnection:
+    """One connection shared by concurrent tasks inside one transaction, one statement at a
+    time (asyncpg refuses a second statement while one is in flight on a connection).
+
+    The escalation worker sends a batch of steps concurrently; their few writes join the
+    batch's transaction through this, so a step's writes still commit with its done mark."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    async def execute(self, query: str, *args: object) -> str:
+        async with self._lock:
+            return str(await self._conn.execute(query, *args))
+
+    async def executemany(self, query: str, args: list[tuple[object, ...]]) -> None:
+        async with self._lock:
+            await self._conn.executemany(query, args)
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        async with self._lock:
+            return list(await self._conn.fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        async with self._lock:
+            return await self._conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        async with self._lock:
+            return await self._conn.fetchval(query, *args)
 
 
 class PgPool:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ import aiohttp
 import asyncpg
 
 from bot.audit import AuditEntry
+from bot.database import SerialConnection
 from bot.deps import Deps
 from bot.durations import format_duration
 from bot.errors import UnavailableError
@@ -53,6 +55,21 @@ LIMIT $2
 """
 
 
+_MARK_DONE = (
+    "UPDATE escalation_steps SET state = 'done', fired_at = $2, fired_by = $3, late_ms = $4,"
+    " result = $5::jsonb, attempts = attempts + 1 WHERE id = $1"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a sent step leaves to write once its batch is through: its done mark (id, fired
+    at, by, late ms, result) and, for a page, its audit row."""
+
+    done: tuple[int, datetime, str, int, str] | None = None
+    audit: AuditEntry | None = None
+
+
 def thread_link(channel: str | None, ts: str | None) -> str:
     if not channel or not ts:
         return ""
@@ -66,8 +83,8 @@ class EscalationWorker:
         notifier: Notifier,
         clock: Clock = utcnow,
         poll: float = 1.0,
-        batch: int = 20,
-        concurrency: int = 12,
+        batch: int = 25,
+        concurrency: int = 4,
     ) -> None:
         self.deps = deps
         self.notifier = notifier
@@ -76,21 +93,54 @@ class EscalationWorker:
         self.batch = batch
         self.concurrency = concurrency
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self._wake = asyncio.Event()
+        self._due = asyncio.Event()  # loops: look for due steps now
+        self._changed = asyncio.Event()  # timer: the earliest due time may have changed
+        self._generation = 0
 
     @property
     def t(self) -> Catalog:
         return Catalog(self.deps.config.locale)
 
     def wake(self) -> None:
-        """Look for due steps now (after a declare or an ack in this process)."""
-        self._wake.set()
+        """Look for due steps now, and again when the next one falls due (after a declare or an
+        ack in this process: either may have added or removed the earliest step)."""
+        self._changed.set()
+        self._signal()
+
+    def _signal(self) -> None:
+        self._generation += 1
+        self._due.set()
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._loop() for _ in range(self.concurrency)))
+        await asyncio.gather(self._timer(), *(self._loop() for _ in range(self.concurrency)))
+
+    async def _timer(self) -> None:
+        """Wake the loops at the moment the next pending step falls due: a step waits for no
+        poll interval (the interval stays, as a safety net for steps other replicas add)."""
+        while True:
+            self._changed.clear()
+            delay = self.poll
+            try:
+                next_due = await self._next_due()
+            except (UnavailableError, asyncpg.PostgresError, OSError):
+                stop_if_cancelled()
+                next_due = None
+            if next_due is not None:
+                delay = min(self.poll, max(0.0, (next_due - self.clock()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), delay)
+            self._signal()
+
+    async def _next_due(self) -> datetime | None:
+        async with self.deps.db.connection() as conn:
+            due: datetime | None = await conn.fetchval(
+                "SELECT min(due_at) FROM escalation_steps WHERE state = 'pending' AND due_at > $1", self.clock()
+            )
+        return due
 
     async def _loop(self) -> None:
         while True:
+            seen = self._generation
             try:
                 fired = await self.fire_due()
             except (UnavailableError, asyncpg.PostgresError, OSError) as exc:
@@ -101,39 +151,59 @@ class EscalationWorker:
                 stop_if_cancelled()
                 log.exception("escalation worker round failed")
                 fired = 0
-            if fired:
+            if fired or self._generation != seen:  # more may be due, or a wake came during the round
                 continue
-            self._wake.clear()
+            self._due.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                await asyncio.wait_for(self._due.wait(), self.poll)
 
     async def fire_due(self) -> int:
-        """One round: up to `batch` due steps, each claimed, sent and committed in its own transaction,
-        so a crash can only repeat the one step whose Slack call had just answered."""
-        fired = 0
-        async with self.deps.db.connection() as conn:  # one checkout (and one reset) per round
-            for _ in range(self.batch):
-                async with conn.transaction():
-                    row = await conn.fetchrow(_CLAIM, self.clock(), 1)
-                    if row is None:
-                        break
-                    audit = await self._fire_one(conn, row)
-                fired += 1
-                if audit is not None:  # after the commit: a failed audit row never un-sends a page
-                    await self._write_audit(conn, audit)
-        return fired
+        """One round: up to `batch` due steps claimed in one transaction, sent concurrently, and
+        committed together with their done marks and side effects (threads, tickets).
 
-    async def _fire_one(self, conn: asyncpg.Connection, row: asyncpg.Record) -> AuditEntry | None:
-        """Send one claimed step inside its transaction; returns the audit row to write after it."""
+        Another replica skips the locked rows. A crash before the commit rolls the batch back,
+        so every step in it fires again; only those whose Slack call had already answered repeat."""
+        async with self.deps.db.connection() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch(_CLAIM, self.clock(), self.batch)
+                if not rows:
+                    return 0
+                shared = SerialConnection(conn)
+                outcomes = await asyncio.gather(*(self._fire_guarded(shared, row) for row in rows))
+                done = [outcome.done for outcome in outcomes if outcome.done is not None]
+                if done:
+                    await conn.executemany(_MARK_DONE, done)
+            audits = [outcome.audit for outcome in outcomes if outcome.audit is not None]
+            if audits:  # after the commit: a failed audit row never un-sends a page
+                await self._write_audits(conn, audits)
+        return len(rows)
+
+    async def _fire_guarded(self, conn: SerialConnection, row: asyncpg.Record) -> Outcome:
+        """A bug in one step must not roll back the pages its batch already sent."""
+        try:
+            return await self._fire_one(conn, row)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, UnavailableError, OSError):
+            raise  # the transaction is lost anyway: the batch fires again once the database answers
+        except Exception as exc:
+            stop_if_cancelled()
+            log.exception("step %s (%s) failed", row["id"], row["kind"])
+            payload: dict[str, Any] = json.loads(row["payload"])
+            first_due = datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
+            backoff = min(MAX_BACKOFF, 2.0 ** min(row["attempts"], 9))
+            await self._reschedule(conn, row, payload, first_due, backoff, f"internal error: {type(exc).__name__}")
+            return Outcome()
+
+    async def _fire_one(self, conn: SerialConnection, row: asyncpg.Record) -> Outcome:
+        """Send one claimed step inside its batch's transaction."""
         payload: dict[str, Any] = json.loads(row["payload"])
         kind = row["kind"]
         if row["incident_id"] is not None and kind in ("page", "ticket", "checklist"):
             if row["incident_state"] == "resolved":
                 await conn.execute("UPDATE escalation_steps SET state = 'cancelled' WHERE id = $1", row["id"])
-                return None
+                return Outcome()
             if row["unless_ack"] and row["incident_state"] == "acknowledged":
                 await conn.execute("UPDATE escalation_steps SET state = 'stopped' WHERE id = $1", row["id"])
-                return None
+                return Outcome()
         first_due = datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
         now = self.clock()
         late = now - first_due
@@ -141,30 +211,20 @@ class EscalationWorker:
             result = await self._send(conn, row, payload, late)
         except RetryLater as exc:
             await self._reschedule(conn, row, payload, first_due, exc.seconds, str(exc))
-            return None
+            return Outcome()
         except NotifyFailed as exc:
             if kind == "webhook" and row["attempts"] + 1 >= WEBHOOK_ATTEMPTS:
                 await self._give_up_webhook(conn, row, str(exc))
-                return None
+                return Outcome()
             backoff = min(MAX_BACKOFF, 2.0 ** min(row["attempts"], 9))
             await self._reschedule(conn, row, payload, first_due, backoff, self.deps.redact(str(exc)))
-            return None
-        await conn.execute(
-            "UPDATE escalation_steps SET state = 'done', fired_at = $2, fired_by = $3, late_ms = $4,"
-            " result = $5::jsonb, attempts = attempts + 1 WHERE id = $1",
-            row["id"],
-            now,
-            self.name,
-            int(late.total_seconds() * 1000),
-            json.dumps(result),
-        )
-        if kind == "page":
-            return self._page_audit(row, payload, late)
-        return None
+            return Outcome()
+        done = (row["id"], now, self.name, int(late.total_seconds() * 1000), json.dumps(result))
+        return Outcome(done=done, audit=self._page_audit(row, payload, late) if kind == "page" else None)
 
     async def _reschedule(
         self,
-        conn: asyncpg.Connection,
+        conn: SerialConnection,
         row: asyncpg.Record,
         payload: dict[str, Any],
         first_due: datetime,
@@ -182,7 +242,7 @@ class EscalationWorker:
         )
         log.warning("step %s (%s) not sent: %s; retry in %.1fs", row["id"], row["kind"], error, seconds)
 
-    async def _give_up_webhook(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:
+    async def _give_up_webhook(self, conn: SerialConnection, row: asyncpg.Record, error: str) -> None:
         await conn.execute(
             "UPDATE escalation_steps SET state = 'failed', last_error = $2, attempts = attempts + 1 WHERE id = $1",
             row["id"],
@@ -204,11 +264,11 @@ class EscalationWorker:
             duration_ms=None,
         )
 
-    async def _write_audit(self, conn: asyncpg.Connection, entry: AuditEntry) -> None:
+    async def _write_audits(self, conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
         try:
-            await self.deps.audit.record(entry, conn)
+            await self.deps.audit.record_many(entries, conn)
         except (UnavailableError, asyncpg.PostgresError, OSError) as exc:
-            log.error("audit row %s not written: %s", entry.request_id, exc)
+            log.error("%d audit rows (%s…) not written: %s", len(entries), entries[0].request_id, exc)
 
     # ---- what each kind sends --------------------------------------------------------
 
@@ -216,7 +276,7 @@ class EscalationWorker:
         return self.t("escalation.late", late=format_duration(late)) if late > LATE_NOTICE else ""
 
     async def _send(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, payload: dict[str, Any], late: timedelta
+        self, conn: SerialConnection, row: asyncpg.Record, payload: dict[str, Any], late: timedelta
     ) -> dict[str, Any]:
         kind = row["kind"]
         t = self.t

@@ -108,6 +108,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "escalation claim: index in the claim's own order (due time, then id)",
+        """
+        CREATE INDEX escalation_steps_claim ON escalation_steps (due_at, id) WHERE state = 'pending';
+        DROP INDEX escalation_steps_due;
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

@@ -30,7 +30,21 @@ def setup_logging(level: str, redactor: Redactor) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("slack_bolt").setLevel(max(logging.WARNING, root.level))
+    quiet = max(logging.WARNING, root.level)
+    logging.getLogger("slack_bolt").setLevel(quiet)
+    # slack_sdk tests its own logger's level, not the effective one: left at NOTSET, it formats
+    # a debug line of every request's whole body (blocks included) and then drops it.
+    for name in _SLACK_SDK_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
+
+
+_SLACK_SDK_LOGGERS = (
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.web.base_client",
+    "slack_sdk.webhook.async_client",
+    "slack_sdk.webhook.client",
+    "slack_sdk.socket_mode.aiohttp",
+)
 
 
 @dataclass

@@ -151,6 +151,42 @@ async def test_two_workers_on_one_database_fire_every_step_once(
     assert len(fired_by) >= 1
 
 
+async def test_a_step_fires_when_it_falls_due_not_at_the_next_poll(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url, poll=30.0)
+    started = time.monotonic()
+    await declare(runtime, "sev1 Checkout caído")
+    await wait_pages(emu, 3, 5)
+    assert dm_users(emu).count("U0CTO") == 1
+    assert 2.0 <= time.monotonic() - started < 3.0, "the CTO page waited for a poll instead of its due time"
+
+
+async def test_a_broken_step_does_not_undo_the_pages_sent_in_its_batch(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    await declare(runtime, "sev1 Pagos lentos")
+    await wait_pages(emu, 2, 3)
+    assert runtime.deps.escalation is not None
+    async with runtime.deps.db.connection() as conn:
+        await conn.execute(  # claimed together: the same due time, one transaction
+            "INSERT INTO escalation_steps (incident_id, position, kind, payload, due_at) VALUES"
+            ' (1, 10, \'page\', \'{"user": "U0EXTRA1", "role": "dba"}\', now()),'
+            " (1, 11, 'page', '{\"role\": \"no user: a bug\"}', now()),"
+            ' (1, 12, \'page\', \'{"user": "U0EXTRA2", "role": "dba"}\', now())'
+        )
+    runtime.deps.escalation.wake()
+    await wait_pages(emu, 4, 3)
+    await asyncio.sleep(1.0)
+    assert sorted(u for u in dm_users(emu) if u.startswith("U0EXTRA")) == ["U0EXTRA1", "U0EXTRA2"]
+    async with runtime.deps.db.connection() as conn:
+        rows = await conn.fetch("SELECT position, state, last_error FROM escalation_steps WHERE position >= 10")
+    states = {r["position"]: (r["state"], r["last_error"]) for r in rows}
+    assert states[10][0] == "done" and states[12][0] == "done"
+    assert states[11] == ("pending", "internal error: KeyError")
+
+
 async def test_sev2_declared_at_22_notifies_the_tech_lead_at_9_in_their_time_zone(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
