@@ -33,7 +33,8 @@ def main() -> None:
     web_app = web.Application()
     web_app.router.add_post("/slack/events", events)
     print(f"listening on 127.0.0.1:{args.port}", flush=True)
-    web.run_app(web_app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    # the same accept queue as ops-bot serve, so the two differ only in what runs per request
+    web.run_app(web_app, host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=1024)
 
 
 if __name__ == "__main__":
