@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +68,16 @@ class Outcome:
 
     done: tuple[int, datetime, str, int, str] | None = None
     audit: AuditEntry | None = None
+
+
+@dataclass
+class BatchEffects:
+    """What the steps of one batch leave for the batch to do once they are all sent: the
+    threads announced (one UPDATE for all) and the thread mentions of pages, one message per
+    incident however many of its people were paged in the batch."""
+
+    threads: list[tuple[int, str]] = field(default_factory=list)
+    mentions: dict[tuple[str, str | None, int], list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def thread_link(channel: str | None, ts: str | None) -> str:
@@ -151,7 +161,10 @@ class EscalationWorker:
                 stop_if_cancelled()
                 log.exception("escalation worker round failed")
                 fired = 0
-            if fired or self._generation != seen:  # more may be due, or a wake came during the round
+            if fired:  # its commit may have made more claimable (pages wait for their thread): all look
+                self._signal()
+                continue
+            if self._generation != seen:  # a wake came during the round
                 continue
             self._due.clear()
             with contextlib.suppress(TimeoutError):
@@ -169,7 +182,11 @@ class EscalationWorker:
                 if not rows:
                     return 0
                 shared = SerialConnection(conn)
-                outcomes = await asyncio.gather(*(self._fire_guarded(shared, row) for row in rows))
+                effects = BatchEffects()
+                outcomes = await asyncio.gather(*(self._fire_guarded(shared, row, effects) for row in rows))
+                await self._post_mentions(shared, effects)
+                if effects.threads:
+                    await conn.executemany("UPDATE incidents SET thread_ts = $2 WHERE id = $1", effects.threads)
                 done = [outcome.done for outcome in outcomes if outcome.done is not None]
                 if done:
                     await conn.executemany(_MARK_DONE, done)
@@ -178,10 +195,23 @@ class EscalationWorker:
                 await self._write_audits(conn, audits)
         return len(rows)
 
-    async def _fire_guarded(self, conn: SerialConnection, row: asyncpg.Record) -> Outcome:
+    async def _post_mentions(self, conn: SerialConnection, effects: BatchEffects) -> None:
+        """The thread lines of the batch's pages; a line Slack refuses is queued as a note."""
+
+        async def post(channel: str, thread: str | None, incident_id: int, lines: list[dict[str, Any]]) -> None:
+            text = "\n".join(self._note_text(mention) for mention in lines)
+            try:
+                await self.notifier.post(channel, Result(title="", blocks=[Text(text, markup=True)]), thread)
+            except (NotifyFailed, RetryLater):
+                for mention in lines:
+                    await self.deps.incidents.note(conn, incident_id, mention)
+
+        await asyncio.gather(*(post(*where, lines) for where, lines in effects.mentions.items()))
+
+    async def _fire_guarded(self, conn: SerialConnection, row: asyncpg.Record, effects: BatchEffects) -> Outcome:
         """A bug in one step must not roll back the pages its batch already sent."""
         try:
-            return await self._fire_one(conn, row)
+            return await self._fire_one(conn, row, effects)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, UnavailableError, OSError):
             raise  # the transaction is lost anyway: the batch fires again once the database answers
         except Exception as exc:
@@ -193,7 +223,7 @@ class EscalationWorker:
             await self._reschedule(conn, row, payload, first_due, backoff, f"internal error: {type(exc).__name__}")
             return Outcome()
 
-    async def _fire_one(self, conn: SerialConnection, row: asyncpg.Record) -> Outcome:
+    async def _fire_one(self, conn: SerialConnection, row: asyncpg.Record, effects: BatchEffects) -> Outcome:
         """Send one claimed step inside its batch's transaction."""
         payload: dict[str, Any] = json.loads(row["payload"])
         kind = row["kind"]
@@ -208,7 +238,7 @@ class EscalationWorker:
         now = self.clock()
         late = now - first_due
         try:
-            result = await self._send(conn, row, payload, late)
+            result = await self._send(conn, row, payload, late, effects)
         except RetryLater as exc:
             await self._reschedule(conn, row, payload, first_due, exc.seconds, str(exc))
             return Outcome()
@@ -276,7 +306,12 @@ class EscalationWorker:
         return self.t("escalation.late", late=format_duration(late)) if late > LATE_NOTICE else ""
 
     async def _send(
-        self, conn: SerialConnection, row: asyncpg.Record, payload: dict[str, Any], late: timedelta
+        self,
+        conn: SerialConnection,
+        row: asyncpg.Record,
+        payload: dict[str, Any],
+        late: timedelta,
+        effects: BatchEffects,
     ) -> dict[str, Any]:
         kind = row["kind"]
         t = self.t
@@ -311,7 +346,7 @@ class EscalationWorker:
                 summary=f"{incident.ref} {sev} {incident.title}",
             )
             ts = await self.notifier.post(channel, result)
-            await conn.execute("UPDATE incidents SET thread_ts = $2 WHERE id = $1", incident.id, ts)
+            effects.threads.append((incident.id, ts))
             return {"ts": ts, "channel": channel}
         channel, thread = incident.channel_id or "", incident.thread_ts
         if kind == "page":
@@ -340,11 +375,7 @@ class EscalationWorker:
                 "escalation": payload.get("escalation"),
                 "late_ms": int(late.total_seconds() * 1000),
             }
-            try:  # the mention in the thread, now; if Slack refuses it, the queue retries it
-                mention_text = Text(self._note_text(mention), markup=True)
-                await self.notifier.post(channel, Result(title="", blocks=[mention_text]), thread)
-            except (NotifyFailed, RetryLater):
-                await self.deps.incidents.note(conn, incident.id, mention)
+            effects.mentions.setdefault((channel, thread, incident.id), []).append(mention)
             return {"dm": dm, "ts": dm_ts}
         if kind == "note":
             ts = await self.notifier.post(

@@ -60,7 +60,8 @@ class SlackNotifier:
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         self._keep_alive()
         try:
-            response = await asyncio.wait_for(self.client.api_call(method, json=kwargs), SLACK_TIMEOUT)
+            async with asyncio.timeout(SLACK_TIMEOUT):  # no task per call, unlike wait_for
+                response = await self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
             if exc.response.status_code == 429:
                 retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after") or 1
