@@ -151,6 +151,19 @@ async def test_two_workers_on_one_database_fire_every_step_once(
     assert len(fired_by) >= 1
 
 
+async def test_pages_sent_together_share_one_message_in_the_thread(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    await declare(runtime, "sev1 Base de datos sin espacio")
+    await wait_pages(emu, 2, 3)
+    await asyncio.sleep(0.5)
+    lines = [str(c.args["text"]) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")]
+    paged = [text for text in lines if "Paged" in text]
+    assert len(paged) == 1, lines
+    assert "<@U0DEVOPS>" in paged[0] and "<@U0TECHLEAD>" in paged[0] and "\n" in paged[0]
+
+
 async def test_a_step_fires_when_it_falls_due_not_at_the_next_poll(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
