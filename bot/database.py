@@ -77,6 +77,11 @@ class PgPool:
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
+    @property
+    def dsn(self) -> str:
+        """For a connection of one's own outside the pool (a LISTEN); never shown or logged."""
+        return self._dsn
+
     async def _get_pool(self) -> asyncpg.Pool:
         async with self._lock:
             if self._pool is None:

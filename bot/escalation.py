@@ -28,9 +28,10 @@ from bot.database import SerialConnection
 from bot.deps import Deps
 from bot.durations import format_duration
 from bot.errors import UnavailableError
-from bot.incidents import INCIDENT_COLUMNS, Clock, Incident, PlannedStep, utcnow
+from bot.incidents import INCIDENT_COLUMNS, STEPS_CHANNEL, Clock, Incident, PlannedStep, utcnow
 from bot.messages import Catalog
 from bot.notify import Notifier, NotifyFailed, RetryLater
+from bot.pg_listen import PgListener
 from bot.render_slack import escape
 from bot.results import Button, Buttons, Result, Text
 from bot.worker import stop_if_cancelled
@@ -122,7 +123,8 @@ class EscalationWorker:
         self._due.set()
 
     async def run(self) -> None:
-        await asyncio.gather(self._timer(), *(self._loop() for _ in range(self.concurrency)))
+        listener = PgListener(self.deps.db.dsn, STEPS_CHANNEL, self.wake)
+        await asyncio.gather(listener.run(), self._timer(), *(self._loop() for _ in range(self.concurrency)))
 
     async def _timer(self) -> None:
         """Wake the loops at the moment the next pending step falls due: a step waits for no

@@ -83,6 +83,10 @@ INCIDENT_COLUMNS = (
 )
 
 
+STEPS_CHANNEL = "opsbot_escalation_steps"
+"""The NOTIFY channel that tells every replica's escalation worker new steps were written."""
+
+
 class IncidentStore:
     def __init__(self, db: BotDatabase, config: OpsConfig, clock: Clock = utcnow) -> None:
         self.db = db
@@ -185,6 +189,7 @@ class IncidentStore:
                 for i, s in enumerate(steps)
             ],
         )
+        await conn.execute("SELECT pg_notify($1, '')", STEPS_CHANNEL)  # on commit: every replica's worker looks
 
     async def note(self, conn: asyncpg.Connection, incident_id: int | None, payload: dict[str, Any]) -> None:
         """Queue a timeline entry; the worker posts it into the thread (or the channel)."""

@@ -175,6 +175,21 @@ async def test_a_step_fires_when_it_falls_due_not_at_the_next_poll(
     assert 2.0 <= time.monotonic() - started < 3.0, "the CTO page waited for a poll instead of its due time"
 
 
+async def test_steps_written_on_another_replica_wake_this_one_at_once(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    typed_on = await make_runtime(base_config(extra=POLICY), database_url=fresh_db_url)  # no worker of its own
+    assert typed_on.deps.escalation is None
+    sends = await start(make_runtime, emu, fresh_db_url, poll=30.0)
+    assert sends.deps.escalation is not None
+    await asyncio.sleep(2.5)  # its loops are in their 30 s waits, its listening connection open
+    started = time.monotonic()
+    await declare(typed_on, "sev1 Webhooks de pago fallan")
+    await wait_pages(emu, 2, 5)
+    assert time.monotonic() - started < 1.0, "the other replica waited for its poll"
+    assert sorted(dm_users(emu)) == ["U0DEVOPS", "U0TECHLEAD"]
+
+
 async def test_a_broken_step_does_not_undo_the_pages_sent_in_its_batch(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
