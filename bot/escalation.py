@@ -185,7 +185,15 @@ class EscalationWorker:
                     return 0
                 shared = SerialConnection(conn)
                 effects = BatchEffects()
-                outcomes = await asyncio.gather(*(self._fire_guarded(shared, row, effects) for row in rows))
+                # every send ends before the transaction does, even when one fails: none may
+                # still be writing through a connection rolled back and returned to the pool
+                settled = await asyncio.gather(
+                    *(self._fire_guarded(shared, row, effects) for row in rows), return_exceptions=True
+                )
+                failed = [error for error in settled if isinstance(error, BaseException)]
+                if failed:
+                    raise failed[0]
+                outcomes = [outcome for outcome in settled if isinstance(outcome, Outcome)]
                 await self._post_mentions(shared, effects)
                 if effects.threads:
                     await conn.executemany("UPDATE incidents SET thread_ts = $2 WHERE id = $1", effects.threads)
