@@ -1,10 +1,12 @@
 """The escalation worker: sends due incident steps, each exactly once, even across replicas.
 
-Each round claims due steps with `SELECT … FOR UPDATE SKIP LOCKED` inside a transaction,
-sends them, and marks them done in that same transaction. Another replica skips the locked
-rows; a crash rolls the transaction back so the step is still pending and fires when any
-replica runs again (saying how late it is). A 429 moves the step to after Retry-After, any
-other failure backs off; a step is marked done only after Slack confirmed it.
+Each round claims a batch of due steps with `SELECT … FOR UPDATE SKIP LOCKED` inside a
+transaction, sends them concurrently, and marks them done in that same transaction. Another
+replica skips the locked rows; a crash rolls the transaction back so the steps are still
+pending and fire when any replica runs again (saying how late they are). A 429 moves a step
+to after Retry-After, any other failure backs off; a step is marked done only after Slack
+confirmed it. Nobody polls for due times: a timer wakes the loops when the next step falls
+due, and a NOTIFY when another replica writes steps.
 """
 
 from __future__ import annotations
