@@ -83,6 +83,15 @@ class BatchEffects:
     mentions: dict[tuple[str, str | None, int], list[dict[str, Any]]] = field(default_factory=dict)
 
 
+def first_due_of(row: asyncpg.Record, payload: dict[str, Any]) -> datetime:
+    """When the step was first due: a retried step keeps it, so its lateness counts from there."""
+    return datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
+
+
+def backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF, 2.0 ** min(attempts, 9))
+
+
 def thread_link(channel: str | None, ts: str | None) -> str:
     if not channel or not ts:
         return ""
@@ -230,9 +239,8 @@ class EscalationWorker:
             stop_if_cancelled()
             log.exception("step %s (%s) failed", row["id"], row["kind"])
             payload: dict[str, Any] = json.loads(row["payload"])
-            first_due = datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
-            backoff = min(MAX_BACKOFF, 2.0 ** min(row["attempts"], 9))
-            await self._reschedule(conn, row, payload, first_due, backoff, f"internal error: {type(exc).__name__}")
+            error = f"internal error: {type(exc).__name__}"
+            await self._reschedule(conn, row, payload, first_due_of(row, payload), backoff(row["attempts"]), error)
             return Outcome()
 
     async def _fire_one(self, conn: SerialConnection, row: asyncpg.Record, effects: BatchEffects) -> Outcome:
@@ -246,7 +254,7 @@ class EscalationWorker:
             if row["unless_ack"] and row["incident_state"] == "acknowledged":
                 await conn.execute("UPDATE escalation_steps SET state = 'stopped' WHERE id = $1", row["id"])
                 return Outcome()
-        first_due = datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
+        first_due = first_due_of(row, payload)
         now = self.clock()
         late = now - first_due
         try:
@@ -258,8 +266,7 @@ class EscalationWorker:
             if kind == "webhook" and row["attempts"] + 1 >= WEBHOOK_ATTEMPTS:
                 await self._give_up_webhook(conn, row, str(exc))
                 return Outcome()
-            backoff = min(MAX_BACKOFF, 2.0 ** min(row["attempts"], 9))
-            await self._reschedule(conn, row, payload, first_due, backoff, self.deps.redact(str(exc)))
+            await self._reschedule(conn, row, payload, first_due, backoff(row["attempts"]), self.deps.redact(str(exc)))
             return Outcome()
         done = (row["id"], now, self.name, int(late.total_seconds() * 1000), json.dumps(result))
         return Outcome(done=done, audit=self._page_audit(row, payload, late) if kind == "page" else None)
