@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -33,6 +32,7 @@ from bot.argtypes import positional
 from bot.audit import AuditEntry
 from bot.database import short_error
 from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
+from bot.ids import new_id
 from bot.registry import OpArgs, Operation, operation
 from bot.results import Block, Button, Buttons, Fields, Result, Text
 from bot.roles import rank
@@ -173,7 +173,7 @@ class Confirmations:
             return preview  # the preview found it cannot be done: nothing is parked
         now = time.time()
         action = PendingAction(
-            id=secrets.token_urlsafe(12),
+            id=new_id(16),
             operation=op.name,
             arguments=args.model_dump(mode="json"),
             requester=ctx.user_id,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -43,6 +42,7 @@ from bot.context import OpContext
 from bot.database import short_error
 from bot.durations import format_duration
 from bot.errors import BotError, TargetError, UnavailableError
+from bot.ids import new_id
 from bot.incidents import Incident
 from bot.messages import Catalog
 from bot.registry import OpArgs, operation
@@ -544,7 +544,7 @@ def findings_key(ctx: OpContext, findings_id: str) -> str:
 
 async def keep_findings(ctx: OpContext, section: str, text: str) -> str | None:
     """Park the findings' text for the "Add to INC" button; None when the bot's Redis is down."""
-    findings_id = secrets.token_urlsafe(9)
+    findings_id = new_id(12)
     value = f"{section}\n{text[:FINDINGS_CHARS]}"
     try:
         async with asyncio.timeout(STORE_TIMEOUT):

@@ -23,7 +23,6 @@ import contextlib
 import logging
 import math
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ from bot.context import OpContext
 from bot.database import short_error
 from bot.durations import format_duration
 from bot.errors import TargetError, UnavailableError
+from bot.ids import new_id
 from bot.messages import Catalog
 from bot.registry import OpArgs, operation
 from bot.results import Attachment, Block, Button, Buttons, Code, Result, Text
@@ -281,7 +281,7 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
     docker = docker_of(ctx)
     await docker.container_of(args.service)  # no thread for a service without a container
     seconds = args.follow.total_seconds()
-    follow_id = secrets.token_urlsafe(9)
+    follow_id = new_id(12)
     switch = StopSwitch.of(ctx, follow_id)
     try:
         await switch.arm(seconds + KEY_MARGIN)
