@@ -329,6 +329,7 @@ async def run(minutes: float, rate: float, warmup: float, seed: int, trace: str 
                 emu.api_url,
                 f"{PG}/{name}",
                 extra_env={"REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **traced},
+                ready_timeout=120.0 if trace else 15.0,  # tracing every allocation slows startup several-fold
             )
             cold = await figures(bot, name, prefix)
             driver = Driver(bot, emu, stack_client)
