@@ -35,7 +35,6 @@ class PgListener:
         self.channel = channel
         self.on_notify = on_notify
         self.retry = retry
-        self.connected = asyncio.Event()
 
     async def run(self) -> None:
         while True:
@@ -44,7 +43,6 @@ class PgListener:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 stop_if_cancelled()
                 log.debug("listening on %s: %s; again in %gs", self.channel, type(exc).__name__, self.retry)
-            self.connected.clear()
             await asyncio.sleep(self.retry)
 
     async def _listen_once(self) -> None:
@@ -54,7 +52,6 @@ class PgListener:
         try:
             conn.add_termination_listener(lambda _conn: closed.set())
             await conn.add_listener(self.channel, lambda *_args: self.on_notify())
-            self.connected.set()
             self.on_notify()
             while not closed.is_set():
                 with contextlib.suppress(TimeoutError):
