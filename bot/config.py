@@ -102,6 +102,20 @@ class StepConfig(_Model):
         return self
 
 
+class PrometheusConfig(_Model):
+    """The Prometheus that scrapes the stack: charts for alert messages and `/ops metrics --chart`."""
+
+    url: str
+    timeout: Duration = timedelta(seconds=5)
+
+
+class AlertmanagerConfig(_Model):
+    """The Alertmanager whose v2 API takes the silences made from Slack."""
+
+    url: str
+    timeout: Duration = timedelta(seconds=5)
+
+
 class StackConfig(_Model):
     api: ApiConfig | None = None
     bull_board: BullBoardConfig | None = None
@@ -111,6 +125,8 @@ class StackConfig(_Model):
     backups: BackupsConfig | None = None
     steps: dict[str, StepConfig] = Field(default_factory=dict)
     repo: str | None = None
+    prometheus: PrometheusConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
 
 
 class RolesConfig(_Model):
@@ -219,6 +235,35 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+class AlertRule(_Model):
+    """What to do with an alert group whose labels match: first matching rule wins.
+
+    A label value written `~"regex"` matches by full regular expression; any other value exactly."""
+
+    match: dict[str, str] = Field(min_length=1)
+    diagnose: str | None = None
+    declare: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for label, wanted in value.items():
+            if wanted.startswith("~"):
+                try:
+                    re.compile(wanted[1:])
+                except re.error as exc:
+                    raise ValueError(f"{label}: not a valid regular expression: {exc}") from exc
+        return value
+
+
+class AlertsConfig(_Model):
+    """Alert intake: where alert messages go, the senders' bearer token, and the rules."""
+
+    channel: str | None = None
+    token: str = Field(min_length=16)
+    rules: list[AlertRule] = Field(default_factory=list)
+
+
 class OpsConfig(_Model):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     stack: StackConfig = Field(default_factory=StackConfig)
@@ -230,6 +275,7 @@ class OpsConfig(_Model):
     contacts: list[Contact] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     confirm_ttl: Duration | None = None
+    alerts: AlertsConfig | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -257,6 +303,11 @@ class OpsConfig(_Model):
             for policy_step in steps:
                 if policy_step.notify is not None and policy_step.notify not in roles:
                     raise ValueError(f"escalation.{severity}: no contact has role {policy_step.notify!r}")
+        if self.alerts is not None:
+            for n, rule in enumerate(self.alerts.rules):
+                if rule.declare is not None and rule.declare not in self.escalation.policies:
+                    known = ", ".join(sorted(self.escalation.policies)) or "none"
+                    raise ValueError(f"alerts.rules.{n}.declare: no escalation policy {rule.declare!r} ({known})")
         return self
 
     @property

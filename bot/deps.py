@@ -48,6 +48,8 @@ def build_redactor(settings: Settings, config: OpsConfig) -> Redactor:
     for secret in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token):
         if secret is not None:
             secrets.append(secret.get_secret_value())
+    if config.alerts is not None:
+        secrets.append(config.alerts.token)
     urls = [settings.database_url.get_secret_value(), settings.redis_url.get_secret_value()]
     if config.stack.postgres:
         urls.append(config.stack.postgres.dsn)

@@ -10,13 +10,15 @@ import pytest
 from bot.config import ConfigError, load_config, parse_config
 from bot.durations import parse_duration
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "ops.example.yml"
-ENV = {"TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost/pedidos", "TARGET_REDIS_URL": "redis://localhost"}
+SPEC = Path(__file__).resolve().parent / "spec" / "ops.example.yml"  # the spec's example, vendored
+ENV = {
+    "TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost/pedidos",
+    "TARGET_REDIS_URL": "redis://localhost",
+    "ALERTS_TOKEN": "alerts-token-0123456789abcdef",
+}
 
 
 def example_text() -> str:
-    if not SPEC.exists():
-        pytest.fail(f"spec example not found at {SPEC}")
     return SPEC.read_text(encoding="utf-8")
 
 
@@ -29,11 +31,29 @@ def test_the_spec_example_loads_with_its_env_vars() -> None:
     assert config.permissions == {"db backup": "admin"}
     assert config.services == ["api", "postgres", "redis"]
     assert str(config.contacts[0].hours) == "09:00-18:00"
+    assert config.stack.prometheus is not None and config.stack.prometheus.url == "http://localhost:9090"
+    assert config.stack.alertmanager is not None and config.stack.alertmanager.url == "http://localhost:9093"
+    assert config.alerts is not None and config.alerts.token == ENV["ALERTS_TOKEN"]
+    first = config.alerts.rules[0]
+    assert (first.match, first.diagnose, first.declare) == ({"alertname": "PaymentsFailing"}, "payments", "sev1")
+
+
+def test_an_alert_rule_declaring_an_unknown_severity_is_refused_with_its_line() -> None:
+    text = example_text().replace("declare: sev1", "declare: sev9")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env=ENV)
+    assert any("sev9" in p.message for p in caught.value.problems)
+
+
+def test_a_short_alerts_token_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(example_text(), env={**ENV, "ALERTS_TOKEN": "abc"})
+    assert [p.key for p in caught.value.problems] == ["alerts.token"]
 
 
 def test_missing_env_var_is_named_with_key_and_line() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(example_text(), env={"TARGET_REDIS_URL": "redis://x"})
+        parse_config(example_text(), env={"TARGET_REDIS_URL": "redis://x", "ALERTS_TOKEN": ENV["ALERTS_TOKEN"]})
     (problem,) = caught.value.problems
     assert problem.key == "stack.postgres.dsn"
     assert "TARGET_DATABASE_URL" in problem.message
@@ -110,3 +130,12 @@ def test_check_config_cli_accepts_the_example(tmp_path: Path) -> None:
 def test_load_config_of_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yml")
+
+
+def test_the_vendored_example_matches_the_spec_when_the_spec_is_beside_the_repo() -> None:
+    """The repo carries its own copy; where the spec sits beside the clone (as in CI), they agree."""
+    beside = Path(__file__).resolve().parents[2] / "shared" / "spec"
+    if not beside.is_dir():
+        pytest.skip("no ../shared/spec beside this clone: the vendored copies are the reference")
+    for name in ("ops.example.yml", "slack-manifest.schema.1.0.0.json"):
+        assert (SPEC.parent / name).read_bytes() == (beside / name).read_bytes(), f"tests/spec/{name} is stale"

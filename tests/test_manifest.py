@@ -1,9 +1,8 @@
 """manifest.yml is a valid Slack app manifest and asks for exactly what ops-bot uses.
 
-The schema is Slack's published app-manifest JSON schema, kept in the shared spec directory:
-`$OPS_SPEC_DIR` if set, else `<repo>/../shared/spec/` (CI clones the repo beside a copy of
-`shared/`). A missing schema is a test failure, not a skip: otherwise CI would go green
-without ever validating the manifest.
+The schema is Slack's published app-manifest JSON schema (MIT), vendored in `tests/spec/`
+with its licence, so a clone with nothing beside it validates its manifest. A missing schema
+is a test failure, not a skip: otherwise CI would go green without ever validating it.
 """
 
 from __future__ import annotations
@@ -36,18 +35,11 @@ EXPECTED_BOT_SCOPES = {
 
 
 def spec_dir() -> Path:
+    """Slack's schema, vendored in tests/spec/ with its licence; `$OPS_SPEC_DIR` may point at another copy."""
     env = os.environ.get("OPS_SPEC_DIR")
-    if env:
-        path = Path(env).expanduser()
-        if not (path / SCHEMA_NAME).is_file():
-            pytest.fail(f"OPS_SPEC_DIR={env!r} is set but {path / SCHEMA_NAME} does not exist")
-        return path
-    path = REPO.parent / "shared" / "spec"
+    path = Path(env).expanduser() if env else Path(__file__).resolve().parent / "spec"
     if not (path / SCHEMA_NAME).is_file():
-        pytest.fail(
-            f"Slack manifest schema not found at {path / SCHEMA_NAME}. Put a copy of shared/ beside the repo "
-            f"(<repo>/../shared/spec/) or set OPS_SPEC_DIR to the directory holding {SCHEMA_NAME}."
-        )
+        pytest.fail(f"Slack manifest schema not found at {path / SCHEMA_NAME}")
     return path
 
 
