@@ -306,8 +306,8 @@ class OpsConfig(_Model):
         if self.alerts is not None:
             for n, rule in enumerate(self.alerts.rules):
                 if rule.declare is not None and rule.declare not in self.escalation.policies:
-                    known = ", ".join(sorted(self.escalation.policies)) or "none"
-                    raise ValueError(f"alerts.rules.{n}.declare: no escalation policy {rule.declare!r} ({known})")
+                    policies = ", ".join(sorted(self.escalation.policies)) or "none"
+                    raise ValueError(f"alerts.rules.{n}.declare: no escalation policy {rule.declare!r} ({policies})")
         return self
 
     @property
