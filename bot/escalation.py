@@ -526,6 +526,8 @@ class EscalationWorker:
             )
         if event == "webhook_failed":
             return t("escalation.webhook_failed", error=escape(str(payload.get("error", ""))))
+        if event == "note":  # `/ops incident note`
+            return t("escalation.note", user=user, text=escape(str(payload.get("text", ""))))
         if event == "diagnosis":  # `/ops diagnose`'s findings, added with its "Add to INC-n" button
             head = t("escalation.diagnosis", user=user, section=escape(str(payload.get("section", ""))))
             return head + "\n```" + escape(str(payload.get("text", ""))).replace("```", "ˋˋˋ") + "```"

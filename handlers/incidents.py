@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, ValidationInfo
 
+from bot import incident_report
 from bot.argtypes import SlackUser, positional
 from bot.context import OpContext
 from bot.durations import format_duration
 from bot.errors import BotError
 from bot.messages import Catalog
 from bot.registry import NoArgs, OpArgs, operation
-from bot.results import Button, Buttons, Fields, Result, Table, Text
+from bot.results import Attachment, Button, Buttons, Fields, Result, Table, Text
 
 _REF = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 
@@ -122,7 +123,64 @@ async def resolve(ctx: OpContext, args: ResolveArgs) -> Result:
         acked=incident.acknowledged_by or t("escalation.nobody"),
         pages=summary["pages"],
     )
-    return Result(title="", blocks=[Text(text)], summary=text)
+    report = await _report(ctx, incident.id)
+    return Result(title="", blocks=[Text(text), *report.blocks], summary=text)
+
+
+class NoteArgs(OpArgs):
+    incident: IncidentRef | None = positional(None, metavar="id")
+    text: str = positional(metavar="text", greedy=True, min_length=1, max_length=1000)
+
+
+@operation("incident note", NoteArgs, role="viewer", any_channel=True)
+async def note(ctx: OpContext, args: NoteArgs) -> Result:
+    """Add a line to an incident's timeline (posted in its thread, kept in its report)."""
+    incident = await ctx.deps.incidents.pick(args.incident, ("open", "acknowledged"))
+    text = ctx.deps.redact(args.text)
+    async with ctx.deps.db.connection() as conn:
+        await ctx.deps.incidents.note(conn, incident.id, {"event": "note", "user": ctx.user_id, "text": text})
+    _wake(ctx)
+    message = ctx.t("incident.noted", ref=incident.ref)
+    return Result(title="", blocks=[Text(message)], summary=message)
+
+
+class ReportArgs(OpArgs):
+    incident: IncidentRef | None = positional(None, metavar="id")
+
+
+@operation("incident report", ReportArgs, role="viewer", any_channel=True)
+async def report(ctx: OpContext, args: ReportArgs) -> Result:
+    """The incident's timeline (pages, acks, notes, every command run) and a postmortem draft as a file."""
+    if args.incident is None:
+        latest = await ctx.deps.incidents.recent(limit=1)
+        if not latest:
+            raise BotError("incident.none_open")
+        incident_id = latest[0].id
+    else:
+        incident_id = args.incident
+    return await _report(ctx, incident_id)
+
+
+async def _report(ctx: OpContext, incident_id: int) -> Result:
+    """Summary blocks plus the Markdown draft, built from the bot's own records."""
+    t = ctx.t
+    record = await incident_report.gather(ctx.deps.db, incident_id, datetime.now(UTC))
+    if record is None:
+        raise BotError("incident.not_found", ref=f"INC-{incident_id}")
+    lines = incident_report.timeline(record, t, ctx.prefix)
+    figures = incident_report.figures(record)
+    names = {c.slack: c.name for c in ctx.config.contacts}
+    markdown = incident_report.render_markdown(record, lines, figures, t, ctx.config.timezone, names)
+    summary = incident_report.summary_text(record, lines, figures, t, ctx.config.timezone)
+    ref = record.incident.ref
+    return Result(
+        title=t("report.title", ref=ref),
+        blocks=[
+            Text(summary),
+            Attachment(f"{ref.lower()}-postmortem.md", markdown.encode(), title=t("report.file_title", ref=ref)),
+        ],
+        summary=t("report.title", ref=ref),
+    )
 
 
 @operation("incident list", NoArgs, role="viewer")

@@ -87,6 +87,8 @@ SAMPLES: dict[str, Sample] = {
     "incident ack": Sample("viewer", "1"),
     "incident resolve": Sample("viewer", "1 fixed by the matrix"),
     "incident list": Sample("viewer"),
+    "incident note": Sample("viewer", "1 checked the pool"),
+    "incident report": Sample("viewer", "1"),
     "incident tick": Sample("viewer", "1 0"),
     "oncall": Sample("viewer"),
     "oncall set": Sample("admin", "<@U0DEVOPS|marta> devops"),
