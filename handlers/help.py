@@ -5,8 +5,10 @@ from __future__ import annotations
 from bot.argtypes import positional
 from bot.context import OpContext
 from bot.messages import OPERATION_HELP_ES
-from bot.registry import OpArgs, Operation, operation
+from bot.registry import OpArgs, Operation, Registry, operation
 from bot.results import Fields, Result, Text
+
+LEVELS = {"none": "—", "confirm": "confirm", "critical": "critical (second admin)"}
 
 
 class HelpArgs(OpArgs):
@@ -42,3 +44,30 @@ async def help_(ctx: OpContext, args: HelpArgs) -> Result:
         mark = {"none": "", "confirm": " ⚠️", "critical": " ⚠️⚠️"}[op.destructive]
         lines.append(f"{op.usage(ctx.prefix)}{mark}\n    {help_line(ctx, op)}")
     return Result(title=t("help.title", role=role), blocks=[Text("\n".join(lines))], ephemeral=True)
+
+
+def commands_markdown(registry: Registry, prefix: str = "/ops") -> str:
+    """docs/commands.md: every visible operation with its usage, least role, destructive level and
+    help in English and Spanish, generated from the registry so the reference cannot drift.
+
+    Regenerate with `python scripts/commands_md.py > docs/commands.md`; a test fails when it is stale."""
+    lines = [
+        "# Command reference",
+        "",
+        "Generated from the registry by `python scripts/commands_md.py > docs/commands.md`; do not edit by hand.",
+        "The least role is the declared default; `permissions` in ops.yml may raise or lower it.",
+        "Destructive commands show a preview and wait for Confirm; critical ones also need a second admin.",
+        "",
+        "| command | least role | destructive | help | ayuda |",
+        "|---|---|---|---|---|",
+    ]
+    for op in sorted((op for op in registry if not op.hidden), key=lambda o: o.name):
+        cells = [
+            f"`{op.usage(prefix)}`",
+            op.role,
+            LEVELS[op.destructive],
+            op.help,
+            OPERATION_HELP_ES.get(op.name, op.help),
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"

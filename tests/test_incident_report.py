@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
-from conftest import RuntimeFactory, base_config
 from confirm_flow import run_confirmed
+from conftest import RuntimeFactory, base_config
 from markdown_it import MarkdownIt
 from slack_emulator import SlackEmulator
 
@@ -187,7 +187,7 @@ async def test_a_second_incidents_commands_never_appear_in_the_first_ones_report
     assert "only-about-the-second" not in markdown
     assert "Second one" not in markdown
     assert "incident ack INC-2" not in markdown and "U0TECHLEAD` — " not in markdown
-    assert not [row for row in timeline_rows(markdown) if "acknowledged" == row[2]], "INC-2's ack is not INC-1's"
+    assert not [row for row in timeline_rows(markdown) if row[2] == "acknowledged"], "INC-2's ack is not INC-1's"
 
 
 async def test_a_week_long_incident_with_thousands_of_commands_gives_a_file_that_opens(

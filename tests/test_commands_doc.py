@@ -1,0 +1,29 @@
+"""docs/commands.md is the registry's own reference: a new or changed operation that is not in it fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import handlers  # noqa: F401  registers every operation
+from bot.registry import REGISTRY
+from handlers.help import commands_markdown
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
+
+
+def test_the_command_reference_is_generated_from_the_registry_and_current() -> None:
+    expected = commands_markdown(REGISTRY)
+    assert DOC.read_text(encoding="utf-8") == expected, (
+        "docs/commands.md is stale: run `python scripts/commands_md.py > docs/commands.md`"
+    )
+
+
+def test_every_visible_operation_has_a_row_with_its_role_and_level() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for op in REGISTRY:
+        usage = op.usage().replace("|", "\\|")
+        if op.hidden:
+            assert f"`{usage}`" not in text
+            continue
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{usage}` |"))
+        assert f"| {op.role} |" in row
