@@ -589,8 +589,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{service}: no existe contenedor (créalo con docker compose up en el host)",
     },
     "containers.up.already": {"en": "{name}: already running", "es": "{name}: ya estaba corriendo"},
-    "docker.unreachable": {"en": "{what}: Docker engine unreachable ({detail})", "es": "{what}: motor Docker inalcanzable ({detail})"},
-    "docker.timeout": {"en": "{what}: no answer from the Docker engine within {seconds}s", "es": "{what}: el motor Docker no respondió en {seconds}s"},
+    "docker.unreachable": {
+        "en": "{what}: Docker engine unreachable ({detail})",
+        "es": "{what}: motor Docker inalcanzable ({detail})",
+    },
+    "docker.timeout": {
+        "en": "{what}: no answer from the Docker engine within {seconds}s",
+        "es": "{what}: el motor Docker no respondió en {seconds}s",
+    },
     "docker.no_container": {
         "en": "no container for service {service} in project {project}",
         "es": "no hay contenedor para el servicio {service} en el proyecto {project}",
@@ -1131,7 +1137,10 @@ CATALOG: dict[str, dict[str, str]] = {
     # incident report and notes (issue 16)
     "escalation.note": {"en": "📝 {user}: {text}", "es": "📝 {user}: {text}"},
     "incident.noted": {"en": "Added to the timeline of {ref}.", "es": "Añadido a la línea de tiempo de {ref}."},
-    "report.title": {"en": "{ref}: timeline and postmortem draft", "es": "{ref}: línea de tiempo y borrador del postmortem"},
+    "report.title": {
+        "en": "{ref}: timeline and postmortem draft",
+        "es": "{ref}: línea de tiempo y borrador del postmortem",
+    },
     "report.file_title": {"en": "{ref} postmortem draft", "es": "Borrador del postmortem de {ref}"},
     "report.heading": {"en": "Postmortem draft: {ref} — {title}", "es": "Borrador de postmortem: {ref} — {title}"},
     "report.meta": {
@@ -1177,8 +1186,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.line.declared": {"en": "declared {sev}: {title}", "es": "declaró {sev}: {title}"},
     "report.line.paged": {"en": "paged {who}", "es": "avisó a {who}"},
     "report.line.page_failed": {"en": "page to {who} failed: {error}", "es": "el aviso a {who} falló: {error}"},
-    "report.line.page_stopped": {"en": "page to {who} not sent: acknowledged", "es": "aviso a {who} no enviado: reconocido"},
-    "report.line.page_cancelled": {"en": "page to {who} not sent: resolved", "es": "aviso a {who} no enviado: resuelto"},
+    "report.line.page_stopped": {
+        "en": "page to {who} not sent: acknowledged",
+        "es": "aviso a {who} no enviado: reconocido",
+    },
+    "report.line.page_cancelled": {
+        "en": "page to {who} not sent: resolved",
+        "es": "aviso a {who} no enviado: resuelto",
+    },
     "report.line.page_pending": {"en": "page to {who} still pending", "es": "aviso a {who} aún pendiente"},
     "report.line.thread": {"en": "opened the incident thread", "es": "abrió el hilo del incidente"},
     "report.line.ticket": {"en": "opened a ticket", "es": "abrió un ticket"},
@@ -1187,7 +1202,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.line.ticked": {"en": "ticked “{item}”", "es": "marcó “{item}”"},
     "report.line.unticked": {"en": "unticked “{item}”", "es": "desmarcó “{item}”"},
     "report.line.diagnosis": {"en": "added the {section} diagnosis", "es": "añadió el diagnóstico {section}"},
-    "report.line.webhook_failed": {"en": "ticket webhook failed: {error}", "es": "el webhook de tickets falló: {error}"},
+    "report.line.webhook_failed": {
+        "en": "ticket webhook failed: {error}",
+        "es": "el webhook de tickets falló: {error}",
+    },
     "report.line.acknowledged": {"en": "acknowledged", "es": "reconoció"},
     "report.line.resolved": {"en": "resolved{note}", "es": "resolvió{note}"},
     "report.line.command": {
