@@ -528,6 +528,12 @@ class EscalationWorker:
             return t("escalation.webhook_failed", error=escape(str(payload.get("error", ""))))
         if event == "note":  # `/ops incident note`
             return t("escalation.note", user=user, text=escape(str(payload.get("text", ""))))
+        if event == "alert_linked":  # an incident declared from an alert's message or rule
+            return t(
+                "escalation.alert_linked", alert=escape(str(payload.get("alert", ""))), link=payload.get("link", "")
+            )
+        if event == "alerts_resolved":
+            return t("escalation.alerts_resolved", alert=escape(str(payload.get("alert", ""))))
         if event == "diagnosis":  # `/ops diagnose`'s findings, added with its "Add to INC-n" button
             head = t("escalation.diagnosis", user=user, section=escape(str(payload.get("section", ""))))
             return head + "\n```" + escape(str(payload.get("text", ""))).replace("```", "ˋˋˋ") + "```"

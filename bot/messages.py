@@ -1212,11 +1212,88 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "`{command}` — {decision}, {outcome}{duration} via {source}",
         "es": "`{command}` — {decision}, {outcome}{duration} vía {source}",
     },
+    # alerts in (issue 15)
+    "alerts.title": {"en": "Firing alerts", "es": "Alertas activas"},
+    "alerts.columns": {
+        "en": "group|alert|severity|firing|on it|incident|message",
+        "es": "grupo|alerta|severidad|activas|atendida por|incidente|mensaje",
+    },
+    "alerts.none": {"en": "Nothing is firing.", "es": "No hay alertas activas."},
+    "alerts.not_configured": {
+        "en": "Alerts are not configured: add `alerts:` (channel, token, rules) to ops.yml and point Alertmanager or Grafana at /alerts/alertmanager or /alerts/grafana.",
+        "es": "Las alertas no están configuradas: agrega `alerts:` (channel, token, rules) a ops.yml y apunta Alertmanager o Grafana a /alerts/alertmanager o /alerts/grafana.",
+    },
+    "alerts.no_group": {"en": "There is no alert group {id}.", "es": "No existe el grupo de alertas {id}."},
+    "alerts.no_alertmanager": {
+        "en": "Silences need `stack.alertmanager` in ops.yml (its URL); none is configured, so nothing was silenced.",
+        "es": "Los silencios necesitan `stack.alertmanager` en ops.yml (su URL); no hay ninguno, así que no se silenció nada.",
+    },
+    "alerts.acked": {"en": "{user} is on {alert}.", "es": "{user} atiende {alert}."},
+    "alerts.declared": {
+        "en": "{ref} ({sev}) declared for {alert}; the alert and the incident link to each other.",
+        "es": "{ref} ({sev}) declarado por {alert}; la alerta y el incidente se enlazan entre sí.",
+    },
+    "alerts.already_declared": {"en": "{alert} already has {ref}.", "es": "{alert} ya tiene {ref}."},
+    "alerts.silenced": {
+        "en": "Silenced {matchers} for {duration} in Alertmanager (silence {id}).",
+        "es": "Silenciado {matchers} por {duration} en Alertmanager (silencio {id}).",
+    },
+    "alerts.silence.comment": {
+        "en": "{alert}, silenced from Slack by {user}",
+        "es": "{alert}, silenciada desde Slack por {user}",
+    },
+    "alerts.silence.bad_duration": {
+        "en": "A silence lasts more than 0 and at most {limit}.",
+        "es": "Un silencio dura más de 0 y a lo sumo {limit}.",
+    },
+    "alerts.silence.no_labels": {
+        "en": "{alert} has no labels to silence by.",
+        "es": "{alert} no tiene etiquetas por las que silenciar.",
+    },
+    "alerts.silences.title": {"en": "Active silences", "es": "Silencios activos"},
+    "alerts.silences.none": {
+        "en": "No active silence in Alertmanager.",
+        "es": "No hay silencios activos en Alertmanager.",
+    },
+    "alerts.silences.columns": {"en": "id|matchers|by|ends|comment", "es": "id|matchers|por|termina|comentario"},
+    "alerts.expired": {"en": "Silence {id} expired by {user}.", "es": "Silencio {id} expirado por {user}."},
+    "alerts.button.diagnose": {"en": "Diagnose", "es": "Diagnosticar"},
+    "alerts.button.declare": {"en": "Declare incident", "es": "Declarar incidente"},
+    "alerts.button.ack": {"en": "I'm on it", "es": "Lo atiendo"},
+    "alerts.button.silence": {"en": "Silence {duration}", "es": "Silenciar {duration}"},
+    "alerts.button.expire": {"en": "Expire {id}", "es": "Expirar {id}"},
+    "alerts.msg.counts": {
+        "en": "{firing} firing, {resolved} resolved · since {since}",
+        "es": "{firing} activas, {resolved} resueltas · desde {since}",
+    },
+    "alerts.msg.runbook": {"en": "Runbook", "es": "Runbook"},
+    "alerts.msg.resolved_one": {"en": "resolved", "es": "resuelta"},
+    "alerts.msg.more": {"en": "… and {count} more", "es": "… y {count} más"},
+    "alerts.msg.acked": {"en": "👀 {user} is on it", "es": "👀 {user} lo atiende"},
+    "alerts.msg.incident": {"en": "Incident {ref}", "es": "Incidente {ref}"},
+    "alerts.msg.resolved_after": {"en": "✅ Resolved after {duration}", "es": "✅ Resuelta tras {duration}"},
+    "alerts.thread.firing": {"en": "🔥 firing: {alert}", "es": "🔥 activa: {alert}"},
+    "alerts.thread.resolved": {"en": "✅ resolved: {alert}", "es": "✅ resuelta: {alert}"},
+    "escalation.alert_linked": {
+        "en": "🚨 Declared from the alert {alert}: {link}",
+        "es": "🚨 Declarado desde la alerta {alert}: {link}",
+    },
+    "escalation.alerts_resolved": {
+        "en": "✅ Every alert of {alert} resolved. Resolving the incident stays your call.",
+        "es": "✅ Todas las alertas de {alert} se resolvieron. Resolver el incidente sigue siendo decisión de ustedes.",
+    },
 }
 
 
 # The one-line help of each operation in Spanish (English is the operation's docstring).
 OPERATION_HELP_ES: dict[str, str] = {
+    "alerts": "Lo que está activo ahora, de los webhooks de Alertmanager y Grafana, cada una con su mensaje.",
+    "silence": "Silencia una alerta por nombre en Alertmanager (2h por defecto), con tu nombre y comentario.",
+    "alerts ack": "Indica que atiendes una alerta: su mensaje muestra quién.",
+    "alerts declare": "Declara un incidente por una alerta, enlazados en ambos sentidos (sin copiar y pegar).",
+    "alerts silence": "Silencia un grupo de alertas en Alertmanager por un tiempo (matchers de sus etiquetas).",
+    "silence expire": "Expira ahora un silencio de Alertmanager.",
+    "silences": "Los silencios activos de Alertmanager, cada uno con un botón para expirarlo.",
     "audit": "Quién ejecutó qué, cuándo y con qué resultado.",
     "cache flush-all": "Vacía todo el Redis del stack, todas las bases (FLUSHALL ASYNC).",
     "cache flush-tenant": "Borra todas las claves de caché de un tenant (SCAN + UNLINK por lotes; los demás intactos).",

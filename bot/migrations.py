@@ -116,6 +116,39 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DROP INDEX escalation_steps_due;
         """,
     ),
+    (
+        9,
+        "alert groups: one row per (source, group key), its one Slack message and its thread's history",
+        """
+        CREATE TABLE alert_groups (
+            id              BIGSERIAL PRIMARY KEY,
+            source          TEXT NOT NULL,
+            group_key       TEXT NOT NULL,
+            status          TEXT NOT NULL,
+            labels          JSONB NOT NULL DEFAULT '{}'::jsonb,
+            annotations     JSONB NOT NULL DEFAULT '{}'::jsonb,
+            alerts          JSONB NOT NULL DEFAULT '{}'::jsonb,
+            version         INTEGER NOT NULL DEFAULT 0,
+            posted_version  INTEGER NOT NULL DEFAULT 0,
+            history         JSONB NOT NULL DEFAULT '[]'::jsonb,
+            history_posted  INTEGER NOT NULL DEFAULT 0,
+            channel_id      TEXT,
+            ts              TEXT,
+            first_seen      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            resolved_at     TIMESTAMPTZ,
+            incident_id     INTEGER REFERENCES incidents (id),
+            acked_by        TEXT,
+            rule_done       BOOLEAN NOT NULL DEFAULT false,
+            lease_by        TEXT,
+            lease_until     TIMESTAMPTZ,
+            last_error      TEXT,
+            UNIQUE (source, group_key)
+        );
+        CREATE INDEX alert_groups_behind ON alert_groups (updated_at) WHERE posted_version < version;
+        CREATE INDEX alert_groups_firing ON alert_groups (first_seen DESC) WHERE status = 'firing';
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

@@ -110,4 +110,8 @@ async def start(
 
         runtime.scheduler = Scheduler(deps, notify=notify_via(notifier, deps))
         runtime.spawn(runtime.scheduler.run())
+        if config.alerts is not None:  # alert groups' messages, brought up to date on any replica
+            from bot.alert_poster import AlertPoster
+
+            runtime.spawn(AlertPoster(deps, notifier, dispatcher.dispatch).run())
     return runtime

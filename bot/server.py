@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from bot.alert_intake import add_alert_routes
 from bot.database import short_error
 from bot.deps import Deps
 from bot.runtime import Runtime
@@ -76,4 +77,5 @@ def build_web_app(
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    add_alert_routes(app, deps, on_worker)
     return app

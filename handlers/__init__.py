@@ -1,6 +1,7 @@
 """One module per runbook area; importing this package registers every operation."""
 
 from handlers import (  # noqa: F401
+    alerts,
     audit,
     cache,
     contacts,
