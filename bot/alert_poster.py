@@ -20,15 +20,18 @@ import os
 import re
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.alert_message import alert_message, history_line
 from bot.alert_store import ALERTS_CHANNEL, GROUP_COLUMNS, AlertGroup, AlertStore
+from bot.charts import Series, line_chart
 from bot.config import AlertRule, OpsConfig
 from bot.dispatcher import Invocation
 from bot.messages import Catalog
 from bot.pg_listen import PgListener
 from bot.results import Result, Text
+from bot.targets.prometheus_api import expression_of, query_range
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ ALERT_USER = "ops-bot"
 LEASE_SECONDS = 30
 RETRY_SECONDS = 5
 BATCH = 20
+CHART_WINDOW = timedelta(hours=1)
 
 
 class MessageSender(Protocol):
@@ -174,6 +178,8 @@ class AlertPoster:
             text = "\n".join(history_line(entry, self.t, group.labels) for entry in fresh)
             result = Result(title="", blocks=[Text(text, markup=True)])
             await self._send(channel, lambda: self.sender.post(channel, result, ts))
+        if group.ts is None:
+            await self._chart(group, channel, ts)
         if not group.rule_done and rule is not None:
             await self._run_rule(group, rule, channel, ts)
         if group.status == "resolved" and group.incident_id is not None:
@@ -187,6 +193,32 @@ class AlertPoster:
                 len(group.history),
                 rule is not None,
             )
+
+    async def _chart(self, group: AlertGroup, channel: str, ts: str) -> None:
+        """The alert's expression over the last hour (from its generatorURL), as a PNG in its thread."""
+        prometheus = self.deps.config.stack.prometheus
+        upload = getattr(self.sender, "upload", None)
+        expr = next(
+            (expression_of(a.get("generator_url") or "") for a in group.alerts.values() if a.get("generator_url")),
+            None,
+        )
+        if prometheus is None or upload is None or not expr:
+            return
+        try:
+            found = await query_range(
+                self.deps.http, prometheus.url, expr, CHART_WINDOW, prometheus.timeout.total_seconds()
+            )
+            series = [
+                Series(", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or expr, points)
+                for labels, points in found[:8]
+            ]
+            if not any(one.points for one in series):
+                return
+            title = f"{group.name}: {expr}"[:120]
+            png = line_chart(series, title=title, unit="", tz_name=self.deps.config.timezone)
+            await self._send(channel, lambda: upload(channel, ts, f"alert-{group.id}.png", png, title))
+        except Exception as exc:  # a chart is a nicety: its failure never holds the alert back
+            log.warning("chart of alert group %s not posted: %s", group.id, exc)
 
     async def _run_rule(self, group: AlertGroup, rule: AlertRule, channel: str, ts: str) -> None:
         """A rule runs once per group: its diagnose goes into the thread, its declare opens an incident."""

@@ -1213,6 +1213,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "`{command}` — {decision}, {outcome}{duration} vía {source}",
     },
     # alerts in (issue 15)
+    "metrics.chart.no_prometheus": {
+        "en": "Charts need `stack.prometheus` in ops.yml (its URL); none is configured.",
+        "es": "Los gráficos necesitan `stack.prometheus` en ops.yml (su URL); no hay ninguno.",
+    },
+    "metrics.chart.window": {"en": "a chart spans {low} to {high}", "es": "un gráfico abarca de {low} a {high}"},
+    "metrics.chart.title": {"en": "{what} over time", "es": "{what} en el tiempo"},
+    "metrics.chart.empty": {
+        "en": "Prometheus has no data for {what} in that window.",
+        "es": "Prometheus no tiene datos de {what} en esa ventana.",
+    },
+    "metrics.chart.summary": {
+        "en": "{what} over the last {window} from Prometheus: {series} line(s), {points} points.",
+        "es": "{what} en los últimos {window} según Prometheus: {series} línea(s), {points} puntos.",
+    },
     "alerts.title": {"en": "Firing alerts", "es": "Alertas activas"},
     "alerts.columns": {
         "en": "group|alert|severity|firing|on it|incident|message",

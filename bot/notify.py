@@ -88,6 +88,21 @@ class SlackNotifier:
         message = render_slack(result)
         await self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
+    async def upload(self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str) -> None:
+        """A file into a channel or thread (files_upload_v2), for an alert's chart."""
+        self._keep_alive()
+        try:
+            async with asyncio.timeout(SLACK_TIMEOUT * 3):  # three calls: get URL, upload, complete
+                await self.client.files_upload_v2(
+                    channel=channel, thread_ts=thread_ts, filename=filename, content=content, title=title
+                )
+        except SlackApiError as exc:
+            raise NotifyFailed(f"files_upload_v2: {exc.response.get('error', 'error')}") from None
+        except TimeoutError:
+            raise NotifyFailed("files_upload_v2: no answer in time") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise NotifyFailed(f"files_upload_v2: {type(exc).__name__}") from None
+
     async def open_dm(self, user_id: str) -> str:
         known = self._dm_channels.get(user_id)
         if known:
@@ -116,6 +131,11 @@ class RedactingNotifier:
 
     async def open_dm(self, user_id: str) -> str:
         return await self.inner.open_dm(user_id)
+
+    async def upload(self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str) -> None:
+        upload = getattr(self.inner, "upload", None)
+        if upload is not None:
+            await upload(channel, thread_ts, filename, content, self.redact(title))
 
 
 def slack_client_for_notices(base_url: str, token: str) -> AsyncWebClient:

@@ -129,8 +129,11 @@ def redact_result(result: Result, redact: Callable[[str], str]) -> Result:
         if isinstance(block, Checks):
             return Checks([replace(c, name=redact(c.name), detail=redact(c.detail)) for c in block.checks])
         if isinstance(block, Attachment):
-            content = redact(block.content.decode("utf-8", errors="replace")).encode()
-            return replace(block, content=content, title=redact(block.title))
+            try:
+                text = block.content.decode("utf-8")
+            except UnicodeDecodeError:  # a picture the bot drew (a chart): no text in it to leak
+                return replace(block, title=redact(block.title))
+            return replace(block, content=redact(text).encode(), title=redact(block.title))
         if isinstance(block, Buttons):
             return Buttons(
                 [

@@ -30,14 +30,16 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from bot.argtypes import DurationArg, option, positional
+from bot.argtypes import DURATION_WORD, DurationArg, option, positional
+from bot.charts import Series, line_chart
 from bot.context import OpContext
 from bot.errors import BotError
 from bot.messages import Catalog
 from bot.promql import Bucket, bucket_quantile, increase, parse_le, per_bucket, sum_buckets
 from bot.registry import OpArgs, operation
-from bot.results import Block, Code, Fields, Result, Table, Text
+from bot.results import Attachment, Block, Code, Fields, Result, Table, Text
 from bot.targets.prometheus import Family, Scrape, scrape
+from bot.targets.prometheus_api import query_range
 
 LATENCY = "http_request_duration_seconds"
 REQUESTS = "http_requests_total"
@@ -75,9 +77,23 @@ def _window(value: timedelta | None, info: ValidationInfo) -> timedelta | None:
 MetricName = Annotated[str, Field(max_length=200), AfterValidator(_metric_name)]
 
 
+def _chart_window(value: timedelta | None, info: ValidationInfo) -> timedelta | None:
+    if value is not None and not MIN_CHART <= value <= MAX_CHART:
+        t = (info.context or {}).get("t") or Catalog()
+        raise ValueError(t("metrics.chart.window", low="1m", high="7d"))
+    return value
+
+
+MIN_CHART = timedelta(minutes=1)
+MAX_CHART = timedelta(days=7)
+
+
 class MetricsArgs(OpArgs):
     what: MetricName | None = positional(None, metavar="latency|cache|NAME")
     window: Annotated[DurationArg | None, AfterValidator(_window)] = option(None, metavar="1s")
+    chart: Annotated[DurationArg | None, AfterValidator(_chart_window)] = option(
+        None, metavar="1h", bare="1h", value_pattern=DURATION_WORD
+    )
 
 
 # ---- fetching -------------------------------------------------------------------------------
@@ -429,6 +445,8 @@ def missing_metric(ctx: OpContext, found: Scrape, wanted: str) -> Result:
 async def metrics(ctx: OpContext, args: MetricsArgs) -> Result:
     """The API's metrics: latency p50/p95/p99 per route, request rate, 5xx share, cache hit rate."""
     what = (args.what or "").strip()
+    if args.chart is not None:
+        return await chart(ctx, what or "latency", args.chart)
     window = args.window.total_seconds() if args.window is not None else default_window(ctx)
     if what and what not in ("latency", "cache"):
         return _one_family(ctx, (await observe(ctx, 0)).now, what)
@@ -526,3 +544,48 @@ def _histogram_blocks(t: Catalog, family: Family) -> list[Block]:
     if chart:
         blocks += [Text(t("metrics.bars_since_start")), Code(chart)]
     return blocks
+
+
+# ---- charts (stack.prometheus) ---------------------------------------------------------------
+
+
+def chart_queries(what: str) -> tuple[list[tuple[str, str]], str, float]:
+    """(label, PromQL) per line, the unit, and the scale from Prometheus' values to that unit."""
+    if what == "latency":
+        rate = f"sum by (le) (rate({LATENCY}_bucket[1m]))"
+        return [(f"p{int(q * 100)}", f"histogram_quantile({q}, {rate})") for q in QUANTILES], "ms", 1000.0
+    if what == "cache":
+        return [("hit rate", CACHE)], "%", 100.0
+    if what.endswith("_total"):
+        return [(f"rate({what})", f"sum(rate({what}[1m]))")], "per second", 1.0
+    return [(what, what)], "", 1.0
+
+
+async def chart(ctx: OpContext, what: str, window: timedelta) -> Result:
+    """A PNG of the metric over `window` from Prometheus' query_range, uploaded with the answer."""
+    t = ctx.t
+    configured = ctx.config.stack.prometheus
+    if configured is None:
+        raise BotError("metrics.chart.no_prometheus")
+    queries, unit, scale = chart_queries(what)
+    timeout = configured.timeout.total_seconds()
+    answers = await asyncio.gather(
+        *(query_range(ctx.deps.http, configured.url, expr, window, timeout) for _, expr in queries)
+    )
+    series: list[Series] = []
+    for (label, _), found in zip(queries, answers, strict=True):
+        for labels, line in found[:8]:
+            extra = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__")
+            series.append(Series(f"{label} {extra}".strip() if len(found) > 1 else label, line))
+    points = sum(len(one.points) for one in series)
+    if points == 0:
+        return Result(title=t("metrics.chart.title", what=what), blocks=[Text(t("metrics.chart.empty", what=what))])
+    window_text = f"{int(window.total_seconds() // 60)} min"
+    title = t("metrics.chart.title", what=what) + f" — {window_text}"
+    png = line_chart(series, title=title, unit=unit, tz_name=ctx.config.timezone, scale=scale)
+    summary = t("metrics.chart.summary", what=what, window=window_text, series=len(series), points=points)
+    return Result(
+        title=title,
+        blocks=[Text(summary), Attachment(f"{what}-{window_text.replace(' ', '')}.png", png, title=title)],
+        summary=summary,
+    )

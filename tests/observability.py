@@ -115,10 +115,10 @@ async def start_alertmanager(
     return peer
 
 
-async def start_prometheus(scrape_target: str, alertmanager: str, rules: str) -> Peer:
+async def start_prometheus(scrape_target: str, alertmanager: str, rules: str, port: int | None = None) -> Peer:
     """A Prometheus scraping `scrape_target` (host:port) every second, with `rules` (a rule file's text)."""
     workdir = Path(tempfile.mkdtemp(prefix="opsbot-prom-"))
-    port = free_port()
+    port = port or free_port()
     (workdir / "rules.yml").write_text(rules)
     am_host = alertmanager.removeprefix("http://")
     config = textwrap.dedent(

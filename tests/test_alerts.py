@@ -42,10 +42,12 @@ groups:
 """
 
 
-def config_text(api_url: str, alertmanager_url: str | None, rules: str = "") -> str:
+def config_text(api_url: str, alertmanager_url: str | None, rules: str = "", prometheus_url: str | None = None) -> str:
     text = base_config(api_url=api_url)
     if alertmanager_url:
         text = text.replace("stack:\n", f"stack:\n  alertmanager:\n    url: {alertmanager_url}\n    timeout: 3s\n", 1)
+    if prometheus_url:
+        text = text.replace("stack:\n", f"stack:\n  prometheus:\n    url: {prometheus_url}\n    timeout: 3s\n", 1)
     return text + f"alerts:\n  channel: {ALERTS_CHANNEL}\n  token: {TOKEN}\n" + (f"  rules:\n{rules}" if rules else "")
 
 
@@ -161,27 +163,35 @@ GRAFANA = {  # the example body of Grafana's webhook notifier documentation
 
 
 @pytest.fixture
+def env(redis_prefix: str) -> dict[str, str]:
+    """This run's own Redis key prefix: the duplicate check must not meet another run's keys."""
+    return {"REDIS_PREFIX": f"{redis_prefix}alerts:"}
+
+
+@pytest.fixture
 async def launcher(tmp_path: Path) -> AsyncIterator[BotLauncher]:
     async with BotLauncher(tmp_path) as bots:
         yield bots
 
 
 async def test_prometheus_and_alertmanager_make_one_living_message_updated_to_resolved(
-    tmp_path: Path, fresh_db_url: str, launcher: BotLauncher
+    tmp_path: Path, fresh_db_url: str, launcher: BotLauncher, env: dict[str, str]
 ) -> None:
     exporter = Exporter(cache_hit_rate=0.93)
+    exporter.per_scrape = [("GET", "/orders", "200", 0.07, 5), ("GET", "/orders", "200", 0.3, 1)]
     api = await start_exporter(exporter)
     peers: list[Peer] = []
-    am_port = free_port()
+    am_port, prom_port = free_port(), free_port()
     try:
         async with SlackEmulator() as emu:
             config = tmp_path / "ops.yml"
             rules = "    - match: {alertname: CacheHitRateLow}\n      diagnose: api\n"
-            config.write_text(config_text(api.url, f"http://127.0.0.1:{am_port}", rules), encoding="utf-8")
-            bot = await launcher.serve(config, emu.api_url, fresh_db_url)
+            prom_url = f"http://127.0.0.1:{prom_port}"
+            config.write_text(config_text(api.url, f"http://127.0.0.1:{am_port}", rules, prom_url), encoding="utf-8")
+            bot = await launcher.serve(config, emu.api_url, fresh_db_url, ready_timeout=60, extra_env=env)
             am = await start_alertmanager(f"{bot.url}/alerts/alertmanager", TOKEN, port=am_port)
             peers.append(am)
-            prom = await start_prometheus(api.url.removeprefix("http://").split("/")[0], am.url, RULES)
+            prom = await start_prometheus(api.url.removeprefix("http://").split("/")[0], am.url, RULES, prom_port)
             peers.append(prom)
 
             exporter.cache.set(0.1)  # the gauge falls: the rule fires
@@ -208,6 +218,16 @@ async def test_prometheus_and_alertmanager_make_one_living_message_updated_to_re
                 30,
                 "the rule's diagnose in the alert's thread",
             )
+
+            await wait_until(lambda: [f for f in emu.files if f.thread_ts == ts], 30, "the alert's chart")
+            (chart,) = [f for f in emu.files if f.thread_ts == ts]
+            assert_png(chart.content)
+
+            typed = await slash(bot, emu, "metrics latency --chart 5m", OPERATOR)
+            charted = await answer(emu, typed, lambda t: "Prometheus" in t or "Charts need" in t, timeout=60)
+            assert "latency over the last 5 min from Prometheus: 3 line(s)" in charted.text, charted.text
+            await wait_until(lambda: [f for f in emu.files if f.name.startswith("latency-")], 15, "the latency chart")
+            assert_png(next(f for f in emu.files if f.name.startswith("latency-")).content)
 
             exporter.cache.set(0.93)  # back up: resolved
             await wait_until(
@@ -237,6 +257,18 @@ async def test_prometheus_and_alertmanager_make_one_living_message_updated_to_re
         await api.close()
 
 
+def assert_png(content: bytes) -> None:
+    """A real PNG of Slack's preview size: matplotlib reads it back as 800 × 350 pixels."""
+    import io
+
+    import matplotlib.image
+
+    assert content[:8] == b"\x89PNG\r\n\x1a\n", content[:40]
+    assert 5_000 < len(content) < 500_000, len(content)
+    height, width = matplotlib.image.imread(io.BytesIO(content), format="png").shape[:2]
+    assert (width, height) == (800, 350)
+
+
 def button_values(call: Call) -> list[str]:
     values = []
     for block in call.args.get("blocks") or []:
@@ -247,12 +279,14 @@ def button_values(call: Call) -> list[str]:
 
 
 async def test_the_same_webhook_at_two_replicas_and_its_repeats_make_one_message(
-    tmp_path: Path, fresh_db_url: str, launcher: BotLauncher
+    tmp_path: Path, fresh_db_url: str, launcher: BotLauncher, env: dict[str, str]
 ) -> None:
     async with SlackEmulator() as emu:
         config = tmp_path / "ops.yml"
         config.write_text(config_text("http://127.0.0.1:9", None), encoding="utf-8")
-        bots: list[BotProcess] = [await launcher.serve(config, emu.api_url, fresh_db_url) for _ in range(2)]
+        bots: list[BotProcess] = [
+            await launcher.serve(config, emu.api_url, fresh_db_url, ready_timeout=60, extra_env=env) for _ in range(2)
+        ]
         firing = payload()
         answers = await asyncio.gather(*(post_webhook(b.url or "", firing) for b in bots for _ in range(5)))
         assert [status for status, _ in answers] == [200] * 10, answers
@@ -272,12 +306,12 @@ async def test_the_same_webhook_at_two_replicas_and_its_repeats_make_one_message
 
 
 async def test_a_grafana_alert_works_the_same_and_bad_senders_post_nothing(
-    tmp_path: Path, fresh_db_url: str, launcher: BotLauncher
+    tmp_path: Path, fresh_db_url: str, launcher: BotLauncher, env: dict[str, str]
 ) -> None:
     async with SlackEmulator() as emu:
         config = tmp_path / "ops.yml"
         config.write_text(config_text("http://127.0.0.1:9", None), encoding="utf-8")
-        bot = await launcher.serve(config, emu.api_url, fresh_db_url)
+        bot = await launcher.serve(config, emu.api_url, fresh_db_url, ready_timeout=60, extra_env=env)
         url = bot.url or ""
         assert (await post_webhook(url, payload(), token=None))[0] == 401
         assert (await post_webhook(url, payload(), token="wrong-token-0123456789abcdef"))[0] == 401
