@@ -7,8 +7,9 @@ runs the matching rule once (diagnose into the thread, declare an incident), and
 version it brought the message to. A lease held by a replica that died runs out and another
 replica takes the group; a Slack failure keeps the group behind and it is tried again.
 
-Slack allows about one message a second per channel: sends to one channel go one at a time,
-and a 429 pauses that channel for its Retry-After instead of storming it.
+Slack allows about one message a second per channel, with bursts: sends to one channel are
+bounded (CHANNEL_CONCURRENCY at a time per replica), and a 429 pauses that channel for its
+Retry-After instead of storming it; the groups wait in the table, not in memory.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ ALERT_USER = "ops-bot"
 LEASE_SECONDS = 30
 RETRY_SECONDS = 5
 BATCH = 20
+CHANNEL_CONCURRENCY = 8
 CHART_WINDOW = timedelta(hours=1)
 
 
@@ -86,7 +88,7 @@ class AlertPoster:
         self.store = AlertStore(deps.db)
         self.name = f"{socket.gethostname()}:{os.getpid()}:alerts"
         self._wake = asyncio.Event()
-        self._channel_locks: dict[str, asyncio.Lock] = {}
+        self._channel_slots: dict[str, asyncio.Semaphore] = {}
         self._paused_until: dict[str, float] = {}
 
     @property
@@ -143,9 +145,9 @@ class AlertPoster:
                     )
 
     async def _send(self, channel: str, send: Callable[[], Awaitable[Any]]) -> Any:
-        """One send at a time per channel, waiting out a 429 that channel got."""
-        lock = self._channel_locks.setdefault(channel, asyncio.Lock())
-        async with lock:
+        """At most CHANNEL_CONCURRENCY sends at a time per channel, all waiting out a 429 that channel got."""
+        slots = self._channel_slots.setdefault(channel, asyncio.Semaphore(CHANNEL_CONCURRENCY))
+        async with slots:
             loop = asyncio.get_running_loop()
             pause = self._paused_until.get(channel, 0.0) - loop.time()
             if pause > 0:

@@ -124,6 +124,14 @@ class AlertStore:
         second finds nothing new."""
         incoming = alerts_of(group)
         labels = {**group.groupLabels, **group.commonLabels}
+        async with self.db.connection() as conn:
+            known = await conn.fetchrow(
+                f"SELECT {GROUP_COLUMNS} FROM alert_groups WHERE source = $1 AND group_key = $2", source, group.groupKey
+            )
+            if known is not None:  # a repeat or the other HA peer's copy: read, compare, done (no lock, no write)
+                current = AlertGroup.from_row(known)
+                if current.alerts and not changes(current.alerts, incoming):
+                    return current, False
         async with self.db.connection() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO alert_groups (source, group_key, status, labels, annotations, alerts, channel_id,"
