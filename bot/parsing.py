@@ -56,7 +56,8 @@ def find_operation(words: list[str], registry: Registry, prefix: str, t: Catalog
         if op is not None and " --" not in op.name:
             return Parsed(_variant(registry, op, words[length:]), words[length:])
     asked = " ".join(words[:2]).lower()
-    names = registry.names()
+    # a hidden operation (confirm, approve, incident tick…) is a button's, never a suggestion
+    names = [name for name, op in registry.operations.items() if not op.hidden and " --" not in name]
     close = difflib.get_close_matches(asked, names, n=3, cutoff=0.5)
     if not close:
         close = difflib.get_close_matches(words[0].lower(), names, n=3, cutoff=0.6)

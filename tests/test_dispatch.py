@@ -176,3 +176,23 @@ async def test_help_explains_a_command_selected_by_a_flag(make_runtime: RuntimeF
     runtime = await make_runtime(base_config())
     result = await runtime.dispatcher.dispatch(Invocation("help logs --follow", "U0OPER", "C1", "slack"))
     assert result.ok and "--follow" in result.title, result.summary
+
+
+def test_hidden_operations_are_never_suggested() -> None:
+    """`/ops aprove` must not offer `/ops approve <id>` (a button's command) to a tired person."""
+    import handlers  # noqa: F401  registers every operation
+    from bot.errors import UnknownCommandError
+    from bot.messages import Catalog
+    from bot.parsing import find_operation
+    from bot.registry import REGISTRY
+
+    hidden = [op.name for op in REGISTRY if op.hidden]
+    assert {"approve", "confirm", "cancel", "incident tick"} <= set(hidden)
+    for typo in ("aprove", "confrm", "cancl", "incident tik", "incident tic", "aprov"):
+        try:
+            find_operation(typo.split(), REGISTRY, "/ops", Catalog())
+        except UnknownCommandError as exc:
+            offered = str(exc.fields.get("suggestion", ""))
+            assert not any(f"`/ops {name}`" in offered for name in hidden), (typo, offered)
+        else:
+            raise AssertionError(f"{typo!r} was taken as a command")
