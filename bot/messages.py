@@ -1212,6 +1212,28 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "`{command}` — {decision}, {outcome}{duration} via {source}",
         "es": "`{command}` — {decision}, {outcome}{duration} vía {source}",
     },
+    # /ops pending
+    "pending.title": {"en": "Waiting for a yes", "es": "Esperando un sí"},
+    "pending.none": {
+        "en": "Nothing waits for you: no step of yours to confirm, none awaiting your approval.",
+        "es": "Nada te espera: ningún paso tuyo por confirmar, ninguno esperando tu aprobación.",
+    },
+    "pending.summary": {
+        "en": "To confirm: {mine} · awaiting your approval: {awaiting} · yours awaiting another admin: {theirs}",
+        "es": "Por confirmar: {mine} · esperando tu aprobación: {awaiting} · tuyos esperando a otro admin: {theirs}",
+    },
+    "pending.mine": {
+        "en": "`{command}`: asked by you, not confirmed yet (expires in {minutes} min).",
+        "es": "`{command}`: pedido por ti, aún sin confirmar (expira en {minutes} min).",
+    },
+    "pending.yours_awaiting": {
+        "en": "`{command}`: confirmed by you, awaiting a second admin's approval.",
+        "es": "`{command}`: confirmado por ti, esperando la aprobación de un segundo admin.",
+    },
+    "pending.awaiting_you": {
+        "en": "`{command}`: confirmed by {user}, awaiting your approval as second admin.",
+        "es": "`{command}`: confirmado por {user}, esperando tu aprobación como segundo admin.",
+    },
     # alerts in (issue 15)
     "metrics.chart.no_prometheus": {
         "en": "Charts need `stack.prometheus` in ops.yml (its URL); none is configured.",
@@ -1307,6 +1329,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "alerts declare": "Declara un incidente por una alerta, enlazados en ambos sentidos (sin copiar y pegar).",
     "alerts silence": "Silencia un grupo de alertas en Alertmanager por un tiempo (matchers de sus etiquetas).",
     "silence expire": "Expira ahora un silencio de Alertmanager.",
+    "pending": "Las confirmaciones y aprobaciones en espera: las tuyas, y las que esperan tu aprobación como segundo admin.",
     "silences": "Los silencios activos de Alertmanager, cada uno con un botón para expirarlo.",
     "audit": "Quién ejecutó qué, cuándo y con qué resultado.",
     "cache flush-all": "Vacía todo el Redis del stack, todas las bases (FLUSHALL ASYNC).",

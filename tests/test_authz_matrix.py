@@ -91,6 +91,7 @@ SAMPLES: dict[str, Sample] = {
     "alerts silence": Sample("operator", "1 1h"),
     "silence": Sample("operator", "PaymentsFailing 2h deploy in progress"),
     "silences": Sample("viewer"),
+    "pending": Sample("viewer"),
     "silence expire": Sample("operator", "0123456789abcdef"),
     "incident resolve": Sample("viewer", "1 fixed by the matrix"),
     "incident list": Sample("viewer"),

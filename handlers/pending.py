@@ -1,0 +1,107 @@
+"""`/ops pending`: the confirmations and approvals waiting, with their buttons.
+
+A critical step waits for a second admin; without this command the only way to find it was
+the audit. Yours are the steps you asked for and have not confirmed (Confirm / Cancel); the
+ones awaiting you are critical steps another person confirmed, shown to admins (Approve /
+Reject). The buttons are the same commands as on the original message, so the role check
+and the state machine decide again when they are clicked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from bot.context import OpContext
+from bot.database import short_error
+from bot.errors import UnavailableError
+from bot.registry import NoArgs, operation
+from bot.results import Block, Button, Buttons, Result, Text
+from bot.roles import rank
+
+SCAN_LIMIT = 5000
+SHOWN = 10
+STORE_TIMEOUT = 2.0
+
+
+async def waiting_actions(ctx: OpContext) -> list[dict[str, Any]]:
+    """Every confirmation record still waiting (pending or awaiting approval), newest first."""
+    redis = ctx.deps.redis
+    pattern = f"{ctx.deps.settings.redis_prefix}confirm:*"
+    found: list[dict[str, Any]] = []
+
+    async def scan() -> None:
+        keys = []
+        async for key in redis.scan_iter(match=pattern, count=500):
+            keys.append(key)
+            if len(keys) >= SCAN_LIMIT:
+                break
+        for start in range(0, len(keys), 200):
+            for raw in await redis.mget(keys[start : start + 200]):
+                if raw:
+                    record = json.loads(raw)
+                    if record.get("state") in ("pending", "awaiting_approval"):
+                        found.append(record)
+
+    try:
+        await asyncio.wait_for(scan(), STORE_TIMEOUT)
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise UnavailableError(
+            part=ctx.t("part.redis"), operation=f"{ctx.prefix} pending", detail=short_error(exc)
+        ) from None
+    return sorted(found, key=lambda r: float(r.get("created_at") or 0), reverse=True)
+
+
+def _command(ctx: OpContext, record: dict[str, Any]) -> str:
+    shown = " ".join(str(v) for v in (record.get("arguments") or {}).values() if v not in (None, False, ""))
+    return f"{ctx.prefix} {record.get('operation', '?')} {shown}".strip()
+
+
+@operation("pending", NoArgs, role="viewer", any_channel=True)
+async def pending(ctx: OpContext, args: NoArgs) -> Result:
+    """The confirmations and approvals waiting: yours, and those awaiting you as second admin."""
+    t = ctx.t
+    role = await ctx.deps.roles.role_of(ctx.user_id)
+    records = await waiting_actions(ctx)
+    now = time.time()
+    mine = [r for r in records if r.get("requester") == ctx.user_id and r.get("state") == "pending"]
+    awaiting = [
+        r
+        for r in records
+        if r.get("state") == "awaiting_approval" and r.get("requester") != ctx.user_id and rank(role) >= rank("admin")
+    ]
+    own_waiting = [r for r in records if r.get("requester") == ctx.user_id and r.get("state") == "awaiting_approval"]
+    blocks: list[Block] = []
+    for record in mine[:SHOWN]:
+        minutes = max(0, round((float(record.get("expires_at") or now) - now) / 60))
+        blocks.append(Text(t("pending.mine", command=_command(ctx, record), minutes=minutes)))
+        blocks.append(
+            Buttons(
+                [
+                    Button(t("confirm.button.confirm"), f"{ctx.prefix} confirm {record['id']}", style="primary"),
+                    Button(t("confirm.button.cancel"), f"{ctx.prefix} cancel {record['id']}"),
+                ]
+            )
+        )
+    for record in own_waiting[:SHOWN]:
+        blocks.append(Text(t("pending.yours_awaiting", command=_command(ctx, record))))
+    for record in awaiting[:SHOWN]:
+        blocks.append(Text(t("pending.awaiting_you", command=_command(ctx, record), user=record.get("requester"))))
+        blocks.append(
+            Buttons(
+                [
+                    Button(t("confirm.button.approve"), f"{ctx.prefix} approve {record['id']}", style="danger"),
+                    Button(t("confirm.button.reject"), f"{ctx.prefix} cancel {record['id']}"),
+                ]
+            )
+        )
+    if not blocks:
+        return Result(
+            title=t("pending.title"), blocks=[Text(t("pending.none"))], ephemeral=True, summary=t("pending.none")
+        )
+    summary = t("pending.summary", mine=len(mine), awaiting=len(awaiting), theirs=len(own_waiting))
+    return Result(title=t("pending.title"), blocks=[Text(summary), *blocks], ephemeral=True, summary=summary)
