@@ -82,13 +82,27 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def _user(value: str, info: ValidationInfo) -> str:
-    """Slack sends `<@U123|ana>` for a mention when the command escapes; accept bare ids too."""
+    """A person: Slack's escaped mention `<@U123|ana>`, `U123`, `@U123`, or `@name` of the contact
+    table (a contact's full name, first name or e-mail name, in any case), as people type them."""
     match = _MENTION.match(value)
     if match:
         return match.group(1)
-    if _USER_ID.match(value):
-        return value
-    _, t = _ctx(info)
+    bare = value.removeprefix("@")
+    if _USER_ID.match(bare):
+        return bare
+    config, t = _ctx(info)
+    if value.startswith("@") and config is not None and bare:
+        wanted = bare.lower().replace("_", " ").replace(".", " ")
+        found = {
+            c.slack
+            for c in config.contacts
+            if wanted in (c.name.lower(), c.name.split()[0].lower(), (c.email or "").split("@")[0].lower())
+        }
+        if len(found) == 1:
+            return found.pop()
+        if len(found) > 1:
+            raise ValueError(t("arg.user_ambiguous", name=value, users=", ".join(sorted(found))))
+        raise ValueError(t("arg.user_unknown", name=value[:40]))
     raise ValueError(t("arg.bad_user"))
 
 

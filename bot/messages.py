@@ -1212,6 +1212,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "`{command}` — {decision}, {outcome}{duration} via {source}",
         "es": "`{command}` — {decision}, {outcome}{duration} vía {source}",
     },
+    # people named as they are typed
+    "arg.user_ambiguous": {
+        "en": "{name} could be several people ({users}); use their @mention",
+        "es": "{name} podría ser varias personas ({users}); usa su @mención",
+    },
+    "arg.user_unknown": {
+        "en": "nobody in the contact table is called {name}; use their @mention or U… id",
+        "es": "nadie en la tabla de contactos se llama {name}; usa su @mención o su id U…",
+    },
     # /ops pending
     "pending.title": {"en": "Waiting for a yes", "es": "Esperando un sí"},
     "pending.none": {

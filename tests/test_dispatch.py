@@ -196,3 +196,41 @@ def test_hidden_operations_are_never_suggested() -> None:
             assert not any(f"`/ops {name}`" in offered for name in hidden), (typo, offered)
         else:
             raise AssertionError(f"{typo!r} was taken as a command")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("<@U0DEVOPS|marta>", "U0DEVOPS"),
+        ("U0DEVOPS", "U0DEVOPS"),
+        ("@U0DEVOPS", "U0DEVOPS"),
+        ("@marta", "U0DEVOPS"),
+        ("@Marta", "U0DEVOPS"),
+        ("@ana", "U0TECHLEAD"),
+        ("@jorge", "U0CTO"),
+    ],
+)
+def test_a_person_is_named_the_ways_people_type_them(typed: str, meant: str) -> None:
+    from conftest import base_config
+
+    from bot.config import parse_config
+    from bot.messages import Catalog
+    from handlers.incidents import OncallSetArgs
+
+    config = parse_config(base_config())
+    args = OncallSetArgs.model_validate({"user": typed}, context={"config": config, "t": Catalog()})
+    assert args.user == meant
+
+
+def test_an_unknown_name_is_a_short_refusal_naming_what_to_type() -> None:
+    from conftest import base_config
+    from pydantic import ValidationError
+
+    from bot.config import parse_config
+    from bot.messages import Catalog
+    from handlers.incidents import OncallSetArgs
+
+    config = parse_config(base_config())
+    with pytest.raises(ValidationError) as caught:
+        OncallSetArgs.model_validate({"user": "@nobody"}, context={"config": config, "t": Catalog()})
+    assert "nobody in the contact table is called @nobody" in str(caught.value)
