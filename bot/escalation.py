@@ -19,6 +19,9 @@ first answer lets every due step go at once. A permanent refusal (user_not_found
 not_in_channel, ...) fails the step at once and says so in the thread and to the declarer;
 other errors retry a bounded number of times. The lines of one incident's thread go in
 their order: a thread step waits while an earlier one of its incident is due or in flight.
+A later tier of the policy waits while an earlier tier's page is still due or in flight, and
+when that page goes out late the later tier's `after` counts again from that moment, so the
+people paged first get the acknowledgement window the policy promises.
 """
 
 from __future__ import annotations
@@ -78,7 +81,12 @@ picked AS (
       AND (s.incident_id IS NULL OR s.kind NOT IN ({_IN}) OR NOT EXISTS (
           SELECT 1 FROM escalation_steps e
           WHERE e.incident_id = s.incident_id AND e.position < s.position AND e.kind IN ({_IN})
-            AND (e.state = 'sending' OR (e.state = 'pending' AND e.due_at <= clock.t))))
+            AND (e.state = 'sending' OR (e.state = 'pending' AND (e.due_at <= clock.t OR e.attempts > 0)))))
+      AND (NOT s.payload ? 'after_s' OR NOT EXISTS (
+          SELECT 1 FROM escalation_steps e
+          WHERE e.incident_id = s.incident_id AND e.kind = 'page' AND e.payload ? 'after_s'
+            AND (e.payload->>'policy_step')::int < (s.payload->>'policy_step')::int
+            AND (e.state = 'sending' OR (e.state = 'pending' AND (e.due_at <= clock.t OR e.attempts > 0)))))
     ORDER BY s.due_at, s.id
     FOR UPDATE OF s SKIP LOCKED
     LIMIT $2

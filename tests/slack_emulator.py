@@ -234,6 +234,7 @@ class SlackEmulator:
         self._standing: dict[str, _Rule] = {}
         self._delays: dict[str, float] = {}
         self._slow: dict[str, float] = {}
+        self._refused: dict[str, str] = {}
         self._uploads: dict[str, _PendingUpload] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
@@ -322,6 +323,7 @@ class SlackEmulator:
         self._standing.clear()
         self._delays.clear()
         self._slow.clear()
+        self._refused.clear()
         self._uploads.clear()
         self._acks.clear()
         self._socket_sent.clear()
@@ -396,6 +398,14 @@ class SlackEmulator:
             self._slow.pop(method, None)
         else:
             self._slow[method] = seconds
+
+    def refuse(self, channel: str, error: str = "not_in_channel") -> None:
+        """Answer every chat.postMessage to ``channel`` with ``error`` (a channel the bot was
+        never invited to), while other channels work; ``refuse(channel, "")`` undoes it."""
+        if error:
+            self._refused[channel] = error
+        else:
+            self._refused.pop(channel, None)
 
     async def close_port(self) -> None:
         """Stop listening (calls are refused, as when Slack is unreachable); :meth:`reopen_port`
@@ -730,6 +740,8 @@ class SlackEmulator:
             return {"ok": False, "error": "channel_not_found"}
         if not any(call.args.get(k) for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
+        if str(channel) in self._refused:
+            return {"ok": False, "error": self._refused[str(channel)]}
         ts = self._next_ts()
         channel = self._channel_for(str(channel))
         message = self._message(call, ts)
