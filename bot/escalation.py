@@ -212,6 +212,7 @@ class EscalationWorker:
         self._slack_back = asyncio.Event()
         self._slack_back.set()
         self._db_down: datetime | None = None  # since when this worker has not reached its database
+        self._probe_task: asyncio.Task[None] | None = None
 
     @property
     def t(self) -> Catalog:
@@ -449,7 +450,7 @@ class EscalationWorker:
             self._slack_down = now
             self._slack_back.clear()
             log.warning("Slack does not answer; pages wait for it and go as soon as it answers")
-            asyncio.get_running_loop().create_task(self._probe())
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe())
         return self._slack_down
 
     async def _probe(self) -> None:

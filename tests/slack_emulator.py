@@ -234,6 +234,7 @@ class SlackEmulator:
         self._standing: dict[str, _Rule] = {}
         self._delays: dict[str, float] = {}
         self._slow: dict[str, float] = {}
+        self._slow_only: dict[str, Callable[[Call], bool]] = {}
         self._refused: dict[str, str] = {}
         self._uploads: dict[str, _PendingUpload] = {}
         self._ts_counter = itertools.count(1)
@@ -323,6 +324,7 @@ class SlackEmulator:
         self._standing.clear()
         self._delays.clear()
         self._slow.clear()
+        self._slow_only.clear()
         self._refused.clear()
         self._uploads.clear()
         self._acks.clear()
@@ -391,13 +393,17 @@ class SlackEmulator:
         else:
             self._delays[method] = seconds
 
-    def slow(self, method: str, seconds: float) -> None:
-        """Carry out every call of ``method`` at once (the message is posted and readable) but
-        answer only after ``seconds`` (0 to undo): Slack that delivers yet answers late."""
+    def slow(self, method: str, seconds: float, only: Callable[[Call], bool] | None = None) -> None:
+        """Carry out every call of ``method`` (or those ``only`` picks) at once, so the message
+        is posted and readable, but answer only after ``seconds`` (0 to undo): Slack that
+        delivers yet answers late."""
         if seconds <= 0:
             self._slow.pop(method, None)
+            self._slow_only.pop(method, None)
         else:
             self._slow[method] = seconds
+            if only is not None:
+                self._slow_only[method] = only
 
     def refuse(self, channel: str, error: str = "not_in_channel") -> None:
         """Answer every chat.postMessage to ``channel`` with ``error`` (a channel the bot was
@@ -566,7 +572,10 @@ class SlackEmulator:
         if delay:
             await asyncio.sleep(delay)
         slow = self._slow.get(call.method)
-        if rule is None and slow:  # delivered now, answered late (or never, if the client gave up)
+        only = self._slow_only.get(call.method)
+        if (
+            rule is None and slow and (only is None or only(call))
+        ):  # delivered now, answered late (or never, if the client gave up)
             response = default(call)
             await asyncio.sleep(slow)
             return response

