@@ -86,6 +86,7 @@ picked AS (
           SELECT 1 FROM escalation_steps e
           WHERE e.incident_id = s.incident_id AND e.kind = 'page' AND e.payload ? 'after_s'
             AND (e.payload->>'policy_step')::int < (s.payload->>'policy_step')::int
+            AND (e.payload->>'after_s')::float8 < (s.payload->>'after_s')::float8
             AND (e.state = 'sending' OR (e.state = 'pending' AND (e.due_at <= clock.t OR e.attempts > 0)))))
     ORDER BY s.due_at, s.id
     FOR UPDATE OF s SKIP LOCKED
@@ -127,6 +128,7 @@ _SHIFT_LATER_TIERS = """
 UPDATE escalation_steps
 SET due_at = greatest(due_at, $2::timestamptz + make_interval(secs => (payload->>'after_s')::float8 - $3::float8))
 WHERE incident_id = $1 AND state = 'pending' AND payload ? 'after_s' AND (payload->>'policy_step')::int > $4::int
+  AND (payload->>'after_s')::float8 > $3::float8
 """
 
 
