@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -202,7 +203,8 @@ class EscalationWorker:
         self.poll = poll
         self.batch = batch
         self.concurrency = concurrency
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        # one name per worker, even two in one process: a lease is checked against it
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
         self._due = asyncio.Event()  # loops: look for due steps now
         self._changed = asyncio.Event()  # timer: the earliest due time may have changed
         self._generation = 0

@@ -341,3 +341,54 @@ async def test_a_user_slack_does_not_know_fails_the_page_at_once_says_so_and_esc
     [told] = dms_to(emu, "U0BACKEND")
     assert "<@U0DEVOPS>" in told and "user_not_found" in told, told
     assert len(pages_to(emu, "U0TECHLEAD")) == 1 and len(pages_to(emu, "U0CTO")) == 1
+
+
+async def test_a_page_slack_keeps_failing_for_is_failed_after_its_attempts_and_said_aloud(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.escalation, "MAX_ATTEMPTS", 3)  # backoff 1 s, 2 s: the bound is met within the test
+
+    def open_dm(call: Call) -> dict[str, Any]:
+        user = str(call.args.get("users"))
+        if user == "U0DEVOPS":  # an error of this call only, not Slack being down
+            return {"ok": False, "error": "fatal_error"}
+        return {"ok": True, "channel": {"id": f"D{user}"}}
+
+    emu.set_response("conversations.open", open_dm)
+    runtime = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
+    await declare(runtime)
+    await emu.wait_for("chat.postMessage", timeout=15, predicate=lambda c: c.args.get("channel") == "DU0BACKEND")
+    devops = [r for r in await steps(fresh_db_url) if r["kind"] == "page" and r["user_id"] == "U0DEVOPS"]
+    assert [(r["state"], r["attempts"]) for r in devops] == [("failed", 3)]
+    assert [c.args["users"] for c in emu.calls("conversations.open")].count("U0DEVOPS") == 3
+    assert "fatal_error" in dms_to(emu, "U0BACKEND")[0]
+
+
+async def test_a_lease_that_runs_out_mid_send_is_taken_over_without_a_second_page(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica holding the lease is stuck (its DM answer takes 4 s, its lease 1 s): another
+    replica claims the steps again, finds the DMs already in Slack by their marker, and records
+    them; the stuck replica's late record then changes nothing."""
+    monkeypatch.setattr(bot.escalation, "LEASE", 1.0)
+    emu.slow("chat.postMessage", 4.0, only=lambda c: str(c.args.get("channel"))[:1] == "D")
+    first = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
+    await declare(first)
+    await emu.wait_for("chat.postMessage", count=2, timeout=10, predicate=lambda c: str(c.args["channel"])[:1] == "D")
+    assert first.deps.escalation is not None
+    stuck = asyncio.create_task(first.deps.escalation.drain(10.0))  # claims nothing more; its sends go on
+    second = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
+    assert second.deps.escalation is not None
+    await until(lambda: pages_recorded(fresh_db_url, 2), 15, "both pages recorded")
+    await asyncio.sleep(4.0)  # the stuck replica's answers have come and gone
+    assert [len(pages_to(emu, u)) for u in ("U0DEVOPS", "U0TECHLEAD")] == [1, 1]
+    assert emu.calls("conversations.history"), "the replica taking over looked before sending"
+    conn = await asyncpg.connect(fresh_db_url, timeout=5)
+    try:
+        fired_by = {
+            r["fired_by"] for r in await conn.fetch("SELECT fired_by FROM escalation_steps WHERE kind = 'page'")
+        }
+    finally:
+        await conn.close()
+    assert fired_by == {second.deps.escalation.name}, fired_by
+    assert await stuck, "the stuck replica's sends ended (their record found the steps taken over)"
