@@ -271,8 +271,9 @@ class IncidentStore:
                 " AND kind IN ('page', 'ticket', 'checklist')",
                 target.id,
             )
-            fired = await conn.fetchval(
-                "SELECT count(*) FROM escalation_steps WHERE incident_id = $1 AND state = 'done' AND kind = 'page'",
+            fired = await conn.fetchval(  # a page in flight (leased) is already going out: it counts
+                "SELECT count(*) FROM escalation_steps WHERE incident_id = $1 AND state IN ('done', 'sending')"
+                " AND kind = 'page'",
                 target.id,
             )
             incident = Incident.from_row(row)
