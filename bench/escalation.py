@@ -120,7 +120,9 @@ async def main() -> None:
             expected = await conn.fetchval("SELECT count(*) FROM escalation_steps")
             deadline = time.monotonic() + args.lead + 120
             while time.monotonic() < deadline:
-                pending = await conn.fetchval("SELECT count(*) FROM escalation_steps WHERE state = 'pending'")
+                pending = await conn.fetchval(
+                    "SELECT count(*) FROM escalation_steps WHERE state IN ('pending', 'sending')"
+                )
                 if pending == 0:
                     break
                 await asyncio.sleep(0.5)

@@ -88,10 +88,18 @@ STEPS_CHANNEL = "opsbot_escalation_steps"
 
 
 class IncidentStore:
-    def __init__(self, db: BotDatabase, config: OpsConfig, clock: Clock = utcnow) -> None:
+    def __init__(self, db: BotDatabase, config: OpsConfig, clock: Clock | None = None) -> None:
         self.db = db
         self.config = config
-        self.clock = clock
+        self.clock = clock  # None: the database's clock, one for every replica; a test may pin its own
+
+    async def now(self, conn: asyncpg.Connection) -> datetime:
+        """The time of this transaction by the database's clock (or the pinned test clock): due
+        times written by one replica are read by all, so no replica's own clock may set them."""
+        if self.clock is not None:
+            return self.clock()
+        value: datetime = await conn.fetchval("SELECT now()")
+        return value
 
     # ---- who is paged ---------------------------------------------------------------
 
@@ -118,7 +126,9 @@ class IncidentStore:
         steps = [PlannedStep("announce", {}, declared_at)]
         any_hour = severity in ANY_HOUR_SEVERITIES
         for index, step in enumerate(self.config.escalation.policies.get(severity, [])):
-            due = declared_at + (step.after or timedelta(0))
+            after = step.after or timedelta(0)
+            due = declared_at + after
+            tier = {"policy_step": index, "after_s": after.total_seconds()}
             unless_ack = step.unless == "acknowledged"
             if step.notify is not None:
                 for contact, on_call in self.contacts_for(step, overrides):
@@ -128,7 +138,7 @@ class IncidentStore:
                         "name": contact.name,
                         "role": contact.role,
                         "on_call": on_call,
-                        "policy_step": index,
+                        **tier,
                         "escalation": step.after is not None,
                     }
                     steps.append(PlannedStep("page", payload, when, unless_ack))
@@ -137,9 +147,9 @@ class IncidentStore:
                         waiting = {"event": "waiting_hours", "user": contact.slack, "when": when.isoformat(), "tz": tz}
                         steps.append(PlannedStep("note", waiting, due))
             elif step.ticket:
-                steps.append(PlannedStep("ticket", {"policy_step": index}, due, unless_ack))
+                steps.append(PlannedStep("ticket", dict(tier), due, unless_ack))
             elif step.checklist is not None:
-                steps.append(PlannedStep("checklist", {"items": step.checklist}, due, unless_ack))
+                steps.append(PlannedStep("checklist", {"items": step.checklist, **tier}, due, unless_ack))
         return steps
 
     # ---- lifecycle -----------------------------------------------------------------
@@ -147,8 +157,8 @@ class IncidentStore:
     async def declare(self, severity: str, title: str, user_id: str, channel_id: str | None) -> Incident:
         if severity not in self.config.escalation.policies:
             raise BotError("incident.unknown_severity", severities=", ".join(self.config.escalation.policies))
-        now = self.clock()
         async with self.db.connection() as conn, conn.transaction():
+            now = await self.now(conn)
             row = await conn.fetchrow(
                 "INSERT INTO incidents (severity, title, declared_by, declared_at, declared_in, channel_id)"
                 f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {INCIDENT_COLUMNS}",
@@ -193,7 +203,7 @@ class IncidentStore:
 
     async def note(self, conn: asyncpg.Connection, incident_id: int | None, payload: dict[str, Any]) -> None:
         """Queue a timeline entry; the worker posts it into the thread (or the channel)."""
-        await self.insert_steps(conn, incident_id, [PlannedStep("note", payload, self.clock())])
+        await self.insert_steps(conn, incident_id, [PlannedStep("note", payload, await self.now(conn))])
 
     async def get(self, incident_id: int) -> Incident | None:
         async with self.db.connection() as conn:
@@ -222,8 +232,8 @@ class IncidentStore:
     async def acknowledge(self, incident_id: int | None, user_id: str) -> tuple[Incident, int]:
         """Record who acknowledged; stop the steps that wait `unless: acknowledged`."""
         target = await self.pick(incident_id, ("open",))
-        now = self.clock()
         async with self.db.connection() as conn, conn.transaction():
+            now = await self.now(conn)
             row = await conn.fetchrow(
                 "UPDATE incidents SET state = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3"
                 f" WHERE id = $1 AND state = 'open' RETURNING {INCIDENT_COLUMNS}",
@@ -244,8 +254,8 @@ class IncidentStore:
 
     async def resolve(self, incident_id: int | None, user_id: str, note: str | None) -> tuple[Incident, dict[str, Any]]:
         target = await self.pick(incident_id, ("open", "acknowledged"))
-        now = self.clock()
         async with self.db.connection() as conn, conn.transaction():
+            now = await self.now(conn)
             row = await conn.fetchrow(
                 "UPDATE incidents SET state = 'resolved', resolved_by = $2, resolved_at = $3, resolution = $4"
                 f" WHERE id = $1 AND state <> 'resolved' RETURNING {INCIDENT_COLUMNS}",
@@ -261,8 +271,9 @@ class IncidentStore:
                 " AND kind IN ('page', 'ticket', 'checklist')",
                 target.id,
             )
-            fired = await conn.fetchval(
-                "SELECT count(*) FROM escalation_steps WHERE incident_id = $1 AND state = 'done' AND kind = 'page'",
+            fired = await conn.fetchval(  # a page in flight (leased) is already going out: it counts
+                "SELECT count(*) FROM escalation_steps WHERE incident_id = $1 AND state IN ('done', 'sending')"
+                " AND kind = 'page'",
                 target.id,
             )
             incident = Incident.from_row(row)
@@ -299,6 +310,7 @@ class IncidentStore:
     async def tick(self, incident_id: int, position: int, user_id: str) -> tuple[str, bool]:
         """Tick (or untick) a checklist item; the worker refreshes the checklist message."""
         async with self.db.connection() as conn, conn.transaction():
+            now = await self.now(conn)
             row = await conn.fetchrow(
                 "UPDATE checklist_items SET done_by = CASE WHEN done_by IS NULL THEN $3 END,"
                 " done_at = CASE WHEN done_by IS NULL THEN $4::timestamptz END"
@@ -306,11 +318,11 @@ class IncidentStore:
                 incident_id,
                 position,
                 user_id,
-                self.clock(),
+                now,
             )
             if row is None:
                 raise BotError("incident.no_item", ref=f"INC-{incident_id}")
-            await self.insert_steps(conn, incident_id, [PlannedStep("checklist_refresh", {}, self.clock())])
+            await self.insert_steps(conn, incident_id, [PlannedStep("checklist_refresh", {}, now)])
             await self.note(
                 conn,
                 incident_id,
@@ -341,13 +353,14 @@ class IncidentStore:
         """Persist the handover and announce it in the incident channel; returns who was on call."""
         previous = (await self.on_call()).get(role)
         async with self.db.connection() as conn, conn.transaction():
+            now = await self.now(conn)
             await conn.execute(
                 "INSERT INTO oncall (role, user_id, set_by, set_at) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (role) DO UPDATE SET user_id = $2, set_by = $3, set_at = $4",
                 role,
                 user_id,
                 by,
-                self.clock(),
+                now,
             )
             await self.note(
                 conn, None, {"event": "handover", "role": role, "user": user_id, "by": by, "previous": previous}

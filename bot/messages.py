@@ -254,8 +254,45 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "escalation.on_call_suffix": {"en": ", on call", "es": ", de guardia"},
     "escalation.late": {
-        "en": " _(sent {late} late: the bot was not running when it was due)_",
-        "es": " _(enviado con {late} de retraso: el bot no estaba corriendo cuando tocaba)_",
+        "en": " _(sent {late} late: {reason})_",
+        "es": " _(enviado con {late} de retraso: {reason})_",
+    },
+    # escalation under outages (bot/escalation.py): why a step was late, steps that failed for good
+    "escalation.late.no_worker": {
+        "en": "the bot was not running when it was due",
+        "es": "el bot no estaba corriendo cuando tocaba",
+    },
+    "escalation.late.slack": {"en": "Slack did not answer from {since}", "es": "Slack no respondía desde las {since}"},
+    "escalation.late.database": {
+        "en": "the bot's database was unavailable from {since}",
+        "es": "la base de datos del bot no estaba disponible desde las {since}",
+    },
+    "escalation.late.rate_limited": {
+        "en": "Slack rate-limited it (429) and it waited for Retry-After",
+        "es": "Slack lo limitó (429) y esperó el Retry-After",
+    },
+    "escalation.late.lease": {
+        "en": "the replica sending it stopped mid-send; another one took it over",
+        "es": "la réplica que lo enviaba se detuvo a medias; otra lo retomó",
+    },
+    "escalation.page_dm_nothread": {
+        "en": "📟 You are paged for *{ref}* ({sev}): {title}",
+        "es": "📟 Te avisan por *{ref}* ({sev}): {title}",
+    },
+    "escalation.page_failed": {
+        "en": "❌ {ref}: could not page {user}: Slack said `{error}`. The escalation goes on with its next step.",
+        "es": "❌ {ref}: no se pudo avisar a {user}: Slack dijo `{error}`. El escalamiento sigue con su siguiente paso.",
+    },
+    "escalation.announce_failed": {
+        "en": "⚠️ {ref}: I could not post the incident in {channel} (Slack said `{error}`), so it has no thread"
+        " there. Pages go out anyway. To fix it, invite me in that channel: `/invite @ops-bot`.",
+        "es": "⚠️ {ref}: no pude publicar el incidente en {channel} (Slack dijo `{error}`), así que no tiene hilo"
+        " allí. Los avisos salen igual. Para arreglarlo, invítame en ese canal: `/invite @ops-bot`.",
+    },
+    "escalation.no_channel": {
+        "en": "⚠️ {ref}: ops.yml sets no `slack.incident_channel`, so the incident has no thread. Pages go out anyway.",
+        "es": "⚠️ {ref}: ops.yml no define `slack.incident_channel`, así que el incidente no tiene hilo. Los avisos"
+        " salen igual.",
     },
     "escalation.acknowledged": {
         "en": "✅ Acknowledged by {user}. {stopped} pending escalation step(s) stopped.",

@@ -64,6 +64,8 @@ class Runtime:
         return task
 
     async def close(self) -> None:
+        if self.deps.escalation is not None:  # in-flight pages finish and are recorded first
+            await self.deps.escalation.drain()
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)

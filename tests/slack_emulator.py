@@ -233,6 +233,9 @@ class SlackEmulator:
         self._oneshot: dict[str, deque[_Rule]] = {}
         self._standing: dict[str, _Rule] = {}
         self._delays: dict[str, float] = {}
+        self._slow: dict[str, float] = {}
+        self._slow_only: dict[str, Callable[[Call], bool]] = {}
+        self._refused: dict[str, str] = {}
         self._uploads: dict[str, _PendingUpload] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
@@ -249,6 +252,8 @@ class SlackEmulator:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.delete": self._chat_delete,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "usergroups.users.list": self._usergroups_users_list,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
@@ -262,7 +267,8 @@ class SlackEmulator:
         """Bind (port 0 → a free port chosen by the OS) and start serving."""
         if self._runner is not None:
             raise RuntimeError("emulator already started")
-        self._changed = asyncio.Event()
+        if self._changed is None:  # kept across close_port/reopen_port: waiters hold it
+            self._changed = asyncio.Event()
         app = web.Application(client_max_size=1024**3)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
@@ -317,6 +323,9 @@ class SlackEmulator:
         self._oneshot.clear()
         self._standing.clear()
         self._delays.clear()
+        self._slow.clear()
+        self._slow_only.clear()
+        self._refused.clear()
         self._uploads.clear()
         self._acks.clear()
         self._socket_sent.clear()
@@ -383,6 +392,37 @@ class SlackEmulator:
             self._delays.pop(method, None)
         else:
             self._delays[method] = seconds
+
+    def slow(self, method: str, seconds: float, only: Callable[[Call], bool] | None = None) -> None:
+        """Carry out every call of ``method`` (or those ``only`` picks) at once, so the message
+        is posted and readable, but answer only after ``seconds`` (0 to undo): Slack that
+        delivers yet answers late."""
+        if seconds <= 0:
+            self._slow.pop(method, None)
+            self._slow_only.pop(method, None)
+        else:
+            self._slow[method] = seconds
+            if only is not None:
+                self._slow_only[method] = only
+
+    def refuse(self, channel: str, error: str = "not_in_channel") -> None:
+        """Answer every chat.postMessage to ``channel`` with ``error`` (a channel the bot was
+        never invited to), while other channels work; ``refuse(channel, "")`` undoes it."""
+        if error:
+            self._refused[channel] = error
+        else:
+            self._refused.pop(channel, None)
+
+    async def close_port(self) -> None:
+        """Stop listening (calls are refused, as when Slack is unreachable); :meth:`reopen_port`
+        listens again on the same port. Recorded calls and messages are kept."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def reopen_port(self) -> None:
+        if self._runner is None:
+            await self.start()
 
     def response_url(self) -> str:
         """A fresh response_url; POSTs to it are recorded as method ``"response_url"``."""
@@ -531,6 +571,14 @@ class SlackEmulator:
         delay = self._delays.get(call.method)
         if delay:
             await asyncio.sleep(delay)
+        slow = self._slow.get(call.method)
+        only = self._slow_only.get(call.method)
+        if (
+            rule is None and slow and (only is None or only(call))
+        ):  # delivered now, answered late (or never, if the client gave up)
+            response = default(call)
+            await asyncio.sleep(slow)
+            return response
         if rule is None:
             return default(call)
         body = rule.body(call) if callable(rule.body) else rule.body
@@ -701,6 +749,8 @@ class SlackEmulator:
             return {"ok": False, "error": "channel_not_found"}
         if not any(call.args.get(k) for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
+        if str(channel) in self._refused:
+            return {"ok": False, "error": self._refused[str(channel)]}
         ts = self._next_ts()
         channel = self._channel_for(str(channel))
         message = self._message(call, ts)
@@ -745,6 +795,37 @@ class SlackEmulator:
         if len(users) == 1:
             return {"ok": True, "channel": {"id": f"D{users[0]}"}}
         return {"ok": True, "channel": {"id": "G" + "".join(sorted(users))[:20]}}
+
+    def _history_of(self, call: Call, keep: Callable[[dict[str, Any]], bool]) -> Body:
+        """Messages newest first, with their `metadata` only when include_all_metadata is set."""
+        channel = call.args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with_meta = str(call.args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            {k: v for k, v in m.items() if k != "channel" and (with_meta or k != "metadata")}
+            for ts, m in sorted(self.messages.items(), reverse=True)
+            if m.get("channel") == self._channel_for(str(channel)) and keep(m)
+        ]
+        limit = int(call.args.get("limit") or 100)
+        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+
+    def _conversations_history(self, call: Call) -> Body:
+        """The channel's own messages (thread replies stay in their thread), as Slack lists them."""
+        oldest = float(call.args.get("oldest") or 0)
+        return self._history_of(
+            call, lambda m: (not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")) and float(m["ts"]) > oldest
+        )
+
+    def _conversations_replies(self, call: Call) -> Body:
+        """A thread: its parent and replies (oldest first, as Slack answers)."""
+        ts = str(call.args.get("ts") or "")
+        if not ts:
+            return {"ok": False, "error": "thread_not_found"}
+        body = self._history_of(call, lambda m: m.get("ts") == ts or m.get("thread_ts") == ts)
+        if body.get("ok"):
+            body["messages"] = list(reversed(body["messages"]))
+        return body
 
     def _usergroups_users_list(self, call: Call) -> Body:
         group = call.args.get("usergroup")
