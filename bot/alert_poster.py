@@ -36,6 +36,17 @@ from bot.targets.prometheus_api import expression_of, query_range
 
 log = logging.getLogger(__name__)
 
+MARKER_EVENT = "opsbot_step"
+"""The escalation notifier's metadata event type; `find` looks for it (see bot/notify.py)."""
+
+
+def marker(ids: list[int], part: str) -> dict[str, Any]:
+    """The Slack message metadata that names what a message is, in the escalation's marker shape."""
+    return {"event_type": MARKER_EVENT, "event_payload": {"steps": list(ids), "part": part}}
+
+
+ALERT_PART = "alert"
+"""The marker part of an alert group's message (its `steps` list holds the group's id)."""
 ALERT_USER = "ops-bot"
 """Who runs a rule's diagnose: the bot itself, with the roles that `*` gives."""
 LEASE_SECONDS = 30
@@ -48,7 +59,11 @@ CHART_WINDOW = timedelta(hours=1)
 class MessageSender(Protocol):
     """The part of the escalation's notifier this worker uses (injected, so alerts stay a sibling)."""
 
-    async def post(self, channel: str, result: Result, thread_ts: str | None = None) -> str: ...
+    async def post(
+        self, channel: str, result: Result, thread_ts: str | None = None, meta: dict[str, Any] | None = None
+    ) -> str: ...
+
+    async def find(self, channel: str, thread_ts: str | None, step: int, part: str) -> str | None: ...
 
     async def update(self, channel: str, ts: str, result: Result) -> None: ...
 
@@ -170,9 +185,7 @@ class AlertPoster:
         message = alert_message(group, self.t, config.timezone, config.slack.command, section)
         ts = group.ts
         if ts is None:
-            ts = await self._send(channel, lambda: self.sender.post(channel, message))
-            async with self.deps.db.connection() as conn:  # at once: a later failure must not post it again
-                await conn.execute("UPDATE alert_groups SET ts = $2 WHERE id = $1", group.id, ts)
+            ts = await self._first_post(group, channel, message)
         else:
             await self._send(channel, lambda: self.sender.update(channel, ts, message))
         fresh = group.history[history_posted:]
@@ -195,6 +208,24 @@ class AlertPoster:
                 len(group.history),
                 rule is not None,
             )
+
+    async def _first_post(self, group: AlertGroup, channel: str, message: Result) -> str:
+        """Post the group's message once, even when an earlier attempt's answer was lost.
+
+        The attempt is recorded before it is made; a later attempt first looks in the channel
+        for the group's marker (Slack message metadata), as the escalation worker does for pages,
+        so a Slack that delivered but answered too late gets no second message."""
+        meta = marker([group.id], ALERT_PART)
+        ts: str | None = None
+        if group.post_attempted:
+            ts = await self._send(channel, lambda: self.sender.find(channel, None, group.id, ALERT_PART))
+        async with self.deps.db.connection() as conn:
+            await conn.execute("UPDATE alert_groups SET post_attempted = true WHERE id = $1", group.id)
+        if ts is None:
+            ts = await self._send(channel, lambda: self.sender.post(channel, message, None, meta))
+        async with self.deps.db.connection() as conn:  # at once: a later failure must not post it again
+            await conn.execute("UPDATE alert_groups SET ts = $2 WHERE id = $1", group.id, ts)
+        return str(ts)
 
     async def _chart(self, group: AlertGroup, channel: str, ts: str) -> None:
         """The alert's expression over the last hour (from its generatorURL), as a PNG in its thread."""

@@ -25,7 +25,7 @@ ALERTS_CHANNEL = "opsbot_alert_groups"
 
 GROUP_COLUMNS = (
     "id, source, group_key, status, labels, annotations, alerts, version, posted_version, channel_id, ts,"
-    " first_seen, updated_at, resolved_at, incident_id, acked_by, rule_done, history"
+    " first_seen, updated_at, resolved_at, incident_id, acked_by, rule_done, history, post_attempted"
 )
 
 
@@ -51,6 +51,7 @@ class AlertGroup:
     acked_by: str | None
     rule_done: bool
     history: list[dict[str, Any]]
+    post_attempted: bool = False
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> AlertGroup:
@@ -76,6 +77,7 @@ class AlertGroup:
             acked_by=row["acked_by"],
             rule_done=row["rule_done"],
             history=load(row["history"]) or [],
+            post_attempted=row["post_attempted"],
         )
 
     @property

@@ -117,6 +117,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        5,
+        "escalation steps leased for sending (claim, send outside a transaction, record); why a step was late",
+        """
+        ALTER TABLE escalation_steps
+            ADD COLUMN claimed_by  TEXT,
+            ADD COLUMN lease_until TIMESTAMPTZ,
+            ADD COLUMN uncertain   BOOLEAN NOT NULL DEFAULT false,
+            ADD COLUMN late_reason TEXT;
+        CREATE INDEX escalation_steps_leased ON escalation_steps (lease_until) WHERE state = 'sending';
+        CREATE INDEX escalation_steps_open ON escalation_steps (incident_id, position)
+            WHERE state IN ('pending', 'sending');
+        """,
+    ),
+    (
         9,
         "alert groups: one row per (source, group key), its one Slack message and its thread's history",
         """
@@ -143,21 +157,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             lease_by        TEXT,
             lease_until     TIMESTAMPTZ,
             last_error      TEXT,
+            post_attempted  BOOLEAN NOT NULL DEFAULT false,
             UNIQUE (source, group_key)
         );
         CREATE INDEX alert_groups_behind ON alert_groups (updated_at) WHERE posted_version < version;
         CREATE INDEX alert_groups_firing ON alert_groups (first_seen DESC) WHERE status = 'firing';
-        5,
-        "escalation steps leased for sending (claim, send outside a transaction, record); why a step was late",
-        """
-        ALTER TABLE escalation_steps
-            ADD COLUMN claimed_by  TEXT,
-            ADD COLUMN lease_until TIMESTAMPTZ,
-            ADD COLUMN uncertain   BOOLEAN NOT NULL DEFAULT false,
-            ADD COLUMN late_reason TEXT;
-        CREATE INDEX escalation_steps_leased ON escalation_steps (lease_until) WHERE state = 'sending';
-        CREATE INDEX escalation_steps_open ON escalation_steps (incident_id, position)
-            WHERE state IN ('pending', 'sending');
         """,
     ),
 ]

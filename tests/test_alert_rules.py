@@ -192,3 +192,29 @@ async def test_without_alertmanager_a_silence_says_so_and_changes_nothing(
     assert not result.ok and "stack.alertmanager" in result.summary
     bad = await runtime.dispatcher.dispatch(Invocation("/ops silence PaymentsFailing 30d", "U0OPER", "C1", "slack"))
     assert not bad.ok and "at most 7d" in bad.summary
+
+
+async def test_a_slack_that_posts_but_answers_after_the_timeout_gets_one_alert_message(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first post's answer comes after the notifier's timeout: the retry finds the message by its
+    metadata marker in the channel and posts nothing again."""
+    monkeypatch.setattr("bot.notify.SLACK_TIMEOUT", 1.0)
+    monkeypatch.setattr("bot.alert_poster.RETRY_SECONDS", 1)
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    emu.slow(
+        "chat.postMessage", 2.5, only=lambda c: c.args.get("channel") == "C0ALERTS" and not c.args.get("thread_ts")
+    )
+    group_id = await receive(runtime, webhook("DiskFull", severity="warning"))
+    deadline = time.monotonic() + 20
+    group = await AlertStore(runtime.deps.db).get(group_id)
+    while (group is None or group.ts is None or group.posted_version < group.version) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        group = await AlertStore(runtime.deps.db).get(group_id)
+    emu.slow("chat.postMessage", 0)
+    assert group is not None and group.ts is not None
+    posts = [
+        c for c in emu.calls("chat.postMessage") if c.args.get("channel") == "C0ALERTS" and not c.args.get("thread_ts")
+    ]
+    assert len(posts) == 1, f"{len(posts)} messages for one alert group"
+    assert group.ts in emu.messages
