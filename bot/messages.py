@@ -1128,6 +1128,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The scheduled {job} did not run: the bot's database is unreachable, so the replicas could not agree on which one runs it ({detail}).",
         "es": "El {job} programado no se ejecutó: la base de datos del bot no responde, así que las réplicas no pudieron acordar cuál lo ejecuta ({detail}).",
     },
+    # Socket Mode (helper sched): `ops-bot socket` when Slack refuses the app-level token
+    "socket.refused": {
+        "en": "Slack refused to open a Socket Mode connection: {error}. Check SLACK_APP_TOKEN: it must be an app-level token (xapp-…) with the connections:write scope.",
+        "es": "Slack rechazó abrir una conexión Socket Mode: {error}. Revisa SLACK_APP_TOKEN: debe ser un token de nivel de app (xapp-…) con el scope connections:write.",
+    },
 }
 
 
