@@ -524,6 +524,8 @@ class EscalationWorker:
                 previous=previous,
                 by=f"<@{payload.get('by')}>",
             )
+        if event == "scheduled":  # a scheduled job's result, composed and escaped by bot/scheduler.py
+            return str(payload.get("text", ""))
         if event == "webhook_failed":
             return t("escalation.webhook_failed", error=escape(str(payload.get("error", ""))))
         if event == "diagnosis":  # `/ops diagnose`'s findings, added with its "Add to INC-n" button
