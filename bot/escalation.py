@@ -42,8 +42,26 @@ log = logging.getLogger(__name__)
 
 LATE_NOTICE = timedelta(seconds=5)
 MAX_BACKOFF = 300.0
-WEBHOOK_ATTEMPTS = 8
 WEBHOOK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class WebhookRetry:
+    """When a failed ticket webhook is tried again: `first` seconds after the first failure,
+    doubling up to `cap` between tries, for `window` after it first fell due. A ticket system
+    down for a morning still gets its ticket; one down for a day is given up, and the ticket's
+    `webhook_state` says `failed` (the step's `last_error` says why)."""
+
+    first: float = 2.0
+    cap: float = 900.0
+    window: timedelta = timedelta(hours=24)
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before the next try, after `attempts` failed ones (counted from 0)."""
+        return float(min(self.cap, self.first * 2 ** min(attempts, 30)))
+
+
+WEBHOOK_RETRY = WebhookRetry()
 
 _CLAIM = f"""
 SELECT s.id, s.incident_id, s.position, s.kind, s.payload, s.due_at, s.unless_ack, s.attempts,
@@ -88,6 +106,11 @@ def first_due_of(row: asyncpg.Record, payload: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
 
 
+def ticket_id_of(payload: dict[str, Any]) -> int:
+    """The tickets row a webhook step reports (its body names it TCK-n)."""
+    return int(str(payload.get("ticket", "TCK-0")).removeprefix("TCK-"))
+
+
 def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 9))
 
@@ -114,6 +137,7 @@ class EscalationWorker:
         self.poll = poll
         self.batch = batch
         self.concurrency = concurrency
+        self.webhook_retry = WEBHOOK_RETRY
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._due = asyncio.Event()  # loops: look for due steps now
         self._changed = asyncio.Event()  # timer: the earliest due time may have changed
@@ -263,10 +287,15 @@ class EscalationWorker:
             await self._reschedule(conn, row, payload, first_due, exc.seconds, str(exc))
             return Outcome()
         except NotifyFailed as exc:
-            if kind == "webhook" and row["attempts"] + 1 >= WEBHOOK_ATTEMPTS:
-                await self._give_up_webhook(conn, row, str(exc))
+            error = self.deps.redact(str(exc))
+            if kind == "webhook":
+                delay = self.webhook_retry.delay(row["attempts"])
+                if now + timedelta(seconds=delay) - first_due > self.webhook_retry.window:
+                    await self._give_up_webhook(conn, row, payload, error)
+                else:
+                    await self._reschedule(conn, row, payload, first_due, delay, error)
                 return Outcome()
-            await self._reschedule(conn, row, payload, first_due, backoff(row["attempts"]), self.deps.redact(str(exc)))
+            await self._reschedule(conn, row, payload, first_due, backoff(row["attempts"]), error)
             return Outcome()
         done = (row["id"], now, self.name, int(late.total_seconds() * 1000), json.dumps(result))
         return Outcome(done=done, audit=self._page_audit(row, payload, late) if kind == "page" else None)
@@ -291,11 +320,17 @@ class EscalationWorker:
         )
         log.warning("step %s (%s) not sent: %s; retry in %.1fs", row["id"], row["kind"], error, seconds)
 
-    async def _give_up_webhook(self, conn: SerialConnection, row: asyncpg.Record, error: str) -> None:
+    async def _give_up_webhook(
+        self, conn: SerialConnection, row: asyncpg.Record, payload: dict[str, Any], error: str
+    ) -> None:
         await conn.execute(
             "UPDATE escalation_steps SET state = 'failed', last_error = $2, attempts = attempts + 1 WHERE id = $1",
             row["id"],
             error[:500],
+        )
+        await conn.execute("UPDATE tickets SET webhook_state = 'failed' WHERE id = $1", ticket_id_of(payload))
+        log.error(
+            "ticket webhook for %s given up after %d tries: %s", payload.get("ticket"), row["attempts"] + 1, error
         )
         await self.deps.incidents.note(conn, row["incident_id"], {"event": "webhook_failed", "error": error[:200]})
 
@@ -423,11 +458,8 @@ class EscalationWorker:
             ts = await self.notifier.post(channel, Result(title="", blocks=[Text(text, markup=True)]), thread)
             return {"ticket": ticket_id, "ts": ts}
         if kind == "webhook":
-            await self._post_webhook(payload)
-            await conn.execute(
-                "UPDATE tickets SET webhook_state = 'sent' WHERE id = $1",
-                int(str(payload.get("ticket", "TCK-0")).removeprefix("TCK-")),
-            )
+            await self._post_webhook({k: v for k, v in payload.items() if k != "first_due"})  # a retry's mark
+            await conn.execute("UPDATE tickets SET webhook_state = 'sent' WHERE id = $1", ticket_id_of(payload))
             return {"sent": True}
         if kind in ("checklist", "checklist_refresh"):
             message = await self._checklist_message(incident)
