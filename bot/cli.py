@@ -127,6 +127,10 @@ async def _first_of(*awaitables: Awaitable[Any]) -> asyncio.Task[Any]:
 LISTEN_BACKLOG = 1024
 
 
+class ListenError(Exception):
+    """The address is taken or not ours: said in one line, not a traceback."""
+
+
 async def _listen(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve `app` on host:port and say where ("listening on HOST:PORT", the port the OS chose for 0)."""
     from aiohttp import web
@@ -134,7 +138,11 @@ async def _listen(app: web.Application, host: str, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = runner.addresses[0] if runner.addresses else (host, port)
     log.info("ops-bot serving on http://%s:%s", bound[0], bound[1])
     print(f"listening on {bound[0]}:{bound[1]}", flush=True)
@@ -256,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         print("Run `ops-bot check-config` after fixing it.", file=sys.stderr)
         return 2
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 2

@@ -209,3 +209,17 @@ async def test_shutdown_does_not_wait_for_slack_to_answer_the_close(
         assert await bot.stop(timeout=8) == 0, bot.output()
     assert "did not answer the close" in bot.stderr()
     assert "Traceback" not in bot.stderr()
+
+
+async def test_a_port_already_taken_is_one_line_and_exit_1(
+    tmp_path: Path, emu: SlackEmulator, socket_config: Path, bot_db_url: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = bot_env(socket_config, emu.api_url, bot_db_url, app_token=APP_TOKEN)
+        done = await run_bot(["socket", "--host", "127.0.0.1", "--port", str(port)], env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+    assert emu.calls("apps.connections.open") == []
