@@ -2,8 +2,8 @@
 # ops-bot image: `docker build -t ops-bot .`
 # Run (HTTP mode):  docker run -p 3000:3000 -v ./ops.yml:/etc/ops-bot/ops.yml:ro \
 #                     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e DATABASE_URL -e REDIS_URL ops-bot
-# Socket Mode:      same, plus -e SLACK_APP_TOKEN, the command `ops-bot socket` and --no-healthcheck
-#                   (compose: `healthcheck: {disable: true}`): socket mode serves no HTTP, so no /healthz.
+# Socket Mode:      same, plus -e SLACK_APP_TOKEN and the command `ops-bot socket --host 0.0.0.0 --port 3000`
+#                   (it serves /healthz and /metrics on that port too, so the HEALTHCHECK below applies).
 # Static checks of this file: tests/test_dockerfile.py.
 
 # --- build: install the package and its dependencies into a virtualenv ---------------------
@@ -48,7 +48,7 @@ USER 10001:10001
 EXPOSE 3000
 
 # /healthz answers 200 while the process serves (it reports Postgres/Redis as "degraded" in the
-# body instead of failing), so this checks liveness of `serve` only. python's urllib: slim has no
+# body instead of failing), so this checks liveness of `serve` and `socket`. python's urllib: slim has no
 # curl; urlopen raises on a refused connection, a timeout or a non-2xx status -> exit 1.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=3)"]

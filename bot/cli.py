@@ -8,14 +8,17 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, OpsConfig, load_config
+from bot.messages import Catalog
 from bot.settings import Settings
 from bot.worker import WorkerLoop
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.runtime import Runtime
     from bot.slack_app import SlackBot
 
@@ -28,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz, GET /metrics")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=3000)
-    sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN); GET /healthz, GET /metrics")
+    socket.add_argument("--host", default="0.0.0.0")
+    socket.add_argument("--port", type=int, default=3000)
     shell = sub.add_parser("shell", help="the same commands in a terminal")
     shell.add_argument("--as", dest="user", default=None, help="act as this Slack user id")
     shell.add_argument("-c", dest="command", default=None, help='run one command and exit, e.g. -c "/ops status"')
@@ -95,12 +100,25 @@ async def _shell(settings: Settings, user: str | None, command: str | None) -> i
         await runtime.close()
 
 
-async def _wait_for_stop() -> None:
+def _stop_requested() -> asyncio.Event:
+    """Set on SIGINT or SIGTERM; installed first thing, so a stop during start-up is a clean exit too."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def _first_of(*awaitables: Awaitable[Any]) -> asyncio.Task[Any]:
+    """Run them together; the first to finish is returned, the others are cancelled."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return next(task for task in tasks if task in done)
 
 
 # aiohttp's default accept queue is 128 connections: a burst of slash commands beyond that
@@ -109,24 +127,41 @@ async def _wait_for_stop() -> None:
 LISTEN_BACKLOG = 1024
 
 
-async def _serve(settings: Settings, host: str, port: int) -> int:
+class ListenError(Exception):
+    """The address is taken or not ours: said in one line, not a traceback."""
+
+
+async def _listen(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve `app` on host:port and say where ("listening on HOST:PORT", the port the OS chose for 0)."""
     from aiohttp import web
 
-    from bot.server import build_web_app
-
-    config = load_config(settings.ops_config)
-    worker, runtime, slack = await _start_slack(settings, config)
-    runner = web.AppRunner(build_web_app(runtime, slack, worker.call, worker.gate), access_log=None)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = runner.addresses[0] if runner.addresses else (host, port)
     log.info("ops-bot serving on http://%s:%s", bound[0], bound[1])
     print(f"listening on {bound[0]}:{bound[1]}", flush=True)
+    return runner
+
+
+async def _serve(settings: Settings, host: str, port: int) -> int:
+    from bot.server import build_web_app
+
+    stop = _stop_requested()
+    config = load_config(settings.ops_config)
+    worker, runtime, slack = await _start_slack(settings, config)
     try:
-        await _wait_for_stop()
+        runner = await _listen(build_web_app(runtime, slack, worker.call, worker.gate), host, port)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
         await _stop(worker, runtime, slack)
     return 0
 
@@ -169,23 +204,42 @@ async def _stop(worker: WorkerLoop, runtime: Runtime, slack: SlackBot | None = N
     worker.stop()
 
 
-async def _socket(settings: Settings) -> int:
+async def _socket(settings: Settings, host: str, port: int) -> int:
+    """Socket Mode for Slack, plus the HTTP side of `serve` without /slack/events (liveness, metrics)."""
+    from bot.server import build_web_app
     from bot.slack_dedupe import socket_mode_handler
+    from bot.socket_mode import SocketConnection, SocketRefused, opening_client
 
     if settings.slack_app_token is None:
         print("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", file=sys.stderr)
         return 2
+    stop = _stop_requested()
     config = load_config(settings.ops_config)
     worker, runtime, slack = await _start_slack(settings, config)
-    app_token = settings.slack_app_token.get_secret_value()
-    assert slack.dedupe is not None
-    handler = socket_mode_handler(slack.app, app_token, slack.client, slack.dedupe)  # an envelope runs once
-    await handler.connect_async()
-    print("connected in Socket Mode", flush=True)
+    runner: web.AppRunner | None = None
+    connection: SocketConnection | None = None
     try:
-        await _wait_for_stop()
+        app = build_web_app(runtime, slack, worker.call, worker.gate, events_endpoint=False)
+        runner = await _listen(app, host, port)
+        assert slack.dedupe is not None
+        app_token = settings.slack_app_token.get_secret_value()
+        handler = socket_mode_handler(slack.app, app_token, slack.client, slack.dedupe)  # an envelope runs once
+        connection = SocketConnection(handler, app_token, opening_client(settings.slack_api_url))
+        opened = await _first_of(connection.connect(), stop.wait())
+        if not stop.is_set():
+            opened.result()  # SocketRefused, or the connection is up
+            print("connected in Socket Mode", flush=True)
+            ended = await _first_of(asyncio.shield(connection.refused), stop.wait())
+            if not stop.is_set():
+                raise ended.result()
+    except SocketRefused as exc:
+        print(Catalog(config.locale)("socket.refused", error=exc.error), file=sys.stderr, flush=True)
+        return 1
     finally:
-        await handler.close_async()
+        if connection is not None:
+            await connection.close()
+        if runner is not None:
+            await runner.cleanup()
         await _stop(worker, runtime, slack)
     return 0
 
@@ -203,13 +257,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.mode == "serve":
             return asyncio.run(_serve(settings, args.host, args.port))
         if args.mode == "socket":
-            return asyncio.run(_socket(settings))
+            return asyncio.run(_socket(settings, args.host, args.port))
     except ConfigError as exc:
         print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         print("Run `ops-bot check-config` after fixing it.", file=sys.stderr)
         return 2
+    except ListenError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 2

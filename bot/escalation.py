@@ -59,7 +59,6 @@ LATE_NOTICE = timedelta(seconds=5)
 MAX_BACKOFF = 300.0
 MAX_ATTEMPTS = 6
 """Attempts of a step that meets an error of its own (not Slack being down, not a 429)."""
-WEBHOOK_ATTEMPTS = 8
 WEBHOOK_TIMEOUT = 5.0
 LEASE = 45.0
 """Seconds a claimed step stays with its replica: longer than a batch's slowest sends."""
@@ -72,6 +71,25 @@ THREAD_KINDS = ("announce", "note", "ticket", "checklist", "checklist_refresh")
 """Kinds whose message goes into the incident's thread, in the order they were written."""
 
 _IN = ", ".join(f"'{k}'" for k in THREAD_KINDS)
+
+
+@dataclass(frozen=True)
+class WebhookRetry:
+    """When a failed ticket webhook is tried again: `first` seconds after the first failure,
+    doubling up to `cap` between tries, for `window` after it first fell due. A ticket system
+    down for a morning still gets its ticket; one down for a day is given up, and the ticket's
+    `webhook_state` says `failed` (the step's `last_error` says why)."""
+
+    first: float = 2.0
+    cap: float = 900.0
+    window: timedelta = timedelta(hours=24)
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before the next try, after `attempts` failed ones (counted from 0)."""
+        return float(min(self.cap, self.first * 2 ** min(attempts, 30)))
+
+
+WEBHOOK_RETRY = WebhookRetry()
 
 _CLAIM = f"""
 WITH clock AS (SELECT coalesce($1::timestamptz, now()) AS t),
@@ -177,6 +195,11 @@ def first_due_of(row: asyncpg.Record, payload: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(payload["first_due"]) if "first_due" in payload else row["due_at"]
 
 
+def ticket_id_of(payload: dict[str, Any]) -> int:
+    """The tickets row a webhook step reports (its body names it TCK-n)."""
+    return int(str(payload.get("ticket", "TCK-0")).removeprefix("TCK-"))
+
+
 def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 9))
 
@@ -205,6 +228,7 @@ class EscalationWorker:
         self.concurrency = concurrency
         # one name per worker, even two in one process: a lease is checked against it
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+        self.webhook_retry = WEBHOOK_RETRY
         self._due = asyncio.Event()  # loops: look for due steps now
         self._changed = asyncio.Event()  # timer: the earliest due time may have changed
         self._generation = 0
@@ -418,8 +442,13 @@ class EscalationWorker:
             since = self._open_circuit(c.now)
             return self._retry(c, 0.0, error, counts=False, uncertain=exc.unknown, reason=f"slack:{since.isoformat()}")
         attempts = int(c.row["attempts"]) + 1
-        bound = WEBHOOK_ATTEMPTS if c.kind == "webhook" else MAX_ATTEMPTS
-        if not exc.permanent and attempts < bound:
+        if c.kind == "webhook":  # a ticket system down for a morning still gets its ticket
+            delay = self.webhook_retry.delay(attempts - 1)
+            if c.now + timedelta(seconds=delay) - first_due_of(c.row, c.payload) <= self.webhook_retry.window:
+                return self._retry(c, delay, error, uncertain=exc.unknown)
+            log.error("ticket webhook for %s given up after %d tries: %s", c.payload.get("ticket"), attempts, error)
+            return Outcome("failed", error=error, follow_up=self._report_failure(c, exc.code or error))
+        if not exc.permanent and attempts < MAX_ATTEMPTS:
             return self._retry(c, backoff(attempts - 1), error, uncertain=exc.unknown)
         return Outcome("failed", error=error, follow_up=self._report_failure(c, exc.code or error))
 
@@ -547,6 +576,11 @@ class EscalationWorker:
             await conn.executemany(_MARK_RETRY, retry)
         if end:
             await conn.executemany(_MARK_END, end)
+        given_up = [
+            (ticket_id_of(c.payload),) for c in claimed if c.kind == "webhook" and outcomes[c.id].state == "failed"
+        ]
+        if given_up:  # the ticket says so too, not only its step
+            await conn.executemany("UPDATE tickets SET webhook_state = 'failed' WHERE id = $1", given_up)
         if threads:
             await conn.executemany("UPDATE incidents SET thread_ts = $2 WHERE id = $1", threads)
         shifts = [
@@ -687,12 +721,9 @@ class EscalationWorker:
             ts = await self._post_once(c, channel, thread, Result(title="", blocks=[Text(text, markup=True)]))
             return {"ticket": ticket_id, "ts": ts}
         if kind == "webhook":
-            await self._post_webhook(payload)
+            await self._post_webhook({k: v for k, v in payload.items() if k != "first_due"})  # a retry's mark
             async with self.deps.db.connection() as conn:
-                await conn.execute(
-                    "UPDATE tickets SET webhook_state = 'sent' WHERE id = $1",
-                    int(str(payload.get("ticket", "TCK-0")).removeprefix("TCK-")),
-                )
+                await conn.execute("UPDATE tickets SET webhook_state = 'sent' WHERE id = $1", ticket_id_of(payload))
             return {"sent": True}
         if kind in ("checklist", "checklist_refresh"):
             message = await self._checklist_message(incident)
@@ -837,6 +868,8 @@ class EscalationWorker:
                 channel=f"<#{payload.get('channel')}>",
                 error=escape(str(payload.get("error"))),
             )
+        if event == "scheduled":  # a scheduled job's result, composed and escaped by bot/scheduler.py
+            return str(payload.get("text", ""))
         if event == "webhook_failed":
             return t("escalation.webhook_failed", error=escape(str(payload.get("error", ""))))
         if event == "note":  # `/ops incident note`

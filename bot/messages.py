@@ -1364,6 +1364,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "✅ Every alert of {alert} resolved. Resolving the incident stays your call.",
         "es": "✅ Todas las alertas de {alert} se resolvieron. Resolver el incidente sigue siendo decisión de ustedes.",
     },
+    # Socket Mode (helper sched): `ops-bot socket` when Slack refuses the app-level token
+    "socket.refused": {
+        "en": "Slack refused to open a Socket Mode connection: {error}. Check SLACK_APP_TOKEN: it must be an app-level token (xapp-…) with the connections:write scope.",
+        "es": "Slack rechazó abrir una conexión Socket Mode: {error}. Revisa SLACK_APP_TOKEN: debe ser un token de nivel de app (xapp-…) con el scope connections:write.",
+    },
 }
 
 

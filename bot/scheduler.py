@@ -13,7 +13,8 @@ history of scheduled runs besides. When the bot's database is down no replica ca
 so none runs: each alerts instead of all running at once.
 
 The clock is injected (tests move time instead of waiting for 2 AM), and so is `notify`:
-the Slack side wires it to post the result, with `alert` set when the job failed.
+the Slack side wires it (`notify_via`) to queue the result for the incident channel in the
+escalation worker's durable step queue, with `alert` set when the job failed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from croniter import croniter
 
 from bot.audit import AuditEntry
@@ -38,7 +40,10 @@ from bot.context import OpContext
 from bot.database import short_error
 from bot.deps import Deps
 from bot.errors import BotError, UnavailableError
+from bot.incidents import PlannedStep
 from bot.messages import Catalog
+from bot.render_slack import escape
+from bot.render_text import render_text
 from bot.results import Result, Text, redact_result
 from bot.worker import stop_if_cancelled
 
@@ -115,19 +120,59 @@ async def log_notice(notice: Notice) -> None:
     log.log(level, "scheduled %s (%s): %s", notice.job, notice.slot.isoformat(), notice.result.summary)
 
 
+MAX_NOTICE_CHARS = 3500
+
+
+def notice_text(notice: Notice, deps: Deps) -> str:
+    """The notice as the Slack text the escalation worker posts: escaped, redacted, the alert first."""
+    t = Catalog(deps.config.locale)
+    result = redact_result(notice.result, deps.redact)
+    lines = []
+    if notice.alert:
+        lines.append(escape(t("schedule.alert", job=notice.job, prefix=deps.config.slack.command)))
+    if result.title:
+        lines.append(f"*{escape(result.title)}*")
+    body = render_text(replace(result, title="")).text
+    if body:
+        lines.append(escape(body))
+    return "\n".join(lines)[:MAX_NOTICE_CHARS]
+
+
 def notify_via(notifier: Notifier, deps: Deps) -> Notify:
-    """Post a scheduled run's result to the incident channel, redacted; a failure opens with an alert line."""
+    """Queue a scheduled run's result for the incident channel as a durable escalation step (a
+    `note` of no incident), so the escalation worker retries it until Slack takes it: an alert
+    must not be lost because Slack was down at the minute the backup failed, with the next
+    run a day away. Only when the bot's database cannot take the step either (a notice that
+    the job could not be claimed, say) is it posted directly, once."""
     t = Catalog(deps.config.locale)
 
     async def post(notice: Notice) -> None:
         if notice.channel is None:
             await log_notice(notice)
             return
-        result = notice.result
-        if notice.alert:
-            alert = Text(t("schedule.alert", job=notice.job, prefix=deps.config.slack.command))
-            result = replace(result, blocks=[alert, *result.blocks])
-        await notifier.post(notice.channel, redact_result(result, deps.redact))
+        payload = {
+            "event": "scheduled",
+            "job": notice.job,
+            "slot": notice.slot.isoformat(),
+            "alert": notice.alert,
+            "text": notice_text(notice, deps),
+        }
+        try:
+            async with deps.db.connection() as conn, conn.transaction():
+                now = await deps.incidents.now(conn)
+                await deps.incidents.insert_steps(conn, None, [PlannedStep("note", payload, now)])
+        except (UnavailableError, asyncpg.PostgresError, OSError) as exc:
+            stop_if_cancelled()
+            log.warning("scheduled %s: notice not queued (%s); posting it directly", notice.job, short_error(exc))
+            result = notice.result
+            if notice.alert:
+                alert = Text(t("schedule.alert", job=notice.job, prefix=deps.config.slack.command))
+                result = replace(result, blocks=[alert, *result.blocks])
+            await notifier.post(notice.channel, redact_result(result, deps.redact))
+            return
+        if deps.escalation is not None:
+            deps.escalation.wake()
+        await log_notice(notice)
 
     return post
 

@@ -46,8 +46,10 @@ def build_web_app(
     slack: SlackBot,
     on_worker: Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]] = _here,
     gate: AckFirst | None = None,
+    events_endpoint: bool = True,
 ) -> web.Application:
-    """`on_worker` runs a coroutine where the deps live (the worker loop in `ops-bot serve`)."""
+    """`on_worker` runs a coroutine where the deps live (the worker loop in `ops-bot serve`);
+    `events_endpoint=False` leaves out POST /slack/events (Socket Mode gets Slack's requests over its socket)."""
     deps = runtime.deps
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -74,7 +76,8 @@ def build_web_app(
         return web.Response(body=deps.metrics.exposition(), headers={"Content-Type": "text/plain; version=0.0.4"})
 
     app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_post("/slack/events", slack_events)
+    if events_endpoint:
+        app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_alert_routes(app, deps, on_worker)

@@ -104,7 +104,7 @@ class BotNotReady(AssertionError):
 
 @dataclass
 class BotProcess:
-    """One running `ops-bot`; `url` is set for `serve`."""
+    """One running `ops-bot`; `url` is set for `serve` and `socket` (their HTTP side)."""
 
     mode: str
     proc: asyncio.subprocess.Process
@@ -287,13 +287,18 @@ class BotLauncher:
         ready_timeout: float = READY_TIMEOUT,
         extra_env: Mapping[str, str] | None = None,
         migrate: bool = True,
+        connected: bool = True,
     ) -> BotProcess:
-        """`ops-bot socket`, ready once it says it is connected."""
+        """`ops-bot socket` with its HTTP side on a free loopback port (`url`), ready once it says it
+        is connected (`connected=False`: once it listens, for tests of a Slack that refuses or is down)."""
         env = bot_env(config_path, api_url, database_url, app_token=app_token, extra=extra_env)
         if migrate:
             await migrate_once(env, self.workdir)
-        bot = await self.spawn(["socket"], env)
-        await bot.wait_for_output("connected in Socket Mode", ready_timeout)
+        bot = await self.spawn(["socket", "--host", "127.0.0.1", "--port", "0"], env)
+        match = await bot.wait_for_output(_LISTENING, ready_timeout)
+        bot.url = f"http://{match[1]}:{match[2]}"
+        if connected:
+            await bot.wait_for_output("connected in Socket Mode", ready_timeout)
         return bot
 
 

@@ -228,6 +228,9 @@ class SlackEmulator:
         #: Current messages by ts (posted, updated, deleted through the API).
         self.messages: dict[str, dict[str, Any]] = {}
         self.scopes = DEFAULT_SCOPES
+        #: Never answer a Socket Mode client's close frame (a peer gone quiet): the client must
+        #: not wait for it on shutdown.
+        self.socket_ignores_close = False
 
         self._calls: list[Call] = []
         self._oneshot: dict[str, deque[_Rule]] = {}
@@ -661,7 +664,7 @@ class SlackEmulator:
         return await self._answer(call, lambda _: web.json_response({"ok": True}))
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, autoclose=not self.socket_ignores_close)
         await ws.prepare(request)
         self._sockets.append(ws)
         self._record(SOCKET_CONNECT, dict(request.query), request.headers)
@@ -681,6 +684,8 @@ class SlackEmulator:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     self._on_socket_text(msg.data)
+            if self.socket_ignores_close:  # hold the connection open, silent, until the emulator stops
+                await asyncio.sleep(60)
         finally:
             self._sockets.remove(ws)
             self._notify()

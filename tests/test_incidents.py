@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from conftest import RuntimeFactory, base_config
 from slack_emulator import Call, SlackEmulator
 
 from bot.dispatcher import Invocation
+from bot.incidents import StepRow
 from bot.notify import SlackNotifier, slack_client_for_notices
 from bot.runtime import Runtime
 
@@ -76,24 +77,58 @@ async def declare(runtime: Runtime, text: str, user: str = "U0BACKEND") -> Any:
     return await runtime.dispatcher.dispatch(Invocation(f"incident declare {text}", user, "C0DEV", "slack"))
 
 
+async def page_steps(runtime: Runtime, incident: int = 1) -> dict[str, StepRow]:
+    """The incident's page steps by paged user, as the bot recorded them (due_at, fired_at)."""
+    return {str(s.payload["user"]): s for s in await runtime.deps.incidents.steps(incident) if s.kind == "page"}
+
+
+async def settled(runtime: Runtime, done: Callable[[list[StepRow]], bool], timeout: float = 10.0) -> list[StepRow]:
+    """The incident's steps once `done` holds for them: committed marks, not a guess at how long that takes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        steps = await runtime.deps.incidents.steps(1)
+        if done(steps) or time.monotonic() > deadline:
+            return steps
+        await asyncio.sleep(0.05)
+
+
+def pages_done(count: int) -> Callable[[list[StepRow]], bool]:
+    return lambda steps: sum(s.kind == "page" and s.state == "done" for s in steps) >= count
+
+
+two_pages_done = pages_done(2)
+
+
+def frozen_clocks(runtime: Runtime) -> FakeClock:
+    """Stop time for the incident store and the worker alike: a delayed step falls due only when
+    the test moves `now`, so a slow machine cannot make it due before the test acts."""
+    clock = FakeClock(datetime.now(UTC))
+    runtime.deps.incidents.clock = clock
+    assert runtime.deps.escalation is not None
+    runtime.deps.escalation.clock = clock
+    return clock
+
+
 async def test_sev1_pages_on_call_devops_and_tech_lead_at_once_and_cto_only_after_the_delay(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
-    started = time.monotonic()
     result = await declare(runtime, "sev1 Pagos no se procesan")
     assert result.ok and "INC-1" in result.title
-    await wait_pages(emu, 2, 3)
-    assert sorted(dm_users(emu)) == ["U0DEVOPS", "U0TECHLEAD"]
-    assert time.monotonic() - started < 1.5
+    await wait_pages(emu, 3, 10)
+    assert sorted(dm_users(emu)[:2]) == ["U0DEVOPS", "U0TECHLEAD"] and dm_users(emu)[2:] == ["U0CTO"]
     announce = emu.calls("chat.postMessage")[0]
     assert announce.args["channel"] == "C0INCIDENTS" and "INC-1" in str(announce.args["text"])
-    await asyncio.sleep(1.0)
-    assert "U0CTO" not in dm_users(emu), "the CTO was paged before the delay"
-    await wait_pages(emu, 3, 3)
-    assert dm_users(emu).count("U0CTO") == 1
-    assert time.monotonic() - started >= 2.0
-    await asyncio.sleep(0.3)
+    steps = await settled(runtime, pages_done(3))  # the done marks commit just after the DMs
+    opened = next(s for s in steps if s.kind == "announce")
+    pages = await page_steps(runtime)
+    devops, lead, cto = pages["U0DEVOPS"], pages["U0TECHLEAD"], pages["U0CTO"]
+    assert devops.due_at == lead.due_at == opened.due_at, "devops and the tech lead are paged at once"
+    assert cto.due_at - opened.due_at == timedelta(seconds=2), "the CTO's page waits for the policy's delay"
+    assert cto.fired_at is not None and cto.fired_at >= cto.due_at, "the CTO was paged before the delay"
+    assert devops.fired_at is not None and lead.fired_at is not None
+    assert max(devops.fired_at, lead.fired_at) < cto.fired_at
+    await emu.wait_for("chat.postMessage", timeout=5, predicate=lambda c: "<@U0CTO>" in str(c.args.get("text")))
     thread = {str(c.args.get("thread_ts")) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")}
     assert thread == {sorted(emu.messages)[0]}, "every timeline entry goes into the incident's thread"
     mentions = [str(c.args["text"]) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")]
@@ -105,11 +140,17 @@ async def test_ack_before_the_delay_stops_the_cto_page(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
+    clock = frozen_clocks(runtime)
     await declare(runtime, "sev1 API caída")
-    await wait_pages(emu, 2, 3)
+    await wait_pages(emu, 2, 5)
     acked = await runtime.dispatcher.dispatch(Invocation("incident ack INC-1", "U0DEVOPS", "D0DEVOPS", "button"))
     assert acked.ok and "1 pending escalation step(s) stopped" in acked.summary
-    await asyncio.sleep(2.6)
+    await emu.wait_for("chat.postMessage", timeout=5, predicate=lambda c: "Acknowledged by" in str(c.args.get("text")))
+    assert clock.now is not None
+    clock.now += timedelta(seconds=10)  # well past the CTO's delay
+    assert runtime.deps.escalation is not None
+    runtime.deps.escalation.wake()
+    await asyncio.sleep(0.5)
     assert "U0CTO" not in dm_users(emu)
     assert any("Acknowledged by" in t and "U0DEVOPS" in t for t in thread_texts(emu))
     steps = await runtime.deps.incidents.steps(1)
@@ -125,7 +166,8 @@ async def test_a_429_delays_the_page_but_does_not_lose_it(
     await wait_pages(emu, 2, 5)
     opened = emu.calls("conversations.open")
     assert len(opened) == 3, "two DMs opened, one of them asked twice after the 429"
-    await asyncio.sleep(0.5)
+    await settled(runtime, two_pages_done)
+    await asyncio.sleep(0.3)  # a duplicate DM would come now
     dms = [c for c in emu.calls("chat.postMessage") if str(c.args["channel"]).startswith("D")]
     assert sorted(str(c.args["channel"]) for c in dms) == ["DU0DEVOPS", "DU0TECHLEAD"], "each page sent exactly once"
     steps = await runtime.deps.incidents.steps(1)
@@ -155,9 +197,11 @@ async def test_pages_sent_together_share_one_message_in_the_thread(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
+    frozen_clocks(runtime)  # the CTO's page never falls due: only the two sent together
     await declare(runtime, "sev1 Base de datos sin espacio")
-    await wait_pages(emu, 2, 3)
-    await asyncio.sleep(0.5)
+    await wait_pages(emu, 2, 5)
+    steps = await settled(runtime, two_pages_done)  # their thread line is posted before that commit
+    assert two_pages_done(steps), steps
     lines = [str(c.args["text"]) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")]
     paged = [text for text in lines if "Paged" in text]
     assert len(paged) == 1, lines
@@ -168,11 +212,13 @@ async def test_a_step_fires_when_it_falls_due_not_at_the_next_poll(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url, poll=30.0)
-    started = time.monotonic()
     await declare(runtime, "sev1 Checkout caído")
-    await wait_pages(emu, 3, 5)
+    await wait_pages(emu, 3, 20)
     assert dm_users(emu).count("U0CTO") == 1
-    assert 2.0 <= time.monotonic() - started < 3.0, "the CTO page waited for a poll instead of its due time"
+    await settled(runtime, pages_done(3))
+    cto = (await page_steps(runtime))["U0CTO"]
+    assert cto.fired_at is not None and cto.fired_at >= cto.due_at
+    assert cto.fired_at - cto.due_at < timedelta(seconds=10), "the CTO page waited for the 30 s poll"
 
 
 async def test_steps_written_on_another_replica_wake_this_one_at_once(
@@ -183,11 +229,16 @@ async def test_steps_written_on_another_replica_wake_this_one_at_once(
     sends = await start(make_runtime, emu, fresh_db_url, poll=30.0)
     assert sends.deps.escalation is not None
     await asyncio.sleep(2.5)  # its loops are in their 30 s waits, its listening connection open
-    started = time.monotonic()
     await declare(typed_on, "sev1 Webhooks de pago fallan")
-    await wait_pages(emu, 2, 5)
-    assert time.monotonic() - started < 1.0, "the other replica waited for its poll"
-    assert sorted(dm_users(emu)) == ["U0DEVOPS", "U0TECHLEAD"]
+    await wait_pages(emu, 2, 20)
+    assert sorted(dm_users(emu)[:2]) == ["U0DEVOPS", "U0TECHLEAD"]
+    await settled(sends, two_pages_done)
+    pages = await page_steps(sends)
+    for user in ("U0DEVOPS", "U0TECHLEAD"):
+        page = pages[user]
+        assert page.fired_at is not None and page.fired_at - page.due_at < timedelta(seconds=10), (
+            "the other replica waited for its 30 s poll"
+        )
 
 
 async def test_a_broken_step_does_not_undo_the_pages_sent_in_its_batch(
@@ -205,8 +256,8 @@ async def test_a_broken_step_does_not_undo_the_pages_sent_in_its_batch(
             ' (1, 12, \'page\', \'{"user": "U0EXTRA2", "role": "dba"}\', now())'
         )
     runtime.deps.escalation.wake()
-    await wait_pages(emu, 4, 3)
-    await asyncio.sleep(1.0)
+    await wait_pages(emu, 4, 5)
+    await settled(runtime, lambda steps: sum(s.state == "done" and s.kind == "page" for s in steps) >= 4)
     assert sorted(u for u in dm_users(emu) if u.startswith("U0EXTRA")) == ["U0EXTRA1", "U0EXTRA2"]
     async with runtime.deps.db.connection() as conn:
         rows = await conn.fetch("SELECT position, state, last_error FROM escalation_steps WHERE position >= 10")
@@ -246,14 +297,22 @@ async def test_resolve_summarizes_and_cancels_pending_pages(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
+    clock = frozen_clocks(runtime)
     await declare(runtime, "sev1 Base de datos lenta")
-    await wait_pages(emu, 2, 3)
+    await wait_pages(emu, 2, 5)
+    await settled(runtime, two_pages_done)
     resolved = await runtime.dispatcher.dispatch(
         Invocation("incident resolve 1 índice faltante en pedidos", "U0DEVOPS", "C0INCIDENTS", "slack")
     )
     assert resolved.ok and "2 page(s) sent" in resolved.summary and "acknowledged by nobody" in resolved.summary
-    await asyncio.sleep(2.5)
+    await emu.wait_for("chat.postMessage", timeout=5, predicate=lambda c: "Resolved by" in str(c.args.get("text")))
+    assert clock.now is not None
+    clock.now += timedelta(seconds=10)  # well past the CTO's delay
+    assert runtime.deps.escalation is not None
+    runtime.deps.escalation.wake()
+    await asyncio.sleep(0.5)
     assert "U0CTO" not in dm_users(emu)
+    assert (await page_steps(runtime))["U0CTO"].state == "cancelled"
     assert any("Resolved by" in t and "índice faltante" in t for t in thread_texts(emu))
     listed = await runtime.dispatcher.dispatch(Invocation("incident list", "U0VIEW", "C1", "slack"))
     assert "resolved" in str(listed.blocks)
@@ -262,10 +321,16 @@ async def test_resolve_summarizes_and_cancels_pending_pages(
 async def test_every_page_is_an_audit_row(emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory) -> None:
     runtime = await start(make_runtime, emu, fresh_db_url)
     await declare(runtime, "sev1 Webhooks fallan")
-    await wait_pages(emu, 3, 5)
-    await asyncio.sleep(0.3)
-    async with runtime.deps.db.connection() as conn:
-        rows = await conn.fetch("SELECT operation, arguments FROM audit_log WHERE source = 'escalation' ORDER BY id")
+    await wait_pages(emu, 3, 10)
+    deadline = time.monotonic() + 10
+    while True:  # written just after their batch commits
+        async with runtime.deps.db.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT operation, arguments FROM audit_log WHERE source = 'escalation' ORDER BY id"
+            )
+        if len(rows) >= 3 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
     assert [r["operation"] for r in rows] == ["incident page", "incident page", "incident escalate"]
 
 
