@@ -116,7 +116,7 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
 
     config = load_config(settings.ops_config)
     worker, runtime, slack = await _start_slack(settings, config)
-    runner = web.AppRunner(build_web_app(runtime, slack, worker.call, worker.gate), access_log=None)
+    runner = web.AppRunner(build_web_app(runtime, slack, worker.call, worker.gate, worker.load), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
     await site.start()

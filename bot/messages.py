@@ -1128,6 +1128,27 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The scheduled {job} did not run: the bot's database is unreachable, so the replicas could not agree on which one runs it ({detail}).",
         "es": "El {job} programado no se ejecutó: la base de datos del bot no responde, así que las réplicas no pudieron acordar cuál lo ejecuta ({detail}).",
     },
+    # work after the ack: lanes, answers, live tails (bot/lanes.py, bot/slack_answer.py, handlers/live_logs.py)
+    "lanes.user_full": {
+        "en": "You already have {limit} long-running operations going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
+        "es": "Ya tienes {limit} operaciones largas en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
+    },
+    "lanes.full": {
+        "en": "The bot is already running {limit} long-running operations (live tails, migrations, backups…), its limit. Try again when one ends.",
+        "es": "El bot ya ejecuta {limit} operaciones largas (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
+    },
+    "logs.follow.replies_lost": {
+        "en": "{count} messages could not be posted in the thread ({detail}); their lines are in the file.",
+        "es": "{count} mensajes no se pudieron publicar en el hilo ({detail}); sus líneas están en el archivo.",
+    },
+    "logs.follow.saved_on_host": {
+        "en": "The upload of the capture failed ({detail}), so it was saved on the bot's host: {path} ({count} lines).",
+        "es": "La subida de la captura falló ({detail}), así que se guardó en el servidor del bot: {path} ({count} líneas).",
+    },
+    "logs.follow.not_saved": {
+        "en": "The upload of the capture failed ({detail}) and it could not be saved on the bot's host either ({error}).",
+        "es": "La subida de la captura falló ({detail}) y tampoco se pudo guardar en el servidor del bot ({error}).",
+    },
 }
 
 

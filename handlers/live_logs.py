@@ -271,7 +271,7 @@ def _refused(title: str, message: str) -> Result:
     return Result(title=title, blocks=[Text(message)], ok=False, ephemeral=True, summary=message)
 
 
-@operation("logs --follow", FollowArgs, role="operator", timeout=MAX_FOLLOW.total_seconds() + 120)
+@operation("logs --follow", FollowArgs, role="operator", timeout=MAX_FOLLOW.total_seconds() + 120, long=True)
 async def follow(ctx: OpContext, args: FollowArgs) -> Result:
     """Live tail of a service's logs into a thread, batched, bounded in time, with a Stop button."""
     t = ctx.t
