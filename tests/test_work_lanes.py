@@ -17,7 +17,7 @@ from conftest import base_config
 from e2e import answer, button_values, click, messages_for, slash
 from slack_emulator import Call, SlackEmulator
 
-from bot.lanes import LONG_PER_USER, SHORT_SLOTS, Lanes, LaneFullError, declare_long
+from bot.lanes import LONG_PER_USER, SHORT_SLOTS, LaneFullError, Lanes, declare_long
 
 pytestmark = pytest.mark.timeout(180)
 
