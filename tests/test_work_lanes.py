@@ -99,6 +99,10 @@ async def test_more_live_tails_than_short_slots_leave_help_and_the_stop_click_an
     first_end = min((c.at for c in ended), default=float("inf"))
     assert help_answer.call.at < first_end and stopping.call.at < first_end
     assert all(p.at < help_answer.call.at for p in started), "help came while the tails ran"
+    print(
+        f"figure: {running} live tails running, {SHORT_SLOTS} short slots; help answered "
+        f"{help_answer.after:.2f}s after its request, Stop click {stopping.after:.2f}s; /healthz work={health['work']}"
+    )
 
 
 async def test_lanes_count_use_and_tell_busy() -> None:
