@@ -362,16 +362,17 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
             await tail.send(file)
             blocks.append(Text(t("logs.follow.file_in_thread", name=name)))
         except ThreadError as exc:
-            blocks.append(await _save_on_host(t, file, str(exc), capture.total))
+            blocks.append(await _save_on_host(t, file, CAPTURE_DIR / follow_id, str(exc), len(capture.lines)))
             blocks.append(file)  # the answer carries it too: its upload is tried once more
     ok = ending in ("time", "stopped", "ended")
     return Result(title=title, blocks=blocks, ok=ok, summary=summary)
 
 
-async def _save_on_host(t: Catalog, file: Attachment, detail: str, count: int) -> Text:
-    """The capture Slack would not take, written under CAPTURE_DIR so it is never lost."""
+async def _save_on_host(t: Catalog, file: Attachment, directory: Path, detail: str, count: int) -> Text:
+    """The capture Slack would not take, written under CAPTURE_DIR (a folder per tail, so two
+    tails ending in the same second keep both files) so it is never lost."""
     try:
-        [path] = await asyncio.to_thread(save_files, [file], CAPTURE_DIR)
+        [path] = await asyncio.to_thread(save_files, [file], directory)
     except OSError as exc:
         log.error("live tail capture %s lost: upload failed (%s), save failed (%s)", file.filename, detail, exc)
         return Text(t("logs.follow.not_saved", detail=detail, error=short_error(exc)))

@@ -97,3 +97,4 @@ async def test_a_capture_slack_will_not_take_is_saved_on_the_host_and_reported(
     assert "GET /orders/" in text and "webhook received payment" in text
     assert not emu.files
     await asyncio.to_thread(path.unlink)
+    await asyncio.to_thread(path.parent.rmdir)
