@@ -156,7 +156,7 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
     config = load_config(settings.ops_config)
     worker, runtime, slack = await _start_slack(settings, config)
     try:
-        runner = await _listen(build_web_app(runtime, slack, worker.call, worker.gate), host, port)
+        runner = await _listen(build_web_app(runtime, slack, worker.call, worker.gate, load=worker.load), host, port)
         try:
             await stop.wait()
         finally:
@@ -219,7 +219,7 @@ async def _socket(settings: Settings, host: str, port: int) -> int:
     runner: web.AppRunner | None = None
     connection: SocketConnection | None = None
     try:
-        app = build_web_app(runtime, slack, worker.call, worker.gate, events_endpoint=False)
+        app = build_web_app(runtime, slack, worker.call, worker.gate, events_endpoint=False, load=worker.load)
         runner = await _listen(app, host, port)
         assert slack.dedupe is not None
         app_token = settings.slack_app_token.get_secret_value()

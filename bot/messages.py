@@ -1369,6 +1369,27 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Slack refused to open a Socket Mode connection: {error}. Check SLACK_APP_TOKEN: it must be an app-level token (xapp-…) with the connections:write scope.",
         "es": "Slack rechazó abrir una conexión Socket Mode: {error}. Revisa SLACK_APP_TOKEN: debe ser un token de nivel de app (xapp-…) con el scope connections:write.",
     },
+    # work after the ack: lanes, answers, live tails (bot/lanes.py, bot/slack_answer.py, handlers/live_logs.py)
+    "lanes.user_full": {
+        "en": "You already have {limit} long-running operations going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
+        "es": "Ya tienes {limit} operaciones largas en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
+    },
+    "lanes.full": {
+        "en": "The bot is already running {limit} long-running operations (live tails, migrations, backups…), its limit. Try again when one ends.",
+        "es": "El bot ya ejecuta {limit} operaciones largas (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
+    },
+    "logs.follow.replies_lost": {
+        "en": "{count} messages could not be posted in the thread ({detail}); their lines are in the file.",
+        "es": "{count} mensajes no se pudieron publicar en el hilo ({detail}); sus líneas están en el archivo.",
+    },
+    "logs.follow.saved_on_host": {
+        "en": "The upload of the capture failed ({detail}), so it was saved on the bot's host: {path} ({count} lines).",
+        "es": "La subida de la captura falló ({detail}), así que se guardó en el servidor del bot: {path} ({count} líneas).",
+    },
+    "logs.follow.not_saved": {
+        "en": "The upload of the capture failed ({detail}) and it could not be saved on the bot's host either ({error}).",
+        "es": "La subida de la captura falló ({detail}) y tampoco se pudo guardar en el servidor del bot ({error}).",
+    },
 }
 
 

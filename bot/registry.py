@@ -10,12 +10,15 @@ the dispatcher does parsing, role checks, confirmation, audit and rendering for 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from bot.lanes import declare_long
 
 if TYPE_CHECKING:
     from bot.context import OpContext
@@ -55,6 +58,7 @@ class Operation:
     aliases: tuple[str, ...] = ()
     hidden: bool = False
     any_channel: bool = False
+    long: bool = False  # long-lived (a live tail, a migration): runs in the long lane, bot/lanes.py
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -126,6 +130,7 @@ def operation(
     aliases: tuple[str, ...] = (),
     hidden: bool = False,
     any_channel: bool = False,
+    long: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -138,12 +143,13 @@ def operation(
             args=args,
             role=role,
             destructive=destructive,
-            handler=func,
+            handler=_in_long_lane(func) if long else func,
             help=help_line,
             timeout=timeout,
             aliases=aliases,
             hidden=hidden,
             any_channel=any_channel,
+            long=long,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]
@@ -163,3 +169,14 @@ def preview_for(name: str, registry: Registry | None = None) -> Callable[[F], F]
         return func
 
     return decorate
+
+
+def _in_long_lane(func: Handler) -> Handler:
+    """The handler as the registry runs it: first moved to the long lane (or refused there)."""
+
+    @functools.wraps(func)
+    async def run(ctx: OpContext, args: Any) -> Result:
+        declare_long(ctx.user_id)
+        return await func(ctx, args)
+
+    return run

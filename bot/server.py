@@ -47,9 +47,11 @@ def build_web_app(
     on_worker: Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]] = _here,
     gate: AckFirst | None = None,
     events_endpoint: bool = True,
+    load: Callable[[], dict[str, Any]] | None = None,
 ) -> web.Application:
     """`on_worker` runs a coroutine where the deps live (the worker loop in `ops-bot serve`);
-    `events_endpoint=False` leaves out POST /slack/events (Socket Mode gets Slack's requests over its socket)."""
+    `events_endpoint=False` leaves out POST /slack/events (Socket Mode gets Slack's requests over its socket);
+    `load` tells how busy the work after the ack is (the worker's lanes, bot/lanes.py)."""
     deps = runtime.deps
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -67,9 +69,16 @@ def build_web_app(
         return response
 
     async def healthz(_: web.Request) -> web.Response:
-        """Alive while the process serves; says which of its stores answer (200 even when degraded,
-        because read-only commands still work and a restart would not bring a database back)."""
-        body = await on_worker(store_health(deps))
+        """Alive while the process serves; says which of its stores answer and whether it can take
+        work now. 200 even when "degraded" (read-only commands still work, and a restart would not
+        bring a database back) or "busy" (every short slot taken with work waiting, or the long
+        lane full: a restart would drop the queued answers and the running tails, not help)."""
+        body: dict[str, Any] = await on_worker(store_health(deps))
+        if load is not None:
+            work = load()
+            if work.pop("busy") and body["status"] == "ok":
+                body["status"] = "busy"
+            body["work"] = work
         return web.Response(text=json.dumps(body), content_type="application/json")
 
     async def metrics(_: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
@@ -26,13 +27,13 @@ from bot.messages import Catalog
 from bot.render_slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.results import Result
 from bot.settings import Settings
+from bot.slack_answer import Recipient, Respond, answer
 from bot.slack_dedupe import install_dedupe
 from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
 from bot.slack_thread import SlackThread
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[..., Awaitable[Any]]
 RESPONSE_URL_USES = 5
 
 
@@ -67,22 +68,25 @@ class SlackBot:
     def t(self) -> Catalog:
         return self.dispatcher.t
 
-    async def post(self, message: SlackMessage, respond: Respond, replace: bool = False) -> None:
-        """Post through the response_url (no channel membership needed); never raise."""
-        try:
-            if replace and not message.ephemeral:
-                await respond(text=message.text, blocks=message.blocks, replace_original=True)
-            else:
-                await respond(
-                    text=message.text,
-                    blocks=message.blocks,
-                    response_type="ephemeral" if message.ephemeral else "in_channel",
-                    replace_original=False,
-                )
-        except Exception as exc:  # Slack unreachable: nothing else to tell the user through
-            log.error("could not post result to Slack: %s", self.dispatcher.deps.redact(str(exc)))
+    async def post(
+        self, message: SlackMessage, respond: Respond, replace: bool = False, to: Recipient | None = None
+    ) -> bool:
+        """Post through the response_url (no channel membership needed), retried, else through the
+        Web API to `to` (bot/slack_answer.py); never raise. False when the answer was lost (logged)."""
+        if replace and not message.ephemeral:
+            payload: dict[str, Any] = {"text": message.text, "blocks": message.blocks, "replace_original": True}
+        else:
+            payload = {
+                "text": message.text,
+                "blocks": message.blocks,
+                "response_type": "ephemeral" if message.ephemeral else "in_channel",
+                "replace_original": False,
+            }
+        return await answer(respond, self.client, to, payload, self.dispatcher.deps.redact)
 
-    async def upload_files(self, message: SlackMessage, respond: Respond, channel_id: str | None) -> None:
+    async def upload_files(
+        self, message: SlackMessage, respond: Respond, channel_id: str | None, to: Recipient | None = None
+    ) -> None:
         for attachment in message.files:
             try:
                 await self.client.files_upload_v2(
@@ -91,16 +95,16 @@ class SlackBot:
                     filename=attachment.filename,
                     title=attachment.title or attachment.filename,
                 )
-            except (SlackApiError, OSError, TimeoutError) as exc:
+            except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
                 log.warning("file upload failed: %s", error)
                 notice = escape(self.t("file.upload_failed", name=attachment.filename, error=error))
-                await self.post(SlackMessage(text=notice, ephemeral=True), respond)
+                await self.post(SlackMessage(text=notice, ephemeral=True), respond, to=to)
 
-    async def deliver(self, message: SlackMessage, respond: Respond, channel_id: str | None) -> None:
+    async def deliver(self, message: SlackMessage, respond: Respond, to: Recipient) -> None:
         """Post the result where the command came from, then attach its files."""
-        await self.post(message, respond)
-        await self.upload_files(message, respond, channel_id)
+        await self.post(message, respond, to=to)
+        await self.upload_files(message, respond, to.channel, to)
 
     async def learn_identity(self) -> None:
         """auth.test once at start, off the ack path, so messages can name the bot."""
@@ -122,7 +126,8 @@ class SlackBot:
         """Dispatch; a flow edits its one message as its state moves (the clicked message, or the
         first progress message of a typed command) instead of posting a message per state."""
         clicked = invocation.source == "button"
-        live = LiveMessage(self, respond, invocation.channel_id, message_ts if clicked else None, clicked)
+        to = Recipient(invocation.user_id or None, invocation.channel_id, invocation.request_id)
+        live = LiveMessage(self, respond, to, message_ts if clicked else None, clicked)
 
         async def update(result: Result) -> None:
             await live.show(render_slack(result))
@@ -136,9 +141,9 @@ class SlackBot:
         message = render_slack(result)
         if not message.ephemeral and (live.active or (clicked and result.replace_original)):
             await live.show(message, final=True)
-            await self.upload_files(message, respond, invocation.channel_id)
+            await self.upload_files(message, respond, invocation.channel_id, to)
         else:
-            await self.deliver(message, respond, invocation.channel_id)
+            await self.deliver(message, respond, to)
 
 
 class LiveMessage:
@@ -146,10 +151,11 @@ class LiveMessage:
     through the response_url, which takes at most 5 posts: intermediate states use at most 4
     and the final answer always has one left."""
 
-    def __init__(self, bot: SlackBot, respond: Respond, channel: str | None, ts: str | None, clicked: bool) -> None:
+    def __init__(self, bot: SlackBot, respond: Respond, to: Recipient, ts: str | None, clicked: bool) -> None:
         self.bot = bot
         self.respond = respond
-        self.channel = channel
+        self.to = to
+        self.channel = to.channel
         self.ts = ts
         self.clicked = clicked
         self.active = False
@@ -178,7 +184,7 @@ class LiveMessage:
         if not final and self.uses >= RESPONSE_URL_USES - 1:
             return  # keep the last use for the final answer
         self.uses += 1
-        await self.bot.post(message, self.respond, replace=self.clicked or self.active)
+        await self.bot.post(message, self.respond, replace=self.clicked or self.active, to=self.to)
         self.active = True
 
 

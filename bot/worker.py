@@ -15,6 +15,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from bot.lanes import Lanes
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -82,10 +84,11 @@ class AckFirst:
 
 
 class WorkerLoop:
-    def __init__(self, name: str = "ops-bot-worker", concurrency: int = 32) -> None:
+    """The worker thread's loop; work submitted to it runs in lanes (bot/lanes.py)."""
+
+    def __init__(self, name: str = "ops-bot-worker", lanes: Lanes | None = None) -> None:
         self.gate = AckFirst()
-        self._concurrency = concurrency
-        self._slots: asyncio.Semaphore | None = None
+        self.lanes = lanes or Lanes()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._pending: set[concurrent.futures.Future[Any]] = set()
@@ -101,10 +104,12 @@ class WorkerLoop:
         return self
 
     async def _limited(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._concurrency)
-        async with self._slots:
-            return await coro
+        return await self.lanes.run(coro)
+
+    def load(self) -> dict[str, Any]:
+        """The lanes' use and the work not yet started (read from any thread: plain counters)."""
+        waiting = len(self._queue)
+        return {"busy": self.lanes.busy(waiting), **self.lanes.snapshot(waiting)}
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Fire and forget, after the acks in flight; a failure is logged, never lost silently.

@@ -214,7 +214,7 @@ def _step_preview(ctx: OpContext, title: str, step: Step, note: str) -> Result:
     return Result(title=title, blocks=[Text(ctx.t("steps.preview", label=step.label)), Text(note)])
 
 
-@operation("db migrate", NoArgs, role="operator", destructive="confirm", timeout=3600)
+@operation("db migrate", NoArgs, role="operator", destructive="confirm", timeout=3600, long=True)
 async def migrate(ctx: OpContext, args: NoArgs) -> Result:
     """Apply pending migrations of the stack (make migrate: stack.steps.migrate)."""
     step = configured_step(ctx, "migrate", hint=ctx.t("db.migrate.hint"))
@@ -233,7 +233,7 @@ class MigrationArgs(OpArgs):
     migration: MigrationName = positional(metavar="migration")
 
 
-@operation("db migrate-rollback", MigrationArgs, role="admin", destructive="confirm", timeout=3600)
+@operation("db migrate-rollback", MigrationArgs, role="admin", destructive="confirm", timeout=3600, long=True)
 async def migrate_rollback(ctx: OpContext, args: MigrationArgs) -> Result:
     """Mark a failed migration as rolled back (prisma migrate resolve --rolled-back)."""
     step = configured_step(
@@ -306,7 +306,7 @@ async def take_backup(ctx: OpContext) -> Result:
     return procedure.result(*extra)
 
 
-@operation("db backup", NoArgs, role="operator", timeout=BACKUP_TIMEOUT + 60)
+@operation("db backup", NoArgs, role="operator", timeout=BACKUP_TIMEOUT + 60, long=True)
 async def backup(ctx: OpContext, args: NoArgs) -> Result:
     """Back up the stack's database now (make db-backup): pg_dump | gzip into backups.dir."""
     return await take_backup(ctx)
@@ -350,7 +350,7 @@ def _unknown_backup(ctx: OpContext, name: str) -> Result:
     return Result(title=ctx.t("db.restore.title", name=name), blocks=[Text(text)], ok=False, summary=text)
 
 
-@operation("db restore", RestoreArgs, role="admin", destructive="critical", timeout=BACKUP_TIMEOUT + 600)
+@operation("db restore", RestoreArgs, role="admin", destructive="critical", timeout=BACKUP_TIMEOUT + 600, long=True)
 async def restore(ctx: OpContext, args: RestoreArgs) -> Result:
     """Restore the stack's database from a backup: verify, stop api, restore, start api, health check."""
     dsn = dsn_of(ctx)

@@ -4,7 +4,11 @@
 lines the container prints into it, batched so the thread gets at most one message per
 FLUSH_INTERVAL (Slack's pace per channel), for at most the given time (MAX_FOLLOW), and
 ends with the whole capture attached as a file. A message holds the newest lines of its
-batch; none is ever lost, since the file has them all.
+batch; none is ever lost, since the file has them all. A Slack hiccup does not end the
+tail: SlackThread retries 5xx and dropped connections; a reply still refused is counted
+(its lines are in the file) and only MAX_FAILED_IN_A_ROW in a row end it. The file is
+uploaded however the tail ended; if Slack will not take it, it is saved under CAPTURE_DIR
+and the answer says where.
 
 It can be stopped early with the button on the thread's first message, which runs
 `/ops logs stop <id>` like any typed command (same parsing, role check, audit). The stop
@@ -23,9 +27,11 @@ import contextlib
 import logging
 import math
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -41,6 +47,7 @@ from bot.errors import TargetError, UnavailableError
 from bot.ids import new_id
 from bot.messages import Catalog
 from bot.registry import OpArgs, operation
+from bot.render_text import save_files
 from bot.results import Attachment, Block, Button, Buttons, Code, Result, Text
 from bot.targets.docker import DockerTarget
 from bot.threads import Thread, ThreadError
@@ -58,6 +65,8 @@ MAX_CAPTURE_BYTES = 8 * 1024 * 1024
 KEY_MARGIN = 120  # the stop flag outlives the tail by this much (seconds)
 ENDED_TTL = 600  # a late click on Stop says "already ended" for this long
 REDIS_TIMEOUT = 2.0
+MAX_FAILED_IN_A_ROW = 3  # replies refused in a row (each after SlackThread's retries) end the tail
+CAPTURE_DIR = Path(tempfile.gettempdir()) / "ops-bot-captures"  # where a capture Slack refused is kept
 _ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 Ending = Literal["time", "stopped", "ended", "failed", "thread"]
@@ -209,6 +218,9 @@ class LiveTail:
     stopped_by: str | None = None
     error: str | None = None
     posts: int = 0
+    lost_replies: int = 0
+    lost_error: str | None = None
+    failed_in_a_row: int = 0
 
     async def _read(self) -> None:
         async with contextlib.aclosing(self.docker.follow_logs(self.service)) as lines:
@@ -230,6 +242,21 @@ class LiveTail:
             await self.thread.reply(self.handle, message)
         self.posts += 1
 
+    async def post_batch(self) -> None:
+        """The pending lines as one reply. A reply Slack did not take even after SlackThread's
+        retries is counted and its lines stay in the capture (the file has them); only
+        MAX_FAILED_IN_A_ROW refusals in a row end the tail, with ThreadError."""
+        try:
+            await self.send(batch_message(self.ctx.t, self.service, self.capture.take()))
+            self.failed_in_a_row = 0
+        except ThreadError as exc:
+            self.lost_replies += 1
+            self.failed_in_a_row += 1
+            self.lost_error = str(exc)
+            log.warning("live tail of %s: a reply was not posted (%s)", self.service, exc)
+            if self.failed_in_a_row >= MAX_FAILED_IN_A_ROW:
+                raise
+
     async def run(self) -> Ending:
         reader = asyncio.create_task(self._read())
         deadline = time.monotonic() + self.seconds
@@ -241,7 +268,7 @@ class LiveTail:
                     break
                 await asyncio.wait({reader}, timeout=min(FLUSH_INTERVAL, remaining))
                 if self.capture.pending and time.monotonic() - self.last_post >= FLUSH_INTERVAL:
-                    await self.send(batch_message(self.ctx.t, self.service, self.capture.take()))
+                    await self.post_batch()
                 if reader.done():
                     ending = "ended"
                     break
@@ -250,7 +277,7 @@ class LiveTail:
                     ending = "stopped"
                     break
             if self.capture.pending:
-                await self.send(batch_message(self.ctx.t, self.service, self.capture.take()))
+                await self.post_batch()
         except ThreadError as exc:
             self.error = str(exc)
             ending = "thread"
@@ -271,7 +298,7 @@ def _refused(title: str, message: str) -> Result:
     return Result(title=title, blocks=[Text(message)], ok=False, ephemeral=True, summary=message)
 
 
-@operation("logs --follow", FollowArgs, role="operator", timeout=MAX_FOLLOW.total_seconds() + 120)
+@operation("logs --follow", FollowArgs, role="operator", timeout=MAX_FOLLOW.total_seconds() + 120, long=True)
 async def follow(ctx: OpContext, args: FollowArgs) -> Result:
     """Live tail of a service's logs into a thread, batched, bounded in time, with a Stop button."""
     t = ctx.t
@@ -326,17 +353,31 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
     blocks: list[Block] = [Text(summary)]
     if capture.dropped:
         blocks.append(Text(t("logs.follow.capped", kept=len(capture.lines), size=MAX_CAPTURE_BYTES // (1024 * 1024))))
-    if capture.lines and ending != "thread":
+    if tail.lost_replies and ending != "thread":
+        blocks.append(Text(t("logs.follow.replies_lost", count=tail.lost_replies, detail=tail.lost_error or "?")))
+    if capture.lines:  # the whole capture, however the tail ended
         name = f"{args.service}-live-{datetime.now(zone):%Y%m%d-%H%M%S}.log"
         file = Attachment(name, ("\n".join(capture.lines) + "\n").encode(), summary)
         try:
             await tail.send(file)
             blocks.append(Text(t("logs.follow.file_in_thread", name=name)))
         except ThreadError as exc:
-            blocks.append(Text(t("logs.follow.thread_refused", detail=str(exc))))
-            blocks.append(file)  # the answer carries it instead
+            blocks.append(await _save_on_host(t, file, CAPTURE_DIR / follow_id, str(exc), len(capture.lines)))
+            blocks.append(file)  # the answer carries it too: its upload is tried once more
     ok = ending in ("time", "stopped", "ended")
     return Result(title=title, blocks=blocks, ok=ok, summary=summary)
+
+
+async def _save_on_host(t: Catalog, file: Attachment, directory: Path, detail: str, count: int) -> Text:
+    """The capture Slack would not take, written under CAPTURE_DIR (a folder per tail, so two
+    tails ending in the same second keep both files) so it is never lost."""
+    try:
+        [path] = await asyncio.to_thread(save_files, [file], directory)
+    except OSError as exc:
+        log.error("live tail capture %s lost: upload failed (%s), save failed (%s)", file.filename, detail, exc)
+        return Text(t("logs.follow.not_saved", detail=detail, error=short_error(exc)))
+    log.warning("live tail capture saved to %s: its upload failed (%s)", path, detail)
+    return Text(t("logs.follow.saved_on_host", detail=detail, path=str(path), count=count))
 
 
 def _why(t: Catalog, ending: Ending, tail: LiveTail) -> str:

@@ -239,6 +239,8 @@ class SlackEmulator:
         self._slow: dict[str, float] = {}
         self._slow_only: dict[str, Callable[[Call], bool]] = {}
         self._refused: dict[str, str] = {}
+
+        self._drops: dict[str, int] = {}
         self._uploads: dict[str, _PendingUpload] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
@@ -329,6 +331,8 @@ class SlackEmulator:
         self._slow.clear()
         self._slow_only.clear()
         self._refused.clear()
+
+        self._drops.clear()
         self._uploads.clear()
         self._acks.clear()
         self._socket_sent.clear()
@@ -426,6 +430,23 @@ class SlackEmulator:
     async def reopen_port(self) -> None:
         if self._runner is None:
             await self.start()
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls of ``method`` without an answer.
+
+        The client sees the server disconnect (aiohttp's ServerDisconnectedError), as when a
+        load balancer drops a keep-alive connection. The call is still recorded.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._drops[method] = self._drops.get(method, 0) + times
+
+    def _take_drop(self, method: str) -> bool:
+        left = self._drops.get(method, 0)
+        if left <= 0:
+            return False
+        self._drops[method] = left - 1
+        return True
 
     def response_url(self) -> str:
         """A fresh response_url; POSTs to it are recorded as method ``"response_url"``."""
@@ -604,6 +625,8 @@ class SlackEmulator:
             self._record(method, {"_body": await request.text()}, request.headers)
             return web.json_response({"ok": False, "error": "invalid_json"})
         call = self._record(method, args, request.headers)
+        if self._take_drop(method):
+            return _hang_up(request)
         return await self._answer(call, self._api_default)
 
     def _api_default(self, call: Call) -> web.StreamResponse:
@@ -1018,6 +1041,13 @@ def _token_of(headers: Mapping[str, str], args: Mapping[str, Any]) -> str | None
         return auth[7:].strip() or None
     token = args.get("token")
     return str(token) if token else None
+
+
+def _hang_up(request: web.Request) -> web.StreamResponse:
+    """Close the connection before any byte of the answer (see :meth:`SlackEmulator.drop`)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=204)
 
 
 async def _parse_args(request: web.Request) -> dict[str, Any]:

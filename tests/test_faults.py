@@ -108,7 +108,9 @@ class Session:
     async def health(self) -> dict[str, str]:
         status, body = await self.bot.get("/healthz")
         assert status == 200
-        return dict(json.loads(body))
+        stores = dict(json.loads(body))
+        stores.pop("work", None)  # the lanes' use (bot/lanes.py), not a store
+        return stores
 
     def figure(self, state: str, **answers: Answer) -> None:
         """Print the acks and answer times of one state, and what each answer said."""

@@ -377,7 +377,9 @@ async def test_healthz_reports_the_bots_database_and_redis(start_bot: StartBot) 
     status, body = await bot.get("/healthz")
 
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "redis": "ok"}
+    health = json.loads(body)
+    assert {k: health[k] for k in ("status", "database", "redis")} == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert health["work"]["queued"] == 0 and health["work"]["short"]["used"] == 0, "the lanes' use (bot/lanes.py)"
 
 
 async def test_metrics_count_commands_by_outcome_and_time_the_acks(
