@@ -1128,6 +1128,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The scheduled {job} did not run: the bot's database is unreachable, so the replicas could not agree on which one runs it ({detail}).",
         "es": "El {job} programado no se ejecutó: la base de datos del bot no responde, así que las réplicas no pudieron acordar cuál lo ejecuta ({detail}).",
     },
+    # bounded output, redaction and what a flush touches (helper "safety")
+    "output.cut": {"en": " … cut {count} characters", "es": " … {count} caracteres cortados"},
+    "output.cut_lines": {
+        "en": "… {count} earlier lines cut to keep the file under {size}",
+        "es": "… {count} líneas anteriores cortadas para que el archivo no pase de {size}",
+    },
 }
 
 
