@@ -65,6 +65,7 @@ class PostgresTarget(_Model):
 class RedisTarget(_Model):
     url: str
     tenant_key_pattern: str = "tenant:{tenant}:*"
+    queue_prefix: str = "bull"  # Bull's key prefix: `cache flush-all` warns when its queues share the database
 
     @field_validator("tenant_key_pattern")
     @classmethod
