@@ -23,6 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.redact import MASK, Redactor, secrets_of_url
+from bot.render_slack import render_slack
+from bot.results import Code, Result
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -141,3 +143,10 @@ def test_a_cut_never_shows_part_of_a_secret(before: str, after: str, limit: int,
     for leaked in (SECRET, "Kp4Rm8Yd"):
         pieces = {leaked[i : i + 3] for i in range(len(leaked) - 2)}
         assert not [p for p in pieces if p in out], (out, leaked)
+
+
+def test_a_long_last_line_still_shows_inline_when_the_whole_goes_as_a_file() -> None:
+    """The inline tail of long output used to be empty when its newest line alone was too long."""
+    message = render_slack(Result(title="Logs", blocks=[Code("first line\n" + "z" * 10_000)]))
+    shown = json.dumps(message.blocks)
+    assert "z" * 2000 in shown and len(message.files) == 1
