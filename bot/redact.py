@@ -99,7 +99,7 @@ class Redactor:
 
     def _mask_split_secret(self, head: str) -> str:
         for secret in self._secrets:
-            for size in range(min(len(secret), len(head)) - 1, MIN_PARTIAL - 1, -1):
+            for size in range(min(len(secret) - 1, len(head)), MIN_PARTIAL - 1, -1):
                 if head.endswith(secret[:size]):
                     return head[:-size] + MASK
         start = head.rfind("://")
