@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from botproc import BotLauncher
 from conftest import BUSYBOX, base_config
-from e2e import ACK_BUDGET, Sent, answer, new_user, slash
+from e2e import ACK_BUDGET, Endpoint, Sent, answer, new_user, slash
 from slack_emulator import SlackEmulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -61,9 +61,9 @@ async def emu() -> AsyncIterator[SlackEmulator]:
         yield emulator
 
 
-async def _slash_or_none(bot: BotLauncher | object, emu: SlackEmulator, text: str, user: str) -> Sent | None:
+async def _slash_or_none(bot: Endpoint, emu: SlackEmulator, text: str, user: str) -> Sent | None:
     try:
-        return await slash(bot, emu, text, user)  # type: ignore[arg-type]
+        return await slash(bot, emu, text, user)
     except (TimeoutError, aiohttp.ClientError):
         return None  # no answer within the client's 10 s: certainly not acked in time
 
