@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, OpsConfig, load_config
+from bot.config import ConfigError, OpsConfig
 from bot.messages import Catalog
 from bot.settings import Settings
 from bot.worker import WorkerLoop
@@ -43,10 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_config(path: str) -> OpsConfig:
+    """ops.yml checked against the registered operations as well (see `bot.runtime.load_checked`)."""
+    from bot.runtime import load_checked
+
+    return load_checked(path)
+
+
 def check_config(path: str | None, settings: Settings) -> int:
     target = path or settings.ops_config
     try:
-        config = load_config(target)
+        config = _load_config(target)
     except ConfigError as exc:
         print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
         for problem in exc.problems:
@@ -79,7 +86,7 @@ async def _shell(settings: Settings, user: str | None, command: str | None) -> i
     from bot import runtime as rt
     from bot.shell import Shell, default_user
 
-    config = load_config(settings.ops_config)
+    config = _load_config(settings.ops_config)
     notifier = None
     if settings.slack_bot_token is not None:  # pages go out from the terminal too when Slack is configured
         from bot.notify import SlackNotifier, slack_client_for_notices
@@ -153,7 +160,7 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
     from bot.server import build_web_app
 
     stop = _stop_requested()
-    config = load_config(settings.ops_config)
+    config = _load_config(settings.ops_config)
     worker, runtime, slack = await _start_slack(settings, config)
     try:
         runner = await _listen(build_web_app(runtime, slack, worker.call, worker.gate, load=worker.load), host, port)
@@ -214,7 +221,7 @@ async def _socket(settings: Settings, host: str, port: int) -> int:
         print("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", file=sys.stderr)
         return 2
     stop = _stop_requested()
-    config = load_config(settings.ops_config)
+    config = _load_config(settings.ops_config)
     worker, runtime, slack = await _start_slack(settings, config)
     runner: web.AppRunner | None = None
     connection: SocketConnection | None = None

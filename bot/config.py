@@ -8,8 +8,10 @@ variable is a mistake of its own, named with its key and line.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
@@ -65,6 +67,7 @@ class PostgresTarget(_Model):
 class RedisTarget(_Model):
     url: str
     tenant_key_pattern: str = "tenant:{tenant}:*"
+    queue_prefix: str = "bull"  # Bull's key prefix: `cache flush-all` warns when its queues share the database
 
     @field_validator("tenant_key_pattern")
     @classmethod
@@ -377,8 +380,15 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | 
     return None
 
 
-def parse_config(text: str, path: str = "ops.yml", env: dict[str, str] | None = None) -> OpsConfig:
-    """Validate ops.yml text; raise ConfigError naming the key and line of each mistake."""
+def parse_config(
+    text: str, path: str = "ops.yml", env: dict[str, str] | None = None, operations: Mapping[str, str] | None = None
+) -> OpsConfig:
+    """Validate ops.yml text; raise ConfigError naming the key and line of each mistake.
+
+    `operations` maps every name a command is typed with (aliases too) to its operation's own
+    name; with it, each `permissions` key must name an operation. This module does not import
+    the handlers that register them: the caller passes the names (`bot.runtime.load_checked`).
+    """
     env = dict(os.environ) if env is None else env
     try:
         root = yaml.compose(text)
@@ -397,6 +407,8 @@ def parse_config(text: str, path: str = "ops.yml", env: dict[str, str] | None = 
     problems = [
         ConfigProblem(_dotted(p), _line_for(p, lines), f"environment variable {name} is not set") for p, name in missing
     ]
+    if operations is not None:
+        problems.extend(_unknown_permissions(data.get("permissions"), operations, lines))
     try:
         config = OpsConfig.model_validate(data)
     except ValidationError as exc:
@@ -412,6 +424,32 @@ def parse_config(text: str, path: str = "ops.yml", env: dict[str, str] | None = 
     return config
 
 
+def _unknown_permissions(
+    permissions: Any, operations: Mapping[str, str], lines: dict[tuple[Any, ...], int]
+) -> list[ConfigProblem]:
+    """A problem for each `permissions` key that names no operation: it would be silently ignored.
+
+    An alias is refused too (the role belongs to the operation, whichever name typed it),
+    with the operation's name as the suggestion; anything else gets difflib's nearest names.
+    """
+    if not isinstance(permissions, dict):
+        return []
+    names = sorted(set(operations.values()))
+    problems = []
+    for key in permissions:
+        name = str(key)
+        if name in names:
+            continue
+        if name in operations:
+            message = f"{name!r} is another name of {operations[name]!r}; did you mean {operations[name]!r}?"
+        else:
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "; `/ops help` lists them"
+            message = f"no command is called {name!r}{hint}"
+        problems.append(ConfigProblem(f"permissions.{name}", _line_for(("permissions", key), lines), message))
+    return problems
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -419,11 +457,13 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def load_config(path: str | Path, env: dict[str, str] | None = None) -> OpsConfig:
-    """Read and validate the ops.yml at `path`."""
+def load_config(
+    path: str | Path, env: dict[str, str] | None = None, operations: Mapping[str, str] | None = None
+) -> OpsConfig:
+    """Read and validate the ops.yml at `path` (`operations`: see `parse_config`)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(file), [ConfigProblem("", None, f"cannot read the file: {exc.strerror}")]) from None
-    return parse_config(text, str(file), env)
+    return parse_config(text, str(file), env, operations)

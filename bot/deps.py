@@ -57,7 +57,7 @@ def build_redactor(settings: Settings, config: OpsConfig) -> Redactor:
         urls.append(config.stack.redis.url)
     for url in urls:
         secrets.extend(secrets_of_url(url))
-    return Redactor(secrets)
+    return Redactor(secrets, locale=config.locale)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -56,13 +56,19 @@ def new_request_id() -> str:
 
 @dataclass(frozen=True)
 class Invocation:
-    """A command as typed or clicked: the raw text and who sent it from where."""
+    """A command as typed or clicked: the raw text and who sent it from where.
+
+    `arguments`, when given, are the operation's fields as structured values (a form's
+    inputs); `text` then names the operation only, and the values are validated by the same
+    model as typed words, without being re-quoted into a string and split again.
+    """
 
     text: str
     user_id: str
     channel_id: str | None
     source: str
     request_id: str = field(default_factory=new_request_id)
+    arguments: dict[str, Any] | None = None
 
 
 def error_result(message: str) -> Result:
@@ -176,7 +182,7 @@ class Dispatcher:
             op = parsed.operation
             entry.operation = op.name
             role = await self.authorize(inv, op)
-            data = bind_words(op, parsed.words, t, prefix)
+            data = bind_words(op, parsed.words, t, prefix) if inv.arguments is None else dict(inv.arguments)
             args = validate_args(op, data, {"config": self.deps.config, "t": t}, t, prefix)
             entry.arguments = args.model_dump(mode="json")
             ctx = self.context(inv, role, progress, update, thread)

@@ -682,15 +682,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{count} claves coinciden con `{pattern}` y se borrarían. Aún no se borró nada.",
     },
     "cache.preview.samples": {"en": "For example:", "es": "Por ejemplo:"},
-    "cache.preview.all": {
-        "en": "FLUSHALL would delete {keys} keys in {dbs} databases of the stack's Redis. Nothing has been deleted yet.",
-        "es": "FLUSHALL borraría {keys} claves en {dbs} bases del Redis del stack. Aún no se borró nada.",
-    },
-    "cache.flush_all.title": {"en": "Flush the whole cache", "es": "Vaciar toda la caché"},
-    "cache.flush_all.done": {
-        "en": "FLUSHALL done: {keys} keys in {dbs} databases were there just before.",
-        "es": "FLUSHALL hecho: había {keys} claves en {dbs} bases justo antes.",
-    },
+    "cache.flush_all.title": {"en": "Flush the stack's cache database", "es": "Vaciar la base de caché del stack"},
     "tenant.unknown": {
         "en": "There is no tenant `{tenant}` in table {table}. Nothing was changed.",
         "es": "No existe el tenant `{tenant}` en la tabla {table}. No se cambió nada.",
@@ -1390,6 +1382,36 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The upload of the capture failed ({detail}) and it could not be saved on the bot's host either ({error}).",
         "es": "La subida de la captura falló ({detail}) y tampoco se pudo guardar en el servidor del bot ({error}).",
     },
+    # bounded output, redaction and what a flush touches (helper "safety")
+    "output.cut": {"en": " … cut {count} characters", "es": " … {count} caracteres cortados"},
+    "cache.preview.db": {
+        "en": "FLUSHDB would delete {keys} keys in database {where} of the stack's Redis (the one `stack.redis.url` names); no other database is touched. Nothing has been deleted yet.",
+        "es": "FLUSHDB borraría {keys} claves en la base {where} del Redis del stack (la que indica `stack.redis.url`); ninguna otra base se toca. Aún no se borró nada.",
+    },
+    "cache.preview.queues": {
+        "en": "⚠️ This database also holds {count} Bull queue keys (`{pattern}`): the flush deletes those queues and their jobs too.",
+        "es": "⚠️ Esta base también guarda {count} claves de colas Bull (`{pattern}`): el borrado elimina también esas colas y sus jobs.",
+    },
+    "cache.preview.bot": {
+        "en": "⚠️ This database is also the bot's own (REDIS_URL, prefix `{prefix}`): its {count} keys (pending confirmations, duplicate checks) go too, so pending buttons will say expired.",
+        "es": "⚠️ Esta base es también la del bot (REDIS_URL, prefijo `{prefix}`): sus {count} claves (confirmaciones pendientes, control de duplicados) también se borran, así que los botones pendientes dirán que expiraron.",
+    },
+    "cache.preview.others": {
+        "en": "Other databases on this server, not touched: {dbs}.",
+        "es": "Otras bases de este servidor, que no se tocan: {dbs}.",
+    },
+    "cache.flush_db.done": {
+        "en": "FLUSHDB of {where} done: {keys} keys were there just before, {left} left.",
+        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes, quedan {left}.",
+    },
+    "cache.flush_db.refilled": {
+        "en": "FLUSHDB of {where} done: {keys} keys were there just before; {left} are there again (written since the flush).",
+        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes; ya hay {left} de nuevo (escritas tras el borrado).",
+    },
+    "output.cut_lines": {
+        "en": "… {count} earlier lines cut to keep the file under {size}",
+        "es": "… {count} líneas anteriores cortadas para que el archivo no pase de {size}",
+    },
 }
 
 
@@ -1404,7 +1426,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "pending": "Las confirmaciones y aprobaciones en espera: las tuyas, y las que esperan tu aprobación como segundo admin.",
     "silences": "Los silencios activos de Alertmanager, cada uno con un botón para expirarlo.",
     "audit": "Quién ejecutó qué, cuándo y con qué resultado.",
-    "cache flush-all": "Vacía todo el Redis del stack, todas las bases (FLUSHALL ASYNC).",
+    "cache flush-all": "Vacía la base de caché del stack, la que indica stack.redis.url (FLUSHDB ASYNC); las otras bases quedan.",
     "cache flush-tenant": "Borra todas las claves de caché de un tenant (SCAN + UNLINK por lotes; los demás intactos).",
     "cache ping": "PING al Redis del stack, con el tiempo de ida y vuelta.",
     "cache stats": "El Redis del stack de un vistazo: versión, uptime, clientes, memoria, claves, hit rate, evicciones.",

@@ -120,6 +120,11 @@ class Registry:
 REGISTRY = Registry()
 
 
+def command_names(registry: Registry = REGISTRY) -> dict[str, str]:
+    """Every name a command can be typed with (aliases too) → its operation's own name."""
+    return {name: op.name for name, op in registry.operations.items()}
+
+
 def operation(
     name: str,
     args: type[OpArgs] = NoArgs,

@@ -84,14 +84,16 @@ def _preformatted(body: str, filename: str, title: str, files: list[Attachment])
     if len(body) + 6 <= SECTION_LIMIT:
         return [SectionBlock(text=MarkdownTextObject(text=_code(body)))]
     files.append(Attachment(filename=filename, content=body.encode(), title=title))
-    lines = body.splitlines()
+    budget = SECTION_LIMIT - 200
     tail: list[str] = []
     size = 0
-    for line in reversed(lines):
-        size += len(line) + 1
-        if size > SECTION_LIMIT - 200:
+    for line in reversed(body.splitlines()):
+        if tail and size + len(line) + 1 > budget:
             break
-        tail.insert(0, line[: SECTION_LIMIT - 200])
+        tail.insert(0, line[:budget])  # the newest line always, cut to fit if it is longer
+        size += len(tail[0]) + 1
+        if size >= budget:
+            break
     return [SectionBlock(text=MarkdownTextObject(text=_code("\n".join(tail))))]
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from bot.redact import Redactor
+
 CheckState = Literal["ok", "warn", "fail", "timeout"]
 ButtonStyle = Literal["primary", "danger"] | None
 
@@ -114,34 +116,55 @@ class Result:
         return self
 
 
+TEXT_LIMIT = 40_000
+"""Characters of one string of a result (a paragraph, a code block, a field) that go out; Slack
+shows at most 3,000 per section, and the renderers put long text in a file."""
+CELL_LIMIT = 2_000
+FILE_LIMIT = 2_000_000
+"""Characters of one attached file: about 2 MB, a sane upload."""
+
+
 def redact_result(result: Result, redact: Callable[[str], str]) -> Result:
-    """The same result with every string passed through `redact`: the last gate before output."""
+    """The same result with every string passed through `redact`: the last gate before output.
+
+    Every string is cut to its limit before it is redacted (and so before it is rendered),
+    with a "… cut N characters" note: what a handler forgot to bound costs its limit, not its
+    size. With a `Redactor` the cut also masks a secret it splits, and the note is localised.
+    """
+    bounded = redact.bounded if isinstance(redact, Redactor) else _bounded_by(redact)
+
+    def text(value: str) -> str:
+        return bounded(value, TEXT_LIMIT)
+
+    def cell(value: str) -> str:
+        return bounded(value, CELL_LIMIT)
 
     def clean(block: Block) -> Block:
         if isinstance(block, Text):
-            return replace(block, text=redact(block.text))
+            return replace(block, text=text(block.text))
         if isinstance(block, Fields):
-            return Fields([(redact(k), redact(v)) for k, v in block.pairs])
+            return Fields([(cell(k), text(v)) for k, v in block.pairs])
         if isinstance(block, Table):
-            return Table([redact(c) for c in block.columns], [[redact(c) for c in row] for row in block.rows])
+            return Table([cell(c) for c in block.columns], [[cell(c) for c in row] for row in block.rows])
         if isinstance(block, Code):
-            return Code(redact(block.text))
+            return Code(text(block.text))
         if isinstance(block, Checks):
-            return Checks([replace(c, name=redact(c.name), detail=redact(c.detail)) for c in block.checks])
+            return Checks([replace(c, name=cell(c.name), detail=text(c.detail)) for c in block.checks])
         if isinstance(block, Attachment):
             try:
-                text = block.content.decode("utf-8")
+                raw = block.content.decode("utf-8")
             except UnicodeDecodeError:  # a picture the bot drew (a chart): no text in it to leak
-                return replace(block, title=redact(block.title))
-            return replace(block, content=redact(text).encode(), title=redact(block.title))
+                return replace(block, title=cell(block.title))
+            content = bounded(raw[: FILE_LIMIT * 4], FILE_LIMIT).encode()
+            return replace(block, content=content, title=cell(block.title))
         if isinstance(block, Buttons):
             return Buttons(
                 [
                     replace(
                         b,
-                        label=redact(b.label),
-                        confirm_title=redact(b.confirm_title) if b.confirm_title else b.confirm_title,
-                        confirm_text=redact(b.confirm_text) if b.confirm_text else b.confirm_text,
+                        label=cell(b.label),
+                        confirm_title=cell(b.confirm_title) if b.confirm_title else b.confirm_title,
+                        confirm_text=text(b.confirm_text) if b.confirm_text else b.confirm_text,
                     )
                     for b in block.buttons
                 ]
@@ -150,7 +173,19 @@ def redact_result(result: Result, redact: Callable[[str], str]) -> Result:
 
     return replace(
         result,
-        title=redact(result.title),
+        title=cell(result.title),
         blocks=[clean(b) for b in result.blocks],
-        summary=redact(result.summary),
+        summary=text(result.summary),
     )
+
+
+def _bounded_by(redact: Callable[[str], str]) -> Callable[[str, int], str]:
+    """Cut-then-redact for a plain redacting function (tests, wrappers), with the English note."""
+    note = Redactor()
+
+    def bounded(value: str, limit: int) -> str:
+        if len(value) <= limit:
+            return redact(value)
+        return redact(value[:limit]) + note.cut_note(len(value) - limit)
+
+    return bounded

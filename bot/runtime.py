@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import OpsConfig, load_config
@@ -77,7 +78,19 @@ class Runtime:
 
 def load(settings: Settings | None = None) -> tuple[Settings, OpsConfig]:
     settings = settings or Settings()
-    return settings, load_config(settings.ops_config)
+    return settings, load_checked(settings.ops_config)
+
+
+def load_checked(path: str | Path) -> OpsConfig:
+    """ops.yml validated against the registered operations too: a `permissions` key that names
+    no command is refused with its line, not silently ignored.
+
+    bot/config.py does not import the handlers (they import it); this step runs after them.
+    """
+    import handlers  # noqa: F401  registers every operation
+    from bot.registry import command_names
+
+    return load_config(path, operations=command_names())
 
 
 async def start(

@@ -1,6 +1,6 @@
 """Declaring an incident from a form: `/ops incident declare` with nothing after it, or the
 "Declare an incident" button, opens a Slack modal; its submission is dispatched exactly
-like the typed command (same role check, same audit row)."""
+like the typed command (same role check, same audit row), its fields as structured arguments."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.render_slack import render_slack
 log = logging.getLogger(__name__)
 
 DECLARE_VIEW = "ops_declare"
+DECLARE_COMMAND = "incident declare"
 _SEVERITY_BLOCK, _SEVERITY_ACTION = "severity", "severity_select"
 _TITLE_BLOCK, _TITLE_ACTION = "title", "title_input"
 
@@ -70,23 +71,29 @@ async def open_declare_form(
     return True
 
 
-def submission_to_command(view: dict[str, Any]) -> tuple[str, str | None]:
-    """The typed-command equivalent of a submitted form, and the channel it was opened from."""
+def submission_to_invocation(view: dict[str, Any], user_id: str) -> Invocation:
+    """The submitted form as an invocation of `incident declare` with its fields as arguments.
+
+    The fields go as structured values, never joined into command text: a title such as
+    "Checkout can't reach the DB" would otherwise be split like a shell line (an unbalanced
+    quote) after the form had already closed. The invocation is posted where the form was opened.
+    """
     values = (view.get("state") or {}).get("values") or {}
     severity = ((values.get(_SEVERITY_BLOCK) or {}).get(_SEVERITY_ACTION) or {}).get("selected_option") or {}
     title = ((values.get(_TITLE_BLOCK) or {}).get(_TITLE_ACTION) or {}).get("value") or ""
-    title = " ".join(str(title).split())
     try:
         channel = json.loads(view.get("private_metadata") or "{}").get("channel")
     except ValueError:
         channel = None
-    return f"incident declare {severity.get('value', '')} {title}".strip(), channel
+    arguments = {"severity": str(severity.get("value", "")), "title": " ".join(str(title).split())}
+    return Invocation(text=DECLARE_COMMAND, user_id=user_id, channel_id=channel, source="modal", arguments=arguments)
 
 
 async def run_submission(client: AsyncWebClient, dispatcher: Dispatcher, user_id: str, view: dict[str, Any]) -> None:
     """Dispatch the form as the command; post the answer where the form was opened (or to the user)."""
-    text, channel = submission_to_command(view)
-    result = await dispatcher.dispatch(Invocation(text=text, user_id=user_id, channel_id=channel, source="modal"))
+    invocation = submission_to_invocation(view, user_id)
+    channel = invocation.channel_id
+    result = await dispatcher.dispatch(invocation)
     message = render_slack(result)
     target = channel or user_id
     try:

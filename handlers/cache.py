@@ -1,4 +1,4 @@
-"""Runbook "Gestión de Caché": INFO, PING, one tenant's keys, FLUSHALL on the stack's Redis.
+"""Runbook "Gestión de Caché": INFO, PING, one tenant's keys, emptying the stack's cache database.
 
 The runbook clears a tenant with `redis-cli --scan --pattern "tenant:ID:*" | xargs DEL`.
 Two things about that line matter here:
@@ -474,38 +474,107 @@ async def flush_tenant_preview(ctx: OpContext, args: TenantArgs) -> Result:
     )
 
 
-# ---- flush everything ---------------------------------------------------------------------
+# ---- flush the stack's cache database -----------------------------------------------------
+#
+# The runbook says FLUSHALL, which empties every database of the server. When the bot's own
+# Redis (confirmations, duplicate checks) or Bull's queues live on the same server, as in
+# the demo, that wipes them too. `cache flush-all` therefore empties only the database that
+# `stack.redis.url` names (FLUSHDB), says which one and what else lives in it, and counts
+# what is left afterwards.
 
 
-async def keyspace_of(ctx: OpContext) -> list[tuple[str, int, int]]:
+@dataclass(frozen=True)
+class CacheDatabase:
+    """The stack's cache database as the preview shows it: where, how many keys, who else uses it."""
+
+    where: str
+    keys: int
+    queue_pattern: str
+    queue_keys: int
+    bot_prefix: str | None
+    """The bot's REDIS_PREFIX when the bot's own Redis is this very server and database."""
+    bot_keys: int
+    others: list[tuple[str, int]]
+    """The server's other non-empty databases, which the flush does not touch."""
+
+
+def _address(redis: aioredis.Redis) -> tuple[str, int]:
+    """`host:port` (or the socket path) and the database index of a client."""
+    kwargs = redis.connection_pool.connection_kwargs
+    place = kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    return str(place), int(kwargs.get("db", 0) or 0)
+
+
+async def _server_id(redis: aioredis.Redis) -> str | None:
+    """The server's `run_id` (unique per redis-server process), or None if it does not answer."""
+    try:
+        async with asyncio.timeout(READ_TIMEOUT):
+            info: dict[str, Any] = await redis.info("server")
+    except (RedisError, OSError, TimeoutError):
+        return None
+    return str(info.get("run_id") or "") or None
+
+
+async def _bot_shares_the_database(ctx: OpContext, stack: aioredis.Redis) -> bool:
+    """Whether the bot's own Redis is the stack's cache database: same server and same db index.
+
+    Same server is decided by the servers' `run_id`, so `localhost` and `127.0.0.1` (or a
+    proxy's name) are not told apart by spelling; if the bot's Redis does not answer, by address.
+    """
+    bot = ctx.deps.redis
+    if _address(bot)[1] != _address(stack)[1]:
+        return False
+    bot_id, stack_id = await _server_id(bot), await _server_id(stack)
+    if bot_id is not None and stack_id is not None:
+        return bot_id == stack_id
+    return _address(bot) == _address(stack)
+
+
+async def cache_database(ctx: OpContext) -> CacheDatabase:
+    """What `cache flush-all` would act on, counted now; deletes nothing."""
     redis = redis_of(ctx)
-    async with talking_to_redis(ctx, READ_TIMEOUT):
+    assert ctx.config.stack.redis is not None  # redis_of checked it
+    place, db = _address(redis)
+    queue_pattern = glob_escape(ctx.config.stack.redis.queue_prefix) + ":*"
+    shares = await _bot_shares_the_database(ctx, redis)
+    bot_prefix = ctx.deps.settings.redis_prefix
+    async with talking_to_redis(ctx, SCAN_TIMEOUT):
+        keys = int(await redis.dbsize())
+        queue_keys = (await count_tenant_keys(redis, queue_pattern, samples=0)).count
+        bot_keys = (await count_tenant_keys(redis, glob_escape(bot_prefix) + "*", samples=0)).count if shares else 0
         info: dict[str, Any] = await redis.info("keyspace")
-    return _keyspace(info)
+    others = [(name, count) for name, count, _ in _keyspace(info) if name != f"db{db}"]
+    shared_prefix = bot_prefix if shares else None
+    return CacheDatabase(f"{place}/{db}", keys, queue_pattern, queue_keys, shared_prefix, bot_keys, others)
 
 
 @operation("cache flush-all", NoArgs, role="admin", destructive="critical")
 async def flush_all(ctx: OpContext, args: NoArgs) -> Result:
-    """Empty the stack's whole Redis, every database (FLUSHALL ASYNC)."""
+    """Empty the stack's cache database, the one stack.redis.url names (FLUSHDB ASYNC); other databases stay."""
     t = ctx.t
     redis = redis_of(ctx)
-    before = await keyspace_of(ctx)
+    place, db = _address(redis)
     async with talking_to_redis(ctx, READ_TIMEOUT):
-        await redis.flushall(asynchronous=True)
-    total = sum(keys for _, keys, _ in before)
-    text = t("cache.flush_all.done", keys=number(t, total), dbs=len(before))
+        before = int(await redis.dbsize())
+        await redis.flushdb(asynchronous=True)
+        left = int(await redis.dbsize())
+    key = "cache.flush_db.done" if left == 0 else "cache.flush_db.refilled"
+    text = t(key, where=f"{place}/{db}", keys=number(t, before), left=number(t, left))
     return Result(title=t("cache.flush_all.title"), blocks=[Text(text)], summary=text)
 
 
 @preview_for("cache flush-all")
 async def flush_all_preview(ctx: OpContext, args: NoArgs) -> Result:
-    """Keys per database that FLUSHALL would remove."""
+    """Which database FLUSHDB would empty, its keys, and whose keys besides the cache's are in it."""
     t = ctx.t
-    dbs = await keyspace_of(ctx)
-    total = sum(keys for _, keys, _ in dbs)
-    text = t("cache.preview.all", keys=number(t, total), dbs=len(dbs))
+    found = await cache_database(ctx)
+    text = t("cache.preview.db", keys=number(t, found.keys), where=found.where)
     blocks: list[Text | Table] = [Text(text)]
-    if dbs:
-        rows = [[name, number(t, keys), number(t, expires)] for name, keys, expires in dbs]
-        blocks.append(Table(t("cache.stats.columns").split("|"), rows))
+    if found.queue_keys:
+        blocks.append(Text(t("cache.preview.queues", count=number(t, found.queue_keys), pattern=found.queue_pattern)))
+    if found.bot_prefix is not None:
+        blocks.append(Text(t("cache.preview.bot", count=number(t, found.bot_keys), prefix=found.bot_prefix)))
+    if found.others:
+        others = ", ".join(f"{name} ({number(t, count)})" for name, count in found.others)
+        blocks.append(Text(t("cache.preview.others", dbs=others)))
     return Result(title=t("cache.flush_all.title"), blocks=list(blocks), summary=text)

@@ -13,6 +13,15 @@ from bot.results import Attachment, Code, Fields, Result, Table, Text
 from bot.targets.docker import ContainerInfo, DockerTarget
 
 INLINE_LINES = 40
+INLINE_CHARS = 2_600
+"""What fits one Slack section (3,000) with the code fence; more goes in the file as well."""
+LINE_LIMIT = 1_000
+"""Characters of one log line shown in the message; a longer one ends with "… cut N characters"
+and the output goes as a file as well."""
+FILE_LINE_LIMIT = 20_000
+"""Characters of one log line kept in the file (cut before redaction)."""
+FILE_CHARS = 1_000_000
+"""About 1 MB of lines in the file, the newest; older ones are dropped with a note."""
 
 
 def docker_of(ctx: OpContext) -> DockerTarget:
@@ -67,16 +76,55 @@ async def logs(ctx: OpContext, args: LogsArgs) -> Result:
     title = ctx.t("logs.title", service=args.service)
     if not lines:
         return Result(title=title, blocks=[Text(ctx.t("logs.empty", filters=filters))])
-    text = "\n".join(ctx.deps.redact(line) for line in lines)
+    kept, dropped = _file_lines(ctx, lines)
     summary = ctx.t("logs.summary", count=len(lines), container=info.name, filters=filters)
-    blocks: list[Text | Code | Attachment] = [Text(summary)]
-    if len(lines) > INLINE_LINES:
-        blocks.append(Code("\n".join(text.splitlines()[-INLINE_LINES:])))
-        blocks.append(Attachment(f"{args.service}-logs.txt", text.encode(), title))
-        blocks.append(Text(ctx.t("file.attached", name=f"{args.service}-logs.txt")))
-    else:
-        blocks.append(Code(text))
+    whole = "\n".join(shown for shown, _ in kept)
+    inline = _inline_tail([_inline(ctx, shown, size) for shown, size in kept[-INLINE_LINES:]])
+    blocks: list[Text | Code | Attachment] = [Text(summary), Code(inline)]
+    if inline != whole or dropped:  # something is not in the message: the file has it (within bounds)
+        if dropped:
+            whole = ctx.t("output.cut_lines", count=dropped, size=f"{FILE_CHARS // 1_000_000} MB") + "\n" + whole
+        name = f"{args.service}-logs.txt"
+        blocks.append(Attachment(name, (whole + "\n").encode(), title))
+        blocks.append(Text(ctx.t("file.attached", name=name)))
     return Result(title=title, blocks=list(blocks), summary=summary)
+
+
+def _file_lines(ctx: OpContext, lines: list[str]) -> tuple[list[tuple[str, int]], int]:
+    """The newest lines, each cut to FILE_LINE_LIMIT before it is redacted, until FILE_CHARS are
+    used: (redacted line, its original length) oldest first, and how many older lines were dropped.
+
+    Nothing here costs more than FILE_CHARS + FILE_LINE_LIMIT, however much the container printed.
+    """
+    kept: list[tuple[str, int]] = []
+    size = 0
+    for line in reversed(lines):
+        shown = ctx.deps.redact.bounded(line, FILE_LINE_LIMIT)
+        if kept and size + len(shown) + 1 > FILE_CHARS:
+            break
+        kept.append((shown, len(line)))
+        size += len(shown) + 1
+    kept.reverse()
+    return kept, len(lines) - len(kept)
+
+
+def _inline(ctx: OpContext, shown: str, size: int) -> str:
+    """A line for the message: already redacted, so cutting it further can split no secret."""
+    if size <= LINE_LIMIT:
+        return shown
+    return shown[:LINE_LIMIT] + ctx.deps.redact.cut_note(size - LINE_LIMIT)
+
+
+def _inline_tail(lines: list[str]) -> str:
+    """The last lines that fit one Slack section; the newest one always (it is at most LINE_LIMIT + a note)."""
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        if kept and size + len(line) + 1 > INLINE_CHARS:
+            break
+        kept.insert(0, line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def _fmt(delta: timedelta) -> str:

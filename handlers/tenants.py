@@ -95,8 +95,13 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+FIELD_LIMIT = 300
+"""Characters of one column shown; a longer value is cut before it is redacted, with a note."""
+
+
 def row_fields(ctx: OpContext, row: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(str(column), ctx.deps.redact(_value(value))[:300]) for column, value in row.items()]
+    bounded = ctx.deps.redact.bounded
+    return [(bounded(str(column), FIELD_LIMIT), bounded(_value(value), FIELD_LIMIT)) for column, value in row.items()]
 
 
 def state_word(ctx: OpContext, active: Any) -> str:

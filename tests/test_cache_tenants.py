@@ -236,7 +236,7 @@ async def test_viewer_cannot_flush_a_tenant(
 # ---- flush everything ------------------------------------------------------------------------
 
 
-async def test_flush_all_preview_counts_every_database_and_the_flush_empties_them(
+async def test_flush_all_preview_counts_the_stacks_database_and_the_flush_empties_only_it(
     make_runtime: RuntimeFactory, private_redis: PrivateRedis, stack_redis: redis.Redis
 ) -> None:
     runtime = await runtime_for(make_runtime, private_redis.url, None)
@@ -246,11 +246,13 @@ async def test_flush_all_preview_counts_every_database_and_the_flush_empties_the
     try:
         call = Direct(runtime, "cache flush-all", ADMIN, "admin")
         preview = await call.preview()
-        assert "would delete 101 keys in 2 databases" in text_of(preview)
+        where = f"127.0.0.1:{private_redis.port}/0"
+        assert f"FLUSHDB would delete 100 keys in database {where}" in text_of(preview)
+        assert "not touched: db3 (1)" in text_of(preview)
         assert stack_redis.dbsize() == 100 and other_db.dbsize() == 1
         result = await call.run()
-        assert result.ok and "101 keys in 2 databases" in result.summary
-        assert stack_redis.dbsize() == 0 and other_db.dbsize() == 0
+        assert result.ok and f"FLUSHDB of {where} done: 100 keys were there just before, 0 left" in result.summary
+        assert stack_redis.dbsize() == 0 and other_db.dbsize() == 1
     finally:
         other_db.close()
 
@@ -572,7 +574,7 @@ async def test_flush_all_needs_a_second_admin(
     confirmed_only = await run_confirmed(runtime, "cache flush-all", ADMIN)
     assert "Approve" in str(confirmed_only.blocks) and stack_redis.dbsize() == 40
     done = await run_confirmed(runtime, "cache flush-all", ADMIN, approver="U0ADMIN2")
-    assert done.ok and "FLUSHALL done: 40 keys" in text_of(done)
+    assert done.ok and "done: 40 keys were there just before, 0 left" in text_of(done)
     assert stack_redis.dbsize() == 0
 
 

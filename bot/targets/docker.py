@@ -23,6 +23,9 @@ from bot.messages import Msg
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+MAX_PENDING_LINE = 64 * 1024
+"""Characters of an unfinished line a live tail holds before passing it on: a container that
+prints without newlines cannot grow the buffer (or its re-joining) without bound."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,8 @@ class DockerTarget:
         Finding the container is bounded by the engine timeout; the stream is not, because it
         lasts as long as the caller wants: the caller bounds it in time and closes the iterator
         (`contextlib.aclosing`), which closes the connection. It ends by itself when the
-        container stops. The engine's chunks are reassembled into whole lines.
+        container stops. The engine's chunks are reassembled into whole lines (a line longer
+        than MAX_PENDING_LINE comes in pieces).
         """
         info = await self.container_of(service)
         container = self._docker().containers.container(info.id)
@@ -164,6 +168,9 @@ class DockerTarget:
                 *lines, pending = (pending + chunk).split("\n")
                 for line in lines:
                     yield line.rstrip("\r")
+                while len(pending) > MAX_PENDING_LINE:  # a line without end: pass it on in pieces
+                    yield pending[:MAX_PENDING_LINE]
+                    pending = pending[MAX_PENDING_LINE:]
         except aiodocker.DockerError as exc:
             raise TargetError(service, f"logs of {service}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
