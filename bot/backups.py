@@ -1,7 +1,14 @@
 """Backups of the stack's database: files in `stack.backups.dir`, made and restored by streaming.
 
-    pedidos_YYYYMMDD_HHMMSS.sql.gz          the dump (timestamp in ops.yml `timezone`)
-    pedidos_YYYYMMDD_HHMMSS.sql.gz.sha256   its checksum, in `sha256sum` format
+    pedidos_YYYYMMDD_HHMMSS.sql.gz            a scheduled dump (timestamp in ops.yml `timezone`)
+    pedidos_YYYYMMDD_HHMMSS_ondemand.sql.gz   an on-demand dump (`/ops db backup`)
+    <dump>.sha256                             its checksum, in `sha256sum` format
+
+Retention (`keep`) is counted per origin, and a backup only ever prunes backups of its own
+origin: five on-demand backups in a minute must not push the nightly restore points out.
+The origin is in the name, not in a side table, for the same reason as the checksum below:
+it travels with the file and is readable without the bot. A file named before origins
+existed (no marker) counts as scheduled, so an on-demand backup never removes it.
 
 A backup is `pg_dump | gzip -6` written to a hidden temporary name and published with a
 no-clobber link only once complete and synced, so a listed backup is never half written.
@@ -32,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -40,8 +47,13 @@ from bot.errors import BotError
 from bot.steps import StepFailed, StepOutput, host_env, kill_group, spawn
 
 BACKUP_PREFIX = "pedidos"
-NAME_PATTERN = r"^pedidos_[0-9]{8}_[0-9]{6}\.sql\.gz$"
+Origin = Literal["scheduled", "on-demand"]
+SCHEDULED: Origin = "scheduled"
+ON_DEMAND: Origin = "on-demand"
+ON_DEMAND_MARK = "_ondemand"
+NAME_PATTERN = r"^pedidos_[0-9]{8}_[0-9]{6}(?:_ondemand)?\.sql\.gz$"
 _NAME = re.compile(NAME_PATTERN)
+_STAMP = slice(len(BACKUP_PREFIX) + 1, len(BACKUP_PREFIX) + 16)  # YYYYMMDD_HHMMSS
 CHECKSUM_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
 CHUNK = 1024 * 1024
@@ -73,6 +85,10 @@ class BackupFile:
     def checksum_path(self) -> Path:
         return self.path.with_name(self.name + CHECKSUM_SUFFIX)
 
+    @property
+    def origin(self) -> Origin:
+        return origin_of(self.name)
+
 
 @dataclass(frozen=True)
 class Verified:
@@ -93,21 +109,42 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name))
 
 
-def backup_name(moment: datetime, timezone: str) -> str:
-    return f"{BACKUP_PREFIX}_{moment.astimezone(ZoneInfo(timezone)):%Y%m%d_%H%M%S}.sql.gz"
+def backup_name(moment: datetime, timezone: str, origin: Origin = SCHEDULED) -> str:
+    mark = ON_DEMAND_MARK if origin == ON_DEMAND else ""
+    return f"{BACKUP_PREFIX}_{moment.astimezone(ZoneInfo(timezone)):%Y%m%d_%H%M%S}{mark}.sql.gz"
+
+
+def origin_of(name: str) -> Origin:
+    """Which kind of backup a valid name is: the on-demand marker, or scheduled (also the pre-marker names)."""
+    return ON_DEMAND if name.endswith(f"{ON_DEMAND_MARK}.sql.gz") else SCHEDULED
 
 
 def pg_connection(dsn: str) -> tuple[str, dict[str, str]]:
-    """The DSN without its password, and the environment for pg_dump/psql that carries it."""
+    """The DSN without its password, and the environment for pg_dump/psql that carries it.
+
+    libpq takes a password from the user info (`u:pw@host`) or from the query string
+    (`?password=pw`, which wins when both are given); either would be visible to every user
+    of the host in the child's argv, so both are taken out and the value goes in PGPASSWORD.
+    """
     parts = urlsplit(dsn)
     env = host_env({"PGCONNECT_TIMEOUT": "10"})
-    if parts.password is None:
+    password = unquote(parts.password) if parts.password is not None else None
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.rsplit("@", 1)[1]
+        if parts.username is not None:
+            netloc = f"{parts.username}@{netloc}"
+    kept = []
+    for pair in parts.query.split("&") if parts.query else []:
+        key, _, value = pair.partition("=")
+        if unquote(key) == "password":
+            password = unquote(value)
+        else:
+            kept.append(pair)
+    if password is None:
         return dsn, env
-    env["PGPASSWORD"] = unquote(parts.password)
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), env
+    env["PGPASSWORD"] = password
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(kept), parts.fragment)), env
 
 
 # ---- gzip, streamed ----------------------------------------------------------------------------
@@ -194,7 +231,7 @@ class BackupStore:
         self.timezone = timezone
 
     def backups(self) -> list[BackupFile]:
-        """Complete backups, newest name first (the name carries the time it was started)."""
+        """Complete backups of both origins, newest first (the name carries the time it was started)."""
         if not self.dir.is_dir():
             return []
         found = []
@@ -211,7 +248,7 @@ class BackupStore:
                     sha256=self._checksum(Path(entry.path)),
                 )
             )
-        return sorted(found, key=lambda b: b.name, reverse=True)
+        return sorted(found, key=lambda b: (b.name[_STAMP], b.name), reverse=True)
 
     def get(self, name: str) -> BackupFile | None:
         """The listed backup called `name`; None for anything else (a path, a typo, a partial file)."""
@@ -230,10 +267,11 @@ class BackupStore:
             return text[0]
         return None
 
-    def prune(self, keep: int) -> list[str]:
-        """Delete all but the newest `keep` backups (and their checksums); returns the names deleted."""
+    def prune(self, keep: int, origin: Origin) -> list[str]:
+        """Delete all but the newest `keep` backups of `origin` (and their checksums), oldest first;
+        returns the names deleted. Backups of the other origin are never touched."""
         removed = []
-        for backup in self.backups()[keep:]:
+        for backup in reversed([b for b in self.backups() if b.origin == origin][keep:]):
             with contextlib.suppress(FileNotFoundError):
                 backup.path.unlink()
             with contextlib.suppress(FileNotFoundError):
