@@ -66,9 +66,10 @@ async def test_on_demand_backups_never_remove_scheduled_ones_and_name_what_they_
     async def record(notice: Notice) -> None:
         notices.append(notice)
 
-    scheduler = Scheduler(runtime.deps, notify=record, clock=FakeClock(SLOT_UTC))
+    first_night = SLOT_UTC + timedelta(days=400)  # slots of this test's own: the bot's database keeps claims
+    scheduler = Scheduler(runtime.deps, notify=record, clock=FakeClock(first_night))
     for night in range(5):  # five nightly backups, made by the scheduler with real pg_dump
-        result = await scheduler.fire(JOBS["db backup"], SLOT_UTC + timedelta(days=night))
+        result = await scheduler.fire(JOBS["db backup"], first_night + timedelta(days=night))
         assert result is not None and result.ok, result and result.summary
         await _next_second()
     nightly = [b.name for b in _store(backups).backups()]
