@@ -9,6 +9,7 @@ import contextlib
 import gzip
 import os
 import secrets
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from conftest import PG_HOST, RuntimeFactory
 from test_database import SLOT_UTC, FakeClock, _admin, db_config, run, tenant_ids
 from test_steps import PASSWORD, everything
 
+from bot import backups as backup_module
 from bot.backups import ON_DEMAND, SCHEDULED, BackupFile, BackupStore, dump, restore
 from bot.results import Result
 from bot.scheduler import JOBS, Notice, Scheduler
@@ -211,3 +213,38 @@ async def test_the_password_is_never_in_the_argv_of_pg_dump_or_psql(target_db: s
     assert all(urlsplit(value).path == urlsplit(target_db).path for value in dbname)
     if form == "query-string":
         assert all("sslmode=disable" in value for value in dbname)  # other parameters stay
+
+
+# ---- parallel compression ----------------------------------------------------------------------
+
+
+async def test_a_dump_of_many_gzip_members_verifies_gunzips_and_restores(
+    target_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces of 8 KiB (not 4 MiB) so that even this small dump is many members, compressed out of order."""
+    monkeypatch.setattr(backup_module, "BLOCK", 8 * 1024)
+    conn = await asyncpg.connect(target_db, timeout=5)
+    try:
+        await conn.execute("INSERT INTO tenants SELECT 'bulk' || g, md5(g::text), true FROM generate_series(1, 5000) g")
+    finally:
+        await conn.close()
+    store = _store(tmp_path)
+    made = await dump(store, "pedidos_20260101_000000_ondemand.sql.gz", target_db, StepOutput(str), 120)
+    gunzip = backup_module.Gunzip()
+    for _ in gunzip.feed(made.path.read_bytes()):
+        pass
+    assert gunzip.members > 10
+    verified = backup_module.verify_file(made.path, made.sha256)
+    assert verified.sha256 == made.sha256
+    tested = await asyncio.to_thread(subprocess.run, ["gzip", "-t", str(made.path)], capture_output=True)
+    assert tested.returncode == 0, tested.stderr  # one valid gzip file for gunzip (and pg_restore, zcat)
+    with gzip.open(made.path) as text:
+        assert text.read().count(b"\nbulk") == 5000
+
+    conn = await asyncpg.connect(target_db, timeout=5)
+    try:
+        await conn.execute("DELETE FROM tenants")
+    finally:
+        await conn.close()
+    await restore(made, target_db, StepOutput(str), 120)
+    assert len(await tenant_ids(target_db)) == 5002
