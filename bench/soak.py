@@ -337,7 +337,7 @@ async def run(
                 emu.api_url,
                 f"{PG}/{name}",
                 extra_env={"REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **traced},
-                ready_timeout=120.0 if trace else 15.0,  # tracing every allocation slows startup several-fold
+                ready_timeout=120.0 if trace or malloc_stats else 60.0,  # tracing slows startup; so does a loaded host
             )
             cold = await figures(bot, name, prefix)
             driver = Driver(bot, emu, stack_client)
