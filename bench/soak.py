@@ -1,6 +1,7 @@
 """Soak: a real `ops-bot serve` under mixed commands and clicks at a steady rate for N minutes.
 
     python bench/soak.py [--minutes 30] [--rate 10] [--warmup 60] [--tracemalloc FILE]
+                         [--malloc-stats FILE [--malloc-trim SECONDS]]
 
 Several users send, at `--rate` requests per second (absolute schedule, not "as fast as it
 answers"): read-only commands (status, health, contacts, cache ping/stats, tenant show,
@@ -18,6 +19,10 @@ at the end. The run fails (exit 1) on any error or on RSS growth beyond 10 %.
 `--tracemalloc FILE` runs the bot under tracemalloc (bench/tracemalloc_site) and writes to
 FILE which Python allocations grew between the end of the warm-up and the end: where RSS
 growth comes from. Tracing slows the bot down, so its ack figures do not count.
+
+`--malloc-stats FILE` appends the bot's glibc `mallinfo2()` figures (heap held, in use, free)
+to FILE each minute; with `--malloc-trim SECONDS` the bot also calls `malloc_trim(0)` that
+often. Growth of "free" with "in use" level is fragmentation, not a leak.
 """
 
 from __future__ import annotations
@@ -283,7 +288,15 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def run(minutes: float, rate: float, warmup: float, seed: int, trace: str | None = None) -> int:
+async def run(
+    minutes: float,
+    rate: float,
+    warmup: float,
+    seed: int,
+    trace: str | None = None,
+    malloc_stats: str | None = None,
+    malloc_trim: float = 0.0,
+) -> int:
     name = f"opsbot_soak_{secrets.token_hex(3)}"
     target = f"pedidos_soak_{secrets.token_hex(3)}"
     prefix = f"{name}:"
@@ -295,15 +308,10 @@ async def run(minutes: float, rate: float, warmup: float, seed: int, trace: str 
     work = Path(tempfile.mkdtemp(prefix="ops-soak-"))
     api = await start_http_target({"/health": delayed(0), "/health/db": delayed(0.02)})
     failed = True
-    traced = (
-        {
-            "PYTHONTRACEMALLOC": "6",
-            "PYTHONPATH": f"{REPO / 'bench' / 'tracemalloc_site'}{os.pathsep}{REPO}",
-            "TRACEMALLOC_OUT": trace,
-        }
-        if trace
-        else {}
-    )
+    site = {"PYTHONPATH": f"{REPO / 'bench' / 'tracemalloc_site'}{os.pathsep}{REPO}"}
+    traced = {**site, "PYTHONTRACEMALLOC": "6", "TRACEMALLOC_OUT": trace} if trace else {}
+    if malloc_stats:
+        traced.update(site, MALLOC_STATS_OUT=malloc_stats, MALLOC_TRIM_EVERY=str(malloc_trim))
     try:
         conn = await asyncpg.connect(f"{PG}/{target}", timeout=5)
         await conn.execute("CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, active BOOLEAN NOT NULL)")
@@ -329,7 +337,7 @@ async def run(minutes: float, rate: float, warmup: float, seed: int, trace: str 
                 emu.api_url,
                 f"{PG}/{name}",
                 extra_env={"REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING", **traced},
-                ready_timeout=120.0 if trace else 15.0,  # tracing every allocation slows startup several-fold
+                ready_timeout=120.0 if trace or malloc_stats else 60.0,  # tracing slows startup; so does a loaded host
             )
             cold = await figures(bot, name, prefix)
             driver = Driver(bot, emu, stack_client)
@@ -421,9 +429,20 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tracemalloc", metavar="FILE", help="trace the bot's allocations; growth written to FILE")
+    parser.add_argument(
+        "--malloc-stats", metavar="FILE", help="append the bot's glibc malloc figures to FILE every minute"
+    )
+    parser.add_argument(
+        "--malloc-trim",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --malloc-stats: also call malloc_trim(0) in the bot this often (diagnosis)",
+    )
     args = parser.parse_args()
     trace = str(Path(args.tracemalloc).resolve()) if args.tracemalloc else None
-    return asyncio.run(run(args.minutes, args.rate, args.warmup, args.seed, trace))
+    stats = str(Path(args.malloc_stats).resolve()) if args.malloc_stats else None
+    return asyncio.run(run(args.minutes, args.rate, args.warmup, args.seed, trace, stats, args.malloc_trim))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,24 @@
 """Backups of the stack's database: files in `stack.backups.dir`, made and restored by streaming.
 
-    pedidos_YYYYMMDD_HHMMSS.sql.gz          the dump (timestamp in ops.yml `timezone`)
-    pedidos_YYYYMMDD_HHMMSS.sql.gz.sha256   its checksum, in `sha256sum` format
+    pedidos_YYYYMMDD_HHMMSS.sql.gz            a scheduled dump (timestamp in ops.yml `timezone`)
+    pedidos_YYYYMMDD_HHMMSS_ondemand.sql.gz   an on-demand dump (`/ops db backup`)
+    <dump>.sha256                             its checksum, in `sha256sum` format
 
-A backup is `pg_dump | gzip -6` written to a hidden temporary name and published with a
-no-clobber link only once complete and synced, so a listed backup is never half written.
-The dump goes from pg_dump through gzip into a thread that hashes and writes it: the
-bot never holds it in memory. The password travels in PGPASSWORD, never in argv (which
-`ps` shows to every user of the host).
+Retention (`keep`) is counted per origin, and a backup only ever prunes backups of its own
+origin: five on-demand backups in a minute must not push the nightly restore points out.
+The origin is in the name, not in a side table, for the same reason as the checksum below:
+it travels with the file and is readable without the bot. A file named before origins
+existed (no marker) counts as scheduled, so an on-demand backup never removes it.
+
+A backup is pg_dump's output compressed at gzip level 6, written to a hidden temporary name
+and published with a no-clobber link only once complete and synced, so a listed backup is
+never half written. The dump is compressed the way pigz does it: cut into `BLOCK` pieces,
+each compressed as an independent gzip member by a small thread pool (zlib releases the
+GIL, so the pieces use every core pg_dump leaves idle), the members written in order while
+hashed. A file of several gzip members is one valid gzip file for gunzip, `zcat`,
+pg_restore and `Gunzip` below. At most `IN_FLIGHT` pieces exist at once, so memory stays
+bounded (about 2 × IN_FLIGHT × BLOCK) whatever the database's size. The password travels
+in PGPASSWORD, never in argv (which `ps` shows to every user of the host).
 
 Why a sidecar file for the checksum, not a table in the bot's database: the checksum
 travels with the file when the directory is copied off-site, `sha256sum -c` checks it
@@ -24,15 +35,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -40,18 +54,26 @@ from bot.errors import BotError
 from bot.steps import StepFailed, StepOutput, host_env, kill_group, spawn
 
 BACKUP_PREFIX = "pedidos"
-NAME_PATTERN = r"^pedidos_[0-9]{8}_[0-9]{6}\.sql\.gz$"
+Origin = Literal["scheduled", "on-demand"]
+SCHEDULED: Origin = "scheduled"
+ON_DEMAND: Origin = "on-demand"
+ON_DEMAND_MARK = "_ondemand"
+NAME_PATTERN = r"^pedidos_[0-9]{8}_[0-9]{6}(?:_ondemand)?\.sql\.gz$"
 _NAME = re.compile(NAME_PATTERN)
+_STAMP = slice(len(BACKUP_PREFIX) + 1, len(BACKUP_PREFIX) + 16)  # YYYYMMDD_HHMMSS
 CHECKSUM_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
 CHUNK = 1024 * 1024
 INFLATE_CHUNK = 4 * 1024 * 1024
-GZIP = "gzip"
+BLOCK = 4 * 1024 * 1024  # one gzip member: large enough that restarting the dictionary costs < 0.1 %
+COMPRESS_WORKERS = max(2, os.cpu_count() or 2)
+IN_FLIGHT = 2 * COMPRESS_WORKERS
+PIPE_SIZE = 1024 * 1024  # pg_dump runs ahead of the compressor by this much
 # --clean --if-exists: the dump drops what it recreates, so it restores over the live database.
 # A lock held for long (a migration) fails the dump within a minute instead of hanging it for hours.
 DUMP_ARGS = ("pg_dump", "--no-password", "--clean", "--if-exists", "--lock-wait-timeout=60s")
 RESTORE_LOCK_TIMEOUT = "60s"
-GZIP_LEVEL = "-6"
+GZIP_LEVEL = 6  # gzip's default, what the runbook's `pg_dump | gzip` uses
 KILL_WAIT = 15.0
 
 
@@ -73,6 +95,10 @@ class BackupFile:
     def checksum_path(self) -> Path:
         return self.path.with_name(self.name + CHECKSUM_SUFFIX)
 
+    @property
+    def origin(self) -> Origin:
+        return origin_of(self.name)
+
 
 @dataclass(frozen=True)
 class Verified:
@@ -93,21 +119,42 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name))
 
 
-def backup_name(moment: datetime, timezone: str) -> str:
-    return f"{BACKUP_PREFIX}_{moment.astimezone(ZoneInfo(timezone)):%Y%m%d_%H%M%S}.sql.gz"
+def backup_name(moment: datetime, timezone: str, origin: Origin = SCHEDULED) -> str:
+    mark = ON_DEMAND_MARK if origin == ON_DEMAND else ""
+    return f"{BACKUP_PREFIX}_{moment.astimezone(ZoneInfo(timezone)):%Y%m%d_%H%M%S}{mark}.sql.gz"
+
+
+def origin_of(name: str) -> Origin:
+    """Which kind of backup a valid name is: the on-demand marker, or scheduled (also the pre-marker names)."""
+    return ON_DEMAND if name.endswith(f"{ON_DEMAND_MARK}.sql.gz") else SCHEDULED
 
 
 def pg_connection(dsn: str) -> tuple[str, dict[str, str]]:
-    """The DSN without its password, and the environment for pg_dump/psql that carries it."""
+    """The DSN without its password, and the environment for pg_dump/psql that carries it.
+
+    libpq takes a password from the user info (`u:pw@host`) or from the query string
+    (`?password=pw`, which wins when both are given); either would be visible to every user
+    of the host in the child's argv, so both are taken out and the value goes in PGPASSWORD.
+    """
     parts = urlsplit(dsn)
     env = host_env({"PGCONNECT_TIMEOUT": "10"})
-    if parts.password is None:
+    password = unquote(parts.password) if parts.password is not None else None
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.rsplit("@", 1)[1]
+        if parts.username is not None:
+            netloc = f"{parts.username}@{netloc}"
+    kept = []
+    for pair in parts.query.split("&") if parts.query else []:
+        key, _, value = pair.partition("=")
+        if unquote(key) == "password":
+            password = unquote(value)
+        else:
+            kept.append(pair)
+    if password is None:
         return dsn, env
-    env["PGPASSWORD"] = unquote(parts.password)
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), env
+    env["PGPASSWORD"] = password
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(kept), parts.fragment)), env
 
 
 # ---- gzip, streamed ----------------------------------------------------------------------------
@@ -194,7 +241,7 @@ class BackupStore:
         self.timezone = timezone
 
     def backups(self) -> list[BackupFile]:
-        """Complete backups, newest name first (the name carries the time it was started)."""
+        """Complete backups of both origins, newest first (the name carries the time it was started)."""
         if not self.dir.is_dir():
             return []
         found = []
@@ -211,7 +258,7 @@ class BackupStore:
                     sha256=self._checksum(Path(entry.path)),
                 )
             )
-        return sorted(found, key=lambda b: b.name, reverse=True)
+        return sorted(found, key=lambda b: (b.name[_STAMP], b.name), reverse=True)
 
     def get(self, name: str) -> BackupFile | None:
         """The listed backup called `name`; None for anything else (a path, a typo, a partial file)."""
@@ -230,10 +277,11 @@ class BackupStore:
             return text[0]
         return None
 
-    def prune(self, keep: int) -> list[str]:
-        """Delete all but the newest `keep` backups (and their checksums); returns the names deleted."""
+    def prune(self, keep: int, origin: Origin) -> list[str]:
+        """Delete all but the newest `keep` backups of `origin` (and their checksums), oldest first;
+        returns the names deleted. Backups of the other origin are never touched."""
         removed = []
-        for backup in self.backups()[keep:]:
+        for backup in reversed([b for b in self.backups() if b.origin == origin][keep:]):
             with contextlib.suppress(FileNotFoundError):
                 backup.path.unlink()
             with contextlib.suppress(FileNotFoundError):
@@ -276,29 +324,61 @@ class BackupStore:
         return BackupFile(name, final, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), sha256)
 
 
-# ---- pg_dump | gzip > file --------------------------------------------------------------------------
+# ---- pg_dump | parallel gzip > file ------------------------------------------------------------------
 
 
-def _copy_hashing(source_fd: int, target: Path, written: Callable[[int], None]) -> tuple[int, str]:
-    """Read the compressed stream to its end into a new file, hashing it; returns (size, sha256).
+def gzip_member(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """`data` as one complete gzip member (header, deflate stream, CRC and size trailer)."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    return compressor.compress(data) + compressor.flush()
 
-    Owns `source_fd` and closes it: the thread may still be reading when the caller gives up.
+
+def _compress_hashing(
+    source_fd: int, target: Path, written: Callable[[int], None], workers: int = COMPRESS_WORKERS
+) -> tuple[int, str]:
+    """Read pg_dump's output to its end, compress it in parallel gzip members written in order
+    into a new file while hashing it; returns (size, sha256).
+
+    Owns `source_fd` and closes it: the thread may still be reading when the caller gives up,
+    and closing it is what stops pg_dump (EPIPE) when writing fails.
     """
     sha = hashlib.sha256()
     size = 0
+    pending: deque[Future[bytes]] = deque()
+
+    def write_oldest(fd: int) -> None:
+        nonlocal size
+        member = pending.popleft().result()
+        sha.update(member)
+        _write_all(fd, member)
+        size += len(member)
+        written(size)
+
+    with contextlib.suppress(OSError):  # Linux only; a smaller pipe is only slower
+        fcntl.fcntl(source_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    source = open(source_fd, "rb", buffering=PIPE_SIZE)  # noqa: SIM115  closed below, whatever happens
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gzip")
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            while chunk := os.read(source_fd, CHUNK):
-                sha.update(chunk)
-                _write_all(fd, chunk)
-                size += len(chunk)
-                written(size)
+            while block := source.read(BLOCK):
+                pending.append(pool.submit(gzip_member, block))
+                del block
+                if len(pending) >= IN_FLIGHT:
+                    write_oldest(fd)
+            while pending:
+                write_oldest(fd)
+            if size == 0:  # an empty dump is still a valid (empty) gzip file
+                pending.append(pool.submit(gzip_member, b""))
+                write_oldest(fd)
             os.fsync(fd)
         finally:
             os.close(fd)
     finally:
-        os.close(source_fd)
+        source.close()
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
     return size, sha.hexdigest()
 
 
@@ -319,7 +399,7 @@ async def _settle(tasks: list[asyncio.Future[Any]]) -> None:
 
 
 async def dump(store: BackupStore, name: str, dsn: str, output: StepOutput, timeout: float) -> BackupFile:
-    """pg_dump | gzip -6 into a temporary file of `store`, published under `name` once complete."""
+    """pg_dump, compressed in parallel gzip members into a temporary file of `store`, published under `name`."""
     try:
         return await _dump(store, name, dsn, output, timeout)
     except OSError as exc:
@@ -331,8 +411,7 @@ async def _dump(store: BackupStore, name: str, dsn: str, output: StepOutput, tim
     conninfo, env = pg_connection(dsn)
     partial = store.partial_path(name)
     dump_argv = [*DUMP_ARGS, "--dbname", conninfo]
-    to_gzip, from_dump = os.pipe()
-    from_gzip, to_bot = os.pipe()
+    from_dump, to_bot = os.pipe()
     procs: list[asyncio.subprocess.Process] = []
     helpers: list[asyncio.Future[Any]] = []
     published: BackupFile | None = None
@@ -342,32 +421,24 @@ async def _dump(store: BackupStore, name: str, dsn: str, output: StepOutput, tim
 
     try:
         try:
-            pg = await spawn(dump_argv, env=env, stdout=from_dump, stderr=asyncio.subprocess.PIPE)
+            pg = await spawn(dump_argv, env=env, stdout=to_bot, stderr=asyncio.subprocess.PIPE)
             procs.append(pg)
-            gz = await spawn([GZIP, GZIP_LEVEL, "-c"], stdin=to_gzip, stdout=to_bot, stderr=asyncio.subprocess.PIPE)
-            procs.append(gz)
         except BaseException:
-            os.close(from_gzip)
+            os.close(from_dump)
             raise
         finally:
-            for fd in (to_gzip, from_dump, to_bot):
-                os.close(fd)
-        copier = asyncio.ensure_future(asyncio.to_thread(_copy_hashing, from_gzip, partial, written))
-        helpers = [
-            copier,
-            asyncio.ensure_future(_drain(pg.stderr, output)),
-            asyncio.ensure_future(_drain(gz.stderr, output)),
-        ]
+            os.close(to_bot)
+        compressor = asyncio.ensure_future(asyncio.to_thread(_compress_hashing, from_dump, partial, written))
+        helpers = [compressor, asyncio.ensure_future(_drain(pg.stderr, output))]
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.gather(*helpers)
-                dump_code, gzip_code = await pg.wait(), await gz.wait()
+                dump_code = await pg.wait()
         except TimeoutError:
             raise StepFailed("steps.timeout", seconds=f"{timeout:g}") from None
-        if dump_code != 0 or gzip_code != 0:
-            program, code = ("pg_dump", dump_code) if dump_code != 0 else ("gzip", gzip_code)
-            raise StepFailed("backup.program_failed", program=program, code=code)
-        size, sha256 = copier.result()
+        if dump_code != 0:
+            raise StepFailed("backup.program_failed", program="pg_dump", code=dump_code)
+        size, sha256 = compressor.result()
         output.line(f"{name}: {human_size(size)}, sha256 {sha256}")
         published = await asyncio.to_thread(store.publish, name, partial, sha256)
         return published

@@ -941,7 +941,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "Restaurar {name} en {db} (psql, una transacción)",
     },
     "steps.label.dump": {"en": "pg_dump | gzip → {dir}/{name}", "es": "pg_dump | gzip → {dir}/{name}"},
-    "steps.label.prune": {"en": "Keep the newest {keep} backups", "es": "Conservar los {keep} backups más recientes"},
     "steps.label.revert": {"en": "git revert {commit} in {repo}", "es": "git revert {commit} en {repo}"},
     "steps.health.ok": {"en": "{count} checks pass", "es": "{count} chequeos pasan"},
     "steps.health.failed": {
@@ -1020,10 +1019,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "revisa el nombre de la migración contra la carpeta de migraciones y la salida adjunta; no se cambió nada más.",
     },
     "db.backup.title": {"en": "Backup of {db}", "es": "Backup de {db}"},
-    "db.backup.pruned": {
-        "en": "{count} old removed, keep {keep}",
-        "es": "{count} antiguos borrados, se conservan {keep}",
-    },
     "db.backup.pruned_line": {"en": "removed {name}", "es": "borrado {name}"},
     "db.backup.dump_hint": {
         "en": "no backup file was kept (the partial file is deleted). Read the attached output: check the database is up (`/ops health db`), the space left in the backups directory, and that pg_dump matches the server's version.",
@@ -1411,6 +1406,39 @@ CATALOG: dict[str, dict[str, str]] = {
     "output.cut_lines": {
         "en": "… {count} earlier lines cut to keep the file under {size}",
         "es": "… {count} líneas anteriores cortadas para que el archivo no pase de {size}",
+    },
+    # backups: retention per origin (helper "perf", bot/backups.py, handlers/database.py)
+    "steps.label.prune.on_demand": {
+        "en": "Keep the newest {keep} on-demand backups (scheduled ones are not touched)",
+        "es": "Conservar los {keep} backups a pedido más recientes (los programados no se tocan)",
+    },
+    "steps.label.prune.scheduled": {
+        "en": "Keep the newest {keep} scheduled backups (on-demand ones are not touched)",
+        "es": "Conservar los {keep} backups programados más recientes (los hechos a pedido no se tocan)",
+    },
+    "db.backup.pruned_none.on_demand": {
+        "en": "no backup removed (at most {keep} on-demand backups are kept)",
+        "es": "no se borró ningún backup (se conservan hasta {keep} backups a pedido)",
+    },
+    "db.backup.pruned_one.on_demand": {
+        "en": "removed the oldest on-demand backup {name} (the newest {keep} on-demand backups are kept)",
+        "es": "se borró el backup a pedido más antiguo, {name} (se conservan los {keep} backups a pedido más recientes)",
+    },
+    "db.backup.pruned_many.on_demand": {
+        "en": "removed the {count} oldest on-demand backups: {names} (the newest {keep} on-demand backups are kept)",
+        "es": "se borraron los {count} backups a pedido más antiguos: {names} (se conservan los {keep} backups a pedido más recientes)",
+    },
+    "db.backup.pruned_none.scheduled": {
+        "en": "no backup removed (at most {keep} scheduled backups are kept)",
+        "es": "no se borró ningún backup (se conservan hasta {keep} backups programados)",
+    },
+    "db.backup.pruned_one.scheduled": {
+        "en": "removed the oldest scheduled backup {name} (the newest {keep} scheduled backups are kept)",
+        "es": "se borró el backup programado más antiguo, {name} (se conservan los {keep} backups programados más recientes)",
+    },
+    "db.backup.pruned_many.scheduled": {
+        "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep} scheduled backups are kept)",
+        "es": "se borraron los {count} backups programados más antiguos: {names} (se conservan los {keep} backups programados más recientes)",
     },
 }
 

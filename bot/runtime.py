@@ -113,6 +113,9 @@ async def start(
     runtime = Runtime(settings, config, deps, dispatcher, notifier=notifier)
     if migrate:
         runtime.spawn(deps.db.keep_migrating())
+    from bot.memory import trim_periodically
+
+    runtime.spawn(trim_periodically())  # RSS follows what is in use (bot/memory.py, the soak)
     if notifier is not None:
         from bot.escalation import EscalationWorker
         from bot.notify import RedactingNotifier

@@ -50,10 +50,11 @@ SCAN_TIMEOUT = 60.0
 FLUSH_TIMEOUT = 600.0
 """A flush stops only when done or when Redis fails; each command has the client's own socket timeout."""
 
-SCAN_COUNT = 2000
-"""Slots examined per step: ~1-2 ms of server time, 500 round trips per million keys.
-
-bench/flush_tenant.py measured 2000 as fast as 5000 with half the worst stall."""
+SCAN_COUNT = 1000
+"""Slots examined per step, and so how long one step holds the server (nothing else runs
+meanwhile): 1000 round trips per million keys. bench/flush_tenant.py measured 2000 as fast
+as 5000 with half the worst stall; Redis's SLOWLOG then showed each step's hold scales with
+COUNT (p50 3.0 ms at 2000, 1.5 ms at 1000, same loaded machine), so 1000 halves it again."""
 UNLINK_BATCH = 1000
 """Keys per UNLINK call: amortizes the call, stays sub-millisecond (at most MAX_UNLINK_BATCH,
 the most Lua's `unpack` can pass at once)."""

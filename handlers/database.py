@@ -22,7 +22,17 @@ import asyncpg
 from pydantic import AfterValidator, Field, ValidationInfo
 
 from bot.argtypes import positional
-from bot.backups import BackupFile, BackupStore, backup_name, human_size, valid_name, verify_file
+from bot.backups import (
+    ON_DEMAND,
+    SCHEDULED,
+    BackupFile,
+    BackupStore,
+    Origin,
+    backup_name,
+    human_size,
+    valid_name,
+    verify_file,
+)
 from bot.backups import dump as dump_database
 from bot.backups import restore as restore_database
 from bot.context import OpContext
@@ -266,27 +276,54 @@ def _ago(ctx: OpContext, moment: datetime) -> str:
     return ctx.t("db.backups.ago", age=format_duration(datetime.now(UTC) - moment))
 
 
-async def take_backup(ctx: OpContext) -> Result:
-    """pg_dump | gzip into backups.dir, then prune to `keep`: two steps of one message."""
+def pruned_note(ctx: OpContext, origin: Origin, removed: list[str], keep: int) -> str:
+    """What the prune step did, naming every file it removed: a restore point never goes silently."""
+    t = ctx.t
+    names = ", ".join(removed)
+    if origin == ON_DEMAND:
+        if not removed:
+            return t("db.backup.pruned_none.on_demand", keep=keep)
+        if len(removed) == 1:
+            return t("db.backup.pruned_one.on_demand", name=names, keep=keep)
+        return t("db.backup.pruned_many.on_demand", count=len(removed), names=names, keep=keep)
+    if not removed:
+        return t("db.backup.pruned_none.scheduled", keep=keep)
+    if len(removed) == 1:
+        return t("db.backup.pruned_one.scheduled", name=names, keep=keep)
+    return t("db.backup.pruned_many.scheduled", count=len(removed), names=names, keep=keep)
+
+
+def prune_label(ctx: OpContext, origin: Origin, keep: int) -> str:
+    if origin == ON_DEMAND:
+        return ctx.t("steps.label.prune.on_demand", keep=keep)
+    return ctx.t("steps.label.prune.scheduled", keep=keep)
+
+
+async def take_backup(ctx: OpContext, origin: Origin) -> Result:
+    """pg_dump | gzip into backups.dir, then prune `origin`'s backups to `keep`: two steps of one message.
+
+    Retention is per origin (bot/backups.py): an on-demand backup never removes a scheduled one.
+    """
     store = store_of(ctx)
     dsn = dsn_of(ctx)
     keep = ctx.config.stack.backups.keep if ctx.config.stack.backups else 14
-    name = backup_name(datetime.now(UTC), ctx.config.timezone)
+    name = backup_name(datetime.now(UTC), ctx.config.timezone, origin)
     made: list[BackupFile] = []
+    removed: list[str] = []
 
     async def dump_step(output: StepOutput) -> str | None:
         made.append(await dump_database(store, name, dsn, output, BACKUP_TIMEOUT))
         return human_size(made[0].size)
 
     async def prune_step(output: StepOutput) -> str | None:
-        removed = await asyncio.to_thread(store.prune, keep)
+        removed.extend(await asyncio.to_thread(store.prune, keep, origin))
         for old in removed:
             output.line(ctx.t("db.backup.pruned_line", name=old))
-        return ctx.t("db.backup.pruned", count=len(removed), keep=keep)
+        return pruned_note(ctx, origin, removed, keep)
 
     steps = [
         Step(ctx.t("steps.label.dump", name=name, dir=str(store.dir)), dump_step, hint=ctx.t("db.backup.dump_hint")),
-        Step(ctx.t("steps.label.prune", keep=keep), prune_step, hint=ctx.t("db.backup.prune_hint")),
+        Step(prune_label(ctx, origin, keep), prune_step, hint=ctx.t("db.backup.prune_hint")),
     ]
     procedure = Procedure(ctx, ctx.t("db.backup.title", db=database_name(ctx)), steps, filename=f"{name}.log")
     await procedure.run()
@@ -303,19 +340,21 @@ async def take_backup(ctx: OpContext) -> Result:
                 ]
             )
         )
+    if removed:
+        extra.append(Text(pruned_note(ctx, origin, removed, keep)))
     return procedure.result(*extra)
 
 
 @operation("db backup", NoArgs, role="operator", timeout=BACKUP_TIMEOUT + 60, long=True)
 async def backup(ctx: OpContext, args: NoArgs) -> Result:
     """Back up the stack's database now (make db-backup): pg_dump | gzip into backups.dir."""
-    return await take_backup(ctx)
+    return await take_backup(ctx, ON_DEMAND)
 
 
 @scheduled("db backup", lambda config: config.stack.backups.schedule if config.stack.backups else None)
 async def daily_backup(ctx: OpContext) -> Result:
     """The runbook's daily cron backup, on `stack.backups.schedule` in `timezone`."""
-    return await take_backup(ctx)
+    return await take_backup(ctx, SCHEDULED)
 
 
 @operation("db backups", NoArgs)

@@ -270,7 +270,13 @@ async def test_backups_lists_name_size_age_and_prunes_to_keep(
 ) -> None:
     backups = tmp_path / "b"
     backups.mkdir()
-    for old in ("pedidos_20240101_020000.sql.gz", "pedidos_20240102_020000.sql.gz"):
+    old_ones = (
+        "pedidos_20240101_020000.sql.gz",  # scheduled: an on-demand backup never removes these
+        "pedidos_20240102_020000.sql.gz",
+        "pedidos_20240101_120000_ondemand.sql.gz",
+        "pedidos_20240102_120000_ondemand.sql.gz",
+    )
+    for old in old_ones:
         (backups / old).write_bytes(gzip.compress(b"-- old\n"))
         (backups / f"{old}.sha256").write_text(f"{'0' * 64}  {old}\n")
     (backups / "notes.txt").write_text("not a backup")
@@ -279,12 +285,15 @@ async def test_backups_lists_name_size_age_and_prunes_to_keep(
     )
     made = await run(runtime, "db backup")
     assert made.ok, made.summary
+    assert "removed the oldest on-demand backup pedidos_20240101_120000_ondemand.sql.gz" in everything(made)
     names = sorted(p.name for p in backups.iterdir())
-    assert "pedidos_20240101_020000.sql.gz" not in names and "pedidos_20240101_020000.sql.gz.sha256" not in names
-    assert "pedidos_20240102_020000.sql.gz" in names and "notes.txt" in names
+    assert "pedidos_20240101_120000_ondemand.sql.gz" not in names
+    assert "pedidos_20240101_120000_ondemand.sql.gz.sha256" not in names
+    assert "pedidos_20240101_020000.sql.gz" in names and "pedidos_20240102_020000.sql.gz" in names
+    assert "pedidos_20240102_120000_ondemand.sql.gz" in names and "notes.txt" in names
     listed = await run(runtime, "db backups", user="U0VIEW")
     text = everything(listed)
-    assert "Backups: 2;" in listed.summary and "pedidos_20240102_020000.sql.gz" in text and "ago" in text
+    assert "Backups: 4;" in listed.summary and "pedidos_20240102_020000.sql.gz" in text and "ago" in text
     assert "KB" in text or " B" in text
 
 
