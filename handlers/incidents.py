@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, ValidationInfo
+from pydantic import BeforeValidator, ValidationInfo, model_validator
 
 from bot import incident_report
 from bot.argtypes import SlackUser, positional
@@ -104,9 +104,25 @@ async def ack(ctx: OpContext, args: RefArgs) -> Result:
     return Result(title="", blocks=[Text(text)], summary=text)
 
 
+def ref_or_words(data: Any, greedy: str) -> Any:
+    """For `[id] <text>`: a first word that is not an incident reference (INC-42, 42) is the text's
+    first word, so `/ops incident note checked the pool` needs no id while one incident is open."""
+    if isinstance(data, dict):
+        first = data.get("incident")
+        if isinstance(first, str) and not _REF.match(first.strip()):
+            rest = data.get(greedy)
+            data = {**data, "incident": None, greedy: f"{first} {rest}" if rest else first}
+    return data
+
+
 class ResolveArgs(OpArgs):
     incident: IncidentRef | None = positional(None, metavar="id")
     note: str | None = positional(None, metavar="note", greedy=True, max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, data: Any) -> Any:
+        return ref_or_words(data, "note")
 
 
 @operation("incident resolve", ResolveArgs, role="viewer", any_channel=True)
@@ -130,6 +146,11 @@ async def resolve(ctx: OpContext, args: ResolveArgs) -> Result:
 class NoteArgs(OpArgs):
     incident: IncidentRef | None = positional(None, metavar="id")
     text: str = positional(metavar="text", greedy=True, min_length=1, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, data: Any) -> Any:
+        return ref_or_words(data, "text")
 
 
 @operation("incident note", NoteArgs, role="viewer", any_channel=True)

@@ -251,3 +251,16 @@ async def test_a_report_of_no_such_incident_is_a_short_refusal(
 def test_times_in_the_file_are_in_the_configured_zone() -> None:
     moment = datetime(2026, 12, 2, 6, 0, 0, tzinfo=UTC)
     assert local(moment) == "2026-12-02 03:00:00"
+
+
+async def test_a_note_and_a_resolution_need_no_id_when_one_incident_is_open(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    assert (await run(runtime, "incident declare sev1 Only one open", "U0BACKEND")).ok
+    noted = await run(runtime, "incident note checked the pool", "U0DEVOPS")
+    assert noted.ok and "INC-1" in noted.summary, noted
+    resolved = await run(runtime, "incident resolve pool size raised", "U0DEVOPS")
+    assert resolved.ok, resolved
+    markdown = markdown_of(resolved)
+    assert "note: checked the pool" in markdown and "resolved: pool size raised" in markdown
