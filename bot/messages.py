@@ -1212,6 +1212,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "`{command}` — {decision}, {outcome}{duration} via {source}",
         "es": "`{command}` — {decision}, {outcome}{duration} vía {source}",
     },
+    # the terminal for two people (standalone demo, issue 14)
+    "shell.approve_elsewhere": {
+        "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
+        "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
+    },
 }
 
 
