@@ -7,9 +7,11 @@ script can use it. A choice (a button) is read from standard input in both modes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -28,9 +30,24 @@ def default_user() -> str:
 
 
 async def _read(prompt: str, out: TextIO) -> str | None:
+    """One line of stdin, read in a daemon thread: a Ctrl-C at the prompt ends the shell at once
+    (asyncio.run would wait for an executor thread blocked in readline until Enter)."""
     out.write(prompt)
     out.flush()
-    line = await asyncio.to_thread(sys.stdin.readline)
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str) -> None:
+        if not answer.done():
+            answer.set_result(line)
+
+    def read() -> None:
+        line = sys.stdin.readline()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(deliver, line)
+
+    threading.Thread(target=read, name="shell-stdin", daemon=True).start()
+    line = await answer
     return None if line == "" else line.strip()
 
 

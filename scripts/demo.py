@@ -465,7 +465,7 @@ def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, e
     args = [sys.executable, "-m", "bot.cli", "shell", "--as", user, *extra]
     if command is not None:
         args += ["-c", command]
-    proc = subprocess.Popen(args, env=child_env, cwd=work)
+    proc = subprocess.Popen(args, env=child_env, cwd=work, preexec_fn=_die_with_parent)
     previous = signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the shell's to handle
     try:
         return proc.wait()

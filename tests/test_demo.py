@@ -250,3 +250,32 @@ def test_the_demo_runs_every_command_as_two_admins_and_leaves_nothing(tmp_path: 
     assert _leftovers(project, tag, work) == []
     assert not state.exists()
     print(f"demo reached its prompt in {to_prompt:.1f} s")
+
+
+def test_a_demo_killed_by_ctrl_c_or_kill_9_leaves_nothing_and_speaks_the_chosen_language(tmp_path: Path) -> None:
+    state = tmp_path / "demo-state.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPS_"))}
+    env["OPS_DEMO_STATE"] = str(state)
+    crashed = DemoTerminal([], env)
+    crashed.wait_prompt(0, timeout=120)
+    old = json.loads(state.read_text())
+    os.kill(crashed.proc.pid, signal.SIGKILL)  # demo.py itself (demo.sh execs it): no cleanup of its own
+    crashed.close()
+
+    spanish = DemoTerminal([], {**env, "OPS_LOCALE": "es", "OPS_DEMO_USER": "U0BACKEND"})
+    try:
+        banner = spanish.wait_prompt(0, timeout=120)
+        assert "Eres U0BACKEND (operador)" in banner
+        assert (
+            "ops-bot shell como U0BACKEND (operator). Escribe" in banner
+        )  # the bot names roles as they are in ops.yml
+        # the next demo swept the killed one's containers, databases, processes and folder
+        assert _leftovers(old["project"], old["project"].removeprefix("opsbotdemo"), old["work"]) == []
+        new = json.loads(state.read_text())
+        assert "Algo salió mal" not in spanish.type("/ops status")
+        os.killpg(spanish.proc.pid, signal.SIGINT)  # Ctrl-C in its terminal
+        assert spanish.proc.wait(60) != 0
+    finally:
+        spanish.close()
+    assert _leftovers(new["project"], new["project"].removeprefix("opsbotdemo"), new["work"]) == []
+    assert not state.exists()
