@@ -256,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.mode == "check-config":
         return check_config(args.path, settings)
+    if refusal := settings.missing_for(args.mode):
+        print(refusal, file=sys.stderr)
+        return 2
     try:
         if args.mode == "migrate":
             return asyncio.run(_migrate(settings))

@@ -1440,6 +1440,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep} scheduled backups are kept)",
         "es": "se borraron los {count} backups programados más antiguos: {names} (se conservan los {keep} backups programados más recientes)",
     },
+    # the terminal for two people (standalone demo, issue 14)
+    "shell.approve_elsewhere": {
+        "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
+        "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
+    },
 }
 
 

@@ -18,3 +18,16 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     redis_prefix: str = "opsbot:"
     log_level: str = "INFO"
+
+    def missing_for(self, mode: str) -> str | None:
+        """The line to refuse `serve` (HTTP) or `socket` with when their Slack variables are unset:
+        without them the bot would start, fail every call to Slack and still look healthy."""
+        needed = {
+            "serve": ("slack_bot_token", "slack_signing_secret"),
+            "socket": ("slack_bot_token", "slack_app_token"),
+        }
+        values: dict[str, SecretStr | None] = {name: getattr(self, name) for name in needed.get(mode, ())}
+        missing = [name.upper() for name, value in values.items() if value is None or not value.get_secret_value()]
+        if not missing:
+            return None
+        return f"ops-bot {mode}: {' and '.join(missing)} not set (see README, Connecting to Slack)"

@@ -7,9 +7,11 @@ script can use it. A choice (a button) is read from standard input in both modes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +20,7 @@ from bot.messages import Catalog
 from bot.render_text import render_text, save_files
 from bot.results import Attachment, Buttons, Result
 from bot.runtime import Runtime
+from bot.slack_modal import wants_declare_form
 
 EXIT_WORDS = {"exit", "quit", "salir", ":q"}
 
@@ -27,9 +30,24 @@ def default_user() -> str:
 
 
 async def _read(prompt: str, out: TextIO) -> str | None:
+    """One line of stdin, read in a daemon thread: a Ctrl-C at the prompt ends the shell at once
+    (asyncio.run would wait for an executor thread blocked in readline until Enter)."""
     out.write(prompt)
     out.flush()
-    line = await asyncio.to_thread(sys.stdin.readline)
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str) -> None:
+        if not answer.done():
+            answer.set_result(line)
+
+    def read() -> None:
+        line = sys.stdin.readline()
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(deliver, line)
+
+    threading.Thread(target=read, name="shell-stdin", daemon=True).start()
+    line = await answer
     return None if line == "" else line.strip()
 
 
@@ -78,6 +96,8 @@ class Shell:
 
     async def run_one(self, text: str) -> Result:
         """Dispatch, print, save files, then offer the buttons as numbered choices."""
+        if wants_declare_form(self.runtime.dispatcher, text):
+            text = await self._declare_form() or text
         invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
 
         async def progress(line: str) -> None:
@@ -93,10 +113,27 @@ class Shell:
         for path in save_files(message.files, self.files_dir):
             print(self.runtime.dispatcher.t("file.saved", path=path), file=self.out)
         if message.choices:
+            for choice in message.choices:
+                if choice.command.startswith(f"{self.runtime.config.slack.command} approve "):
+                    print(self.runtime.dispatcher.t("shell.approve_elsewhere", command=choice.command), file=self.out)
             answer = await _read(self.runtime.dispatcher.t("shell.choose"), self.out)
             if answer and answer.isdigit() and 1 <= int(answer) <= len(message.choices):
                 return await self.run_one(message.choices[int(answer) - 1].command)
         return result
+
+    async def _declare_form(self) -> str | None:
+        """A bare `incident declare` opens Slack's form; here its two fields are prompts."""
+        t = self.runtime.dispatcher.t
+        severities = list(self.runtime.config.escalation.policies) or ["sev1", "sev2"]
+        choices = "  ".join(f"[{n}] {name.upper()}" for n, name in enumerate(severities, 1))
+        print(f"{t('modal.declare.severity')}: {choices}", file=self.out)
+        answer = await _read(t("shell.choose"), self.out)
+        if not (answer and answer.isdigit() and 1 <= int(answer) <= len(severities)):
+            return None
+        title = await _read(f"{t('modal.declare.what')} ", self.out)
+        if not title:
+            return None
+        return f"{self.runtime.config.slack.command} incident declare {severities[int(answer) - 1]} {title}"
 
     async def repl(self) -> int:
         t = self.runtime.dispatcher.t

@@ -1,31 +1,94 @@
-"""Start a small local demo stack and open `ops-bot shell` on it, so `/ops status` works at once.
+"""A private demo stack on which every command of docs/commands.md works, then `ops-bot shell`.
 
-The stack: busybox containers labelled as the `pedidosdemo` compose project (api, postgres,
-redis), a demo API with health and metrics (scripts/demo_api.py), a `pedidos_demo`
-database with a tenants table, the local Redis as cache, and a real Bull Board. Everything
-is removed when the shell exits.
+Everything it uses is made for this run and removed when the shell exits (exit, Ctrl-D,
+Ctrl-C, SIGTERM, a crash; a demo killed with -9 is swept by the next one, from its state file):
+
+- busybox containers of a compose project of its own (api, postgres, redis);
+- two private redis-servers on free ports, each in its own folder: the stack's cache (tenant
+  keys, Bull's queues) and the bot's own state, so `cache flush-all` empties only the demo's cache;
+- two Postgres databases, created and dropped: the stack's (a tenants table) and the bot's;
+- the demo API (scripts/demo_api.py), a real Bull Board with a few failed payments jobs;
+- a temporary folder: backups (one real pg_dump), harmless step scripts (migrate,
+  migrate_rollback, build, deploy: they print and sleep a second), a git repository with commits;
+- a local Slack Web API stand-in (tests/slack_emulator.py): what the bot posts (pages, incident
+  threads, on-call handovers) is printed in the terminal as `[slack] …` lines.
+
+A second terminal (`bash scripts/demo.sh --as U0TECHLEAD`) joins the running demo through the
+state file (OPS_DEMO_STATE, default /tmp/ops-bot-demo.json) and starts nothing of its own, so a
+second admin can approve a critical step waiting in the first.
+
+The bot is reached only through its command line (`python -m bot.cli shell`), never imported.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gzip
+import hashlib
 import json
 import os
+import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
-PROJECT = "pedidosdemo"
-PG = "postgresql://postgres@127.0.0.1:5432"
+PG = os.environ.get("OPS_DEMO_PG", "postgresql://postgres@127.0.0.1:5432")
+STATE = Path(os.environ.get("OPS_DEMO_STATE", str(Path(tempfile.gettempdir()) / "ops-bot-demo.json")))
+TIMEZONE = "America/Santiago"
+ROLES = {"viewer": ["*"], "operator": ["U0BACKEND"], "admin": ["U0DEVOPS", "U0TECHLEAD"]}
+SERVICES = ("api", "postgres", "redis")
 API_LOOP = (
     'i=0; while true; do i=$((i+1)); echo "$(date -u +%FT%TZ) info GET /orders/$i 200 12ms"; '
     'if [ $((i % 4)) -eq 0 ]; then echo "$(date -u +%FT%TZ) info webhook received payment pay_$i"; fi; '
     'if [ $((i % 9)) -eq 0 ]; then echo "$(date -u +%FT%TZ) error webhook payment pay_$i: card declined" >&2; fi; '
     "sleep 1; done"
 )
+BANNER = {
+    "en": (
+        "Demo stack up in {secs:.1f} s ({project}; config {config}).\n"
+        "You are {user} ({role}). Try: /ops status, /ops help, /ops incident declare, /ops db restore …\n"
+        "A critical step waits for a second admin: in another terminal, bash scripts/demo.sh --as U0TECHLEAD\n"
+        "Leave with exit (or Ctrl-D / Ctrl-C): everything the demo made is removed."
+    ),
+    "es": (
+        "Stack de demo listo en {secs:.1f} s ({project}; config {config}).\n"
+        "Eres {user} ({role}). Prueba: /ops status, /ops help, /ops incident declare, /ops db restore …\n"
+        "Un paso crítico espera a un segundo admin: en otra terminal, bash scripts/demo.sh --as U0TECHLEAD\n"
+        "Sal con exit (o Ctrl-D / Ctrl-C): se borra todo lo que creó la demo."
+    ),
+}
+JOINED = {
+    "en": "Joined the running demo ({project}). You are {user} ({role}).",
+    "es": "Unido a la demo en curso ({project}). Eres {user} ({role}).",
+}
+ROLE_NAMES = {"es": {"admin": "admin", "operator": "operador", "viewer": "lector", "none": "sin rol"}}
+STEP_SCRIPTS = {
+    "migrate.sh": 'echo "prisma migrate deploy: applying 20250102_add_refunds"; sleep 1; echo "1 migration applied"',
+    "migrate_rollback.sh": 'echo "prisma migrate resolve --rolled-back $1"; sleep 1; echo "$1 marked rolled back"',
+    "build.sh": 'echo "building orders API at $(git rev-parse --short HEAD)"; sleep 1; echo "build ok"',
+    "deploy.sh": 'echo "deploying $(git rev-parse --short HEAD)"; sleep 1; echo "deploy ok"',
+}
+COMMITS = ("Initial orders API", "Add refunds endpoint", "Faster payments webhook", "Cache tenant settings")
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: SIGTERM it when the demo dies, even by kill -9 (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -34,63 +97,216 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=60)
+def run(*args: str, check: bool = True, cwd: Path | None = None, timeout: float = 60) -> str:
+    done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} failed: {done.stderr.strip()[-300:]}")
+    return done.stdout
 
 
 def psql(db: str, sql: str) -> None:
-    sh("psql", f"{PG}/{db}", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql)
+    run("psql", f"{PG}/{db}", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql)
 
 
-def start_containers() -> list[str]:
-    names = []
-    scripts = {"api": API_LOOP, "postgres": "echo ready; sleep 1000000", "redis": "echo ready; sleep 1000000"}
-    for service, script in scripts.items():
-        name = f"{PROJECT}-{service}-1"
-        sh("docker", "rm", "-f", name, check=False)
-        sh(
-            "docker", "run", "-d", "--network", "none", "--name", name,
-            "--label", f"com.docker.compose.project={PROJECT}",
-            "--label", f"com.docker.compose.service={service}",
-            "opsbot/busybox:latest", "sh", "-c", script,
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_until(what: str, check: Callable[[], Any], limit: float = 30) -> Any:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            value = check()
+            if value:
+                return value
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {limit:.0f} s")
+
+
+def http_json(url: str, body: dict[str, Any] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read() or b"null")
+
+
+class Demo:
+    """What one demo made, so that all of it can be removed, in reverse order, exactly once."""
+
+    def __init__(self) -> None:
+        self.tag = secrets.token_hex(3)
+        self.project = f"opsbotdemo{self.tag}"
+        self.work = Path(tempfile.mkdtemp(prefix="ops-bot-demo-"))
+        self.databases = [f"pedidos_demo_{self.tag}", f"opsbot_demo_{self.tag}"]
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.made_databases: list[str] = []
+        self.env: dict[str, str] = {}
+        self._stop_printing = threading.Event()
+
+    # ---------------------------------------------------------------- start
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+        out = self.work / f"{name}.out"
+        self.procs[name] = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=out.open("wb"),
+            stderr=(self.work / f"{name}.err").open("wb"),
+            start_new_session=True,  # Ctrl-C reaches the shell only; the demo stops these in order
+            preexec_fn=_die_with_parent,
+        )
+        return out
+
+    def redis(self, name: str) -> int:
+        port = free_port()
+        folder = self.work / name
+        folder.mkdir()
+        self.spawn(
+            name,
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(folder)],
         )  # fmt: skip
-        names.append(name)
-    return names
+        return port
 
+    def start(self) -> None:
+        self.write_state()  # first, so a demo killed while starting is swept by the next one
+        cache_port, bot_port = self.redis("cache-redis"), self.redis("bot-redis")
+        emulator_out = self.spawn("slack", [sys.executable, str(REPO / "tests" / "slack_emulator.py"), "--port", "0"])
+        with ThreadPoolExecutor(4) as pool:
+            containers = pool.submit(self.start_containers)
+            databases = pool.submit(self.prepare_databases)
+            repo = pool.submit(self.make_repo_and_steps)
+            for port in (cache_port, bot_port):
+                wait_until("redis-server", lambda p=port: run("redis-cli", "-p", str(p), "ping").strip() == "PONG")
+            cache = f"redis://127.0.0.1:{cache_port}/0"
+            board_out = self.spawn(
+                "bull-board",
+                ["node", "server.js"],
+                env={"PORT": "0", "REDIS_URL": cache, "QUEUES": "payments"},
+                cwd=REPO / "tests" / "bull",
+            )
+            databases.result()
+            migrate = pool.submit(self.migrate_bot_database, bot_port)
+            api_port = free_port()
+            self.spawn(
+                "api",
+                [sys.executable, str(REPO / "scripts" / "demo_api.py"), "--port", str(api_port),
+                 "--dsn", f"{PG}/{self.databases[0]}", "--redis", cache],
+            )  # fmt: skip
+            self.seed_cache(cache_port)
+            backups = self.make_backup()
+            board = wait_until("Bull Board", lambda: json.loads(board_out.read_text().splitlines()[0]))
+            board_port = int(board["port"])
+            pool.submit(self.seed_jobs, board_port)
+            slack = wait_until("the Slack stand-in", lambda: json.loads(emulator_out.read_text().splitlines()[0]))
+            repo_dir = repo.result()
+            config = self.write_config(api_port, board_port, cache, backups, repo_dir)
+            wait_until("the demo API", lambda: urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1))
+            containers.result()
+            migrate.result()
+        self.env = {
+            "OPS_CONFIG": str(config),
+            "DATABASE_URL": f"{PG}/{self.databases[1]}",
+            "REDIS_URL": f"redis://127.0.0.1:{bot_port}/0",
+            "REDIS_PREFIX": "opsbot:",
+            "SLACK_API_URL": slack["api_url"],
+            "SLACK_BOT_TOKEN": "xoxb-demo-0000-local-stand-in",  # the stand-in's, not a real token
+            "OPS_DEMO_SLACK_URL": slack["url"],
+        }
+        self.write_state()
 
-def prepare_databases() -> None:
-    for db in ("opsbot_demo", "pedidos_demo"):
-        sh("psql", f"{PG}/postgres", "-q", "-c", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        sh("psql", f"{PG}/postgres", "-q", "-c", f'CREATE DATABASE "{db}"')
-    psql(
-        "pedidos_demo",
-        "CREATE TABLE tenants (id text PRIMARY KEY, name text NOT NULL, active boolean NOT NULL DEFAULT true);"
-        "INSERT INTO tenants VALUES ('abc123', 'Tienda ABC', true), ('xyz789', 'Mercado XYZ', true);",
-    )
+    def migrate_bot_database(self, bot_port: int) -> None:
+        """The bot's tables before any shell starts (its escalation worker reads them at once)."""
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"{PG}/{self.databases[1]}",
+            "REDIS_URL": f"redis://127.0.0.1:{bot_port}/0",
+        }
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        args = [sys.executable, "-m", "bot.cli", "migrate"]
+        done = subprocess.run(args, env=env, cwd=self.work, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"ops-bot migrate failed: {done.stderr.strip()[-300:]}")
 
+    def start_containers(self) -> None:
+        for service in SERVICES:
+            script = API_LOOP if service == "api" else "echo ready; sleep 1000000"
+            run(
+                "docker", "run", "-d", "--network", "none", "--name", f"{self.project}-{service}-1",
+                "--label", f"com.docker.compose.project={self.project}",
+                "--label", f"com.docker.compose.service={service}",
+                "opsbot/busybox:latest", "sh", "-c", script,
+            )  # fmt: skip
 
-def start_bull_board(work: Path) -> tuple[subprocess.Popen[str], int]:
-    out = work / "bull.out"
-    proc = subprocess.Popen(
-        ["node", "server.js"],
-        cwd=REPO / "tests" / "bull",
-        env={**os.environ, "PORT": "0", "PREFIX": "opsbot-demo-bull", "QUEUES": "payments"},
-        stdout=out.open("w"),
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    for _ in range(100):
-        text = out.read_text() if out.exists() else ""
-        if text.strip():
-            return proc, int(json.loads(text.splitlines()[0])["port"])
-        time.sleep(0.1)
-    raise SystemExit("the demo Bull Board did not start")
+    def prepare_databases(self) -> None:
+        for db in self.databases:
+            psql("postgres", f'CREATE DATABASE "{db}"')
+            self.made_databases.append(db)
+        psql(
+            self.databases[0],
+            "CREATE TABLE tenants (id text PRIMARY KEY, name text NOT NULL, active boolean NOT NULL DEFAULT true);"
+            "INSERT INTO tenants VALUES ('abc123', 'Tienda ABC', true), ('xyz789', 'Mercado XYZ', true);"
+            "CREATE TABLE orders (id serial PRIMARY KEY, tenant text REFERENCES tenants, total numeric NOT NULL);"
+            "INSERT INTO orders (tenant, total) SELECT 'abc123', n FROM generate_series(1, 50) n;",
+        )
 
+    def seed_cache(self, port: int) -> None:
+        pipe = ["redis-cli", "-p", str(port), "MSET"]
+        for tenant, count in (("abc123", 12), ("xyz789", 7)):
+            for n in range(count):
+                pipe += [f"tenant:{tenant}:order:{n}", f"cached order {n}"]
+        run(*pipe, "session:global", "s")
+        run("redis-cli", "-p", str(port), "-n", "1", "SET", "ratelimit:checkout", "42")
 
-def write_config(work: Path, api_port: int, board_port: int) -> Path:
-    path = work / "ops.yml"
-    path.write_text(
-        f"""\
+    def seed_jobs(self, board_port: int) -> None:
+        """Three payments jobs that fail, then a processor that completes them, so a retry works."""
+        base = f"http://127.0.0.1:{board_port}"
+        http_json(f"{base}/test/jobs", {"queue": "payments", "count": 3, "fail": True, "reason": "card declined"})
+        wait_until("failed jobs", lambda: http_json(f"{base}/test/counts?queue=payments")["failed"] >= 3, 20)
+        http_json(f"{base}/test/failing", {"fail": False})
+
+    def make_backup(self) -> Path:
+        """One real backup of the stack's database, yesterday at 02:00, so restore has one to take."""
+        backups = self.work / "backups"
+        backups.mkdir()
+        when = datetime.now(ZoneInfo(TIMEZONE)).replace(hour=2, minute=0, second=0) - timedelta(days=1)
+        name = f"pedidos_{when:%Y%m%d_%H%M%S}.sql.gz"
+        dump = run("pg_dump", "--no-password", "--clean", "--if-exists", f"{PG}/{self.databases[0]}")
+        data = gzip.compress(dump.encode())
+        (backups / name).write_bytes(data)
+        (backups / f"{name}.sha256").write_text(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        return backups
+
+    def make_repo_and_steps(self) -> Path:
+        steps = self.work / "steps"
+        steps.mkdir()
+        for name, body in STEP_SCRIPTS.items():
+            (steps / name).write_text(f"#!/bin/sh\nset -e\n{body}\n")
+        repo = self.work / "pedidos"
+        repo.mkdir()
+        git = ["git", "-C", str(repo)]
+        run(*git, "init", "-q", "-b", "main")
+        run(*git, "config", "user.name", "Demo Deployer")
+        run(*git, "config", "user.email", "deploy@example.com")
+        for n, message in enumerate(COMMITS, 1):
+            (repo / "CHANGELOG").write_text("".join(f"{m}\n" for m in COMMITS[:n]))
+            (repo / f"feature_{n}.txt").write_text(f"{message}\n")
+            run(*git, "add", ".")
+            run(*git, "commit", "-q", "-m", message)
+        return repo
+
+    def write_config(self, api_port: int, board_port: int, cache: str, backups: Path, repo: Path) -> Path:
+        steps = self.work / "steps"
+        path = self.work / "ops.yml"
+        path.write_text(
+            f"""\
 slack:
   command: /ops
   incident_channel: C0INCIDENTS
@@ -100,21 +316,31 @@ stack:
     health: {{api: /health, db: /health/db, redis: /health/redis}}
     metrics: /metrics
     timeout: 3s
+    metrics_window: 1s
   bull_board:
     base_url: http://127.0.0.1:{board_port}/admin/queues
     queues: [payments]
   postgres:
-    dsn: {PG}/pedidos_demo
+    dsn: {PG}/{self.databases[0]}
     tenants_table: tenants
   redis:
-    url: redis://127.0.0.1:6379/14
+    url: {cache}
     tenant_key_pattern: "tenant:{{tenant}}:*"
   docker:
-    compose_project: {PROJECT}
-    services: [api, postgres, redis]
+    compose_project: {self.project}
+    services: [{", ".join(SERVICES)}]
     stop_timeout: 2s
-timezone: America/Santiago
-locale: {os.environ.get("OPS_LOCALE", "en")}
+  backups:
+    dir: {backups}
+    keep: 14
+  steps:
+    migrate: {{cwd: {repo}, run: "sh {steps}/migrate.sh", timeout: 30s}}
+    migrate_rollback: {{cwd: {repo}, run: "sh {steps}/migrate_rollback.sh {{migration}}", timeout: 30s}}
+    build: {{cwd: {repo}, run: "sh {steps}/build.sh", timeout: 30s}}
+    deploy: {{cwd: {repo}, run: "sh {steps}/deploy.sh", timeout: 30s}}
+  repo: {repo}
+timezone: {TIMEZONE}
+locale: {locale()}
 roles:
   viewer: ["*"]
   operator: [U0BACKEND]
@@ -124,42 +350,211 @@ contacts:
   - {{role: backend_dev, name: Luis Pérez, slack: U0BACKEND, email: luis@example.com, hours: "09:00-18:00"}}
   - {{role: devops, name: Marta Gil, slack: U0DEVOPS, email: marta@example.com, on_call: true}}
   - {{role: cto, name: Jorge Díaz, slack: U0CTO, email: jorge@example.com}}
+escalation:
+  sev1:
+    - {{notify: devops, on_call: true}}
+    - {{notify: tech_lead}}
+    - {{after: 15m, unless: acknowledged, notify: cto}}
+  sev2:
+    - {{ticket: true}}
+    - {{notify: tech_lead}}
+    - {{checklist: [Reproduce, Find the cause, Fix or mitigate, Write the follow-up]}}
 """,
-        encoding="utf-8",
-    )
-    return path
+            encoding="utf-8",
+        )
+        return path
+
+    # ---------------------------------------------------------------- state file
+    def write_state(self) -> None:
+        state = {
+            "pid": os.getpid(),
+            "project": self.project,
+            "work": str(self.work),
+            "databases": self.databases,
+            "env": self.env,
+            "locale": locale(),
+        }
+        tmp = STATE.with_name(STATE.name + f".{os.getpid()}")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        tmp.replace(STATE)
+
+    # ---------------------------------------------------------------- Slack, shown in the terminal
+    def print_slack(self) -> None:
+        """Print what the bot posts to the Slack stand-in, as a person in Slack would see it."""
+        url = self.env["OPS_DEMO_SLACK_URL"].rstrip("/")
+        seen = 0
+        while not self._stop_printing.wait(0.3):
+            try:
+                calls = http_json(f"{url}/_calls")
+            except Exception:
+                continue
+            for call in calls[seen:]:
+                line = slack_line(call)
+                if line:
+                    print(line, flush=True)
+            seen = len(calls)
+
+    # ---------------------------------------------------------------- the shell
+    def shell(self, user: str, command: str | None, extra: list[str]) -> int:
+        printer = threading.Thread(target=self.print_slack, daemon=True)
+        printer.start()
+        try:
+            return run_shell(self.env, self.work, user, command, extra)
+        finally:
+            time.sleep(0.6 if command is not None else 0)  # the last pages of a one-off command
+            self._stop_printing.set()
+            printer.join(2)
+
+    # ---------------------------------------------------------------- cleanup
+    def close(self) -> None:
+        self._stop_printing.set()
+        for name in ("api", "bull-board", "slack", "cache-redis", "bot-redis"):
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        sweep(self.project, self.made_databases, self.work)
+        with contextlib.suppress(OSError):
+            if json.loads(STATE.read_text()).get("pid") == os.getpid():
+                STATE.unlink()
 
 
-def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="ops-bot-demo-"))
-    containers = start_containers()
-    prepare_databases()
-    api_port = free_port()
-    api = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "demo_api.py"), "--port", str(api_port),
-         "--dsn", f"{PG}/pedidos_demo", "--redis", "redis://127.0.0.1:6379/14"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    board, board_port = start_bull_board(work)
-    config = write_config(work, api_port, board_port)
-    env = {
-        **os.environ,
-        "OPS_CONFIG": str(config),
-        "DATABASE_URL": f"{PG}/opsbot_demo",
-        "REDIS_URL": "redis://127.0.0.1:6379/15",
-    }
-    user = os.environ.get("OPS_DEMO_USER", "U0DEVOPS")
-    print(
-        f"Demo stack up (config {config}). You are {user} (admin). Try: /ops status, /ops logs api --tail 20, /ops help"
-    )
+def sweep(project: str, databases: list[str], work: Path) -> None:
+    """Remove a demo's containers, databases and folder (its processes die with it)."""
+    ids = run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}", check=False).split()
+    if ids:
+        run("docker", "rm", "-f", *ids, check=False)
+    for db in databases:
+        with contextlib.suppress(Exception):
+            psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def slack_line(call: dict[str, Any]) -> str | None:
+    method, args = call.get("method"), call.get("args") or {}
+    if method not in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+        return None
+    channel = str(args.get("channel", "?"))
+    if channel.startswith("D"):  # a DM the stand-in opened, D + the person's id
+        where = f"DM @{channel[1:]}" if channel[1:2] in ("U", "W") else f"DM {channel}"
+    else:
+        where = f"#{channel}"
+    if args.get("thread_ts"):
+        where += " (thread)"
+    if method == "chat.update":
+        where += " (edited)"
+    text = str(args.get("text") or "")
+    if not text and isinstance(args.get("blocks"), list):
+        text = " ".join(str((b.get("text") or {}).get("text", "")) for b in args["blocks"] if isinstance(b, dict))
+    lines = [line for line in text.splitlines() if line.strip()] or ["(blocks)"]
+    return "\n".join(f"[slack] {where}: {line}" if i == 0 else f"[slack]   {line}" for i, line in enumerate(lines))
+
+
+def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, extra: list[str]) -> int:
+    """`ops-bot shell` on the demo, as `user`; files it saves go to the demo's folder."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPS_CONFIG"))}
+    child_env.update({k: v for k, v in env.items() if not k.startswith("OPS_DEMO_")})
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    child_env["TMPDIR"] = str(work)
+    child_env.setdefault("LOG_LEVEL", "WARNING")
+    args = [sys.executable, "-m", "bot.cli", "shell", "--as", user, *extra]
+    if command is not None:
+        args += ["-c", command]
+    proc = subprocess.Popen(args, env=child_env, cwd=work, preexec_fn=_die_with_parent)
+    previous = signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the shell's to handle
     try:
-        args = ["ops-bot", "shell", "--as", user, *sys.argv[1:]]
-        return subprocess.call(args, env=env)
+        return proc.wait()
     finally:
-        api.terminate()
-        board.terminate()
-        sh("docker", "rm", "-f", *containers, check=False)
+        signal.signal(signal.SIGINT, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def locale() -> str:
+    return "es" if os.environ.get("OPS_LOCALE", "en").lower().startswith("es") else "en"
+
+
+def role_of(user: str) -> str:
+    for role in ("admin", "operator", "viewer"):
+        if user in ROLES[role] or "*" in ROLES[role]:
+            return ROLE_NAMES.get(locale(), {}).get(role, role)
+    return ROLE_NAMES.get(locale(), {}).get("none", "no role")
+
+
+def parse_args(argv: list[str]) -> tuple[str, str | None, list[str]]:
+    user = os.environ.get("OPS_DEMO_USER", "U0DEVOPS")
+    command: str | None = None
+    extra: list[str] = []
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--as" and rest:
+            user = rest.pop(0)
+        elif arg.startswith("--as="):
+            user = arg.split("=", 1)[1]
+        elif arg == "-c" and rest:
+            command = rest.pop(0)
+        elif arg in ("-h", "--help"):
+            print(__doc__)
+            raise SystemExit(0)
+        else:
+            extra.append(arg)
+    return user, command, extra
+
+
+def running_demo() -> dict[str, Any] | None:
+    """The state of a demo that is running now; a dead demo's leftovers are swept."""
+    try:
+        state = json.loads(STATE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if alive(int(state.get("pid", 0))):
+        return state if state.get("env") else None
+    sweep(str(state.get("project", "")), list(state.get("databases", [])), Path(state.get("work", "/nonexistent")))
+    with contextlib.suppress(OSError):
+        STATE.unlink()
+    return None
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    user, command, extra = parse_args(argv)
+    joined = running_demo()
+    if joined is not None:
+        print(JOINED[locale()].format(project=joined["project"], user=user, role=role_of(user)), flush=True)
+        return run_shell(joined["env"], Path(joined["work"]), user, command, extra)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
+    began = time.monotonic()
+    demo = Demo()
+    try:
+        demo.start()
+        secs = time.monotonic() - began
+        config = demo.env["OPS_CONFIG"]
+        print(
+            BANNER[locale()].format(secs=secs, project=demo.project, config=config, user=user, role=role_of(user)),
+            flush=True,
+        )
+        return demo.shell(user, command, extra)
+    except RuntimeError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the cleanup halfway
+        demo.close()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

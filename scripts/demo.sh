@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Quickstart: install what is missing, start a small demo stack, open `ops-bot shell` on it.
-# Extra arguments go to `ops-bot shell`, e.g. `bash scripts/demo.sh -c "/ops status"`.
+# Quickstart: prepare the machine and .venv (scripts/setup.sh), start a private demo stack and
+# open `ops-bot shell` on it (scripts/demo.py). Everything the demo makes is removed on exit.
+#   bash scripts/demo.sh                      # the shell, as U0DEVOPS (OPS_DEMO_USER, OPS_LOCALE=es)
+#   bash scripts/demo.sh -c "/ops status"     # one command, then clean up
+#   bash scripts/demo.sh --as U0TECHLEAD      # in a second terminal: joins the running demo
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh >/tmp/ops-bot-setup.log 2>&1 || { cat /tmp/ops-bot-setup.log; exit 1; }
-exec python scripts/demo.py "$@"
+state="${OPS_DEMO_STATE:-${TMPDIR:-/tmp}/ops-bot-demo.json}"
+running_pid() { .venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$state" 2>/dev/null; }
+if [[ -x .venv/bin/python && -f "$state" ]] && pid="$(running_pid)" && kill -0 "$pid" 2>/dev/null; then
+    :  # a demo is running: join it, it has prepared everything
+else
+    bash scripts/setup.sh
+fi
+exec .venv/bin/python scripts/demo.py "$@"
