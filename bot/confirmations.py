@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from bot.argtypes import positional
 from bot.audit import AuditEntry
+from bot.detached import DetachedUpdate
 from bot.database import short_error
 from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
 from bot.ids import new_id
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL = timedelta(minutes=5)
 KEEP_FINISHED = 24 * 3600
 STORE_TIMEOUT = 2.0
+CLICK_TIMEOUT = 30.0
+"""The bound of what a click does before the step starts (load, role check, stores, the move)."""
 PROGRESS_INTERVAL = 1.0
 State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled"]
 
@@ -262,7 +265,18 @@ class Confirmations:
             )
 
     async def confirm(self, ctx: OpContext, action_id: str) -> Result:
-        action = await self._load_or_expired(action_id)
+        """The requester's yes: a critical step then waits for a second admin, any other runs now.
+
+        Only the click's own checks are bounded by CLICK_TIMEOUT; the step itself runs under its
+        operation's timeout (`execute`), however long the click's operation may take."""
+        async with asyncio.timeout(CLICK_TIMEOUT):
+            op, action = await self._confirm(ctx, action_id)
+        if action.level == "critical":
+            return self.awaiting_message(ctx, op, action)
+        return await self.execute(ctx, op, action)
+
+    async def _confirm(self, ctx: OpContext, action_id: str) -> tuple[Operation, PendingAction]:
+        action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         await self._check_role(ctx, op)
         await self.ensure_stores(ctx, op.name)
@@ -273,9 +287,7 @@ class Confirmations:
             raise await self._refuse_transition(ctx, action_id, move)
         action = move.action
         await self._audit(ctx, action, "confirmed", "ok")
-        if action.level == "critical":
-            return self.awaiting_message(ctx, op, action)
-        return await self.execute(ctx, op, action)
+        return op, action
 
     def awaiting_message(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
@@ -308,7 +320,13 @@ class Confirmations:
         )
 
     async def approve(self, ctx: OpContext, action_id: str) -> Result:
-        action = await self._load_or_expired(action_id)
+        """A second admin's yes to a critical step: it runs now, under its own operation's timeout."""
+        async with asyncio.timeout(CLICK_TIMEOUT):
+            op, action = await self._approve(ctx, action_id)
+        return await self.execute(ctx, op, action)
+
+    async def _approve(self, ctx: OpContext, action_id: str) -> tuple[Operation, PendingAction]:
+        action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         if action.requester == ctx.user_id:
             raise ConfirmationError("confirm.same_person")
@@ -320,10 +338,10 @@ class Confirmations:
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
         await self._audit(ctx, move.action, "approved", "ok")
-        return await self.execute(ctx, op, move.action)
+        return op, move.action
 
     async def cancel(self, ctx: OpContext, action_id: str) -> Result:
-        action = await self._load_or_expired(action_id)
+        action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         if action.requester != ctx.user_id:
             # Someone else may only reject a critical step that awaits them, and only as an admin.
@@ -345,13 +363,19 @@ class Confirmations:
         text = ctx.t("confirm.cancelled", command=self.command_text(ctx, op, move.action), user=ctx.user_id)
         return Result(title=ctx.t("confirm.cancelled_title"), blocks=[Text(text)], replace_original=True, summary=text)
 
-    async def _load_or_expired(self, action_id: str) -> PendingAction:
+    async def _load_or_expired(self, ctx: OpContext, action_id: str) -> PendingAction:
+        """The action, if it exists and was asked for in the channel this click or command comes from.
+
+        A confirmation is bound to its channel: the people who saw the preview are the ones who
+        see the step run, so a Confirm typed or clicked elsewhere is refused."""
         try:
             action = await self.load(action_id)
         except (RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError(part="Redis", operation="confirm", detail=short_error(exc)) from None
         if action is None:
             raise ConfirmationError("confirm.expired")
+        if action.channel_id != ctx.channel_id:
+            raise ConfirmationError("confirm.wrong_channel", channel=action.channel_id or ctx.t("confirm.no_channel"))
         return action
 
     async def execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
@@ -366,7 +390,10 @@ class Confirmations:
             blocks=[Fields([*people, (t("confirm.field.state"), t("confirm.running"))])],
             replace_original=True,
         )
-        await ctx.update(running)
+        # The message is a view: its edits go out from a task of their own, so a slow or
+        # rate-limited Slack never holds the step back (nor cuts it).
+        view = DetachedUpdate(ctx.update)
+        await view(running)
         args = op.args.model_validate(action.arguments, context={"config": self.deps.config, "t": t})
         started = time.perf_counter()
         last_shown = 0.0
@@ -377,11 +404,14 @@ class Confirmations:
             if time.monotonic() - last_shown < PROGRESS_INTERVAL:
                 return
             last_shown = time.monotonic()
-            await ctx.update(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
+            await view(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
 
-        run_ctx = replace(ctx, progress=progress)
+        run_ctx = replace(ctx, progress=progress, update=view)
         try:
-            result = await asyncio.wait_for(op.handler(run_ctx, args), op.timeout)
+            try:
+                result = await asyncio.wait_for(op.handler(run_ctx, args), op.timeout)
+            finally:
+                await view.close()
             state: State = "done" if result.ok else "failed"
             detail = result.summary
         except TimeoutError:
@@ -426,13 +456,13 @@ def _flow(ctx: OpContext) -> Confirmations:
     return ctx.deps.confirmations
 
 
-@operation("confirm", ActionIdArgs, hidden=True)
+@operation("confirm", ActionIdArgs, hidden=True, self_timed=True)
 async def confirm_op(ctx: OpContext, args: ActionIdArgs) -> Result:
     """Confirm a destructive step you asked for."""
     return await _flow(ctx).confirm(ctx, args.id)
 
 
-@operation("approve", ActionIdArgs, hidden=True)
+@operation("approve", ActionIdArgs, hidden=True, self_timed=True)
 async def approve_op(ctx: OpContext, args: ActionIdArgs) -> Result:
     """Approve a critical step someone else confirmed (admins)."""
     return await _flow(ctx).approve(ctx, args.id)

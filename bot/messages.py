@@ -177,6 +177,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "No se pudo registrar la confirmación; inténtalo de nuevo.",
     },
     "confirm.unknown_operation": {"en": "`{operation}` no longer exists.", "es": "`{operation}` ya no existe."},
+    # step lifecycle (confirmations: channel binding, outcomes under outages, shutdown, recovery)
+    "confirm.wrong_channel": {
+        "en": "This confirmation belongs to channel {channel}, where the step was asked for; confirm it there. Nothing was run.",
+        "es": "Esta confirmación pertenece al canal {channel}, donde se pidió el paso; confírmalo allí. No se ejecutó nada.",
+    },
+    "confirm.no_channel": {"en": "(the terminal)", "es": "(la terminal)"},
     # incidents and escalation
     "incident.unknown_severity": {
         "en": "Unknown severity; use one of: {severities}.",

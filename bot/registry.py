@@ -55,6 +55,10 @@ class Operation:
     aliases: tuple[str, ...] = ()
     hidden: bool = False
     any_channel: bool = False
+    self_timed: bool = False
+    """The handler bounds its own work, so the dispatcher does not cut it at `timeout`: a Confirm
+    click runs the confirmed step under that step's operation's timeout (an hour for `db
+    migrate`), not under the click's own."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -126,6 +130,7 @@ def operation(
     aliases: tuple[str, ...] = (),
     hidden: bool = False,
     any_channel: bool = False,
+    self_timed: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -144,6 +149,7 @@ def operation(
             aliases=aliases,
             hidden=hidden,
             any_channel=any_channel,
+            self_timed=self_timed,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]

@@ -1,0 +1,136 @@
+"""A confirmed step's life on real parts: it runs under its own operation's timeout whatever
+the click's, Slack's edits never hold it back, its outcome is reported as it happened even
+when its record or its audit cannot be written, a failed audit write undoes the move it
+records, and a Confirm is only taken in the channel the step was asked in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from confirm_flow import button_command, buttons, click, run_confirmed
+from conftest import REDIS_URL, RuntimeFactory
+from slack_emulator import SlackEmulator
+from test_steps import makefile, steps_config
+
+from bot.dispatcher import Invocation
+from bot.registry import REGISTRY
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack_app import build_slack_app, web_client
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def prefix(redis_prefix: str, request: pytest.FixtureRequest) -> str:
+    return f"{redis_prefix}{request.node.name[:40]}:"
+
+
+@pytest.fixture
+def short_click_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
+    """The click operations' own timeout made 1 s (it is 60 s), so a 3 s step outlives it."""
+    for name in ("confirm", "approve"):
+        op = REGISTRY.get(name)
+        assert op is not None
+        monkeypatch.setattr(op, "timeout", 1.0)
+    yield 1.0
+
+
+def migrate_config(project: str, workdir: Path, recipe: str, extra: str = "") -> str:
+    makefile(workdir, {"migrate": recipe})
+    return steps_config(project, f"    migrate: {{cwd: {workdir}, run: make -s migrate, timeout: 60s}}\n", extra=extra)
+
+
+def action_id(result: Any, verb: str = "confirm") -> str:
+    return button_command(result, verb).split()[-1]
+
+
+async def record(runtime: Runtime, action: str) -> dict[str, Any]:
+    raw = await runtime.deps.redis.get(runtime.deps.confirmations.key(action))
+    assert raw is not None
+    return dict(json.loads(raw))
+
+
+async def executed_rows(runtime: Runtime, action: str) -> list[tuple[str, str]]:
+    async with runtime.deps.db.connection() as conn:
+        rows = await conn.fetch(
+            "SELECT decision, outcome FROM audit_log WHERE arguments->>'confirmation' = $1 ORDER BY id", action
+        )
+    return [(r["decision"], r["outcome"]) for r in rows]
+
+
+# ---- 11.2: the step's own timeout governs ------------------------------------------------------
+
+
+async def test_a_confirmed_step_outlives_the_click_operations_timeout(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, prefix: str, short_click_timeout: float
+) -> None:
+    runtime = await make_runtime(
+        migrate_config(compose_project, tmp_path, "sleep 3\ntouch migrated"), redis_prefix=prefix
+    )
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+    action = action_id(preview)
+    done = await click(runtime, preview, "confirm", "U0OPER")
+    assert done.ok, done.summary
+    assert (tmp_path / "migrated").exists(), "the program was cut before its end"
+    assert (await record(runtime, action))["state"] == "done"
+    assert ("executed", "ok") in await executed_rows(runtime, action)
+
+
+async def test_a_rate_limited_slack_edit_does_not_hold_the_step_back(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, prefix: str
+) -> None:
+    """The first edit of the clicked message ("⏳ running") gets a 429 with Retry-After 5 s; the
+    step must run and be recorded before that edit's retry reaches Slack."""
+    runtime = await make_runtime(migrate_config(compose_project, tmp_path, "touch migrated"), redis_prefix=prefix)
+    async with SlackEmulator() as emu:
+        settings = Settings(slack_bot_token="xoxb-test-token-123", slack_signing_secret="s", slack_api_url=emu.api_url)
+        slack = build_slack_app(settings, runtime.dispatcher, web_client(settings))
+        preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+        action = action_id(preview)
+        emu.fail("chat.update", times=1, status=429, retry_after=5)
+
+        async def respond(**_: Any) -> None:
+            return None
+
+        clicked = Invocation(button_command(preview, "confirm"), "U0OPER", "C1", "button")
+        work = asyncio.create_task(slack.work(clicked, respond, message_ts="1700000000.000901"))
+        order: list[str] = []
+        while len(order) < 2 and not work.done():
+            if "done" not in order and (await record(runtime, action))["state"] == "done":
+                order.append("done")
+            if "retry" not in order and len(emu.calls("chat.update")) >= 2:
+                order.append("retry")
+            await asyncio.sleep(0.02)
+        await work
+        assert order[:1] == ["done"], f"the step waited for Slack's Retry-After: {order}"
+        assert (tmp_path / "migrated").exists()
+        assert "done" in str(emu.calls("chat.update")[-1].args["blocks"])
+
+
+# ---- 11.10: a confirmation belongs to its channel --------------------------------------------
+
+
+async def test_a_confirm_from_another_channel_is_refused(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, prefix: str
+) -> None:
+    runtime = await make_runtime(migrate_config(compose_project, tmp_path, "touch migrated"), redis_prefix=prefix)
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C0ASKED", "slack"))
+    action = action_id(preview)
+    elsewhere = await click(runtime, preview, "confirm", "U0OPER", channel="C0OTHER")
+    typed = await runtime.dispatcher.dispatch(Invocation(f"confirm {action}", "U0OPER", "C0OTHER", "slack"))
+    for refused in (elsewhere, typed):
+        assert not refused.ok and "C0ASKED" in refused.summary, refused.summary
+    assert not (tmp_path / "migrated").exists()
+    assert (await record(runtime, action))["state"] == "pending"
+    done = await click(runtime, preview, "confirm", "U0OPER", channel="C0ASKED")
+    assert done.ok and (tmp_path / "migrated").exists()
+
+
+_ = (buttons, run_confirmed, aioredis, REDIS_URL)
