@@ -17,6 +17,7 @@ destructive step is refused (fail closed); read-only commands do not come here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+import asyncpg
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL = timedelta(minutes=5)
 KEEP_FINISHED = 24 * 3600
 STORE_TIMEOUT = 2.0
+AUDIT_TIMEOUT = 8.0
+"""An audit write's bound: the pool's connect timeout plus a statement."""
 CLICK_TIMEOUT = 30.0
 """The bound of what a click does before the step starts (load, role check, stores, the move)."""
 PROGRESS_INTERVAL = 1.0
@@ -134,18 +138,32 @@ class Confirmations:
     async def _audit(
         self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
     ) -> None:
-        await self.deps.audit.record(
-            AuditEntry(
-                request_id=action.request_id,
-                user_id=ctx.user_id,
-                channel_id=ctx.channel_id,
-                source=ctx.source,
-                operation=action.operation,
-                arguments={**action.arguments, "confirmation": action.id},
-                decision=decision,
-                outcome=outcome,
-                detail=detail or None,
+        """One audit row of this action; UnavailableError when it cannot be written, whatever the
+        reason (down, hung, read-only after a failover)."""
+        try:
+            await asyncio.wait_for(
+                self.deps.audit.record(self._entry(ctx, action, decision, outcome, detail)), AUDIT_TIMEOUT
             )
+        except UnavailableError:
+            raise
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise UnavailableError(
+                part=ctx.t("part.database"), operation=action.operation, detail=short_error(exc)
+            ) from None
+
+    def _entry(
+        self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
+    ) -> AuditEntry:
+        return AuditEntry(
+            request_id=action.request_id,
+            user_id=ctx.user_id,
+            channel_id=ctx.channel_id,
+            source=ctx.source,
+            operation=action.operation,
+            arguments={**action.arguments, "confirmation": action.id},
+            decision=decision,
+            outcome=outcome,
+            detail=detail or None,
         )
 
     async def load(self, action_id: str) -> PendingAction | None:
@@ -194,7 +212,12 @@ class Confirmations:
             raise UnavailableError(part=ctx.t("part.redis"), operation=op.name, detail=short_error(exc)) from None
         if not stored:
             raise ConfirmationError("confirm.collision")
-        await self._audit(ctx, action, "requested", "pending")
+        try:
+            await self._audit(ctx, action, "requested", "pending")
+        except UnavailableError:
+            with contextlib.suppress(RedisError, OSError, TimeoutError):  # unaudited, so never confirmable
+                await asyncio.wait_for(self.redis.delete(self.key(action.id)), STORE_TIMEOUT)
+            raise
         return self.pending_message(ctx, op, action, preview)
 
     def pending_message(self, ctx: OpContext, op: Operation, action: PendingAction, preview: Result | None) -> Result:
@@ -286,8 +309,29 @@ class Confirmations:
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
         action = move.action
-        await self._audit(ctx, action, "confirmed", "ok")
+        await self._audited_or_undone(ctx, op, action, "confirmed", back_to="pending", confirmed_at=None)
         return op, action
+
+    async def _audited_or_undone(
+        self, ctx: OpContext, op: Operation, action: PendingAction, decision: str, back_to: State, **restore: Any
+    ) -> None:
+        """Audit the move just made, or undo it: a move nobody can prove happened is not made.
+
+        After a database failover (read-only), a stopped or a hung database, the step stays where
+        it was, the user is told it did not run and that the same button works again. Were the
+        move left in place, the record would say `running` for a day with nothing running."""
+        try:
+            await self._audit(ctx, action, decision, "ok")
+        except UnavailableError as exc:
+            try:
+                await self._move(action.id, action.state, back_to, "any", ctx.user_id, self.ttl, **restore)
+            except (RedisError, OSError, TimeoutError) as undo:
+                log.error("could not undo the unaudited move of %s: %s", action.id, short_error(undo))
+            raise ConfirmationError(
+                "confirm.audit_failed_not_run",
+                command=self.command_text(ctx, op, action),
+                detail=exc.fields.get("detail", ""),
+            ) from None
 
     def awaiting_message(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
@@ -337,7 +381,7 @@ class Confirmations:
         )
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
-        await self._audit(ctx, move.action, "approved", "ok")
+        await self._audited_or_undone(ctx, op, move.action, "approved", back_to="awaiting_approval", approved_by=None)
         return op, move.action
 
     async def cancel(self, ctx: OpContext, action_id: str) -> Result:
@@ -427,7 +471,14 @@ class Confirmations:
                 detail = t("error.internal", error_id=action.request_id)
             detail = self.deps.redact(detail)
         elapsed = time.perf_counter() - started
-        await self._move(action.id, "running", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500])
+        # From here on the step has run: whatever fails now is said next to its real outcome,
+        # never instead of it.
+        notes: list[str] = []
+        try:
+            await self._move(action.id, "running", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500])
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.error("record of the finished step %s (%s) not updated: %s", op.name, action.id, short_error(exc))
+            notes.append(t("confirm.record_not_updated", part=t("part.redis"), detail=short_error(exc)))
         try:
             await self._audit(ctx, action, "executed", "ok" if state == "done" else "failed", detail)
         except UnavailableError:
@@ -438,6 +489,7 @@ class Confirmations:
             blocks.extend(result.blocks)
         else:
             blocks.append(Text(detail))
+        blocks.extend(Text(note) for note in notes)
         title = result.title if result is not None and result.title else t("confirm.title", command=command)
         return Result(
             title=title,

@@ -183,6 +183,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "Esta confirmación pertenece al canal {channel}, donde se pidió el paso; confírmalo allí. No se ejecutó nada.",
     },
     "confirm.no_channel": {"en": "(the terminal)", "es": "(la terminal)"},
+    "confirm.audit_failed_not_run": {
+        "en": "The audit log could not record this click ({detail}), so `{command}` did NOT run and nothing was changed. The same button works again once the bot's database answers.",
+        "es": "El registro de auditoría no pudo anotar este clic ({detail}), así que `{command}` NO se ejecutó y no se cambió nada. El mismo botón vuelve a funcionar cuando la base de datos del bot responda.",
+    },
+    "confirm.record_not_updated": {
+        "en": "⚠️ The outcome above is what happened, but the confirmation's record in the bot's {part} could not be updated ({detail}).",
+        "es": "⚠️ El resultado de arriba es lo que pasó, pero el registro de la confirmación en el {part} del bot no se pudo actualizar ({detail}).",
+    },
     # incidents and escalation
     "incident.unknown_severity": {
         "en": "Unknown severity; use one of: {severities}.",
@@ -595,8 +603,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{service}: no existe contenedor (créalo con docker compose up en el host)",
     },
     "containers.up.already": {"en": "{name}: already running", "es": "{name}: ya estaba corriendo"},
-    "docker.unreachable": {"en": "{what}: Docker engine unreachable ({detail})", "es": "{what}: motor Docker inalcanzable ({detail})"},
-    "docker.timeout": {"en": "{what}: no answer from the Docker engine within {seconds}s", "es": "{what}: el motor Docker no respondió en {seconds}s"},
+    "docker.unreachable": {
+        "en": "{what}: Docker engine unreachable ({detail})",
+        "es": "{what}: motor Docker inalcanzable ({detail})",
+    },
+    "docker.timeout": {
+        "en": "{what}: no answer from the Docker engine within {seconds}s",
+        "es": "{what}: el motor Docker no respondió en {seconds}s",
+    },
     "docker.no_container": {
         "en": "no container for service {service} in project {project}",
         "es": "no hay contenedor para el servicio {service} en el proyecto {project}",

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-import redis.asyncio as aioredis
-from confirm_flow import button_command, buttons, click, run_confirmed
-from conftest import REDIS_URL, RuntimeFactory
+from confirm_flow import button_command, click
+from conftest import RuntimeFactory
+from parts import PostgresPart, RedisPart
 from slack_emulator import SlackEmulator
-from test_steps import makefile, steps_config
+from test_steps import everything, makefile, steps_config
 
 from bot.dispatcher import Invocation
 from bot.registry import REGISTRY
@@ -133,4 +134,84 @@ async def test_a_confirm_from_another_channel_is_refused(
     assert done.ok and (tmp_path / "migrated").exists()
 
 
-_ = (buttons, run_confirmed, aioredis, REDIS_URL)
+# ---- 11.7: a step that ran is reported as it ran --------------------------------------------
+
+
+@pytest.fixture
+def bot_redis() -> Iterator[RedisPart]:
+    part = RedisPart()
+    yield part
+    part.stop()
+
+
+@pytest.fixture
+def bot_postgres() -> Iterator[PostgresPart]:
+    part = PostgresPart()
+    yield part
+    part.close()
+
+
+async def wait_for_file(path: Path, within: float = 30.0) -> None:
+    for _ in range(int(within / 0.02)):
+        if path.exists():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path.name} never appeared")
+
+
+async def test_bot_redis_lost_mid_step_reports_the_real_outcome(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, prefix: str, bot_redis: RedisPart
+) -> None:
+    runtime = await make_runtime(
+        migrate_config(compose_project, tmp_path, "touch started\nsleep 2\ntouch migrated"),
+        redis_prefix=prefix,
+        redis_url=bot_redis.url,
+    )
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+    action = action_id(preview)
+    clicked = asyncio.create_task(click(runtime, preview, "confirm", "U0OPER"))
+    await wait_for_file(tmp_path / "started")
+    bot_redis.stop()
+    done = await clicked
+    shown = everything(done)
+    assert (tmp_path / "migrated").exists()
+    assert done.ok and "✅ done" in shown and "Something went wrong" not in shown, shown
+    assert "record in the bot's Redis could not be updated" in shown
+    assert ("executed", "ok") in await executed_rows(runtime, action)
+
+
+# ---- 17.3: a move whose audit row cannot be written is undone ----------------------------------
+
+
+async def set_read_only(part: PostgresPart, on: bool) -> None:
+    conn = await asyncpg.connect(part.url(), timeout=5)
+    try:
+        if on:
+            await conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+        else:
+            await conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
+async def test_a_read_only_audit_database_at_click_time_leaves_the_step_confirmable(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, prefix: str, bot_postgres: PostgresPart
+) -> None:
+    runtime = await make_runtime(
+        migrate_config(compose_project, tmp_path, "touch migrated"),
+        redis_prefix=prefix,
+        database_url=bot_postgres.url(),
+    )
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+    action = action_id(preview)
+    await set_read_only(bot_postgres, True)
+    refused = await click(runtime, preview, "confirm", "U0OPER")
+    assert not refused.ok and "did NOT run" in refused.summary and "read-only" in refused.summary, refused.summary
+    assert not (tmp_path / "migrated").exists()
+    assert (await record(runtime, action))["state"] == "pending"
+    await set_read_only(bot_postgres, False)
+    again = await click(runtime, preview, "confirm", "U0OPER")
+    assert again.ok, again.summary
+    assert (tmp_path / "migrated").exists()
+    assert [d for d, _ in await executed_rows(runtime, action)] == ["requested", "confirmed", "executed"]
