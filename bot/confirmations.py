@@ -32,8 +32,8 @@ from redis.exceptions import RedisError
 
 from bot.argtypes import positional
 from bot.audit import AuditEntry
-from bot.detached import DetachedUpdate
 from bot.database import short_error
+from bot.detached import DetachedUpdate
 from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
 from bot.ids import new_id
 from bot.registry import OpArgs, Operation, operation

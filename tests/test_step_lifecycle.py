@@ -153,7 +153,7 @@ def bot_postgres() -> Iterator[PostgresPart]:
 
 async def wait_for_file(path: Path, within: float = 30.0) -> None:
     for _ in range(int(within / 0.02)):
-        if path.exists():
+        if await asyncio.to_thread(path.exists):
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"{path.name} never appeared")
