@@ -36,12 +36,15 @@ from bot.database import short_error
 from bot.detached import DetachedUpdate
 from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
 from bot.ids import new_id
+from bot.messages import Catalog
 from bot.registry import OpArgs, Operation, operation
 from bot.results import Block, Button, Buttons, Fields, Result, Text
 from bot.roles import rank
+from bot.step_leases import Leases
 
 if TYPE_CHECKING:
     from bot.context import OpContext
+    from bot.notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,11 @@ AUDIT_TIMEOUT = 8.0
 CLICK_TIMEOUT = 30.0
 """The bound of what a click does before the step starts (load, role check, stores, the move)."""
 PROGRESS_INTERVAL = 1.0
-State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled"]
+State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled", "interrupted"]
+UPDATE_TIMEOUT = 10.0
+"""The bound of a message edit the flow makes itself (on shutdown, on recovery)."""
+DRAIN_BOOKKEEPING = 30.0
+"""After the grace: time for stopped steps to be killed (5 s TERM + 5 s KILL), recorded and shown."""
 
 # Moves a pending action from one state to the next, atomically, if the actor may.
 # mode: "requester" (actor must be the requester), "other" (must not be), "any".
@@ -92,6 +99,10 @@ class PendingAction(BaseModel):
     approved_by: str | None = None
     cancelled_by: str | None = None
     detail: str | None = None
+    owner: str | None = None
+    """The replica running the step (set with the move to running)."""
+    lease_until: float | None = None
+    """Until when the owner is trusted to be alive; it renews this while the step runs."""
 
 
 @dataclass
@@ -106,6 +117,11 @@ class Confirmations:
     def __init__(self, deps: Any) -> None:
         self.deps = deps
         self._script: Any = None
+        self.leases = Leases(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
+        self.notifier: Notifier | None = None
+        self.draining = False
+        self._steps: dict[str, asyncio.Future[Result]] = {}
+        self._executions: set[asyncio.Future[None]] = set()
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -305,12 +321,24 @@ class Confirmations:
         await self.ensure_stores(ctx, op.name)
         target: State = "awaiting_approval" if action.level == "critical" else "running"
         ttl = self.ttl if target == "awaiting_approval" else KEEP_FINISHED
-        move = await self._move(action_id, "pending", target, "requester", ctx.user_id, ttl, confirmed_at=time.time())
+        self._refuse_while_draining()
+        owner: dict[str, Any] = (
+            {} if target != "running" else {"owner": self.leases.owner, "lease_until": self.leases.until()}
+        )
+        move = await self._move(
+            action_id, "pending", target, "requester", ctx.user_id, ttl, confirmed_at=time.time(), **owner
+        )
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
         action = move.action
-        await self._audited_or_undone(ctx, op, action, "confirmed", back_to="pending", confirmed_at=None)
+        await self._audited_or_undone(
+            ctx, op, action, "confirmed", back_to="pending", confirmed_at=None, owner=None, lease_until=None
+        )
         return op, action
+
+    def _refuse_while_draining(self) -> None:
+        if self.draining:
+            raise ConfirmationError("confirm.shutting_down")
 
     async def _audited_or_undone(
         self, ctx: OpContext, op: Operation, action: PendingAction, decision: str, back_to: State, **restore: Any
@@ -376,12 +404,30 @@ class Confirmations:
             raise ConfirmationError("confirm.same_person")
         await self._check_role(ctx, op, need_admin=True)
         await self.ensure_stores(ctx, op.name)
+        self._refuse_while_draining()
         move = await self._move(
-            action_id, "awaiting_approval", "running", "other", ctx.user_id, KEEP_FINISHED, approved_by=ctx.user_id
+            action_id,
+            "awaiting_approval",
+            "running",
+            "other",
+            ctx.user_id,
+            KEEP_FINISHED,
+            approved_by=ctx.user_id,
+            owner=self.leases.owner,
+            lease_until=self.leases.until(),
         )
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
-        await self._audited_or_undone(ctx, op, move.action, "approved", back_to="awaiting_approval", approved_by=None)
+        await self._audited_or_undone(
+            ctx,
+            op,
+            move.action,
+            "approved",
+            back_to="awaiting_approval",
+            approved_by=None,
+            owner=None,
+            lease_until=None,
+        )
         return op, move.action
 
     async def cancel(self, ctx: OpContext, action_id: str) -> Result:
@@ -423,7 +469,20 @@ class Confirmations:
         return action
 
     async def execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
-        """Run the handler once; the message moves running → done | failed and says who said yes."""
+        """Run the handler once; the message moves running → done | failed | interrupted and says who said yes.
+
+        The step runs as a task of its own that `drain` can wait for and, past the shutdown
+        grace, stop (its programs' process groups are killed on the way out); whatever ends
+        it, the outcome is recorded, audited and returned here."""
+        finished = asyncio.get_running_loop().create_future()
+        self._executions.add(finished)
+        try:
+            return await self._execute(ctx, op, action)
+        finally:
+            self._executions.discard(finished)
+            finished.set_result(None)
+
+    async def _execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
         command = self.command_text(ctx, op, action)
         people = [(t("confirm.field.requested_by"), action.requester)]
@@ -451,18 +510,27 @@ class Confirmations:
             await view(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
 
         run_ctx = replace(ctx, progress=progress, update=view)
+        step = asyncio.ensure_future(asyncio.wait_for(op.handler(run_ctx, args), op.timeout))
+        self._steps[action.id] = step
+        lease = asyncio.ensure_future(self.leases.keep(self.key(action.id)))
+        result: Result | None = None
         try:
             try:
-                result = await asyncio.wait_for(op.handler(run_ctx, args), op.timeout)
+                result = await step
             finally:
+                lease.cancel()
+                self._steps.pop(action.id, None)
                 await view.close()
             state: State = "done" if result.ok else "failed"
             detail = result.summary
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this click itself was cancelled, not just its step
+            state, detail = "interrupted", t("confirm.interrupted_detail", seconds=f"{self.grace:g}")
         except TimeoutError:
-            result = None
             state, detail = "failed", t("error.timeout", operation=op.name, seconds=f"{op.timeout:g}")
         except Exception as exc:
-            result = None
             state = "failed"
             if isinstance(exc, BotError):
                 detail = t(exc.key, **exc.fields)
@@ -479,11 +547,12 @@ class Confirmations:
         except (RedisError, OSError, TimeoutError) as exc:
             log.error("record of the finished step %s (%s) not updated: %s", op.name, action.id, short_error(exc))
             notes.append(t("confirm.record_not_updated", part=t("part.redis"), detail=short_error(exc)))
+        outcome = {"done": "ok", "failed": "failed"}.get(state, state)
         try:
-            await self._audit(ctx, action, "executed", "ok" if state == "done" else "failed", detail)
+            await self._audit(ctx, action, "executed", outcome, detail)
         except UnavailableError:
             log.error("audit row for the finished step %s (%s) could not be written", op.name, action.id)
-        status = t("confirm.done" if state == "done" else "confirm.failed", seconds=f"{elapsed:.1f}")
+        status = t(f"confirm.{state}", seconds=f"{elapsed:.1f}")
         blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
         if result is not None:
             blocks.extend(result.blocks)
@@ -491,13 +560,96 @@ class Confirmations:
             blocks.append(Text(detail))
         blocks.extend(Text(note) for note in notes)
         title = result.title if result is not None and result.title else t("confirm.title", command=command)
-        return Result(
-            title=title,
-            blocks=blocks,
-            ok=state == "done",
-            replace_original=True,
-            summary=detail or status,
-        )
+        final = Result(title=title, blocks=blocks, ok=state == "done", replace_original=True, summary=detail or status)
+        if self.draining:
+            # The adapter may not get to post this once the process stops: say it from here too.
+            try:
+                await asyncio.wait_for(ctx.update(final), UPDATE_TIMEOUT)
+            except Exception as exc:
+                log.warning("final message of %s not shown: %s", action.id, short_error(exc))
+        return final
+
+    # ---- shutdown and recovery ----------------------------------------------------------
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Stop taking clicks; let running steps end within `grace`, then stop the rest.
+
+        Called on SIGTERM before anything is closed. A stopped step's programs are killed with
+        their process groups (bot/steps.py), its record set to `interrupted`, an audit row
+        written and its message edited: nothing is left `running` for the next replica to find."""
+        self.draining = True
+        grace = self.grace if grace is None else grace
+        steps = list(self._steps.values())
+        if steps:
+            log.info("draining %d running step(s), up to %gs", len(steps), grace)
+            _, late = await asyncio.wait(steps, timeout=grace)
+            for step in late:
+                step.cancel()
+        if self._executions:
+            await asyncio.wait(list(self._executions), timeout=DRAIN_BOOKKEEPING)
+
+    @property
+    def grace(self) -> float:
+        return float(self.deps.settings.shutdown_grace_seconds)
+
+    async def sweep(self) -> None:
+        """Release the running steps whose owner's lease ended (a replica that died mid-step)."""
+        for key, record in await self.leases.expired():
+            action_id = key.rsplit(":", 1)[-1]
+            if action_id in self._steps:
+                continue  # ours and alive: a renewal was late (a Redis hiccup)
+            executed = await self._executed_row(action_id)
+            if executed is not None:
+                outcome, detail = executed
+                released = await self.leases.release(key, "done" if outcome == "ok" else "failed", detail)
+                if released is not None:
+                    log.info("record of %s set from its audit row: %s", action_id, outcome)
+                continue
+            t = Catalog(self.deps.config.locale)
+            detail = t("confirm.interrupted_found_detail", owner=str(record.get("owner") or "?"))
+            released = await self.leases.release(key, "interrupted", detail)
+            if released is None:
+                continue  # another replica won, or the owner renewed meanwhile
+            action = PendingAction.model_validate(released)
+            await self.deps.audit.record(
+                AuditEntry(
+                    request_id=action.request_id,
+                    user_id=action.requester,
+                    channel_id=action.channel_id,
+                    source="recovery",
+                    operation=action.operation,
+                    arguments={**action.arguments, "confirmation": action.id},
+                    decision="executed",
+                    outcome="interrupted",
+                    detail=detail,
+                )
+            )
+            await self._tell_interrupted(action, t)
+
+    async def _executed_row(self, action_id: str) -> tuple[str, str] | None:
+        """The outcome and detail of this confirmation's `executed` audit row, if there is one."""
+        async with self.deps.db.connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT outcome, coalesce(detail, '') AS detail FROM audit_log"
+                " WHERE decision = 'executed' AND arguments->>'confirmation' = $1 ORDER BY id DESC LIMIT 1",
+                action_id,
+            )
+        return (str(row["outcome"]), str(row["detail"])) if row else None
+
+    async def _tell_interrupted(self, action: PendingAction, t: Catalog) -> None:
+        if self.notifier is None or not action.channel_id:
+            return
+        prefix = self.deps.config.slack.command
+        shown = " ".join(str(v) for v in action.arguments.values() if v not in (None, False, ""))
+        command = f"{prefix} {action.operation} {shown}".strip()
+        text = t("confirm.interrupted_found", user=action.requester, command=command)
+        try:
+            await asyncio.wait_for(
+                self.notifier.post(action.channel_id, Result(title=command, blocks=[Text(text)], summary=text)),
+                UPDATE_TIMEOUT,
+            )
+        except Exception as exc:
+            log.warning("could not tell %s that %s was interrupted: %s", action.requester, action.id, short_error(exc))
 
 
 class ActionIdArgs(OpArgs):
