@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import asyncpg
@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from bot.argtypes import positional
 from bot.audit import AuditEntry
+from bot.audit_spool import AuditSpool, write_or_keep
 from bot.database import short_error
 from bot.detached import DetachedUpdate
 from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
@@ -118,6 +119,7 @@ class Confirmations:
         self.deps = deps
         self._script: Any = None
         self.leases = Leases(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
+        self.spool = AuditSpool(lambda: self.redis, f"{deps.settings.redis_prefix}audit:spool")
         self.notifier: Notifier | None = None
         self.draining = False
         self._steps: dict[str, asyncio.Future[Result]] = {}
@@ -548,10 +550,12 @@ class Confirmations:
             log.error("record of the finished step %s (%s) not updated: %s", op.name, action.id, short_error(exc))
             notes.append(t("confirm.record_not_updated", part=t("part.redis"), detail=short_error(exc)))
         outcome = {"done": "ok", "failed": "failed"}.get(state, state)
-        try:
-            await self._audit(ctx, action, "executed", outcome, detail)
-        except UnavailableError:
-            log.error("audit row for the finished step %s (%s) could not be written", op.name, action.id)
+        entry = self._entry(ctx, action, "executed", outcome, detail)
+        entry.entry_id, entry.at = new_id(16), datetime.now(UTC)
+        unwritten = await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
+        if unwritten is not None:
+            log.error("audit row of the finished step %s (%s) kept for later: %s", op.name, action.id, unwritten)
+            notes.append(t("confirm.audit_kept", detail=unwritten))
         status = t(f"confirm.{state}", seconds=f"{elapsed:.1f}")
         blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
         if result is not None:
@@ -593,7 +597,11 @@ class Confirmations:
         return float(self.deps.settings.shutdown_grace_seconds)
 
     async def sweep(self) -> None:
-        """Release the running steps whose owner's lease ended (a replica that died mid-step)."""
+        """Write the audit rows kept while the database was away, then release the running steps
+        whose owner's lease ended (a replica that died mid-step). Runs on every replica."""
+        written = await self.spool.flush(self.deps.audit)
+        if written:
+            log.info("%d kept audit row(s) written", written)
         for key, record in await self.leases.expired():
             action_id = key.rsplit(":", 1)[-1]
             if action_id in self._steps:
@@ -611,19 +619,20 @@ class Confirmations:
             if released is None:
                 continue  # another replica won, or the owner renewed meanwhile
             action = PendingAction.model_validate(released)
-            await self.deps.audit.record(
-                AuditEntry(
-                    request_id=action.request_id,
-                    user_id=action.requester,
-                    channel_id=action.channel_id,
-                    source="recovery",
-                    operation=action.operation,
-                    arguments={**action.arguments, "confirmation": action.id},
-                    decision="executed",
-                    outcome="interrupted",
-                    detail=detail,
-                )
+            entry = AuditEntry(
+                request_id=action.request_id,
+                user_id=action.requester,
+                channel_id=action.channel_id,
+                source="recovery",
+                operation=action.operation,
+                arguments={**action.arguments, "confirmation": action.id},
+                decision="executed",
+                outcome="interrupted",
+                detail=detail,
+                entry_id=new_id(16),
+                at=datetime.now(UTC),
             )
+            await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
             await self._tell_interrupted(action, t)
 
     async def _executed_row(self, action_id: str) -> tuple[str, str] | None:

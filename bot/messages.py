@@ -208,6 +208,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The bot is restarting, so nothing was run. Click again in a minute; another replica will take it.",
         "es": "El bot se está reiniciando, así que no se ejecutó nada. Vuelve a hacer clic en un minuto; otra réplica lo tomará.",
     },
+    "confirm.audit_kept": {
+        "en": "⚠️ The audit log could not be written ({detail}). The row is kept and will be written as soon as the bot's database answers.",
+        "es": "⚠️ No se pudo escribir el registro de auditoría ({detail}). La fila se guarda y se escribirá en cuanto la base de datos del bot responda.",
+    },
     "confirm.record_not_updated": {
         "en": "⚠️ The outcome above is what happened, but the confirmation's record in the bot's {part} could not be updated ({detail}).",
         "es": "⚠️ El resultado de arriba es lo que pasó, pero el registro de la confirmación en el {part} del bot no se pudo actualizar ({detail}).",

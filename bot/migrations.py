@@ -116,6 +116,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DROP INDEX escalation_steps_due;
         """,
     ),
+    (
+        7,
+        "audit rows written late (the spool) are written once: entry_id unique",
+        """
+        ALTER TABLE audit_log ADD COLUMN entry_id TEXT;
+        CREATE UNIQUE INDEX audit_log_entry_id ON audit_log (entry_id) WHERE entry_id IS NOT NULL;
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

@@ -6,6 +6,7 @@ records, and a Confirm is only taken in the channel the step was asked in."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,3 +216,45 @@ async def test_a_read_only_audit_database_at_click_time_leaves_the_step_confirma
     assert again.ok, again.summary
     assert (tmp_path / "migrated").exists()
     assert [d for d, _ in await executed_rows(runtime, action)] == ["requested", "confirmed", "executed"]
+
+
+# ---- 17.10: no audit gap when the bot's Postgres stops mid-step --------------------------------
+
+
+async def executed_rows_at(url: str, action: str) -> list[tuple[str, str]]:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        rows = await conn.fetch(
+            "SELECT decision, outcome FROM audit_log WHERE arguments->>'confirmation' = $1 ORDER BY id", action
+        )
+    finally:
+        await conn.close()
+    return [(r["decision"], r["outcome"]) for r in rows]
+
+
+async def test_bot_postgres_stopped_mid_step_says_so_and_writes_the_row_once_back(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, prefix: str, bot_postgres: PostgresPart
+) -> None:
+    runtime = await make_runtime(
+        migrate_config(compose_project, tmp_path, "touch started\nsleep 2\ntouch migrated"),
+        redis_prefix=prefix,
+        database_url=bot_postgres.url(),
+        step_lease_seconds=2,  # the sweep that writes kept rows runs every second
+    )
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+    action = action_id(preview)
+    clicked = asyncio.create_task(click(runtime, preview, "confirm", "U0OPER"))
+    await wait_for_file(tmp_path / "started")
+    bot_postgres.stop()
+    done = await clicked
+    shown = everything(done)
+    assert done.ok and "✅ done" in shown, shown
+    assert "audit log could not be written" in shown and "will be written" in shown, shown
+    bot_postgres.start()
+    for _ in range(600):
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            if ("executed", "ok") in await executed_rows_at(bot_postgres.url(), action):
+                break
+        await asyncio.sleep(0.05)
+    rows = await executed_rows_at(bot_postgres.url(), action)
+    assert rows.count(("executed", "ok")) == 1, rows
