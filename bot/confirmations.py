@@ -545,7 +545,11 @@ class Confirmations:
         # never instead of it.
         notes: list[str] = []
         try:
-            await self._move(action.id, "running", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500])
+            # From `interrupted` too: a sweep may have released it during a long Redis outage
+            # (no renewals); the step's real outcome then corrects the record.
+            await self._move(
+                action.id, "running,interrupted", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500]
+            )
         except (RedisError, OSError, TimeoutError) as exc:
             log.error("record of the finished step %s (%s) not updated: %s", op.name, action.id, short_error(exc))
             notes.append(t("confirm.record_not_updated", part=t("part.redis"), detail=short_error(exc)))
