@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from bot.database import short_error
 from bot.ids import new_id
+from bot.worker import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,12 @@ class Leases:
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                await self.renew(key)
+                if not await self.renew(key):
+                    return  # no longer running, or no longer ours
             except (RedisError, OSError, TimeoutError) as exc:
+                stop_if_cancelled()
                 log.warning("lease of %s not renewed: %s", key, short_error(exc))
+            stop_if_cancelled()
 
     async def expired(self) -> list[tuple[str, dict[str, Any]]]:
         """(key, record) of every running step whose lease has ended."""
@@ -132,5 +136,8 @@ async def every(interval: float, work: Callable[[], Awaitable[None]]) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            stop_if_cancelled()  # a client that turned our cancellation into its own error
             log.warning("background sweep failed: %s", short_error(exc))
+        # wait_for (3.11) can return a result that was ready as the cancel came, dropping the cancel.
+        stop_if_cancelled()
         await asyncio.sleep(interval)
