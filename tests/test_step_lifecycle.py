@@ -14,14 +14,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-from confirm_flow import button_command, click
+from confirm_flow import button_command, click, run_confirmed
 from conftest import RuntimeFactory
 from parts import PostgresPart, RedisPart
 from slack_emulator import SlackEmulator
 from test_steps import everything, makefile, steps_config
 
 from bot.dispatcher import Invocation
-from bot.registry import REGISTRY
+from bot.registry import REGISTRY, NoArgs, operation
+from bot.results import Result, Text
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack_app import build_slack_app, web_client
@@ -83,6 +84,28 @@ async def test_a_confirmed_step_outlives_the_click_operations_timeout(
     assert (tmp_path / "migrated").exists(), "the program was cut before its end"
     assert (await record(runtime, action))["state"] == "done"
     assert ("executed", "ok") in await executed_rows(runtime, action)
+
+
+@pytest.fixture
+def slow_critical_op() -> Iterator[str]:
+    """A critical operation (as `deploy rollback`, `db restore`) that takes 3 s; removed after the test."""
+
+    @operation("test slow critical", NoArgs, role="admin", destructive="critical", timeout=60)
+    async def slow(ctx: Any, args: NoArgs) -> Result:
+        """Test only."""
+        await asyncio.sleep(3)
+        return Result(title="ran", blocks=[Text("ran to its end")], summary="ran to its end")
+
+    yield "test slow critical"
+    del REGISTRY.operations["test slow critical"]
+
+
+async def test_an_approved_step_outlives_the_approve_operations_timeout(
+    make_runtime: RuntimeFactory, compose_project: str, prefix: str, short_click_timeout: float, slow_critical_op: str
+) -> None:
+    runtime = await make_runtime(steps_config(compose_project, ""), redis_prefix=prefix)
+    approved = await run_confirmed(runtime, slow_critical_op, "U0ADMIN", approver="U0ADMIN2")
+    assert approved.ok and "ran to its end" in approved.summary, approved.summary
 
 
 async def test_a_rate_limited_slack_edit_does_not_hold_the_step_back(
