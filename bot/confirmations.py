@@ -522,7 +522,6 @@ class Confirmations:
             finally:
                 lease.cancel()
                 self._steps.pop(action.id, None)
-                await view.close()
             state: State = "done" if result.ok else "failed"
             detail = result.summary
         except asyncio.CancelledError:
@@ -560,6 +559,8 @@ class Confirmations:
         if unwritten is not None:
             log.error("audit row of the finished step %s (%s) kept for later: %s", op.name, action.id, unwritten)
             notes.append(t("confirm.audit_kept", detail=unwritten))
+        # Only once the outcome is recorded: an edit still on its way may not overwrite the answer.
+        await view.close()
         status = t(f"confirm.{state}", seconds=f"{elapsed:.1f}")
         blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
         if result is not None:
