@@ -32,6 +32,10 @@ class AuditEntry:
     outcome: str = "ok"
     detail: str | None = None
     duration_ms: int | None = None
+    entry_id: str | None = None
+    """Set for rows that may be written late (bot/audit_spool.py): written twice, they are one row."""
+    at: datetime | None = None
+    """When it happened, for a row written late; None = now."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,9 @@ class AuditRow:
 
 _INSERT = (
     "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
-    " decision, outcome, detail, duration_ms) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10)"
+    " decision, outcome, detail, duration_ms, entry_id, at)"
+    " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10,$11,coalesce($12, now()))"
+    " ON CONFLICT (entry_id) WHERE entry_id IS NOT NULL DO NOTHING"
 )
 
 
@@ -92,6 +98,8 @@ class AuditStore:
             entry.outcome,
             detail,
             entry.duration_ms,
+            entry.entry_id,
+            entry.at,
         )
 
     async def recent(self, limit: int, user_id: str | None = None) -> list[AuditRow]:

@@ -202,6 +202,10 @@ def _token(settings: Settings) -> str:
 
 
 async def _stop(worker: WorkerLoop, runtime: Runtime, slack: SlackBot | None = None) -> None:
+    try:  # running confirmed steps end, or are stopped and recorded, before anything closes
+        await worker.call(runtime.drain())
+    except Exception as exc:
+        log.warning("drain was not clean: %s", exc)
     if slack is not None and slack.dedupe is not None:
         await slack.dedupe.close()
     try:

@@ -17,36 +17,51 @@ destructive step is refused (fail closed); read-only commands do not come here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+import asyncpg
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from bot.argtypes import positional
 from bot.audit import AuditEntry
+from bot.audit_spool import AuditSpool, write_or_keep
 from bot.database import short_error
+from bot.detached import DetachedUpdate
 from bot.errors import BotError, ConfirmationError, RoleError, UnavailableError
 from bot.ids import new_id
+from bot.messages import Catalog
 from bot.registry import OpArgs, Operation, operation
 from bot.results import Block, Button, Buttons, Fields, Result, Text
 from bot.roles import rank
+from bot.step_leases import Leases
 
 if TYPE_CHECKING:
     from bot.context import OpContext
+    from bot.notify import Notifier
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = timedelta(minutes=5)
 KEEP_FINISHED = 24 * 3600
 STORE_TIMEOUT = 2.0
+AUDIT_TIMEOUT = 8.0
+"""An audit write's bound: the pool's connect timeout plus a statement."""
+CLICK_TIMEOUT = 30.0
+"""The bound of what a click does before the step starts (load, role check, stores, the move)."""
 PROGRESS_INTERVAL = 1.0
-State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled"]
+State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled", "interrupted"]
+UPDATE_TIMEOUT = 10.0
+"""The bound of a message edit the flow makes itself (on shutdown, on recovery)."""
+DRAIN_BOOKKEEPING = 30.0
+"""After the grace: time for stopped steps to be killed (5 s TERM + 5 s KILL), recorded and shown."""
 
 # Moves a pending action from one state to the next, atomically, if the actor may.
 # mode: "requester" (actor must be the requester), "other" (must not be), "any".
@@ -85,6 +100,10 @@ class PendingAction(BaseModel):
     approved_by: str | None = None
     cancelled_by: str | None = None
     detail: str | None = None
+    owner: str | None = None
+    """The replica running the step (set with the move to running)."""
+    lease_until: float | None = None
+    """Until when the owner is trusted to be alive; it renews this while the step runs."""
 
 
 @dataclass
@@ -99,6 +118,12 @@ class Confirmations:
     def __init__(self, deps: Any) -> None:
         self.deps = deps
         self._script: Any = None
+        self.leases = Leases(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
+        self.spool = AuditSpool(lambda: self.redis, f"{deps.settings.redis_prefix}audit:spool")
+        self.notifier: Notifier | None = None
+        self.draining = False
+        self._steps: dict[str, asyncio.Future[Result]] = {}
+        self._executions: set[asyncio.Future[None]] = set()
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -131,18 +156,32 @@ class Confirmations:
     async def _audit(
         self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
     ) -> None:
-        await self.deps.audit.record(
-            AuditEntry(
-                request_id=action.request_id,
-                user_id=ctx.user_id,
-                channel_id=ctx.channel_id,
-                source=ctx.source,
-                operation=action.operation,
-                arguments={**action.arguments, "confirmation": action.id},
-                decision=decision,
-                outcome=outcome,
-                detail=detail or None,
+        """One audit row of this action; UnavailableError when it cannot be written, whatever the
+        reason (down, hung, read-only after a failover)."""
+        try:
+            await asyncio.wait_for(
+                self.deps.audit.record(self._entry(ctx, action, decision, outcome, detail)), AUDIT_TIMEOUT
             )
+        except UnavailableError:
+            raise
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise UnavailableError(
+                part=ctx.t("part.database"), operation=action.operation, detail=short_error(exc)
+            ) from None
+
+    def _entry(
+        self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
+    ) -> AuditEntry:
+        return AuditEntry(
+            request_id=action.request_id,
+            user_id=ctx.user_id,
+            channel_id=ctx.channel_id,
+            source=ctx.source,
+            operation=action.operation,
+            arguments={**action.arguments, "confirmation": action.id},
+            decision=decision,
+            outcome=outcome,
+            detail=detail or None,
         )
 
     async def load(self, action_id: str) -> PendingAction | None:
@@ -191,7 +230,12 @@ class Confirmations:
             raise UnavailableError(part=ctx.t("part.redis"), operation=op.name, detail=short_error(exc)) from None
         if not stored:
             raise ConfirmationError("confirm.collision")
-        await self._audit(ctx, action, "requested", "pending")
+        try:
+            await self._audit(ctx, action, "requested", "pending")
+        except UnavailableError:
+            with contextlib.suppress(RedisError, OSError, TimeoutError):  # unaudited, so never confirmable
+                await asyncio.wait_for(self.redis.delete(self.key(action.id)), STORE_TIMEOUT)
+            raise
         return self.pending_message(ctx, op, action, preview)
 
     def pending_message(self, ctx: OpContext, op: Operation, action: PendingAction, preview: Result | None) -> Result:
@@ -262,20 +306,62 @@ class Confirmations:
             )
 
     async def confirm(self, ctx: OpContext, action_id: str) -> Result:
-        action = await self._load_or_expired(action_id)
+        """The requester's yes: a critical step then waits for a second admin, any other runs now.
+
+        Only the click's own checks are bounded by CLICK_TIMEOUT; the step itself runs under its
+        operation's timeout (`execute`), however long the click's operation may take."""
+        async with asyncio.timeout(CLICK_TIMEOUT):
+            op, action = await self._confirm(ctx, action_id)
+        if action.level == "critical":
+            return self.awaiting_message(ctx, op, action)
+        return await self.execute(ctx, op, action)
+
+    async def _confirm(self, ctx: OpContext, action_id: str) -> tuple[Operation, PendingAction]:
+        action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         await self._check_role(ctx, op)
         await self.ensure_stores(ctx, op.name)
         target: State = "awaiting_approval" if action.level == "critical" else "running"
         ttl = self.ttl if target == "awaiting_approval" else KEEP_FINISHED
-        move = await self._move(action_id, "pending", target, "requester", ctx.user_id, ttl, confirmed_at=time.time())
+        self._refuse_while_draining()
+        owner: dict[str, Any] = (
+            {} if target != "running" else {"owner": self.leases.owner, "lease_until": self.leases.until()}
+        )
+        move = await self._move(
+            action_id, "pending", target, "requester", ctx.user_id, ttl, confirmed_at=time.time(), **owner
+        )
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
         action = move.action
-        await self._audit(ctx, action, "confirmed", "ok")
-        if action.level == "critical":
-            return self.awaiting_message(ctx, op, action)
-        return await self.execute(ctx, op, action)
+        await self._audited_or_undone(
+            ctx, op, action, "confirmed", back_to="pending", confirmed_at=None, owner=None, lease_until=None
+        )
+        return op, action
+
+    def _refuse_while_draining(self) -> None:
+        if self.draining:
+            raise ConfirmationError("confirm.shutting_down")
+
+    async def _audited_or_undone(
+        self, ctx: OpContext, op: Operation, action: PendingAction, decision: str, back_to: State, **restore: Any
+    ) -> None:
+        """Audit the move just made, or undo it: a move nobody can prove happened is not made.
+
+        After a database failover (read-only), a stopped or a hung database, the step stays where
+        it was, the user is told it did not run and that the same button works again. Were the
+        move left in place, the record would say `running` for a day with nothing running."""
+        try:
+            await self._audit(ctx, action, decision, "ok")
+        except UnavailableError as exc:
+            try:
+                await self._move(action.id, action.state, back_to, "any", ctx.user_id, self.ttl, **restore)
+            except (RedisError, OSError, TimeoutError) as undo:
+                log.error("could not undo the unaudited move of %s: %s", action.id, short_error(undo))
+            raise ConfirmationError(
+                "confirm.audit_failed_not_run",
+                command=self.command_text(ctx, op, action),
+                detail=exc.fields.get("detail", ""),
+            ) from None
 
     def awaiting_message(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
@@ -308,22 +394,46 @@ class Confirmations:
         )
 
     async def approve(self, ctx: OpContext, action_id: str) -> Result:
-        action = await self._load_or_expired(action_id)
+        """A second admin's yes to a critical step: it runs now, under its own operation's timeout."""
+        async with asyncio.timeout(CLICK_TIMEOUT):
+            op, action = await self._approve(ctx, action_id)
+        return await self.execute(ctx, op, action)
+
+    async def _approve(self, ctx: OpContext, action_id: str) -> tuple[Operation, PendingAction]:
+        action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         if action.requester == ctx.user_id:
             raise ConfirmationError("confirm.same_person")
         await self._check_role(ctx, op, need_admin=True)
         await self.ensure_stores(ctx, op.name)
+        self._refuse_while_draining()
         move = await self._move(
-            action_id, "awaiting_approval", "running", "other", ctx.user_id, KEEP_FINISHED, approved_by=ctx.user_id
+            action_id,
+            "awaiting_approval",
+            "running",
+            "other",
+            ctx.user_id,
+            KEEP_FINISHED,
+            approved_by=ctx.user_id,
+            owner=self.leases.owner,
+            lease_until=self.leases.until(),
         )
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
-        await self._audit(ctx, move.action, "approved", "ok")
-        return await self.execute(ctx, op, move.action)
+        await self._audited_or_undone(
+            ctx,
+            op,
+            move.action,
+            "approved",
+            back_to="awaiting_approval",
+            approved_by=None,
+            owner=None,
+            lease_until=None,
+        )
+        return op, move.action
 
     async def cancel(self, ctx: OpContext, action_id: str) -> Result:
-        action = await self._load_or_expired(action_id)
+        action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         if action.requester != ctx.user_id:
             # Someone else may only reject a critical step that awaits them, and only as an admin.
@@ -345,17 +455,36 @@ class Confirmations:
         text = ctx.t("confirm.cancelled", command=self.command_text(ctx, op, move.action), user=ctx.user_id)
         return Result(title=ctx.t("confirm.cancelled_title"), blocks=[Text(text)], replace_original=True, summary=text)
 
-    async def _load_or_expired(self, action_id: str) -> PendingAction:
+    async def _load_or_expired(self, ctx: OpContext, action_id: str) -> PendingAction:
+        """The action, if it exists and was asked for in the channel this click or command comes from.
+
+        A confirmation is bound to its channel: the people who saw the preview are the ones who
+        see the step run, so a Confirm typed or clicked elsewhere is refused."""
         try:
             action = await self.load(action_id)
         except (RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError(part="Redis", operation="confirm", detail=short_error(exc)) from None
         if action is None:
             raise ConfirmationError("confirm.expired")
+        if action.channel_id != ctx.channel_id:
+            raise ConfirmationError("confirm.wrong_channel", channel=action.channel_id or ctx.t("confirm.no_channel"))
         return action
 
     async def execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
-        """Run the handler once; the message moves running → done | failed and says who said yes."""
+        """Run the handler once; the message moves running → done | failed | interrupted and says who said yes.
+
+        The step runs as a task of its own that `drain` can wait for and, past the shutdown
+        grace, stop (its programs' process groups are killed on the way out); whatever ends
+        it, the outcome is recorded, audited and returned here."""
+        finished = asyncio.get_running_loop().create_future()
+        self._executions.add(finished)
+        try:
+            return await self._execute(ctx, op, action)
+        finally:
+            self._executions.discard(finished)
+            finished.set_result(None)
+
+    async def _execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
         command = self.command_text(ctx, op, action)
         people = [(t("confirm.field.requested_by"), action.requester)]
@@ -366,7 +495,10 @@ class Confirmations:
             blocks=[Fields([*people, (t("confirm.field.state"), t("confirm.running"))])],
             replace_original=True,
         )
-        await ctx.update(running)
+        # The message is a view: its edits go out from a task of their own, so a slow or
+        # rate-limited Slack never holds the step back (nor cuts it).
+        view = DetachedUpdate(ctx.update)
+        await view(running)
         args = op.args.model_validate(action.arguments, context={"config": self.deps.config, "t": t})
         started = time.perf_counter()
         last_shown = 0.0
@@ -377,18 +509,29 @@ class Confirmations:
             if time.monotonic() - last_shown < PROGRESS_INTERVAL:
                 return
             last_shown = time.monotonic()
-            await ctx.update(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
+            await view(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
 
-        run_ctx = replace(ctx, progress=progress)
+        run_ctx = replace(ctx, progress=progress, update=view)
+        step = asyncio.ensure_future(asyncio.wait_for(op.handler(run_ctx, args), op.timeout))
+        self._steps[action.id] = step
+        lease = asyncio.ensure_future(self.leases.keep(self.key(action.id)))
+        result: Result | None = None
         try:
-            result = await asyncio.wait_for(op.handler(run_ctx, args), op.timeout)
+            try:
+                result = await step
+            finally:
+                lease.cancel()
+                self._steps.pop(action.id, None)
             state: State = "done" if result.ok else "failed"
             detail = result.summary
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this click itself was cancelled, not just its step
+            state, detail = "interrupted", t("confirm.interrupted_detail", seconds=f"{self.grace:g}")
         except TimeoutError:
-            result = None
             state, detail = "failed", t("error.timeout", operation=op.name, seconds=f"{op.timeout:g}")
         except Exception as exc:
-            result = None
             state = "failed"
             if isinstance(exc, BotError):
                 detail = t(exc.key, **exc.fields)
@@ -397,25 +540,130 @@ class Confirmations:
                 detail = t("error.internal", error_id=action.request_id)
             detail = self.deps.redact(detail)
         elapsed = time.perf_counter() - started
-        await self._move(action.id, "running", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500])
+        # From here on the step has run: whatever fails now is said next to its real outcome,
+        # never instead of it.
+        notes: list[str] = []
         try:
-            await self._audit(ctx, action, "executed", "ok" if state == "done" else "failed", detail)
-        except UnavailableError:
-            log.error("audit row for the finished step %s (%s) could not be written", op.name, action.id)
-        status = t("confirm.done" if state == "done" else "confirm.failed", seconds=f"{elapsed:.1f}")
+            # From `interrupted` too: a sweep may have released it during a long Redis outage
+            # (no renewals); the step's real outcome then corrects the record.
+            await self._move(
+                action.id, "running,interrupted", state, "any", ctx.user_id, KEEP_FINISHED, detail=detail[:500]
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.error("record of the finished step %s (%s) not updated: %s", op.name, action.id, short_error(exc))
+            notes.append(t("confirm.record_not_updated", part=t("part.redis"), detail=short_error(exc)))
+        outcome = {"done": "ok", "failed": "failed"}.get(state, state)
+        entry = self._entry(ctx, action, "executed", outcome, detail)
+        entry.entry_id, entry.at = new_id(16), datetime.now(UTC)
+        unwritten = await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
+        if unwritten is not None:
+            log.error("audit row of the finished step %s (%s) kept for later: %s", op.name, action.id, unwritten)
+            notes.append(t("confirm.audit_kept", detail=unwritten))
+        # Only once the outcome is recorded: an edit still on its way may not overwrite the answer.
+        await view.close()
+        status = t(f"confirm.{state}", seconds=f"{elapsed:.1f}")
         blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
         if result is not None:
             blocks.extend(result.blocks)
         else:
             blocks.append(Text(detail))
+        blocks.extend(Text(note) for note in notes)
         title = result.title if result is not None and result.title else t("confirm.title", command=command)
-        return Result(
-            title=title,
-            blocks=blocks,
-            ok=state == "done",
-            replace_original=True,
-            summary=detail or status,
-        )
+        final = Result(title=title, blocks=blocks, ok=state == "done", replace_original=True, summary=detail or status)
+        if self.draining:
+            # The adapter may not get to post this once the process stops: say it from here too.
+            try:
+                await asyncio.wait_for(ctx.update(final), UPDATE_TIMEOUT)
+            except Exception as exc:
+                log.warning("final message of %s not shown: %s", action.id, short_error(exc))
+        return final
+
+    # ---- shutdown and recovery ----------------------------------------------------------
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Stop taking clicks; let running steps end within `grace`, then stop the rest.
+
+        Called on SIGTERM before anything is closed. A stopped step's programs are killed with
+        their process groups (bot/steps.py), its record set to `interrupted`, an audit row
+        written and its message edited: nothing is left `running` for the next replica to find."""
+        self.draining = True
+        grace = self.grace if grace is None else grace
+        steps = list(self._steps.values())
+        if steps:
+            log.info("draining %d running step(s), up to %gs", len(steps), grace)
+            _, late = await asyncio.wait(steps, timeout=grace)
+            for step in late:
+                step.cancel()
+        if self._executions:
+            await asyncio.wait(list(self._executions), timeout=DRAIN_BOOKKEEPING)
+
+    @property
+    def grace(self) -> float:
+        return float(self.deps.settings.shutdown_grace_seconds)
+
+    async def sweep(self) -> None:
+        """Write the audit rows kept while the database was away, then release the running steps
+        whose owner's lease ended (a replica that died mid-step). Runs on every replica."""
+        written = await self.spool.flush(self.deps.audit)
+        if written:
+            log.info("%d kept audit row(s) written", written)
+        for key, record in await self.leases.expired():
+            action_id = key.rsplit(":", 1)[-1]
+            if action_id in self._steps:
+                continue  # ours and alive: a renewal was late (a Redis hiccup)
+            executed = await self._executed_row(action_id)
+            if executed is not None:
+                outcome, detail = executed
+                released = await self.leases.release(key, "done" if outcome == "ok" else "failed", detail)
+                if released is not None:
+                    log.info("record of %s set from its audit row: %s", action_id, outcome)
+                continue
+            t = Catalog(self.deps.config.locale)
+            detail = t("confirm.interrupted_found_detail", owner=str(record.get("owner") or "?"))
+            released = await self.leases.release(key, "interrupted", detail)
+            if released is None:
+                continue  # another replica won, or the owner renewed meanwhile
+            action = PendingAction.model_validate(released)
+            entry = AuditEntry(
+                request_id=action.request_id,
+                user_id=action.requester,
+                channel_id=action.channel_id,
+                source="recovery",
+                operation=action.operation,
+                arguments={**action.arguments, "confirmation": action.id},
+                decision="executed",
+                outcome="interrupted",
+                detail=detail,
+                entry_id=new_id(16),
+                at=datetime.now(UTC),
+            )
+            await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
+            await self._tell_interrupted(action, t)
+
+    async def _executed_row(self, action_id: str) -> tuple[str, str] | None:
+        """The outcome and detail of this confirmation's `executed` audit row, if there is one."""
+        async with self.deps.db.connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT outcome, coalesce(detail, '') AS detail FROM audit_log"
+                " WHERE decision = 'executed' AND arguments->>'confirmation' = $1 ORDER BY id DESC LIMIT 1",
+                action_id,
+            )
+        return (str(row["outcome"]), str(row["detail"])) if row else None
+
+    async def _tell_interrupted(self, action: PendingAction, t: Catalog) -> None:
+        if self.notifier is None or not action.channel_id:
+            return
+        prefix = self.deps.config.slack.command
+        shown = " ".join(str(v) for v in action.arguments.values() if v not in (None, False, ""))
+        command = f"{prefix} {action.operation} {shown}".strip()
+        text = t("confirm.interrupted_found", user=action.requester, command=command)
+        try:
+            await asyncio.wait_for(
+                self.notifier.post(action.channel_id, Result(title=command, blocks=[Text(text)], summary=text)),
+                UPDATE_TIMEOUT,
+            )
+        except Exception as exc:
+            log.warning("could not tell %s that %s was interrupted: %s", action.requester, action.id, short_error(exc))
 
 
 class ActionIdArgs(OpArgs):
@@ -426,13 +674,13 @@ def _flow(ctx: OpContext) -> Confirmations:
     return ctx.deps.confirmations
 
 
-@operation("confirm", ActionIdArgs, hidden=True)
+@operation("confirm", ActionIdArgs, hidden=True, self_timed=True)
 async def confirm_op(ctx: OpContext, args: ActionIdArgs) -> Result:
     """Confirm a destructive step you asked for."""
     return await _flow(ctx).confirm(ctx, args.id)
 
 
-@operation("approve", ActionIdArgs, hidden=True)
+@operation("approve", ActionIdArgs, hidden=True, self_timed=True)
 async def approve_op(ctx: OpContext, args: ActionIdArgs) -> Result:
     """Approve a critical step someone else confirmed (admins)."""
     return await _flow(ctx).approve(ctx, args.id)

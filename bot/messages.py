@@ -177,6 +177,45 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "No se pudo registrar la confirmación; inténtalo de nuevo.",
     },
     "confirm.unknown_operation": {"en": "`{operation}` no longer exists.", "es": "`{operation}` ya no existe."},
+    # step lifecycle (confirmations: channel binding, outcomes under outages, shutdown, recovery)
+    "confirm.wrong_channel": {
+        "en": "This confirmation belongs to channel {channel}, where the step was asked for; confirm it there. Nothing was run.",
+        "es": "Esta confirmación pertenece al canal {channel}, donde se pidió el paso; confírmalo allí. No se ejecutó nada.",
+    },
+    "confirm.no_channel": {"en": "(the terminal)", "es": "(la terminal)"},
+    "confirm.audit_failed_not_run": {
+        "en": "The audit log could not record this click ({detail}), so `{command}` did NOT run and nothing was changed. The same button works again once the bot's database answers.",
+        "es": "El registro de auditoría no pudo anotar este clic ({detail}), así que `{command}` NO se ejecutó y no se cambió nada. El mismo botón vuelve a funcionar cuando la base de datos del bot responda.",
+    },
+    "confirm.interrupted": {"en": "⛔ interrupted after {seconds}s", "es": "⛔ interrumpido tras {seconds}s"},
+    "confirm.interrupted_detail": {
+        "en": "The bot was shutting down and the step did not end within {seconds}s, so it was stopped (its programs were killed). It may have done part of its work: check before running it again.",
+        "es": "El bot se estaba apagando y el paso no terminó en {seconds}s, así que se detuvo (se mataron sus programas). Puede haber hecho parte de su trabajo: revisa antes de ejecutarlo otra vez.",
+    },
+    "confirm.interrupted_found": {
+        "en": "⛔ {user}: `{command}` was interrupted: the bot replica running it stopped before it ended. Its outcome is unknown; check what it changed before running it again.",
+        "es": "⛔ {user}: `{command}` se interrumpió: la réplica del bot que lo ejecutaba se detuvo antes de que terminara. Su resultado es desconocido; revisa qué cambió antes de ejecutarlo otra vez.",
+    },
+    "confirm.interrupted_found_detail": {
+        "en": "interrupted: its replica ({owner}) stopped renewing its lease before the step ended",
+        "es": "interrumpido: su réplica ({owner}) dejó de renovar su lease antes de que el paso terminara",
+    },
+    "confirm.state.interrupted": {
+        "en": "This step was interrupted when the bot running it stopped; its outcome is unknown. Check, then send the command again if needed.",
+        "es": "Este paso se interrumpió cuando se detuvo el bot que lo ejecutaba; su resultado es desconocido. Revisa y envía el comando otra vez si hace falta.",
+    },
+    "confirm.shutting_down": {
+        "en": "The bot is restarting, so nothing was run. Click again in a minute; another replica will take it.",
+        "es": "El bot se está reiniciando, así que no se ejecutó nada. Vuelve a hacer clic en un minuto; otra réplica lo tomará.",
+    },
+    "confirm.audit_kept": {
+        "en": "⚠️ The audit log could not be written ({detail}). The row is kept and will be written as soon as the bot's database answers.",
+        "es": "⚠️ No se pudo escribir el registro de auditoría ({detail}). La fila se guarda y se escribirá en cuanto la base de datos del bot responda.",
+    },
+    "confirm.record_not_updated": {
+        "en": "⚠️ The outcome above is what happened, but the confirmation's record in the bot's {part} could not be updated ({detail}).",
+        "es": "⚠️ El resultado de arriba es lo que pasó, pero el registro de la confirmación en el {part} del bot no se pudo actualizar ({detail}).",
+    },
     # incidents and escalation
     "incident.unknown_severity": {
         "en": "Unknown severity; use one of: {severities}.",

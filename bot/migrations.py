@@ -131,6 +131,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         """,
     ),
     (
+        7,
+        "audit rows written late (the spool) are written once: entry_id unique",
+        """
+        ALTER TABLE audit_log ADD COLUMN entry_id TEXT;
+        CREATE UNIQUE INDEX audit_log_entry_id ON audit_log (entry_id) WHERE entry_id IS NOT NULL;
+        """,
+    ),
+    (
         9,
         "alert groups: one row per (source, group key), its one Slack message and its thread's history",
         """

@@ -59,6 +59,10 @@ class Operation:
     hidden: bool = False
     any_channel: bool = False
     long: bool = False  # long-lived (a live tail, a migration): runs in the long lane, bot/lanes.py
+    self_timed: bool = False
+    """The handler bounds its own work, so the dispatcher does not cut it at `timeout`: a Confirm
+    click runs the confirmed step under that step's operation's timeout (an hour for `db
+    migrate`), not under the click's own."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -136,6 +140,7 @@ def operation(
     hidden: bool = False,
     any_channel: bool = False,
     long: bool = False,
+    self_timed: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -155,6 +160,7 @@ def operation(
             hidden=hidden,
             any_channel=any_channel,
             long=long,
+            self_timed=self_timed,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]

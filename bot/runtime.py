@@ -16,6 +16,7 @@ from bot.notify import Notifier
 from bot.redact import RedactingFilter, Redactor
 from bot.roles import GroupMembers
 from bot.settings import Settings
+from bot.step_leases import every
 
 if TYPE_CHECKING:
     from bot.scheduler import Scheduler
@@ -63,6 +64,14 @@ class Runtime:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         return task
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Before closing on SIGTERM: running confirmed steps end (or are stopped past the grace)
+        and their outcome is recorded and shown; the escalation worker drains if it can."""
+        await self.deps.confirmations.drain(grace)
+        drain_escalation = getattr(self.deps.escalation, "drain", None)
+        if drain_escalation is not None:
+            await drain_escalation()
 
     async def close(self) -> None:
         if self.deps.escalation is not None:  # in-flight pages finish and are recorded first
@@ -116,11 +125,15 @@ async def start(
     from bot.memory import trim_periodically
 
     runtime.spawn(trim_periodically())  # RSS follows what is in use (bot/memory.py, the soak)
+
+    # Steps whose replica died mid-way are reported interrupted and released, by any replica.
+    runtime.spawn(every(deps.confirmations.leases.lease / 2, deps.confirmations.sweep))
     if notifier is not None:
         from bot.escalation import EscalationWorker
         from bot.notify import RedactingNotifier
 
         notifier = RedactingNotifier(notifier, deps.redact)
+        deps.confirmations.notifier = notifier
         deps.escalation = EscalationWorker(deps, notifier)
         runtime.spawn(deps.escalation.run())
         # Scheduled jobs (the daily backup) post their results the same way, one replica per slot.

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     redis_prefix: str = "opsbot:"
     log_level: str = "INFO"
+    shutdown_grace_seconds: float = 25.0
+    """On SIGTERM, how long running confirmed steps may take to end before they are stopped."""
+    step_lease_seconds: float = 30.0
+    """How long a running step's owner is trusted without renewing; then another replica reports it interrupted."""
 
     def missing_for(self, mode: str) -> str | None:
         """The line to refuse `serve` (HTTP) or `socket` with when their Slack variables are unset:
