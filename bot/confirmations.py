@@ -23,7 +23,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -45,9 +45,15 @@ from bot.step_leases import Leases
 
 if TYPE_CHECKING:
     from bot.context import OpContext
-    from bot.notify import Notifier
 
 log = logging.getLogger(__name__)
+
+
+class Poster(Protocol):
+    """What telling a requester about an interrupted step needs of the escalation's notifier
+    (injected at start-up: the confirmation flow sits below the incidents layer)."""
+
+    async def post(self, channel: str, result: Result, thread_ts: str | None = None) -> str: ...
 
 DEFAULT_TTL = timedelta(minutes=5)
 KEEP_FINISHED = 24 * 3600
@@ -120,7 +126,7 @@ class Confirmations:
         self._script: Any = None
         self.leases = Leases(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
         self.spool = AuditSpool(lambda: self.redis, f"{deps.settings.redis_prefix}audit:spool")
-        self.notifier: Notifier | None = None
+        self.notifier: Poster | None = None
         self.draining = False
         self._steps: dict[str, asyncio.Future[Result]] = {}
         self._executions: set[asyncio.Future[None]] = set()

@@ -85,6 +85,11 @@ class Dispatcher:
     def t(self) -> Catalog:
         return Catalog(self.deps.config.locale)
 
+    def is_bare_declare(self, text: str) -> bool:
+        """A bare `incident declare` (typed or from a button): each adapter completes it with its
+        form (Slack's modal, the terminal's prompts), so the check lives here, below both."""
+        return self.strip_prefix(text).lower().split() == ["incident", "declare"]
+
     def strip_prefix(self, text: str) -> str:
         """Accept `/ops status` as well as `status` (the terminal and buttons send the former)."""
         prefix = self.deps.config.slack.command

@@ -20,7 +20,6 @@ from bot.messages import Catalog
 from bot.render_text import render_text, save_files
 from bot.results import Attachment, Buttons, Result
 from bot.runtime import Runtime
-from bot.slack_modal import wants_declare_form
 
 EXIT_WORDS = {"exit", "quit", "salir", ":q"}
 
@@ -96,7 +95,7 @@ class Shell:
 
     async def run_one(self, text: str) -> Result:
         """Dispatch, print, save files, then offer the buttons as numbered choices."""
-        if wants_declare_form(self.runtime.dispatcher, text):
+        if self.runtime.dispatcher.is_bare_declare(text):
             text = await self._declare_form() or text
         invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
 

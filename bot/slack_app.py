@@ -29,7 +29,7 @@ from bot.results import Result
 from bot.settings import Settings
 from bot.slack_answer import Recipient, Respond, answer
 from bot.slack_dedupe import install_dedupe
-from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission, wants_declare_form
+from bot.slack_modal import DECLARE_VIEW, open_declare_form, run_submission
 from bot.slack_thread import SlackThread
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ def build_slack_app(
     async def on_command(ack: Any, body: dict[str, Any], respond: Respond) -> None:
         text = str(body.get("text") or "")
         shown = dispatcher.deps.redact(f"{config.slack.command} {text}".strip()[:200])
-        if wants_declare_form(dispatcher, text) and body.get("trigger_id"):
+        if dispatcher.is_bare_declare(text) and body.get("trigger_id"):
             await ack()
             if await open_declare_form(bot.client, dispatcher, str(body["trigger_id"]), body.get("channel_id")):
                 return
@@ -246,7 +246,7 @@ def build_slack_app(
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         value = str(action.get("value") or "")
         if (
-            wants_declare_form(dispatcher, value)
+            dispatcher.is_bare_declare(value)
             and body.get("trigger_id")
             and await open_declare_form(bot.client, dispatcher, str(body["trigger_id"]), channel)
         ):

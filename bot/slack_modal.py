@@ -21,11 +21,6 @@ _SEVERITY_BLOCK, _SEVERITY_ACTION = "severity", "severity_select"
 _TITLE_BLOCK, _TITLE_ACTION = "title", "title_input"
 
 
-def wants_declare_form(dispatcher: Dispatcher, text: str) -> bool:
-    """True for a bare declare (typed or from a button), which the form completes."""
-    return dispatcher.strip_prefix(text).lower().split() == ["incident", "declare"]
-
-
 def declare_view(dispatcher: Dispatcher, channel_id: str | None) -> dict[str, Any]:
     t = dispatcher.t
     severities = list(dispatcher.deps.config.escalation.policies) or ["sev1", "sev2"]
