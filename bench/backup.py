@@ -10,7 +10,7 @@ turns:
    parse, role, handler; it is not destructive, so there is no confirmation) while a
    thread samples this process's VmRSS every 50 ms;
 2. runs `pg_dump --clean --if-exists … | gzip -6 > file` through bash: the same dump
-   options (bot.backups.DUMP_ARGS) and the same gzip level (6, gzip's default) as the bot.
+   options (bot.procedures.backups.DUMP_ARGS) and the same gzip level (6, gzip's default) as the bot.
 
 Prints every run, the medians, their ratio (target <= 1.1), both file sizes, and the
 bot's RSS before and at its peak during the backup (target: flat, under 150 MB: the dump
@@ -37,11 +37,11 @@ import asyncpg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import runtime as rt  # noqa: E402
-from bot.backups import DUMP_ARGS, human_size  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.dispatcher import Invocation  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.app import runtime as rt  # noqa: E402
+from bot.config.ops_yml import parse_config  # noqa: E402
+from bot.config.settings import Settings  # noqa: E402
+from bot.core.dispatcher import Invocation  # noqa: E402
+from bot.procedures.backups import DUMP_ARGS, human_size  # noqa: E402
 
 BATCH_ROWS = 250_000
 USER = "U0BENCH"

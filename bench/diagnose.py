@@ -54,11 +54,11 @@ from conftest import API_SCRIPT, BUSYBOX  # noqa: E402
 from exporter import Exporter, start_exporter  # noqa: E402
 from private_postgres import start_private_postgres  # noqa: E402
 
-from bot import runtime as rt  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.dispatcher import Invocation  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.slack_app import build_slack_app, web_client  # noqa: E402
+from bot.app import runtime as rt  # noqa: E402
+from bot.config.ops_yml import parse_config  # noqa: E402
+from bot.config.settings import Settings  # noqa: E402
+from bot.core.dispatcher import Invocation  # noqa: E402
+from bot.slack.app import build_slack_app, web_client  # noqa: E402
 from handlers.diagnose import PLANS, Plan, run_step  # noqa: E402
 
 REDIS_URL = os.environ.get("OPS_TEST_REDIS", "redis://127.0.0.1:6379/0")

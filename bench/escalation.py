@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from targets import free_port  # noqa: E402
 
-from bot.config import load_config  # noqa: E402
-from bot.database import BotDatabase  # noqa: E402
-from bot.incidents import IncidentStore  # noqa: E402
+from bot.config.ops_yml import load_config  # noqa: E402
+from bot.storage.database import BotDatabase  # noqa: E402
+from bot.storage.incidents import IncidentStore  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 CONFIG = """\

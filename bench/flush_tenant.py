@@ -9,7 +9,7 @@ neighbours `tenant:T1:*` … `tenant:T4:*` whose names share the prefix. Then, `
 times, with the tenant's keys re-SET under the same names before every run:
 
 1. times `flush_tenant_keys` (what `/ops cache flush-tenant` runs) on a client built like
-   the bot's own (`bot.deps.redis_client`), while another process PINGs every 5 ms and
+   the bot's own (`bot.core.deps.redis_client`), while another process PINGs every 5 ms and
    keeps the worst round trip: the application must not stall while the bot deletes;
 2. times the runbook's line through bash under the same PINGer.
 
@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from private_redis import PrivateRedis, start_private_redis  # noqa: E402
 
-from bot.config import OpsConfig  # noqa: E402
-from bot.deps import redis_client  # noqa: E402
+from bot.config.ops_yml import OpsConfig  # noqa: E402
+from bot.core.deps import redis_client  # noqa: E402
 from handlers.cache import SCAN_COUNT, UNLINK_BATCH, flush_tenant_keys, tenant_pattern  # noqa: E402
 
 TENANT = "T"

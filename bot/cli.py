@@ -11,16 +11,16 @@ import sys
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, OpsConfig
-from bot.messages import Catalog
-from bot.settings import Settings
-from bot.worker import WorkerLoop
+from bot.app.worker import WorkerLoop
+from bot.config.ops_yml import ConfigError, OpsConfig
+from bot.config.settings import Settings
+from bot.text.messages import Catalog
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from bot.runtime import Runtime
-    from bot.slack_app import SlackBot
+    from bot.app.runtime import Runtime
+    from bot.slack.app import SlackBot
 
 log = logging.getLogger("ops-bot")
 
@@ -44,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load_config(path: str) -> OpsConfig:
-    """ops.yml checked against the registered operations as well (see `bot.runtime.load_checked`)."""
-    from bot.runtime import load_checked
+    """ops.yml checked against the registered operations as well (see `bot.app.runtime.load_checked`)."""
+    from bot.app.runtime import load_checked
 
     return load_checked(path)
 
@@ -67,8 +67,8 @@ def check_config(path: str | None, settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from bot.database import BotDatabase
-    from bot.errors import UnavailableError
+    from bot.storage.database import BotDatabase
+    from bot.text.errors import UnavailableError
 
     db = BotDatabase(settings.database_url.get_secret_value())
     try:
@@ -83,13 +83,13 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _shell(settings: Settings, user: str | None, command: str | None) -> int:
-    from bot import runtime as rt
-    from bot.shell import Shell, default_user
+    from bot.app import runtime as rt
+    from bot.terminal.shell import Shell, default_user
 
     config = _load_config(settings.ops_config)
     notifier = None
     if settings.slack_bot_token is not None:  # pages go out from the terminal too when Slack is configured
-        from bot.notify import SlackNotifier, slack_client_for_notices
+        from bot.incidents.notify import SlackNotifier, slack_client_for_notices
 
         notifier = SlackNotifier(slack_client_for_notices(settings.slack_api_url, _token(settings)))
     runtime = await rt.start(settings, config, migrate=True, notifier=notifier)
@@ -157,7 +157,7 @@ async def _listen(app: web.Application, host: str, port: int) -> web.AppRunner:
 
 
 async def _serve(settings: Settings, host: str, port: int) -> int:
-    from bot.server import build_web_app
+    from bot.slack.server import build_web_app
 
     stop = _stop_requested()
     config = _load_config(settings.ops_config)
@@ -175,9 +175,9 @@ async def _serve(settings: Settings, host: str, port: int) -> int:
 
 async def _start_slack(settings: Settings, config: OpsConfig) -> tuple[WorkerLoop, Runtime, SlackBot]:
     """Deps live on a worker loop; the Slack side (acks) keeps the main loop to itself."""
-    from bot import runtime as rt
-    from bot.notify import SlackNotifier, slack_client_for_notices
-    from bot.slack_app import build_slack_app, group_members_via, web_client
+    from bot.app import runtime as rt
+    from bot.incidents.notify import SlackNotifier, slack_client_for_notices
+    from bot.slack.app import build_slack_app, group_members_via, web_client
 
     worker = WorkerLoop().start()
     client = web_client(settings)
@@ -217,9 +217,9 @@ async def _stop(worker: WorkerLoop, runtime: Runtime, slack: SlackBot | None = N
 
 async def _socket(settings: Settings, host: str, port: int) -> int:
     """Socket Mode for Slack, plus the HTTP side of `serve` without /slack/events (liveness, metrics)."""
-    from bot.server import build_web_app
-    from bot.slack_dedupe import socket_mode_handler
-    from bot.socket_mode import SocketConnection, SocketRefused, opening_client
+    from bot.slack.middleware import socket_mode_handler
+    from bot.slack.server import build_web_app
+    from bot.slack.socket_mode import SocketConnection, SocketRefused, opening_client
 
     if settings.slack_app_token is None:
         print("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", file=sys.stderr)

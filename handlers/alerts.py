@@ -1,6 +1,6 @@
 """Alerts: what fires now, the alert message's buttons, and real Alertmanager silences.
 
-An alert group's message (bot/alert_poster.py) carries Diagnose, Declare incident,
+An alert group's message (bot/alerts/poster.py) carries Diagnose, Declare incident,
 Acknowledge and Silence buttons; each is one of these operations, so it gets the same role
 check, audit and rendering as typing it. Silences are made through Alertmanager's v2 API
 (`stack.alertmanager`), with `createdBy` set to the Slack user who asked.
@@ -11,16 +11,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.alert_message import message_link
-from bot.alert_poster import declare_for
-from bot.alert_store import AlertGroup, AlertStore
-from bot.argtypes import DURATION_WORD, positional
-from bot.context import OpContext
-from bot.durations import format_duration, parse_duration
-from bot.errors import BotError
-from bot.registry import NoArgs, OpArgs, operation
-from bot.results import Button, Buttons, Result, Table, Text
+from bot.alerts.message import message_link
+from bot.alerts.poster import declare_for
+from bot.alerts.store import AlertGroup, AlertStore
+from bot.core.argtypes import DURATION_WORD, positional
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, OpArgs, operation
+from bot.output.results import Button, Buttons, Result, Table, Text
 from bot.targets.alertmanager import Alertmanager, Matcher
+from bot.text.durations import format_duration, parse_duration
+from bot.text.errors import BotError
 
 DEFAULT_SILENCE = timedelta(hours=2)
 MAX_SILENCE = timedelta(days=7)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.argtypes import SlackUser, positional
-from bot.context import OpContext
-from bot.registry import OpArgs, operation
-from bot.results import Result, Table, Text
+from bot.core.argtypes import SlackUser, positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, operation
+from bot.output.results import Result, Table, Text
 
 
 class AuditArgs(OpArgs):

@@ -33,15 +33,15 @@ import redis.asyncio as aioredis
 from pydantic import AfterValidator, Field, ValidationInfo
 from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
-from bot.argtypes import positional
-from bot.config import OpsConfig
-from bot.context import OpContext
-from bot.database import short_error
-from bot.durations import format_duration
-from bot.errors import BotError, TargetError, UsageError
-from bot.messages import Catalog
-from bot.registry import NoArgs, OpArgs, operation, preview_for
-from bot.results import Check, Checks, Code, Fields, Result, Table, Text
+from bot.config.ops_yml import OpsConfig
+from bot.core.argtypes import positional
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, OpArgs, operation, preview_for
+from bot.output.results import Check, Checks, Code, Fields, Result, Table, Text
+from bot.storage.database import short_error
+from bot.text.durations import format_duration
+from bot.text.errors import BotError, TargetError, UsageError
+from bot.text.messages import Catalog
 
 READ_TIMEOUT = 5.0
 """INFO, PING, DBSIZE: small answers; longer than this means the stack's Redis is in trouble."""

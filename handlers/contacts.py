@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.context import OpContext
-from bot.hours import reachable
-from bot.registry import NoArgs, operation
-from bot.results import Result, Table, Text
+from bot.config.hours import reachable
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, operation
+from bot.output.results import Result, Table, Text
 
 
 @operation("contacts", NoArgs)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.argtypes import DurationArg, ServiceName, option, positional
-from bot.context import OpContext
-from bot.durations import format_duration
-from bot.errors import BotError
-from bot.registry import NoArgs, OpArgs, operation, preview_for
-from bot.results import Attachment, Code, Fields, Result, Table, Text
+from bot.core.argtypes import DurationArg, ServiceName, option, positional
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, OpArgs, operation, preview_for
+from bot.output.results import Attachment, Code, Fields, Result, Table, Text
 from bot.targets.docker import ContainerInfo, DockerTarget
+from bot.text.durations import format_duration
+from bot.text.errors import BotError
 
 INLINE_LINES = 40
 INLINE_CHARS = 2_600

@@ -2,7 +2,7 @@
 
 Connections and slow queries are read-only SQL. Migrations are the configured
 `stack.steps.migrate` / `migrate_rollback` lines, run by the step runner. Backups are
-files made by `pg_dump | gzip` (bot/backups.py); a restore runs the runbook's order as
+files made by `pg_dump | gzip` (bot/procedures/backups.py); a restore runs the runbook's order as
 steps of one message: verify the file, stop api, restore, start api, health check, so
 that a bad file is refused while the api is still serving.
 """
@@ -21,8 +21,12 @@ from urllib.parse import urlsplit
 import asyncpg
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from bot.argtypes import positional
-from bot.backups import (
+from bot.core.argtypes import positional
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, OpArgs, operation, preview_for
+from bot.jobs.scheduler import scheduled
+from bot.output.results import Block, Button, Buttons, Fields, Result, Table, Text
+from bot.procedures.backups import (
     ON_DEMAND,
     SCHEDULED,
     BackupFile,
@@ -33,17 +37,13 @@ from bot.backups import (
     valid_name,
     verify_file,
 )
-from bot.backups import dump as dump_database
-from bot.backups import restore as restore_database
-from bot.context import OpContext
-from bot.database import short_error
-from bot.durations import format_duration
-from bot.errors import BotError, TargetError
-from bot.messages import Catalog
-from bot.registry import NoArgs, OpArgs, operation, preview_for
-from bot.results import Block, Button, Buttons, Fields, Result, Table, Text
-from bot.scheduler import scheduled
-from bot.steps import Procedure, Step, StepOutput, configured_step
+from bot.procedures.backups import dump as dump_database
+from bot.procedures.backups import restore as restore_database
+from bot.procedures.steps import Procedure, Step, StepOutput, configured_step
+from bot.storage.database import short_error
+from bot.text.durations import format_duration
+from bot.text.errors import BotError, TargetError
+from bot.text.messages import Catalog
 from handlers.procedures import health_step, service_step
 
 API_SERVICE = "api"
@@ -302,7 +302,7 @@ def prune_label(ctx: OpContext, origin: Origin, keep: int) -> str:
 async def take_backup(ctx: OpContext, origin: Origin) -> Result:
     """pg_dump | gzip into backups.dir, then prune `origin`'s backups to `keep`: two steps of one message.
 
-    Retention is per origin (bot/backups.py): an on-demand backup never removes a scheduled one.
+    Retention is per origin (bot/procedures/backups.py): an on-demand backup never removes a scheduled one.
     """
     store = store_of(ctx)
     dsn = dsn_of(ctx)

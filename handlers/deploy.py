@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from bot.argtypes import positional
-from bot.context import OpContext
-from bot.errors import BotError, TargetError
-from bot.messages import Catalog
-from bot.registry import OpArgs, operation, preview_for
-from bot.results import Block, Fields, Result, Table, Text
-from bot.steps import Procedure, Step, StepFailed, StepOutput, capture, configured_step, host_env, run_host
+from bot.core.argtypes import positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, operation, preview_for
+from bot.output.results import Block, Fields, Result, Table, Text
+from bot.procedures.steps import Procedure, Step, StepFailed, StepOutput, capture, configured_step, host_env, run_host
+from bot.text.errors import BotError, TargetError
+from bot.text.messages import Catalog
 from handlers.procedures import health_step
 
 GIT_TIMEOUT = 15.0

@@ -19,7 +19,7 @@ parsing, role check and confirmation as typing it, so offering it here grants no
 When an incident is open, "Add to INC-42" posts the findings into its thread: the
 findings' plain text waits in the bot's Redis (FINDINGS_TTL) under an id, and the button
 runs `/ops diagnose post <id> <incident>`, which queues an incident timeline note that the
-escalation worker posts (bot/escalation.py renders the `diagnosis` event).
+escalation worker posts (bot/incidents/escalation.py renders the `diagnosis` event).
 """
 
 from __future__ import annotations
@@ -37,18 +37,18 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo
 from redis.exceptions import RedisError
 
-from bot.argtypes import positional
-from bot.context import OpContext
-from bot.database import short_error
-from bot.durations import format_duration
-from bot.errors import BotError, TargetError, UnavailableError
-from bot.ids import new_id
-from bot.incidents import Incident
-from bot.messages import Catalog
-from bot.registry import OpArgs, operation
-from bot.render_text import render_text
-from bot.results import Block, Button, Buttons, Check, Checks, CheckState, Code, Result, Table, Text
+from bot.core.argtypes import positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, operation
+from bot.output.results import Block, Button, Buttons, Check, Checks, CheckState, Code, Result, Table, Text
+from bot.output.terminal import render_text
+from bot.storage.database import short_error
+from bot.storage.incidents import Incident
 from bot.targets.http import check_http
+from bot.text.durations import format_duration
+from bot.text.errors import BotError, TargetError, UnavailableError
+from bot.text.ids import new_id
+from bot.text.messages import Catalog
 from handlers.database import database_name, slow_statements, stack_db
 from handlers.incidents import IncidentRef
 from handlers.metrics import (

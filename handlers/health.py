@@ -6,13 +6,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.argtypes import CheckName, positional
-from bot.context import OpContext
-from bot.database import short_error
-from bot.errors import BotError
-from bot.registry import NoArgs, OpArgs, operation
-from bot.results import Check, Checks, Result, Text
+from bot.core.argtypes import CheckName, positional
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, OpArgs, operation
+from bot.output.results import Check, Checks, Result, Text
+from bot.storage.database import short_error
 from bot.targets.http import check_http
+from bot.text.errors import BotError
 
 DEFAULT_TIMEOUT = 5.0
 

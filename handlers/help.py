@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.argtypes import positional
-from bot.context import OpContext
-from bot.messages import OPERATION_HELP_ES
-from bot.registry import OpArgs, Operation, Registry, operation
-from bot.results import Fields, Result, Text
+from bot.core.argtypes import positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, Operation, Registry, operation
+from bot.output.results import Fields, Result, Text
+from bot.text.messages import OPERATION_HELP_ES
 
 LEVELS = {"none": "—", "confirm": "confirm", "critical": "critical (second admin)"}
 

@@ -1,7 +1,7 @@
 """Runbook "Escalamiento de Incidentes": declare, acknowledge, resolve and list incidents.
 
 The handlers only record; the escalation worker sends every page and thread message from
-the durable queue (bot/escalation.py), so a restart never loses one.
+the durable queue (bot/incidents/escalation.py), so a restart never loses one.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from bot import incident_report
-from bot.argtypes import SlackUser, positional
-from bot.context import OpContext
-from bot.durations import format_duration
-from bot.errors import BotError
-from bot.messages import Catalog
-from bot.registry import NoArgs, OpArgs, operation
-from bot.results import Attachment, Button, Buttons, Fields, Result, Table, Text
+from bot.core.argtypes import SlackUser, positional
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, OpArgs, operation
+from bot.incidents import report as incident_report
+from bot.output.results import Attachment, Button, Buttons, Fields, Result, Table, Text
+from bot.text.durations import format_duration
+from bot.text.errors import BotError
+from bot.text.messages import Catalog
 
 _REF = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 

@@ -1,6 +1,6 @@
 """Runbook "Ver logs en tiempo real" (`make logs`, `docker-compose logs -f api`) as a live tail.
 
-`/ops logs api --follow [2m]` opens a thread (`ctx.thread`, bot/threads.py) and writes the
+`/ops logs api --follow [2m]` opens a thread (`ctx.thread`, bot/core/threads.py) and writes the
 lines the container prints into it, batched so the thread gets at most one message per
 FLUSH_INTERVAL (Slack's pace per channel), for at most the given time (MAX_FOLLOW), and
 ends with the whole capture attached as a file. A message holds the newest lines of its
@@ -39,18 +39,18 @@ import redis.asyncio as aioredis
 from pydantic import AfterValidator, Field, ValidationInfo
 from redis.exceptions import RedisError
 
-from bot.argtypes import DURATION_WORD, DurationArg, ServiceName, option, positional
-from bot.context import OpContext
-from bot.database import short_error
-from bot.durations import format_duration
-from bot.errors import TargetError, UnavailableError
-from bot.ids import new_id
-from bot.messages import Catalog
-from bot.registry import OpArgs, operation
-from bot.render_text import save_files
-from bot.results import Attachment, Block, Button, Buttons, Code, Result, Text
+from bot.core.argtypes import DURATION_WORD, DurationArg, ServiceName, option, positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, operation
+from bot.core.threads import Thread, ThreadError
+from bot.output.results import Attachment, Block, Button, Buttons, Code, Result, Text
+from bot.output.terminal import save_files
+from bot.storage.database import short_error
 from bot.targets.docker import DockerTarget
-from bot.threads import Thread, ThreadError
+from bot.text.durations import format_duration
+from bot.text.errors import TargetError, UnavailableError
+from bot.text.ids import new_id
+from bot.text.messages import Catalog
 from handlers.containers import docker_of
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 `curl /metrics | grep http_request_duration` shows cumulative bucket counters, which
 nobody can read at 3 AM. `/ops metrics` parses them (bot/targets/prometheus.py) and shows
 per route what a dashboard would: p50/p95/p99 computed exactly like Prometheus'
-`histogram_quantile` over `sum by (le, method, route)` (bot/promql.py), the request rate,
+`histogram_quantile` over `sum by (le, method, route)` (bot/targets/promql.py), the request rate,
 the share of 5xx answers, the cache hit rate, and the latency buckets as a bar chart.
 
 What one scrape can tell: counters are totals since the API process started, so it
@@ -30,16 +30,16 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from bot.argtypes import DURATION_WORD, DurationArg, option, positional
-from bot.charts import Series, line_chart
-from bot.context import OpContext
-from bot.errors import BotError
-from bot.messages import Catalog
-from bot.promql import Bucket, bucket_quantile, increase, parse_le, per_bucket, sum_buckets
-from bot.registry import OpArgs, operation
-from bot.results import Attachment, Block, Code, Fields, Result, Table, Text
+from bot.core.argtypes import DURATION_WORD, DurationArg, option, positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, operation
+from bot.output.charts import Series, line_chart
+from bot.output.results import Attachment, Block, Code, Fields, Result, Table, Text
 from bot.targets.prometheus import Family, Scrape, scrape
 from bot.targets.prometheus_api import query_range
+from bot.targets.promql import Bucket, bucket_quantile, increase, parse_le, per_bucket, sum_buckets
+from bot.text.errors import BotError
+from bot.text.messages import Catalog
 
 LATENCY = "http_request_duration_seconds"
 REQUESTS = "http_requests_total"

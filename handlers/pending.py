@@ -16,12 +16,12 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from bot.context import OpContext
-from bot.database import short_error
-from bot.errors import UnavailableError
-from bot.registry import NoArgs, operation
-from bot.results import Block, Button, Buttons, Result, Text
-from bot.roles import rank
+from bot.core.context import OpContext
+from bot.core.registry import NoArgs, operation
+from bot.core.roles import rank
+from bot.output.results import Block, Button, Buttons, Result, Text
+from bot.storage.database import short_error
+from bot.text.errors import UnavailableError
 
 SCAN_LIMIT = 5000
 SHOWN = 10

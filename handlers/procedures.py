@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.context import OpContext
-from bot.render_text import STATE_MARK
-from bot.results import Check
-from bot.steps import Step, StepFailed, StepOutput
+from bot.core.context import OpContext
+from bot.output.results import Check
+from bot.output.terminal import STATE_MARK
+from bot.procedures.steps import Step, StepFailed, StepOutput
 from handlers.containers import docker_of
 from handlers.health import http_checks, service_probes
 

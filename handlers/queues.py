@@ -22,14 +22,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from bot.argtypes import positional
-from bot.config import OpsConfig
-from bot.context import OpContext
-from bot.durations import format_duration
-from bot.errors import BotError, TargetError, UsageError
-from bot.messages import Catalog
-from bot.registry import OpArgs, operation, preview_for
-from bot.results import Block, Fields, Result, Table, Text
+from bot.config.ops_yml import OpsConfig
+from bot.core.argtypes import positional
+from bot.core.context import OpContext
+from bot.core.registry import OpArgs, operation, preview_for
+from bot.output.results import Block, Fields, Result, Table, Text
 from bot.targets.bull_board import (
     FAILED,
     SERVICE,
@@ -39,6 +36,9 @@ from bot.targets.bull_board import (
     BullBoardClient,
     JobCounts,
 )
+from bot.text.durations import format_duration
+from bot.text.errors import BotError, TargetError, UsageError
+from bot.text.messages import Catalog
 
 DEFAULT_TIMEOUT = 5.0
 ALL = "all"

@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 
-from bot.context import OpContext
-from bot.database import TargetDatabase, short_error
-from bot.errors import BotError, TargetError, UsageError
-from bot.registry import operation, preview_for
-from bot.results import Block, Fields, Result, Text
+from bot.core.context import OpContext
+from bot.core.registry import operation, preview_for
+from bot.output.results import Block, Fields, Result, Text
+from bot.storage.database import TargetDatabase, short_error
+from bot.text.errors import BotError, TargetError, UsageError
 from handlers.cache import (
     SCAN_TIMEOUT,
     FlushInterrupted,

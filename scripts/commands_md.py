@@ -8,7 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import handlers  # noqa: F401  registers every operation
-from bot.registry import REGISTRY
+from bot.core.registry import REGISTRY
 from handlers.help import commands_markdown
 
 if __name__ == "__main__":

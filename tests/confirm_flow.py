@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.dispatcher import Invocation
-from bot.results import Button, Buttons, Result
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.output.results import Button, Buttons, Result
 
 
 def buttons(result: Result) -> list[Button]:

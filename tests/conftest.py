@@ -21,9 +21,9 @@ import redis
 sys.path.insert(0, str(Path(__file__).parent))
 
 import handlers  # noqa: F401  registers every operation
-from bot import runtime as rt
-from bot.config import parse_config
-from bot.settings import Settings
+from bot.app import runtime as rt
+from bot.config.ops_yml import parse_config
+from bot.config.settings import Settings
 
 PG_HOST = os.environ.get("OPS_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN = f"postgresql://postgres@{PG_HOST}:5432/postgres"

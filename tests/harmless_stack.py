@@ -28,10 +28,10 @@ import asyncpg
 from conftest import PG_ADMIN, REDIS_URL, base_config
 from private_redis import PrivateRedis, free_port, start_private_redis
 
-from bot import runtime as rt
-from bot.config import load_config
-from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.app import runtime as rt
+from bot.app.runtime import Runtime
+from bot.config.ops_yml import load_config
+from bot.config.settings import Settings
 
 BACKUP = "pedidos_20250101_020000.sql.gz"
 SEED_KEYS = {

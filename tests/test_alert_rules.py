@@ -15,13 +15,13 @@ import pytest
 from conftest import RuntimeFactory, base_config
 from slack_emulator import Call, SlackEmulator
 
-from bot.alert_payloads import parse
-from bot.alert_poster import matches
-from bot.alert_store import AlertStore
-from bot.config import AlertRule
-from bot.dispatcher import Invocation
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.runtime import Runtime
+from bot.alerts.payloads import parse
+from bot.alerts.poster import matches
+from bot.alerts.store import AlertStore
+from bot.app.runtime import Runtime
+from bot.config.ops_yml import AlertRule
+from bot.core.dispatcher import Invocation
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
 
 POLICY = """\
 escalation:
@@ -99,7 +99,7 @@ async def incidents(db_url: str) -> list[asyncpg.Record]:
 
 
 def test_rules_match_exact_values_and_regexes_first_rule_first() -> None:
-    from bot.alert_store import AlertGroup
+    from bot.alerts.store import AlertGroup
 
     def group(labels: dict[str, str]) -> AlertGroup:
         now = __import__("datetime").datetime.now()
@@ -199,8 +199,8 @@ async def test_a_slack_that_posts_but_answers_after_the_timeout_gets_one_alert_m
 ) -> None:
     """The first post's answer comes after the notifier's timeout: the retry finds the message by its
     metadata marker in the channel and posts nothing again."""
-    monkeypatch.setattr("bot.notify.SLACK_TIMEOUT", 1.0)
-    monkeypatch.setattr("bot.alert_poster.RETRY_SECONDS", 1)
+    monkeypatch.setattr("bot.incidents.notify.SLACK_TIMEOUT", 1.0)
+    monkeypatch.setattr("bot.alerts.poster.RETRY_SECONDS", 1)
     runtime = await start(make_runtime, emu, fresh_db_url)
     emu.slow(
         "chat.postMessage", 2.5, only=lambda c: c.args.get("channel") == "C0ALERTS" and not c.args.get("thread_ts")

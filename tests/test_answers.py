@@ -1,4 +1,4 @@
-"""Answers survive a failing response_url (bot/slack_answer.py): a real `ops-bot serve`, signed
+"""Answers survive a failing response_url (bot/slack/answer.py): a real `ops-bot serve`, signed
 requests, and the Slack emulator failing the response_url on purpose (500, 429 with Retry-After,
 N times), then the Web API fallback, then a log line when every way failed."""
 
@@ -15,7 +15,7 @@ from conftest import base_config
 from e2e import CHANNEL, new_user, slash
 from slack_emulator import Call, SlackEmulator
 
-from bot.slack_answer import RESPONSE_URL_ATTEMPTS
+from bot.slack.answer import RESPONSE_URL_ATTEMPTS
 
 pytestmark = pytest.mark.timeout(90)
 

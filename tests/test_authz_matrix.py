@@ -21,9 +21,9 @@ import pytest_asyncio
 from confirm_flow import buttons
 from harmless_stack import BACKUP, HarmlessStack, harmless_stack
 
-from bot.dispatcher import Invocation
-from bot.registry import REGISTRY, ROLE_ORDER, Operation
-from bot.roles import rank
+from bot.core.dispatcher import Invocation
+from bot.core.registry import REGISTRY, ROLE_ORDER, Operation
+from bot.core.roles import rank
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -21,11 +21,11 @@ from conftest import PG_HOST, RuntimeFactory
 from test_database import SLOT_UTC, FakeClock, _admin, db_config, run, tenant_ids
 from test_steps import PASSWORD, everything
 
-from bot import backups as backup_module
-from bot.backups import ON_DEMAND, SCHEDULED, BackupFile, BackupStore, dump, restore
-from bot.results import Result
-from bot.scheduler import JOBS, Notice, Scheduler
-from bot.steps import StepOutput
+from bot.jobs.scheduler import JOBS, Notice, Scheduler
+from bot.output.results import Result
+from bot.procedures import backups as backup_module
+from bot.procedures.backups import ON_DEMAND, SCHEDULED, BackupFile, BackupStore, dump, restore
+from bot.procedures.steps import StepOutput
 
 TZ = "America/Santiago"
 

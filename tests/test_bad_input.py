@@ -20,11 +20,11 @@ from harmless_stack import HarmlessStack, harmless_stack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.dispatcher import Invocation
-from bot.errors import BotError
-from bot.parsing import bind_words, find_operation, split_words, validate_args
-from bot.registry import REGISTRY
-from bot.render_slack import render_slack
+from bot.core.dispatcher import Invocation
+from bot.core.parsing import bind_words, find_operation, split_words, validate_args
+from bot.core.registry import REGISTRY
+from bot.output.slack import render_slack
+from bot.text.errors import BotError
 
 pytestmark = pytest.mark.timeout(300)
 

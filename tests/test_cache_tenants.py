@@ -19,12 +19,12 @@ from confirm_flow import buttons, click, run_confirmed
 from conftest import RuntimeFactory, base_config
 from private_redis import PrivateRedis, free_port, start_private_redis
 
-from bot.dispatcher import Invocation
-from bot.errors import TargetError, UsageError
-from bot.messages import CATALOG
-from bot.render_text import render_text
-from bot.results import Buttons, Result
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.output.results import Buttons, Result
+from bot.output.terminal import render_text
+from bot.text.errors import TargetError, UsageError
+from bot.text.messages import CATALOG
 from handlers.cache import FlushInterrupted, count_tenant_keys, flush_tenant_keys, glob_escape, tenant_pattern
 from handlers.tenants import quote_identifier
 

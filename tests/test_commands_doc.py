@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import handlers  # noqa: F401  registers every operation
-from bot.registry import REGISTRY
+from bot.core.registry import REGISTRY
 from handlers.help import commands_markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "commands.md"

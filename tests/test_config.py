@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_config
-from bot.durations import parse_duration
+from bot.config.ops_yml import ConfigError, load_config, parse_config
+from bot.text.durations import parse_duration
 
 SPEC = Path(__file__).resolve().parent / "spec" / "ops.example.yml"  # the spec's example, vendored
 ENV = {

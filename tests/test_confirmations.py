@@ -13,10 +13,10 @@ import pytest
 from confirm_flow import buttons, click, run_confirmed
 from conftest import RuntimeFactory, base_config
 
-from bot.dispatcher import Invocation
-from bot.registry import REGISTRY, NoArgs, operation, preview_for
-from bot.results import Result, Text
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.core.registry import REGISTRY, NoArgs, operation, preview_for
+from bot.output.results import Result, Text
 
 
 def started_at(container: str) -> str:

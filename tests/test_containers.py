@@ -6,8 +6,8 @@ import asyncio
 
 from conftest import RuntimeFactory, base_config
 
-from bot.dispatcher import Invocation
-from bot.results import Attachment, Code, Result, Table
+from bot.core.dispatcher import Invocation
+from bot.output.results import Attachment, Code, Result, Table
 
 
 def code_text(result: Result) -> str:

@@ -21,11 +21,11 @@ from private_postgres import PrivatePostgres, start_private_postgres
 from targets import HttpTarget, delayed, start_http_target
 from test_steps import PASSWORD, attachment, everything, steps_config
 
-from bot.backups import BackupStore
-from bot.dispatcher import Invocation
-from bot.results import Result, Table, Text
-from bot.runtime import Runtime
-from bot.scheduler import JOBS, Notice, Scheduler, next_slot
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.jobs.scheduler import JOBS, Notice, Scheduler, next_slot
+from bot.output.results import Result, Table, Text
+from bot.procedures.backups import BackupStore
 
 SLOT_UTC = datetime(2026, 1, 15, 5, 0, tzinfo=UTC)  # 02:00 in Santiago (UTC-3 in January)
 
@@ -397,7 +397,7 @@ async def test_a_failed_scheduled_backup_alerts(stack: Stack) -> None:
 
 async def test_notices_open_with_an_alert_line_and_carry_no_secret(stack: Stack) -> None:
     """What the queued notice says (its delivery: tests/test_scheduled_notices.py)."""
-    from bot.scheduler import notice_text
+    from bot.jobs.scheduler import notice_text
 
     failed = Result(title="Backup", blocks=[Text(f"pg_dump failed for {stack.dsn}")], ok=False, summary="failed")
     text = notice_text(Notice("db backup", SLOT_UTC, failed, alert=True, channel="C0INCIDENTS"), stack.runtime.deps)

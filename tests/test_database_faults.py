@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from parts import PostgresPart
 
-from bot.database import TargetDatabase
-from bot.errors import TargetError
+from bot.storage.database import TargetDatabase
+from bot.text.errors import TargetError
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from conftest import RuntimeFactory
 from targets import HttpTarget, delayed, start_http_target
 from test_steps import attachment, everything, steps_config
 
-from bot.dispatcher import Invocation
-from bot.results import Result
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.output.results import Result
 
 MAKEFILE = """\
 .PHONY: build deploy

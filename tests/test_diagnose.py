@@ -20,10 +20,10 @@ from targets import HttpTarget, delayed, hangs, start_http_target
 from test_queues import Board
 from test_queues import board as bull_board  # noqa: F401  the real Bull Board, as test_queues starts it
 
-from bot.dispatcher import Invocation
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.results import Check, Checks, Result, Table, Text
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
+from bot.output.results import Check, Checks, Result, Table, Text
 
 VIEWER, OPERATOR = "U0VIEW", "U0OPER"
 

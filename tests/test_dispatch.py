@@ -9,12 +9,12 @@ from conftest import RuntimeFactory, base_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.dispatcher import Invocation
-from bot.errors import UsageError
-from bot.messages import Catalog
-from bot.parsing import bind_words, find_operation, split_words
-from bot.registry import REGISTRY
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.core.parsing import bind_words, find_operation, split_words
+from bot.core.registry import REGISTRY
+from bot.text.errors import UsageError
+from bot.text.messages import Catalog
 
 
 async def audit_rows(runtime: Runtime, request_id: str) -> list[dict[str, Any]]:
@@ -154,7 +154,7 @@ async def test_audit_database_down_does_not_block_read_only_commands(make_runtim
 @given(text=st.text(max_size=300) | st.sampled_from(["logs", "logs api --tail", "audit -1", "health '", "ps ../x"]))
 def test_any_text_gets_an_answer_never_a_crash(text: str) -> None:
     """Parsing alone (no targets): every input is either parsed or a UsageError/UnknownCommand."""
-    from bot.errors import BotError
+    from bot.text.errors import BotError
 
     t = Catalog()
     try:
@@ -181,10 +181,10 @@ async def test_help_explains_a_command_selected_by_a_flag(make_runtime: RuntimeF
 def test_hidden_operations_are_never_suggested() -> None:
     """`/ops aprove` must not offer `/ops approve <id>` (a button's command) to a tired person."""
     import handlers  # noqa: F401  registers every operation
-    from bot.errors import UnknownCommandError
-    from bot.messages import Catalog
-    from bot.parsing import find_operation
-    from bot.registry import REGISTRY
+    from bot.core.parsing import find_operation
+    from bot.core.registry import REGISTRY
+    from bot.text.errors import UnknownCommandError
+    from bot.text.messages import Catalog
 
     hidden = [op.name for op in REGISTRY if op.hidden]
     assert {"approve", "confirm", "cancel", "incident tick"} <= set(hidden)
@@ -213,8 +213,8 @@ def test_hidden_operations_are_never_suggested() -> None:
 def test_a_person_is_named_the_ways_people_type_them(typed: str, meant: str) -> None:
     from conftest import base_config
 
-    from bot.config import parse_config
-    from bot.messages import Catalog
+    from bot.config.ops_yml import parse_config
+    from bot.text.messages import Catalog
     from handlers.incidents import OncallSetArgs
 
     config = parse_config(base_config())
@@ -226,8 +226,8 @@ def test_an_unknown_name_is_a_short_refusal_naming_what_to_type() -> None:
     from conftest import base_config
     from pydantic import ValidationError
 
-    from bot.config import parse_config
-    from bot.messages import Catalog
+    from bot.config.ops_yml import parse_config
+    from bot.text.messages import Catalog
     from handlers.incidents import OncallSetArgs
 
     config = parse_config(base_config())

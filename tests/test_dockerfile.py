@@ -24,7 +24,7 @@ from packaging.specifiers import SpecifierSet
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
-HEALTH_PATH = "/healthz"  # served by bot/server.py
+HEALTH_PATH = "/healthz"  # served by bot/slack/server.py
 
 
 @dataclass(frozen=True)

@@ -20,18 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import bot.storage.incidents.escalation
+import bot.storage.incidents.notify
 import pytest
+from bot.storage.incidents.notify import SlackNotifier, slack_client_for_notices
 from botproc import REPO, SIGNING_SECRET, BotLauncher, BotProcess
 from conftest import RuntimeFactory, base_config
 from parts import PostgresPart
 from slack_emulator import Call, SlackEmulator
 from slack_signing import signed_headers, slash_command_body
 
-import bot.escalation
-import bot.notify
-from bot.dispatcher import Invocation
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -188,7 +188,7 @@ async def test_sigterm_mid_batch_lets_the_sends_finish_and_records_them(
 async def test_a_slack_that_answers_after_the_timeout_pages_each_person_once(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.notify, "SLACK_TIMEOUT", 1.0)
+    monkeypatch.setattr(bot.incidents.notify, "SLACK_TIMEOUT", 1.0)
     # the pages' DMs are delivered, their answers come after the bot gave up waiting
     emu.slow("chat.postMessage", 2.0, only=lambda c: str(c.args.get("channel"))[:1] == "D")
     runtime = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
@@ -347,7 +347,7 @@ async def test_a_page_slack_keeps_failing_for_is_failed_after_its_attempts_and_s
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        bot.escalation, "MAX_ATTEMPTS", 3, raising=False
+        bot.incidents.escalation, "MAX_ATTEMPTS", 3, raising=False
     )  # backoff 1 s, 2 s: the bound is met within the test
 
     def open_dm(call: Call) -> dict[str, Any]:
@@ -372,7 +372,7 @@ async def test_a_lease_that_runs_out_mid_send_is_taken_over_without_a_second_pag
     """The replica holding the lease is stuck (its DM answer takes 4 s, its lease 1 s): another
     replica claims the steps again, finds the DMs already in Slack by their marker, and records
     them; the stuck replica's late record then changes nothing."""
-    monkeypatch.setattr(bot.escalation, "LEASE", 1.0)
+    monkeypatch.setattr(bot.incidents.escalation, "LEASE", 1.0)
     emu.slow("chat.postMessage", 4.0, only=lambda c: str(c.args.get("channel"))[:1] == "D")
     first = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
     await declare(first)

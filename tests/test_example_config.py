@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from bot.config import EscalationConfig, EscalationStep, OpsConfig, StackConfig, load_config
+from bot.config.ops_yml import EscalationConfig, EscalationStep, OpsConfig, StackConfig, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "ops.example.yml"

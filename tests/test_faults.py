@@ -24,7 +24,7 @@ from e2e import ACK_BUDGET, Answer, Sent, answer, click, new_message_ts, new_use
 from parts import DockerSocket, HttpPart, PostgresPart, RedisPart
 from slack_emulator import SlackEmulator
 
-from bot.dispatcher import AUDIT_WAIT
+from bot.core.dispatcher import AUDIT_WAIT
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -109,7 +109,7 @@ class Session:
         status, body = await self.bot.get("/healthz")
         assert status == 200
         stores = dict(json.loads(body))
-        stores.pop("work", None)  # the lanes' use (bot/lanes.py), not a store
+        stores.pop("work", None)  # the lanes' use (bot/core/lanes.py), not a store
         return stores
 
     def figure(self, state: str, **answers: Answer) -> None:

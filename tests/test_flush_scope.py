@@ -18,8 +18,8 @@ from confirm_flow import run_confirmed
 from conftest import RuntimeFactory, base_config
 from private_redis import PrivateRedis, start_private_redis
 
-from bot.dispatcher import Invocation
-from bot.render_text import render_text
+from bot.core.dispatcher import Invocation
+from bot.output.terminal import render_text
 
 ADMIN, APPROVER = "U0ADMIN", "U0ADMIN2"
 BOT_PREFIX = "opsbot-flush:"

@@ -7,8 +7,8 @@ import time
 from conftest import REDIS_URL, RuntimeFactory, base_config
 from targets import delayed, hangs, start_http_target, start_silent_server
 
-from bot.dispatcher import Invocation
-from bot.results import Check, Checks, Result
+from bot.core.dispatcher import Invocation
+from bot.output.results import Check, Checks, Result
 
 
 def checks_of(result: Result) -> dict[str, Check]:

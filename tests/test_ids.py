@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import handlers  # noqa: F401  registers every operation
-from bot.ids import new_id
-from bot.messages import Catalog
-from bot.parsing import bind_words, find_operation, split_words
-from bot.registry import REGISTRY
+from bot.core.parsing import bind_words, find_operation, split_words
+from bot.core.registry import REGISTRY
+from bot.text.ids import new_id
+from bot.text.messages import Catalog
 
 
 def test_ids_are_letters_and_digits_so_none_reads_as_a_flag() -> None:

@@ -17,11 +17,11 @@ from conftest import RuntimeFactory, base_config
 from markdown_it import MarkdownIt
 from slack_emulator import SlackEmulator
 
-from bot.dispatcher import Invocation
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.render_slack import render_slack
-from bot.results import Attachment, Result
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
+from bot.output.results import Attachment, Result
+from bot.output.slack import render_slack
 
 POLICY = """\
 escalation:

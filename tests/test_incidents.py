@@ -14,10 +14,10 @@ import pytest
 from conftest import RuntimeFactory, base_config
 from slack_emulator import Call, SlackEmulator
 
-from bot.dispatcher import Invocation
-from bot.incidents import StepRow
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
+from bot.storage.incidents import StepRow
 
 POLICY = """\
 escalation:

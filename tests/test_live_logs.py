@@ -15,13 +15,13 @@ import pytest
 from conftest import REDIS_URL, RuntimeFactory, base_config
 from slack_emulator import Call, SlackEmulator
 
-from bot.dispatcher import Invocation
-from bot.registry import REGISTRY
-from bot.results import Result
-from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.shell import Shell
-from bot.slack_app import SlackBot, build_slack_app, web_client
+from bot.app.runtime import Runtime
+from bot.config.settings import Settings
+from bot.core.dispatcher import Invocation
+from bot.core.registry import REGISTRY
+from bot.output.results import Result
+from bot.slack.app import SlackBot, build_slack_app, web_client
+from bot.terminal.shell import Shell
 from handlers.live_logs import FollowArgs
 
 OPERATOR = "U0OPER"
@@ -133,8 +133,8 @@ async def test_follow_needs_a_thread_and_the_operator_role(
 
 
 def parse(text: str) -> tuple[str, Any]:
-    from bot.messages import Catalog
-    from bot.parsing import bind_words, find_operation, split_words
+    from bot.core.parsing import bind_words, find_operation, split_words
+    from bot.text.messages import Catalog
 
     t = Catalog()
     parsed = find_operation(split_words(text, t), REGISTRY, "/ops", t)
@@ -154,8 +154,8 @@ def test_follow_takes_an_optional_duration_anywhere() -> None:
 
 
 def test_a_result_reaching_a_thread_is_redacted() -> None:
-    from bot.results import Code
-    from bot.threads import RedactingThread
+    from bot.core.threads import RedactingThread
+    from bot.output.results import Code
 
     seen: list[Result] = []
 

@@ -13,10 +13,10 @@ import pytest
 from conftest import REDIS_URL, RuntimeFactory, base_config
 from slack_emulator import SlackEmulator
 
-from bot.dispatcher import Invocation
-from bot.settings import Settings
-from bot.slack_app import SlackBot, build_slack_app, web_client
-from bot.slack_thread import ATTEMPTS
+from bot.config.settings import Settings
+from bot.core.dispatcher import Invocation
+from bot.slack.app import SlackBot, build_slack_app, web_client
+from bot.slack.thread import ATTEMPTS
 
 pytestmark = pytest.mark.timeout(90)
 

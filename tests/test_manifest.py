@@ -21,7 +21,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "manifest.yml"
 SCHEMA_NAME = "slack-manifest.schema.1.0.0.json"
-EVENTS_PATH = "/slack/events"  # the route bot/server.py serves for commands, buttons and events
+EVENTS_PATH = "/slack/events"  # the route bot/slack/server.py serves for commands, buttons and events
 
 EXPECTED_BOT_SCOPES = {
     "commands",  # the /ops slash command

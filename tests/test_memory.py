@@ -1,4 +1,4 @@
-"""bot/memory.py on the real glibc: freed holes inside the malloc heap, which glibc keeps
+"""bot/app/memory.py on the real glibc: freed holes inside the malloc heap, which glibc keeps
 (it only trims the top), go back to the system when the bot trims, and the bot trims by itself."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import memory
+from bot.app import memory
 
 REPO = Path(__file__).resolve().parent.parent
 

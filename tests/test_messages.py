@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.messages import CATALOG, Catalog
+from bot.text.messages import CATALOG, Catalog
 
 REPO = Path(__file__).resolve().parent.parent
 # t("key", …), ctx.t("key"), Msg.of("key", …), SomeError("key", …), key="…" arguments
@@ -24,7 +24,7 @@ def test_every_key_used_in_the_code_is_in_the_catalog() -> None:
     used = keys_used()
     assert len(used) > 50, "the scan found too few keys: is the pattern still right?"
     missing = sorted(k for k in used if k not in CATALOG and not k.endswith("."))
-    assert not missing, f"keys used but not in bot/messages.py: {missing}"
+    assert not missing, f"keys used but not in bot/text/messages.py: {missing}"
 
 
 def test_every_entry_speaks_english_and_spanish() -> None:
@@ -48,8 +48,8 @@ def test_spanish_locale_is_used_and_unknown_keys_are_visible() -> None:
 
 def test_every_visible_operation_has_its_help_in_spanish() -> None:
     import handlers  # noqa: F401  registers every operation
-    from bot.messages import OPERATION_HELP_ES
-    from bot.registry import REGISTRY
+    from bot.core.registry import REGISTRY
+    from bot.text.messages import OPERATION_HELP_ES
 
     missing = sorted(op.name for op in REGISTRY if not op.hidden and op.name not in OPERATION_HELP_ES)
     assert not missing, f"add a Spanish help line to OPERATION_HELP_ES for: {missing}"

@@ -12,9 +12,9 @@ from conftest import RuntimeFactory, base_config
 from exporter import Exporter, start_exporter
 from targets import HttpTarget, delayed, start_http_target
 
-from bot.dispatcher import Invocation
-from bot.results import Code, Fields, Result, Table, Text
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.output.results import Code, Fields, Result, Table, Text
 from bot.targets.prometheus import scrape
 from handlers.metrics import Observation, latency_report
 

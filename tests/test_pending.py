@@ -9,10 +9,10 @@ from confirm_flow import buttons, click
 from conftest import RuntimeFactory, base_config
 from private_redis import PrivateRedis, start_private_redis
 
-from bot.dispatcher import Invocation
-from bot.render_text import render_text
-from bot.results import Result
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.output.results import Result
+from bot.output.terminal import render_text
 
 
 @pytest.fixture

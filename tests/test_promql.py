@@ -1,4 +1,4 @@
-"""bot/promql.py against hand-computed values and against Prometheus' own test vectors.
+"""bot/targets/promql.py against hand-computed values and against Prometheus' own test vectors.
 
 The vectors marked "Prometheus" come from promql/promqltest/testdata/histograms.test in
 prometheus/prometheus (the `testhistogram*` and `request_duration_seconds` series at 50m
@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from bot.promql import Bucket, bucket_quantile, delta_buckets, increase, parse_le, per_bucket, sum_buckets
+from bot.targets.promql import Bucket, bucket_quantile, delta_buckets, increase, parse_le, per_bucket, sum_buckets
 from handlers.metrics import bar, bar_chart
 
 INF = math.inf

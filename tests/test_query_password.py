@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncpg
 from conftest import RuntimeFactory, base_config
 
-from bot.dispatcher import Invocation
-from bot.render_text import render_text
+from bot.core.dispatcher import Invocation
+from bot.output.terminal import render_text
 
 PASSWORD = "Qs3cret+Pw"
 ENCODED = "Qs3cret%2BPw"

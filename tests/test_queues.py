@@ -23,9 +23,9 @@ from confirm_flow import buttons, run_confirmed
 from conftest import REDIS_URL, REPO, RuntimeFactory, base_config
 from targets import free_port, start_silent_server
 
-from bot.dispatcher import Invocation
-from bot.results import Fields, Result, Table, Text
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.output.results import Fields, Result, Table, Text
 from handlers.queues import RetryArgs, queue_retry
 
 SERVER = REPO / "tests" / "bull" / "server.js"

@@ -22,9 +22,9 @@ from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.redact import MASK, Redactor, secrets_of_url
-from bot.render_slack import render_slack
-from bot.results import Code, Result
+from bot.output.results import Code, Result
+from bot.output.slack import render_slack
+from bot.text.redact import MASK, Redactor, secrets_of_url
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -50,7 +50,7 @@ CHILD_DEADLINE = 180.0
 _TIMER = textwrap.dedent(
     """
     import json, sys, time
-    from bot.redact import Redactor
+    from bot.text.redact import Redactor
     redact = Redactor(["s3cretpass", "xoxb-1111-2222-e2eBotTokenSecret"])
     size, units = int(sys.argv[1]), json.loads(sys.argv[2])
 

@@ -1,4 +1,4 @@
-"""Every Slack request runs at most once (bot/dedupe.py): a replayed signed request is refused
+"""Every Slack request runs at most once (bot/slack/dedupe.py): a replayed signed request is refused
 with 401, Slack's own redelivery is answered 200 and not run again, over HTTP and Socket Mode,
 and with the bot's Redis down the check fails open to the process's own memory.
 
@@ -23,7 +23,7 @@ from slack_emulator import RESPONSE_URL, SOCKET_ACK, SlackEmulator
 from slack_signing import block_actions_payload, slash_command_payload
 from targets import start_silent_server
 
-from bot.dedupe import TIMEOUT, Deduper, content_of
+from bot.slack.dedupe import TIMEOUT, Deduper, content_of
 
 pytestmark = pytest.mark.timeout(90)
 

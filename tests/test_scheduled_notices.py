@@ -12,10 +12,10 @@ import pytest
 from conftest import RuntimeFactory, base_config
 from slack_emulator import Call, SlackEmulator
 
-from bot.context import OpContext
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.results import Result, Text
-from bot.scheduler import ScheduledJob, Scheduler, notify_via
+from bot.core.context import OpContext
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
+from bot.jobs.scheduler import ScheduledJob, Scheduler, notify_via
+from bot.output.results import Result, Text
 
 pytestmark = pytest.mark.timeout(60)
 

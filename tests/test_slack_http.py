@@ -28,7 +28,7 @@ from slack_emulator import SlackEmulator
 from slack_signing import block_actions_body, signed_headers, slash_command_body
 from targets import HttpTarget, delayed, hangs, start_http_target
 
-from bot.migrations import _LOCK_KEY
+from bot.storage.migrations import _LOCK_KEY
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -379,7 +379,7 @@ async def test_healthz_reports_the_bots_database_and_redis(start_bot: StartBot) 
     assert status == 200
     health = json.loads(body)
     assert {k: health[k] for k in ("status", "database", "redis")} == {"status": "ok", "database": "ok", "redis": "ok"}
-    assert health["work"]["queued"] == 0 and health["work"]["short"]["used"] == 0, "the lanes' use (bot/lanes.py)"
+    assert health["work"]["queued"] == 0 and health["work"]["short"]["used"] == 0, "the lanes' use (bot/core/lanes.py)"
 
 
 async def test_metrics_count_commands_by_outcome_and_time_the_acks(

@@ -10,12 +10,12 @@ import pytest
 from conftest import RuntimeFactory, base_config
 from slack_emulator import SlackEmulator
 
-from bot.dispatcher import Invocation
-from bot.registry import REGISTRY, NoArgs, operation
-from bot.results import Result, Text
-from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.slack_app import RESPONSE_URL_USES, SlackBot, build_slack_app, web_client
+from bot.app.runtime import Runtime
+from bot.config.settings import Settings
+from bot.core.dispatcher import Invocation
+from bot.core.registry import REGISTRY, NoArgs, operation
+from bot.output.results import Result, Text
+from bot.slack.app import RESPONSE_URL_USES, SlackBot, build_slack_app, web_client
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from parts import PostgresPart, RedisPart
 from slack_emulator import SlackEmulator
 from test_steps import everything, makefile, steps_config
 
-from bot.dispatcher import Invocation
-from bot.registry import REGISTRY, NoArgs, operation
-from bot.results import Result, Text
-from bot.runtime import Runtime
-from bot.settings import Settings
-from bot.slack_app import build_slack_app, web_client
+from bot.app.runtime import Runtime
+from bot.config.settings import Settings
+from bot.core.dispatcher import Invocation
+from bot.core.registry import REGISTRY, NoArgs, operation
+from bot.output.results import Result, Text
+from bot.slack.app import build_slack_app, web_client
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from conftest import RuntimeFactory, base_config
 
-from bot.context import OpContext
-from bot.dispatcher import Invocation
-from bot.results import Attachment, Code, Result, Text
-from bot.runtime import Runtime
-from bot.steps import Procedure, Step, StepFailed, StepOutput, command_words, configured_step, run_host
+from bot.app.runtime import Runtime
+from bot.core.context import OpContext
+from bot.core.dispatcher import Invocation
+from bot.output.results import Attachment, Code, Result, Text
+from bot.procedures.steps import Procedure, Step, StepFailed, StepOutput, command_words, configured_step, run_host
 
 PASSWORD = "s3cr3t-pw-42"
 
@@ -50,7 +50,8 @@ class Updates:
 
 
 def context(runtime: Runtime, updates: Updates | None = None, source: str = "button") -> OpContext:
-    """An OpContext straight from the dispatcher, without its final redaction gate: what steps.py alone does.
+    """An OpContext straight from the dispatcher, without its final redaction gate: what bot/procedures/steps.py alone
+    does.
 
     `button` is where confirmed procedures run: after the click that approved them.
     """

@@ -18,10 +18,10 @@ from aiohttp import web
 from conftest import RuntimeFactory, base_config
 from slack_emulator import SlackEmulator
 
-from bot.dispatcher import Invocation
-from bot.escalation import WEBHOOK_RETRY, WebhookRetry
-from bot.notify import SlackNotifier, slack_client_for_notices
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
+from bot.core.dispatcher import Invocation
+from bot.incidents.escalation import WEBHOOK_RETRY, WebhookRetry
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""The work after the ack runs in lanes (bot/lanes.py): a real `ops-bot serve` with more live
+"""The work after the ack runs in lanes (bot/core/lanes.py): a real `ops-bot serve` with more live
 tails of real containers than it has short slots still answers `/ops help` and the Stop click
 at once, caps live tails per user with a clear message, and says on /healthz how busy it is."""
 
@@ -17,7 +17,7 @@ from conftest import base_config
 from e2e import answer, button_values, click, messages_for, slash
 from slack_emulator import Call, SlackEmulator
 
-from bot.lanes import LONG_PER_USER, SHORT_SLOTS, LaneFullError, Lanes, declare_long
+from bot.core.lanes import LONG_PER_USER, SHORT_SLOTS, LaneFullError, Lanes, declare_long
 
 pytestmark = pytest.mark.timeout(180)
 

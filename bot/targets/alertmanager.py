@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.errors import TargetError
+from bot.text.errors import TargetError
 
 
 class Matcher(BaseModel):

@@ -20,9 +20,9 @@ import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from yarl import URL
 
-from bot.config import BullBoardConfig
-from bot.errors import TargetError
-from bot.messages import Catalog
+from bot.config.ops_yml import BullBoardConfig
+from bot.text.errors import TargetError
+from bot.text.messages import Catalog
 
 SERVICE = "Bull Board"
 FAILED = "failed"

@@ -16,10 +16,10 @@ from typing import Any, cast
 import aiodocker
 import aiohttp
 
-from bot.config import DockerConfig
-from bot.durations import format_duration
-from bot.errors import TargetError
-from bot.messages import Msg
+from bot.config.ops_yml import DockerConfig
+from bot.text.durations import format_duration
+from bot.text.errors import TargetError
+from bot.text.messages import Msg
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"

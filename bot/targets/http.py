@@ -7,8 +7,8 @@ import time
 
 import aiohttp
 
-from bot.messages import Catalog
-from bot.results import Check
+from bot.output.results import Check
+from bot.text.messages import Catalog
 
 
 async def check_http(session: aiohttp.ClientSession, name: str, url: str, timeout: float, t: Catalog) -> Check:

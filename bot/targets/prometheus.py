@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.errors import TargetError
-from bot.messages import Catalog
 from bot.targets.bull_board import display_url
+from bot.text.errors import TargetError
+from bot.text.messages import Catalog
 
 SERVICE = "metrics"
 MAX_BODY = 16 * 1024 * 1024

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.errors import TargetError
+from bot.text.errors import TargetError
 
 MAX_POINTS = 500
 

@@ -1,0 +1,75 @@
+"""`POST /alerts/alertmanager` and `POST /alerts/grafana`: checked, bounded, recorded, answered fast.
+
+The sender must present `Authorization: Bearer <alerts.token>` (compared in constant time);
+anything else is 401 and nothing is recorded. A body over MAX_BODY is 413, a payload that
+does not validate is 400 with a short reason; never a traceback. The answer waits only for
+the group's row (one short transaction), so Alertmanager's 10 s timeout is never near; the
+Slack message is the poster's job. With the bot's database down the answer is 503, so the
+sender retries instead of the alert being dropped.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal
+
+from aiohttp import web
+
+from bot.alerts.payloads import BadPayload, parse
+from bot.alerts.store import AlertStore
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+OnWorker = Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]
+
+
+def _json(code: int, **body: Any) -> web.Response:
+    return web.Response(status=code, text=json.dumps(body), content_type="application/json")
+
+
+def authorized(header: str | None, token: str) -> bool:
+    expected = f"Bearer {token}".encode()
+    return hmac.compare_digest((header or "").encode(), expected)
+
+
+def add_alert_routes(app: web.Application, deps: Any, on_worker: OnWorker) -> None:
+    """Mount the two endpoints; without `alerts:` in ops.yml they answer 404 with a reason.
+
+    The poster hears of a change through the NOTIFY of the row's transaction, on every replica."""
+
+    async def receive(source: Literal["alertmanager", "grafana"], request: web.Request) -> web.Response:
+        alerts = deps.config.alerts
+        if alerts is None:
+            return _json(404, error="alerts are not configured (no alerts: in ops.yml)")
+        if not authorized(request.headers.get("Authorization"), alerts.token):
+            log.warning("alert webhook refused (%s): missing or wrong bearer token", source)
+            return _json(401, error="missing or wrong bearer token")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _json(413, error=f"body over {MAX_BODY} bytes")
+        body = await request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return _json(413, error=f"body over {MAX_BODY} bytes")
+        try:
+            group = parse(source, body)
+        except BadPayload as exc:
+            return _json(400, error=str(exc))
+        channel = alerts.channel or deps.config.slack.incident_channel
+        try:
+            stored, changed = await on_worker(AlertStore(deps.db).record(source, group, channel))
+        except Exception as exc:
+            log.warning("alert webhook (%s) not recorded: %s", source, deps.redact(str(exc)))
+            return _json(503, error="the bot's database is unavailable; retry")
+        return _json(200, status="ok", group=stored.id, changed=changed)
+
+    async def alertmanager(request: web.Request) -> web.Response:
+        return await receive("alertmanager", request)
+
+    async def grafana(request: web.Request) -> web.Response:
+        return await receive("grafana", request)
+
+    app.router.add_post("/alerts/alertmanager", alertmanager)
+    app.router.add_post("/alerts/grafana", grafana)

@@ -1,0 +1,300 @@
+"""Brings every alert group's one Slack message up to its stored version, on any replica.
+
+The intake only writes the group's row (fast, before Alertmanager's timeout). Here a worker
+leases the groups whose message is behind (`posted_version < version`) for a short while,
+posts the message once (or `chat.update`s it), adds the new history lines to its thread,
+runs the matching rule once (diagnose into the thread, declare an incident), and records the
+version it brought the message to. A lease held by a replica that died runs out and another
+replica takes the group; a Slack failure keeps the group behind and it is tried again.
+
+Slack allows about one message a second per channel, with bursts: sends to one channel are
+bounded (CHANNEL_CONCURRENCY at a time per replica), and a 429 pauses that channel for its
+Retry-After instead of storming it; the groups wait in the table, not in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.alerts.message import alert_message, history_line
+from bot.alerts.store import ALERTS_CHANNEL, GROUP_COLUMNS, AlertGroup, AlertStore
+from bot.config.ops_yml import AlertRule, OpsConfig
+from bot.core.dispatcher import Invocation
+from bot.output.charts import Series, line_chart
+from bot.output.results import Result, Text
+from bot.storage.pg_listen import PgListener
+from bot.targets.prometheus_api import expression_of, query_range
+from bot.text.messages import Catalog
+
+log = logging.getLogger(__name__)
+
+MARKER_EVENT = "opsbot_step"
+"""The escalation notifier's metadata event type; `find` looks for it (see bot/incidents/notify.py)."""
+
+
+def marker(ids: list[int], part: str) -> dict[str, Any]:
+    """The Slack message metadata that names what a message is, in the escalation's marker shape."""
+    return {"event_type": MARKER_EVENT, "event_payload": {"steps": list(ids), "part": part}}
+
+
+ALERT_PART = "alert"
+"""The marker part of an alert group's message (its `steps` list holds the group's id)."""
+ALERT_USER = "ops-bot"
+"""Who runs a rule's diagnose: the bot itself, with the roles that `*` gives."""
+LEASE_SECONDS = 30
+RETRY_SECONDS = 5
+BATCH = 20
+CHANNEL_CONCURRENCY = 8
+CHART_WINDOW = timedelta(hours=1)
+
+
+class MessageSender(Protocol):
+    """The part of the escalation's notifier this worker uses (injected, so alerts stay a sibling)."""
+
+    async def post(
+        self, channel: str, result: Result, thread_ts: str | None = None, meta: dict[str, Any] | None = None
+    ) -> str: ...
+
+    async def find(self, channel: str, thread_ts: str | None, step: int, part: str) -> str | None: ...
+
+    async def update(self, channel: str, ts: str, result: Result) -> None: ...
+
+
+Dispatch = Callable[[Invocation], Awaitable[Result]]
+
+
+def matches(rule: AlertRule, group: AlertGroup) -> bool:
+    """Every matcher of the rule holds for the group (its common labels, else any of its alerts)."""
+    for label, wanted in rule.match.items():
+        values = (
+            {group.labels[label]}
+            if label in group.labels
+            else {a["labels"][label] for a in group.alerts.values() if label in a["labels"]}
+        )
+        if wanted.startswith("~"):
+            pattern = re.compile(wanted[1:])
+            if not any(pattern.fullmatch(v) for v in values):
+                return False
+        elif wanted not in values:
+            return False
+    return True
+
+
+def rule_for(config: OpsConfig, group: AlertGroup) -> AlertRule | None:
+    if config.alerts is None:
+        return None
+    return next((rule for rule in config.alerts.rules if matches(rule, group)), None)
+
+
+class AlertPoster:
+    def __init__(self, deps: Any, sender: MessageSender, dispatch: Dispatch, poll: float = 5.0) -> None:
+        self.deps = deps
+        self.sender = sender
+        self.dispatch = dispatch
+        self.poll = poll
+        self.store = AlertStore(deps.db)
+        self.name = f"{socket.gethostname()}:{os.getpid()}:alerts"
+        self._wake = asyncio.Event()
+        self._channel_slots: dict[str, asyncio.Semaphore] = {}
+        self._paused_until: dict[str, float] = {}
+
+    @property
+    def t(self) -> Catalog:
+        return Catalog(self.deps.config.locale)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        listener = PgListener(self.deps.db.dsn, ALERTS_CHANNEL, self.wake)
+        await asyncio.gather(listener.run(), self._loop())
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if await self.sync_due():
+                    continue
+            except Exception as exc:  # the database is down, mostly: the groups stay behind, nothing is lost
+                log.warning("alert poster: %s; retrying", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def sync_due(self) -> int:
+        """Lease up to BATCH groups whose message is behind and bring each up to date."""
+        async with self.deps.db.connection() as conn:
+            rows = await conn.fetch(
+                "UPDATE alert_groups SET lease_by = $1, lease_until = now() + make_interval(secs => $2)"
+                " WHERE id IN (SELECT id FROM alert_groups WHERE posted_version < version"
+                " AND (lease_until IS NULL OR lease_until < now()) ORDER BY updated_at LIMIT $3"
+                f" FOR UPDATE SKIP LOCKED) RETURNING {GROUP_COLUMNS}, history_posted",
+                self.name,
+                LEASE_SECONDS,
+                BATCH,
+            )
+        await asyncio.gather(*(self._sync_guarded(AlertGroup.from_row(r), r["history_posted"]) for r in rows))
+        return len(rows)
+
+    async def _sync_guarded(self, group: AlertGroup, history_posted: int) -> None:
+        try:
+            await self._sync(group, history_posted)
+        except Exception as exc:
+            log.warning("alert group %s not brought up to date: %s", group.id, exc)
+            with contextlib.suppress(Exception):
+                async with self.deps.db.connection() as conn:
+                    await conn.execute(
+                        "UPDATE alert_groups SET lease_until = now() + make_interval(secs => $2), last_error = $3"
+                        " WHERE id = $1 AND lease_by = $4",
+                        group.id,
+                        RETRY_SECONDS,
+                        self.deps.redact(str(exc))[:300],
+                        self.name,
+                    )
+
+    async def _send(self, channel: str, send: Callable[[], Awaitable[Any]]) -> Any:
+        """At most CHANNEL_CONCURRENCY sends at a time per channel, all waiting out a 429 that channel got."""
+        slots = self._channel_slots.setdefault(channel, asyncio.Semaphore(CHANNEL_CONCURRENCY))
+        async with slots:
+            loop = asyncio.get_running_loop()
+            pause = self._paused_until.get(channel, 0.0) - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            try:
+                return await send()
+            except Exception as exc:
+                seconds = getattr(exc, "seconds", None)  # the notifier's RetryLater (Slack said 429)
+                if seconds is not None:
+                    self._paused_until[channel] = loop.time() + float(seconds)
+                raise
+
+    async def _sync(self, group: AlertGroup, history_posted: int) -> None:
+        config = self.deps.config
+        channel = group.channel_id
+        if not channel:
+            raise RuntimeError("no alerts.channel nor slack.incident_channel to post in")
+        rule = rule_for(config, group)
+        section = rule.diagnose if rule and rule.diagnose else None
+        message = alert_message(group, self.t, config.timezone, config.slack.command, section)
+        ts = group.ts
+        if ts is None:
+            ts = await self._first_post(group, channel, message)
+        else:
+            await self._send(channel, lambda: self.sender.update(channel, ts, message))
+        fresh = group.history[history_posted:]
+        if fresh and group.ts is not None:  # the first message already shows what fires
+            text = "\n".join(history_line(entry, self.t, group.labels) for entry in fresh)
+            result = Result(title="", blocks=[Text(text, markup=True)])
+            await self._send(channel, lambda: self.sender.post(channel, result, ts))
+        if group.ts is None:
+            await self._chart(group, channel, ts)
+        if not group.rule_done and rule is not None:
+            await self._run_rule(group, rule, channel, ts)
+        if group.status == "resolved" and group.incident_id is not None:
+            await self._note_incident(group, "alerts_resolved")
+        async with self.deps.db.connection() as conn:
+            await conn.execute(
+                "UPDATE alert_groups SET posted_version = greatest(posted_version, $2), history_posted = $3,"
+                " rule_done = rule_done OR $4, lease_until = NULL, last_error = NULL WHERE id = $1",
+                group.id,
+                group.version,
+                len(group.history),
+                rule is not None,
+            )
+
+    async def _first_post(self, group: AlertGroup, channel: str, message: Result) -> str:
+        """Post the group's message once, even when an earlier attempt's answer was lost.
+
+        The attempt is recorded before it is made; a later attempt first looks in the channel
+        for the group's marker (Slack message metadata), as the escalation worker does for pages,
+        so a Slack that delivered but answered too late gets no second message."""
+        meta = marker([group.id], ALERT_PART)
+        ts: str | None = None
+        if group.post_attempted:
+            ts = await self._send(channel, lambda: self.sender.find(channel, None, group.id, ALERT_PART))
+        async with self.deps.db.connection() as conn:
+            await conn.execute("UPDATE alert_groups SET post_attempted = true WHERE id = $1", group.id)
+        if ts is None:
+            ts = await self._send(channel, lambda: self.sender.post(channel, message, None, meta))
+        async with self.deps.db.connection() as conn:  # at once: a later failure must not post it again
+            await conn.execute("UPDATE alert_groups SET ts = $2 WHERE id = $1", group.id, ts)
+        return str(ts)
+
+    async def _chart(self, group: AlertGroup, channel: str, ts: str) -> None:
+        """The alert's expression over the last hour (from its generatorURL), as a PNG in its thread."""
+        prometheus = self.deps.config.stack.prometheus
+        upload = getattr(self.sender, "upload", None)
+        expr = next(
+            (expression_of(a.get("generator_url") or "") for a in group.alerts.values() if a.get("generator_url")),
+            None,
+        )
+        if prometheus is None or upload is None or not expr:
+            return
+        try:
+            found = await query_range(
+                self.deps.http, prometheus.url, expr, CHART_WINDOW, prometheus.timeout.total_seconds()
+            )
+            series = [
+                Series(", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "__name__") or expr, points)
+                for labels, points in found[:8]
+            ]
+            if not any(one.points for one in series):
+                return
+            title = f"{group.name}: {expr}"[:120]
+            png = line_chart(series, title=title, unit="", tz_name=self.deps.config.timezone)
+            await self._send(channel, lambda: upload(channel, ts, f"alert-{group.id}.png", png, title))
+        except Exception as exc:  # a chart is a nicety: its failure never holds the alert back
+            log.warning("chart of alert group %s not posted: %s", group.id, exc)
+
+    async def _run_rule(self, group: AlertGroup, rule: AlertRule, channel: str, ts: str) -> None:
+        """A rule runs once per group: its diagnose goes into the thread, its declare opens an incident."""
+        prefix = self.deps.config.slack.command
+        if rule.diagnose:
+            findings = await self.dispatch(
+                Invocation(f"{prefix} diagnose {rule.diagnose}", ALERT_USER, channel, "alert")
+            )
+            await self._send(channel, lambda: self.sender.post(channel, findings, ts))
+        if rule.declare and group.incident_id is None:
+            await declare_for(self.deps, group, rule.declare, ALERT_USER, channel, ts)
+
+    async def _note_incident(self, group: AlertGroup, event: str) -> None:
+        async with self.deps.db.connection() as conn, conn.transaction():
+            done = await conn.fetchval(
+                "SELECT 1 FROM escalation_steps WHERE incident_id = $1 AND kind = 'note'"
+                " AND payload->>'event' = $2 AND payload->>'group' = $3",
+                group.incident_id,
+                event,
+                str(group.id),
+            )
+            if not done:
+                await self.deps.incidents.note(
+                    conn, group.incident_id, {"event": event, "group": str(group.id), "alert": group.name}
+                )
+        if self.deps.escalation is not None:
+            self.deps.escalation.wake()
+
+
+async def declare_for(deps: Any, group: AlertGroup, severity: str, user: str, channel: str, ts: str | None) -> int:
+    """Declare an incident for an alert group and link both ways (the group shows it, its thread says it)."""
+    summary = group.annotations.get("summary") or next(
+        (a["annotations"].get("summary") for a in group.alerts.values() if a["annotations"].get("summary")), ""
+    )
+    title = deps.redact(f"{group.name}: {summary}" if summary else group.name)[:200]
+    incident = await deps.incidents.declare(severity, title, user, channel)
+    await AlertStore(deps.db).set_fields(group.id, incident_id=incident.id)
+    from bot.alerts.message import message_link
+
+    async with deps.db.connection() as conn:
+        await deps.incidents.note(
+            conn, incident.id, {"event": "alert_linked", "alert": group.name, "link": message_link(channel, ts)}
+        )
+    if deps.escalation is not None:
+        deps.escalation.wake()
+    return int(incident.id)

@@ -1,0 +1,1583 @@
+"""Every user-facing sentence, in English and Spanish (`locale: es` in ops.yml).
+
+Handlers and renderers ask for a key; nothing user-facing is written inline elsewhere.
+A key missing in Spanish falls back to English, and a missing key shows the key itself,
+so a gap is visible instead of crashing a command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+CATALOG: dict[str, dict[str, str]] = {
+    # errors
+    "error.generic": {"en": "Something went wrong.", "es": "Algo salió mal."},
+    "error.internal": {
+        "en": "Something went wrong inside the bot (error id `{error_id}`). Nothing else was changed; quote the id to whoever runs the bot.",
+        "es": "Algo falló dentro del bot (id de error `{error_id}`). No se cambió nada más; cita el id a quien opera el bot.",
+    },
+    "error.usage": {"en": "{detail}\nUsage: `{usage}`", "es": "{detail}\nUso: `{usage}`"},
+    "error.parse": {"en": "I could not read that command: {detail}", "es": "No pude leer el comando: {detail}"},
+    "error.unknown_command": {
+        "en": "There is no command `{command}`.{suggestion} Try `{prefix} help`.",
+        "es": "No existe el comando `{command}`.{suggestion} Prueba `{prefix} help`.",
+    },
+    "error.did_you_mean": {"en": " Did you mean {names}?", "es": " ¿Quisiste decir {names}?"},
+    "error.role": {
+        "en": "`{operation}` needs the *{needed}* role; you have *{role}*. Nothing was run.",
+        "es": "`{operation}` requiere el rol *{needed}*; tienes *{role}*. No se ejecutó nada.",
+    },
+    "error.channel": {
+        "en": "`{prefix}` cannot be used in this channel. Use one of: {channels}.",
+        "es": "`{prefix}` no se puede usar en este canal. Usa uno de: {channels}.",
+    },
+    "error.unavailable": {
+        "en": "The bot's {part} is unreachable, so `{operation}` is refused to stay safe: {detail}",
+        "es": "El {part} del bot no responde, así que `{operation}` se rechaza por seguridad: {detail}",
+    },
+    "error.target": {"en": "{service}: {detail}", "es": "{service}: {detail}"},
+    "error.timeout": {
+        "en": "`{operation}` did not finish within {seconds}s.",
+        "es": "`{operation}` no terminó en {seconds}s.",
+    },
+    "error.not_configured": {
+        "en": "`{key}` is not set in ops.yml, so this command has nothing to act on.",
+        "es": "`{key}` no está en ops.yml, así que este comando no tiene sobre qué actuar.",
+    },
+    "arg.missing": {"en": "`{field}` is missing.", "es": "Falta `{field}`."},
+    "arg.extra": {"en": "Unexpected `{value}`.", "es": "No esperaba `{value}`."},
+    "arg.unknown_flag": {"en": "Unknown option `--{flag}`.", "es": "Opción desconocida `--{flag}`."},
+    "arg.flag_needs_value": {"en": "`--{flag}` needs a value.", "es": "`--{flag}` necesita un valor."},
+    "arg.invalid": {"en": "`{field}`: {detail}", "es": "`{field}`: {detail}"},
+    "arg.not_int": {"en": "must be a whole number", "es": "debe ser un número entero"},
+    "arg.too_small": {"en": "must be at least {limit}", "es": "debe ser al menos {limit}"},
+    "arg.too_big": {"en": "must be at most {limit}", "es": "debe ser como máximo {limit}"},
+    "arg.too_long": {
+        "en": "is too long (at most {limit} characters)",
+        "es": "es demasiado largo (máximo {limit} caracteres)",
+    },
+    "arg.choice": {"en": "must be one of {choices}", "es": "debe ser uno de {choices}"},
+    "arg.unknown_service": {
+        "en": "unknown service; known services: {services}",
+        "es": "servicio desconocido; servicios conocidos: {services}",
+    },
+    "arg.unknown_check": {
+        "en": "unknown check; known checks: {checks}",
+        "es": "chequeo desconocido; chequeos conocidos: {checks}",
+    },
+    "arg.bad_duration": {
+        "en": "is not a duration (use e.g. 30s, 15m, 2h)",
+        "es": "no es una duración (usa p. ej. 30s, 15m, 2h)",
+    },
+    "arg.bad_user": {
+        "en": "is not a Slack user (mention them, like @ana)",
+        "es": "no es un usuario de Slack (menciónalo, como @ana)",
+    },
+    # adapters
+    "ack.running": {"en": "⏳ Running `{command}`…", "es": "⏳ Ejecutando `{command}`…"},
+    "shell.choose": {"en": "Choose a number (Enter to skip): ", "es": "Elige un número (Enter para omitir): "},
+    "shell.bye": {"en": "Bye.", "es": "Adiós."},
+    "shell.welcome": {
+        "en": "ops-bot shell as {user} ({role}). Type `/ops help`, or `exit`.",
+        "es": "ops-bot shell como {user} ({role}). Escribe `/ops help`, o `exit`.",
+    },
+    "file.attached": {"en": "Full output attached as `{name}`.", "es": "Salida completa adjunta como `{name}`."},
+    "file.upload_failed": {
+        "en": "I could not attach `{name}` here ({error}); invite me to the channel to get files.",
+        "es": "No pude adjuntar `{name}` aquí ({error}); invítame al canal para recibir archivos.",
+    },
+    "file.saved": {"en": "Full output saved to {path}", "es": "Salida completa guardada en {path}"},
+    # help
+    "help.title": {"en": "What you can run ({role})", "es": "Lo que puedes ejecutar ({role})"},
+    "help.usage": {"en": "Usage", "es": "Uso"},
+    "help.role": {"en": "Least role", "es": "Rol mínimo"},
+    "help.destructive.confirm": {"en": "asks for confirmation", "es": "pide confirmación"},
+    "help.destructive.critical": {
+        "en": "needs your confirmation and a second admin's approval",
+        "es": "requiere tu confirmación y la aprobación de otro admin",
+    },
+    "help.none": {"en": "You cannot run any command here.", "es": "No puedes ejecutar ningún comando aquí."},
+    # roles
+    "role.viewer": {"en": "viewer", "es": "viewer"},
+    "role.operator": {"en": "operator", "es": "operator"},
+    "role.admin": {"en": "admin", "es": "admin"},
+    "role.none": {"en": "no role", "es": "ningún rol"},
+    # confirmations
+    "confirm.title": {"en": "{command}", "es": "{command}"},
+    "confirm.generic": {"en": "This will run `{command}`.", "es": "Esto ejecutará `{command}`."},
+    "confirm.pending": {
+        "en": "Nothing has changed yet. Only {user} can confirm, within {minutes} min.",
+        "es": "Aún no se cambió nada. Solo {user} puede confirmar, dentro de {minutes} min.",
+    },
+    "confirm.pending_critical": {
+        "en": "Nothing has changed yet. Critical step: {user} confirms within {minutes} min, then a second admin must approve.",
+        "es": "Aún no se cambió nada. Paso crítico: {user} confirma dentro de {minutes} min y luego otro admin debe aprobar.",
+    },
+    "confirm.button.confirm": {"en": "Confirm", "es": "Confirmar"},
+    "confirm.button.cancel": {"en": "Cancel", "es": "Cancelar"},
+    "confirm.button.approve": {"en": "Approve", "es": "Aprobar"},
+    "confirm.button.reject": {"en": "Reject", "es": "Rechazar"},
+    "confirm.dialog.title": {"en": "Are you sure?", "es": "¿Seguro?"},
+    "confirm.dialog.text": {"en": "This runs `{command}` now.", "es": "Esto ejecuta `{command}` ahora."},
+    "confirm.field.requested_by": {"en": "Requested by", "es": "Pedido por"},
+    "confirm.field.approved_by": {"en": "Approved by", "es": "Aprobado por"},
+    "confirm.field.state": {"en": "State", "es": "Estado"},
+    "confirm.awaiting": {"en": "⏸ awaiting a second admin", "es": "⏸ esperando a otro admin"},
+    "confirm.awaiting_detail": {
+        "en": "Confirmed by {user}. Waiting for another admin to approve; nothing has changed yet.",
+        "es": "Confirmado por {user}. Esperando que otro admin apruebe; aún no se cambió nada.",
+    },
+    "confirm.running": {"en": "⏳ running", "es": "⏳ ejecutando"},
+    "confirm.done": {"en": "✅ done in {seconds}s", "es": "✅ hecho en {seconds}s"},
+    "confirm.failed": {"en": "❌ failed after {seconds}s", "es": "❌ falló tras {seconds}s"},
+    "confirm.cancelled_title": {"en": "Cancelled", "es": "Cancelado"},
+    "confirm.cancelled": {
+        "en": "`{command}` was cancelled by {user}. Nothing was run.",
+        "es": "`{command}` fue cancelado por {user}. No se ejecutó nada.",
+    },
+    "confirm.expired": {
+        "en": "This confirmation has expired or does not exist. Nothing was run; send the command again.",
+        "es": "Esta confirmación expiró o no existe. No se ejecutó nada; envía el comando otra vez.",
+    },
+    "confirm.not_requester": {
+        "en": "Only {user}, who asked for it, can confirm or cancel this.",
+        "es": "Solo {user}, quien lo pidió, puede confirmar o cancelar esto.",
+    },
+    "confirm.same_person": {
+        "en": "A critical step needs a second admin: you asked for it, so someone else must approve.",
+        "es": "Un paso crítico requiere otro admin: tú lo pediste, así que otra persona debe aprobar.",
+    },
+    "confirm.state.pending": {
+        "en": "This step still awaits its requester's confirmation.",
+        "es": "Este paso aún espera la confirmación de quien lo pidió.",
+    },
+    "confirm.state.awaiting_approval": {
+        "en": "This step was already confirmed and awaits a second admin.",
+        "es": "Este paso ya fue confirmado y espera a otro admin.",
+    },
+    "confirm.state.running": {
+        "en": "This step is already running; it will not run twice.",
+        "es": "Este paso ya se está ejecutando; no se ejecutará dos veces.",
+    },
+    "confirm.state.done": {
+        "en": "This step already ran; it will not run twice.",
+        "es": "Este paso ya se ejecutó; no se ejecutará dos veces.",
+    },
+    "confirm.state.failed": {
+        "en": "This step already ran and failed; send the command again to retry.",
+        "es": "Este paso ya se ejecutó y falló; envía el comando otra vez para reintentar.",
+    },
+    "confirm.state.cancelled": {
+        "en": "This step was cancelled; nothing was run.",
+        "es": "Este paso fue cancelado; no se ejecutó nada.",
+    },
+    "confirm.collision": {
+        "en": "Could not park the confirmation; try again.",
+        "es": "No se pudo registrar la confirmación; inténtalo de nuevo.",
+    },
+    "confirm.unknown_operation": {"en": "`{operation}` no longer exists.", "es": "`{operation}` ya no existe."},
+    # step lifecycle (confirmations: channel binding, outcomes under outages, shutdown, recovery)
+    "confirm.wrong_channel": {
+        "en": "This confirmation belongs to channel {channel}, where the step was asked for; confirm it there. Nothing was run.",
+        "es": "Esta confirmación pertenece al canal {channel}, donde se pidió el paso; confírmalo allí. No se ejecutó nada.",
+    },
+    "confirm.no_channel": {"en": "(the terminal)", "es": "(la terminal)"},
+    "confirm.audit_failed_not_run": {
+        "en": "The audit log could not record this click ({detail}), so `{command}` did NOT run and nothing was changed. The same button works again once the bot's database answers.",
+        "es": "El registro de auditoría no pudo anotar este clic ({detail}), así que `{command}` NO se ejecutó y no se cambió nada. El mismo botón vuelve a funcionar cuando la base de datos del bot responda.",
+    },
+    "confirm.interrupted": {"en": "⛔ interrupted after {seconds}s", "es": "⛔ interrumpido tras {seconds}s"},
+    "confirm.interrupted_detail": {
+        "en": "The bot was shutting down and the step did not end within {seconds}s, so it was stopped (its programs were killed). It may have done part of its work: check before running it again.",
+        "es": "El bot se estaba apagando y el paso no terminó en {seconds}s, así que se detuvo (se mataron sus programas). Puede haber hecho parte de su trabajo: revisa antes de ejecutarlo otra vez.",
+    },
+    "confirm.interrupted_found": {
+        "en": "⛔ {user}: `{command}` was interrupted: the bot replica running it stopped before it ended. Its outcome is unknown; check what it changed before running it again.",
+        "es": "⛔ {user}: `{command}` se interrumpió: la réplica del bot que lo ejecutaba se detuvo antes de que terminara. Su resultado es desconocido; revisa qué cambió antes de ejecutarlo otra vez.",
+    },
+    "confirm.interrupted_found_detail": {
+        "en": "interrupted: its replica ({owner}) stopped renewing its lease before the step ended",
+        "es": "interrumpido: su réplica ({owner}) dejó de renovar su lease antes de que el paso terminara",
+    },
+    "confirm.state.interrupted": {
+        "en": "This step was interrupted when the bot running it stopped; its outcome is unknown. Check, then send the command again if needed.",
+        "es": "Este paso se interrumpió cuando se detuvo el bot que lo ejecutaba; su resultado es desconocido. Revisa y envía el comando otra vez si hace falta.",
+    },
+    "confirm.shutting_down": {
+        "en": "The bot is restarting, so nothing was run. Click again in a minute; another replica will take it.",
+        "es": "El bot se está reiniciando, así que no se ejecutó nada. Vuelve a hacer clic en un minuto; otra réplica lo tomará.",
+    },
+    "confirm.audit_kept": {
+        "en": "⚠️ The audit log could not be written ({detail}). The row is kept and will be written as soon as the bot's database answers.",
+        "es": "⚠️ No se pudo escribir el registro de auditoría ({detail}). La fila se guarda y se escribirá en cuanto la base de datos del bot responda.",
+    },
+    "confirm.record_not_updated": {
+        "en": "⚠️ The outcome above is what happened, but the confirmation's record in the bot's {part} could not be updated ({detail}).",
+        "es": "⚠️ El resultado de arriba es lo que pasó, pero el registro de la confirmación en el {part} del bot no se pudo actualizar ({detail}).",
+    },
+    # incidents and escalation
+    "incident.unknown_severity": {
+        "en": "Unknown severity; use one of: {severities}.",
+        "es": "Severidad desconocida; usa una de: {severities}.",
+    },
+    "incident.not_found": {"en": "There is no {ref}.", "es": "No existe {ref}."},
+    "incident.none_open": {"en": "There is no open incident.", "es": "No hay incidentes abiertos."},
+    "incident.which": {
+        "en": "Several incidents are open ({refs}); say which, e.g. `INC-7`.",
+        "es": "Hay varios incidentes abiertos ({refs}); indica cuál, p. ej. `INC-7`.",
+    },
+    "incident.already": {"en": "{ref} is already {state}.", "es": "{ref} ya está {state}."},
+    "incident.no_item": {"en": "{ref} has no such checklist item.", "es": "{ref} no tiene ese ítem de checklist."},
+    "incident.bad_ref": {"en": "is not an incident (use INC-42 or 42)", "es": "no es un incidente (usa INC-42 o 42)"},
+    "incident.button.declare": {"en": "Declare an incident", "es": "Declarar un incidente"},
+    "modal.declare.title": {"en": "Declare an incident", "es": "Declarar incidente"},
+    "modal.declare.submit": {"en": "Declare", "es": "Declarar"},
+    "modal.declare.severity": {"en": "Severity", "es": "Severidad"},
+    "modal.declare.what": {"en": "What is happening?", "es": "¿Qué está pasando?"},
+    "incident.button.ack": {"en": "Acknowledge", "es": "Reconocer"},
+    "incident.button.resolve": {"en": "Resolve", "es": "Resolver"},
+    "incident.declared_title": {"en": "{ref} declared ({sev})", "es": "{ref} declarado ({sev})"},
+    "incident.declared": {
+        "en": "{ref}: {title}. The timeline is a thread in the incident channel; escalation follows the {sev} policy.",
+        "es": "{ref}: {title}. La línea de tiempo es un hilo en el canal de incidentes; el escalamiento sigue la política {sev}.",
+    },
+    "incident.plan": {"en": "Plan", "es": "Plan"},
+    "incident.plan.page": {"en": "page {name} ({role}) {when}", "es": "avisar a {name} ({role}) {when}"},
+    "incident.plan.ticket": {"en": "open a ticket {when}", "es": "abrir un ticket {when}"},
+    "incident.plan.checklist": {"en": "post the checklist {when}", "es": "publicar el checklist {when}"},
+    "incident.plan.now": {"en": "now", "es": "ahora"},
+    "incident.plan.at": {"en": "at {when}", "es": "a las {when}"},
+    "incident.plan.unless": {"en": " unless acknowledged", "es": " salvo que se reconozca"},
+    "incident.no_worker": {
+        "en": "No Slack connection here: pages go out when `ops-bot serve` or `ops-bot socket` runs on this database.",
+        "es": "Sin conexión a Slack aquí: los avisos salen cuando `ops-bot serve` u `ops-bot socket` corre sobre esta base.",
+    },
+    "incident.acked": {
+        "en": "{ref} acknowledged by {user}; {stopped} pending escalation step(s) stopped.",
+        "es": "{ref} reconocido por {user}; {stopped} paso(s) de escalamiento detenido(s).",
+    },
+    "incident.resolved": {
+        "en": "{ref} resolved after {duration}; acknowledged by {acked}; {pages} page(s) sent.",
+        "es": "{ref} resuelto tras {duration}; reconocido por {acked}; {pages} aviso(s) enviado(s).",
+    },
+    "incident.list_title": {"en": "Incidents", "es": "Incidentes"},
+    "incident.list_columns": {
+        "en": "ID|SEV|STATE|TITLE|DECLARED|ACK",
+        "es": "ID|SEV|ESTADO|TÍTULO|DECLARADO|RECONOCIDO",
+    },
+    "incident.list_empty": {"en": "No incidents yet.", "es": "Aún no hay incidentes."},
+    "incident.ticked": {"en": "“{item}” ticked.", "es": "“{item}” marcado."},
+    "incident.unticked": {"en": "“{item}” unticked.", "es": "“{item}” desmarcado."},
+    "oncall.title": {"en": "On call", "es": "De guardia"},
+    "oncall.columns": {"en": "ROLE|WHO|NAME", "es": "ROL|QUIÉN|NOMBRE"},
+    "oncall.none": {"en": "Nobody is on call in ops.yml.", "es": "Nadie está de guardia en ops.yml."},
+    "oncall.set": {
+        "en": "{user} is now on call for {role} (was {previous}). Announced in the incident channel.",
+        "es": "{user} queda de guardia para {role} (antes {previous}). Anunciado en el canal de incidentes.",
+    },
+    "oncall.which_role": {"en": "Say which role: {roles}.", "es": "Indica qué rol: {roles}."},
+    "oncall.nobody": {"en": "nobody", "es": "nadie"},
+    "escalation.announce": {
+        "en": "🚨 *{ref}* · {sev} · {title}\nDeclared by {user}. Updates go in this thread.",
+        "es": "🚨 *{ref}* · {sev} · {title}\nDeclarado por {user}. Las novedades van en este hilo.",
+    },
+    "escalation.page_dm": {
+        "en": "📟 You are paged for *{ref}* ({sev}): {title}\n<{link}|Open the incident thread>",
+        "es": "📟 Te avisan por *{ref}* ({sev}): {title}\n<{link}|Abrir el hilo del incidente>",
+    },
+    "escalation.paged": {"en": "📟 Paged {user} ({role}).", "es": "📟 Aviso enviado a {user} ({role})."},
+    "escalation.paged_escalated": {
+        "en": "⏫ Nobody acknowledged in time: escalated to {user} ({role}).",
+        "es": "⏫ Nadie reconoció a tiempo: escalado a {user} ({role}).",
+    },
+    "escalation.on_call_suffix": {"en": ", on call", "es": ", de guardia"},
+    "escalation.late": {
+        "en": " _(sent {late} late: {reason})_",
+        "es": " _(enviado con {late} de retraso: {reason})_",
+    },
+    # escalation under outages (bot/incidents/escalation.py): why a step was late, steps that failed for good
+    "escalation.late.no_worker": {
+        "en": "the bot was not running when it was due",
+        "es": "el bot no estaba corriendo cuando tocaba",
+    },
+    "escalation.late.slack": {"en": "Slack did not answer from {since}", "es": "Slack no respondía desde las {since}"},
+    "escalation.late.database": {
+        "en": "the bot's database was unavailable from {since}",
+        "es": "la base de datos del bot no estaba disponible desde las {since}",
+    },
+    "escalation.late.rate_limited": {
+        "en": "Slack rate-limited it (429) and it waited for Retry-After",
+        "es": "Slack lo limitó (429) y esperó el Retry-After",
+    },
+    "escalation.late.lease": {
+        "en": "the replica sending it stopped mid-send; another one took it over",
+        "es": "la réplica que lo enviaba se detuvo a medias; otra lo retomó",
+    },
+    "escalation.page_dm_nothread": {
+        "en": "📟 You are paged for *{ref}* ({sev}): {title}",
+        "es": "📟 Te avisan por *{ref}* ({sev}): {title}",
+    },
+    "escalation.page_failed": {
+        "en": "❌ {ref}: could not page {user}: Slack said `{error}`. The escalation goes on with its next step.",
+        "es": "❌ {ref}: no se pudo avisar a {user}: Slack dijo `{error}`. El escalamiento sigue con su siguiente paso.",
+    },
+    "escalation.announce_failed": {
+        "en": "⚠️ {ref}: I could not post the incident in {channel} (Slack said `{error}`), so it has no thread"
+        " there. Pages go out anyway. To fix it, invite me in that channel: `/invite @ops-bot`.",
+        "es": "⚠️ {ref}: no pude publicar el incidente en {channel} (Slack dijo `{error}`), así que no tiene hilo"
+        " allí. Los avisos salen igual. Para arreglarlo, invítame en ese canal: `/invite @ops-bot`.",
+    },
+    "escalation.no_channel": {
+        "en": "⚠️ {ref}: ops.yml sets no `slack.incident_channel`, so the incident has no thread. Pages go out anyway.",
+        "es": "⚠️ {ref}: ops.yml no define `slack.incident_channel`, así que el incidente no tiene hilo. Los avisos"
+        " salen igual.",
+    },
+    "escalation.acknowledged": {
+        "en": "✅ Acknowledged by {user}. {stopped} pending escalation step(s) stopped.",
+        "es": "✅ Reconocido por {user}. {stopped} paso(s) de escalamiento detenido(s).",
+    },
+    "escalation.resolved": {
+        "en": "🏁 Resolved by {user} after {duration}. Acknowledged by {acked}; {pages} page(s) sent.",
+        "es": "🏁 Resuelto por {user} tras {duration}. Reconocido por {acked}; {pages} aviso(s) enviado(s).",
+    },
+    "escalation.nobody": {"en": "nobody", "es": "nadie"},
+    "escalation.waiting_hours": {
+        "en": "🌙 {user} is outside working hours; the notification will be sent at {when}.",
+        "es": "🌙 {user} está fuera de horario; la notificación se enviará a las {when}.",
+    },
+    "escalation.ticket": {"en": "🎫 Ticket {ticket} opened for {ref}.", "es": "🎫 Ticket {ticket} abierto para {ref}."},
+    "escalation.checklist": {"en": "📋 Checklist for {ref}:", "es": "📋 Checklist de {ref}:"},
+    "escalation.ticked": {"en": "☑️ {user} ticked “{item}”.", "es": "☑️ {user} marcó “{item}”."},
+    "escalation.unticked": {"en": "↩︎ {user} unticked “{item}”.", "es": "↩︎ {user} desmarcó “{item}”."},
+    "escalation.handover": {
+        "en": "🔁 On call for {role}: {user} takes over from {previous} (set by {by}).",
+        "es": "🔁 Guardia de {role}: {user} releva a {previous} (por {by}).",
+    },
+    "escalation.webhook_failed": {
+        "en": "⚠️ The ticket webhook kept failing; the ticket exists here only: {error}",
+        "es": "⚠️ El webhook de tickets siguió fallando; el ticket existe solo aquí: {error}",
+    },
+    # health and status
+    "health.title": {"en": "Health", "es": "Salud"},
+    "status.title": {"en": "Status of {project}", "es": "Estado de {project}"},
+    "status.summary.ok": {"en": "All {count} checks pass.", "es": "Los {count} chequeos pasan."},
+    "status.summary.bad": {
+        "en": "{bad} of {count} checks need attention.",
+        "es": "{bad} de {count} chequeos requieren atención.",
+    },
+    "check.timeout": {"en": "no answer within {seconds}s", "es": "sin respuesta en {seconds}s"},
+    "check.http": {"en": "HTTP {status}", "es": "HTTP {status}"},
+    "check.refused": {"en": "unreachable: {detail}", "es": "inalcanzable: {detail}"},
+    "check.container": {"en": "container {state}", "es": "contenedor {state}"},
+    "check.no_container": {"en": "no container", "es": "sin contenedor"},
+    "check.pong": {"en": "PONG", "es": "PONG"},
+    "check.sql_ok": {"en": "SELECT 1 ok", "es": "SELECT 1 ok"},
+    "check.nothing": {
+        "en": "Nothing to check: ops.yml has no stack targets.",
+        "es": "Nada que chequear: ops.yml no tiene objetivos.",
+    },
+    # containers
+    "ps.title": {"en": "Containers of {project}", "es": "Contenedores de {project}"},
+    "ps.none": {"en": "No containers found for {what}.", "es": "No hay contenedores para {what}."},
+    "ps.columns": {"en": "SERVICE|CONTAINER|STATE|STATUS|IMAGE", "es": "SERVICIO|CONTENEDOR|ESTADO|STATUS|IMAGEN"},
+    "logs.title": {"en": "Logs of {service}", "es": "Logs de {service}"},
+    "logs.summary": {
+        "en": "{count} lines from {container}{filters}.",
+        "es": "{count} líneas de {container}{filters}.",
+    },
+    "logs.filter.grep": {"en": " matching “{grep}”", "es": " que contienen “{grep}”"},
+    "logs.filter.since": {"en": " from the last {since}", "es": " de los últimos {since}"},
+    "logs.empty": {"en": "No log lines{filters}.", "es": "No hay líneas de log{filters}."},
+    # live tail (/ops logs <service> --follow)
+    "logs.follow.title": {"en": "Live tail of {service}", "es": "Logs en vivo de {service}"},
+    "logs.follow.too_long": {"en": "is too long (at most {limit})", "es": "es demasiado largo (máximo {limit})"},
+    "logs.follow.too_short": {"en": "is too short (at least {limit})", "es": "es demasiado corto (mínimo {limit})"},
+    "logs.follow.bad_id": {"en": "is not a live tail id", "es": "no es un id de logs en vivo"},
+    "logs.follow.no_thread": {
+        "en": "A live tail needs a thread to write into, and this client has none. The last lines instead: `{command}`",
+        "es": "Los logs en vivo necesitan un hilo donde escribir, y este cliente no lo tiene. Las últimas líneas: `{command}`",
+    },
+    "logs.follow.started": {
+        "en": "Following {service}'s logs for {duration} (until {until}). New lines arrive below, at most one message a second; the whole capture comes as a file at the end. Stop it with the button or `{command}`.",
+        "es": "Siguiendo los logs de {service} durante {duration} (hasta {until}). Las líneas nuevas llegan abajo, como máximo un mensaje por segundo; la captura completa llega como archivo al final. Detenlo con el botón o `{command}`.",
+    },
+    "logs.follow.stop_button": {"en": "Stop", "es": "Detener"},
+    "logs.follow.summary_live": {"en": "Live tail of {service}", "es": "Logs en vivo de {service}"},
+    "logs.follow.batch_more": {
+        "en": "…{count} earlier lines of this second are in the file at the end.",
+        "es": "…{count} líneas anteriores de este segundo están en el archivo final.",
+    },
+    "logs.follow.batch_summary": {"en": "{service}: {count} new lines", "es": "{service}: {count} líneas nuevas"},
+    "logs.follow.thread_refused": {
+        "en": "Could not write into a thread here ({detail}); invite the bot to this channel, or use `logs --tail`.",
+        "es": "No se pudo escribir en un hilo aquí ({detail}); invita al bot a este canal, o usa `logs --tail`.",
+    },
+    "logs.follow.done": {
+        "en": "Live tail of {service} ended: {count} lines in {took}, {why}.",
+        "es": "Terminaron los logs en vivo de {service}: {count} líneas en {took}, {why}.",
+    },
+    "logs.follow.why.time": {"en": "its time was up", "es": "se cumplió su tiempo"},
+    "logs.follow.why.stopped": {"en": "stopped by {user}", "es": "detenido por {user}"},
+    "logs.follow.why.ended": {
+        "en": "the container stopped writing (it exited)",
+        "es": "el contenedor dejó de escribir (terminó)",
+    },
+    "logs.follow.why.failed": {"en": "the stream broke: {detail}", "es": "el flujo se cortó: {detail}"},
+    "logs.follow.why.thread": {
+        "en": "the thread refused a message: {detail}",
+        "es": "el hilo rechazó un mensaje: {detail}",
+    },
+    "logs.follow.capped": {
+        "en": "Only the first {kept} lines ({size} MB) were kept in the file.",
+        "es": "Solo se guardaron en el archivo las primeras {kept} líneas ({size} MB).",
+    },
+    "logs.follow.file_in_thread": {
+        "en": "The whole capture is attached in the thread as {name}.",
+        "es": "La captura completa está adjunta en el hilo como {name}.",
+    },
+    "logs.follow.stopping": {"en": "Stopping the live tail…", "es": "Deteniendo los logs en vivo…"},
+    "logs.follow.already_stopping": {
+        "en": "This live tail is already stopping (asked by {user}).",
+        "es": "Estos logs en vivo ya se están deteniendo (lo pidió {user}).",
+    },
+    "logs.follow.already_ended": {"en": "This live tail has already ended.", "es": "Estos logs en vivo ya terminaron."},
+    "logs.follow.unknown": {
+        "en": "No such live tail (it ended a while ago, or the id is wrong).",
+        "es": "No existen esos logs en vivo (terminaron hace rato, o el id está mal).",
+    },
+    # metrics (/ops metrics)
+    "metrics.title": {"en": "API metrics", "es": "Métricas de la API"},
+    "metrics.latency_title": {"en": "API latency per route", "es": "Latencia de la API por ruta"},
+    "metrics.cache_title": {"en": "Cache hit rate", "es": "Tasa de aciertos de caché"},
+    "metrics.family_title": {"en": "{name} ({type})", "es": "{name} ({type})"},
+    "metrics.bad_name": {
+        "en": "is not a metric name (letters, digits, _ and :)",
+        "es": "no es un nombre de métrica (letras, dígitos, _ y :)",
+    },
+    "metrics.window_too_long": {"en": "is too long (at most {limit})", "es": "es demasiado largo (máximo {limit})"},
+    "metrics.unreachable": {"en": "{url} unreachable: {detail}", "es": "{url} inalcanzable: {detail}"},
+    "metrics.http": {"en": "{url} answered HTTP {status}", "es": "{url} respondió HTTP {status}"},
+    "metrics.too_big": {"en": "{url} sent more than {size} MB", "es": "{url} envió más de {size} MB"},
+    "metrics.unparsable": {
+        "en": "{url} is not Prometheus text format: {detail}",
+        "es": "{url} no está en formato de texto Prometheus: {detail}",
+    },
+    "metrics.latency_columns": {
+        "en": "ROUTE|REQUESTS|REQ/S|5XX|P50|P95|P99",
+        "es": "RUTA|PETICIONES|PET/S|5XX|P50|P95|P99",
+    },
+    "metrics.histogram_columns": {"en": "LABELS|COUNT|P50|P95|P99", "es": "ETIQUETAS|CUENTA|P50|P95|P99"},
+    "metrics.sample_columns": {"en": "SAMPLE|LABELS|VALUE", "es": "MUESTRA|ETIQUETAS|VALOR"},
+    "metrics.note_single": {
+        "en": "One scrape: totals and quantiles since the API started. A rate needs two scrapes (`--window 1s`).",
+        "es": "Una sola lectura: totales y cuantiles desde que arrancó la API. Una tasa necesita dos lecturas (`--window 1s`).",
+    },
+    "metrics.note_window": {
+        "en": "Rates, 5xx share and quantiles come from two scrapes {seconds}s apart (counters only hold totals since the API started).",
+        "es": "Tasas, porcentaje de 5xx y cuantiles salen de dos lecturas separadas por {seconds}s (los contadores solo guardan totales desde que arrancó la API).",
+    },
+    "metrics.note_since_start": {
+        "en": "* since the API started: fewer than {min} requests in those {seconds}s.",
+        "es": "* desde que arrancó la API: menos de {min} peticiones en esos {seconds}s.",
+    },
+    "metrics.bars_window": {
+        "en": "Requests per latency bucket, last {seconds}s:",
+        "es": "Peticiones por tramo de latencia, últimos {seconds}s:",
+    },
+    "metrics.bars_since_start": {
+        "en": "Requests per latency bucket, since the API started:",
+        "es": "Peticiones por tramo de latencia, desde que arrancó la API:",
+    },
+    "metrics.unknown": {
+        "en": "There is no metric {name} among the {count} families of /metrics.",
+        "es": "No hay métrica {name} entre las {count} familias de /metrics.",
+    },
+    "metrics.close": {"en": "Close names: {names}", "es": "Nombres parecidos: {names}"},
+    "metrics.latency_summary": {
+        "en": "Slowest route: {route}, p95 {p95} ({routes} routes).",
+        "es": "Ruta más lenta: {route}, p95 {p95} ({routes} rutas).",
+    },
+    "metrics.no_requests": {"en": "No requests recorded yet.", "es": "Aún no hay peticiones registradas."},
+    "metrics.no_latency": {
+        "en": "The API exports no {name} histogram.",
+        "es": "La API no exporta el histograma {name}.",
+    },
+    "metrics.cache_summary": {"en": "Cache hit rate {rate}.", "es": "Tasa de aciertos de caché {rate}."},
+    "metrics.overview_summary": {"en": "{families} metric families.", "es": "{families} familias de métricas."},
+    "metrics.field.rate": {"en": "Requests/s", "es": "Peticiones/s"},
+    "metrics.field.errors": {"en": "5xx share", "es": "Porcentaje 5xx"},
+    "metrics.field.worst": {"en": "Worst p95", "es": "Peor p95"},
+    "metrics.field.cache": {"en": "Cache hit rate", "es": "Aciertos de caché"},
+    "metrics.more_rows": {"en": "…and {count} more samples.", "es": "…y {count} muestras más."},
+    "metrics.family_summary": {"en": "{name}: {count} samples.", "es": "{name}: {count} muestras."},
+    # diagnose (/ops diagnose <section>)
+    "diagnose.title": {"en": "Diagnose: {section}", "es": "Diagnóstico: {section}"},
+    "diagnose.section.api": {"en": "API not responding", "es": "API no responde"},
+    "diagnose.section.db": {"en": "Database connection errors", "es": "Errores de conexión a DB"},
+    "diagnose.section.redis": {"en": "Redis disconnected", "es": "Redis desconectado"},
+    "diagnose.section.payments": {"en": "Payments not processing", "es": "Pagos no procesándose"},
+    "diagnose.section.slow": {"en": "Slow system", "es": "Sistema lento"},
+    "diagnose.summary.ok": {"en": "All {count} findings are ok.", "es": "Los {count} hallazgos están bien."},
+    "diagnose.summary.bad": {
+        "en": "{bad} of {count} findings need attention: {names}.",
+        "es": "{bad} de {count} hallazgos requieren atención: {names}.",
+    },
+    "diagnose.timing": {
+        "en": "{count} steps ran at once in {took}s (one after another they took {sequential}s).",
+        "es": "{count} pasos corrieron a la vez en {took}s (uno tras otro tomaron {sequential}s).",
+    },
+    "diagnose.skipped": {
+        "en": "Not checked (not configured in ops.yml): {names}.",
+        "es": "Sin revisar (no configurado en ops.yml): {names}.",
+    },
+    "diagnose.step.container": {"en": "{service} container", "es": "contenedor {service}"},
+    "diagnose.step.log_errors": {
+        "en": "errors in {service}'s last {lines} log lines",
+        "es": "errores en las últimas {lines} líneas de log de {service}",
+    },
+    "diagnose.step.health": {"en": "GET {path}", "es": "GET {path}"},
+    "diagnose.step.connections": {"en": "connections (pg_stat_activity)", "es": "conexiones (pg_stat_activity)"},
+    "diagnose.step.ping": {"en": "Redis PING", "es": "PING a Redis"},
+    "diagnose.step.memory": {"en": "Redis memory", "es": "memoria de Redis"},
+    "diagnose.step.webhooks": {
+        "en": "webhooks in api logs (last {minutes} min)",
+        "es": "webhooks en los logs de api (últimos {minutes} min)",
+    },
+    "diagnose.step.failed_jobs": {"en": "failed jobs in {queue}", "es": "jobs fallidos en {queue}"},
+    "diagnose.step.latency": {"en": "request latency", "es": "latencia de peticiones"},
+    "diagnose.step.slow_queries": {"en": "slowest queries", "es": "consultas más lentas"},
+    "diagnose.step.cache": {"en": "cache hit rate", "es": "tasa de aciertos de caché"},
+    "diagnose.container": {"en": "{name} is {state}", "es": "{name} está {state}"},
+    "diagnose.no_log_lines": {"en": "no log lines", "es": "sin líneas de log"},
+    "diagnose.log_errors": {
+        "en": "{errors} of {lines} lines mention an error",
+        "es": "{errors} de {lines} líneas mencionan un error",
+    },
+    "diagnose.last_errors": {
+        "en": "Last errors in {service}'s logs:",
+        "es": "Últimos errores en los logs de {service}:",
+    },
+    "diagnose.health_slow": {
+        "en": "{detail}, slower than {limit} ms",
+        "es": "{detail}, más lento que {limit} ms",
+    },
+    "diagnose.connections": {
+        "en": "{count} connections to {db} ({states}); {total} of {max} allowed in the server",
+        "es": "{count} conexiones a {db} ({states}); {total} de {max} permitidas en el servidor",
+    },
+    "diagnose.ping": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
+    "diagnose.memory": {"en": "{used} of {max} used ({share})", "es": "{used} de {max} en uso ({share})"},
+    "diagnose.memory_unbounded": {
+        "en": "{used} used, no maxmemory limit",
+        "es": "{used} en uso, sin límite maxmemory",
+    },
+    "diagnose.webhooks_none": {
+        "en": "no webhook lines in the last {window}: are webhooks arriving?",
+        "es": "ninguna línea de webhook en los últimos {window}: ¿están llegando los webhooks?",
+    },
+    "diagnose.webhooks": {
+        "en": "{count} webhook lines in the last {window}, the last {ago} ago; {errors} of them mention an error",
+        "es": "{count} líneas de webhook en los últimos {window}, la última hace {ago}; {errors} mencionan un error",
+    },
+    "diagnose.webhook_errors": {"en": "Last webhook errors:", "es": "Últimos errores de webhooks:"},
+    "diagnose.failed_none": {"en": "no failed jobs in {queue}", "es": "no hay jobs fallidos en {queue}"},
+    "diagnose.failed_jobs": {
+        "en": "{count} failed jobs in {queue}; top reasons: {reasons}",
+        "es": "{count} jobs fallidos en {queue}; motivos principales: {reasons}",
+    },
+    "diagnose.latency": {
+        "en": "slowest route {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} routes, {basis})",
+        "es": "ruta más lenta {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} rutas, {basis})",
+    },
+    "diagnose.basis.window": {"en": "last {seconds}s", "es": "últimos {seconds}s"},
+    "diagnose.basis.start": {"en": "since the API started", "es": "desde que arrancó la API"},
+    "diagnose.slow_queries": {
+        "en": "slowest statement in {db}: {worst} ms on average ({query})",
+        "es": "consulta más lenta en {db}: {worst} ms en promedio ({query})",
+    },
+    "diagnose.cache": {"en": "{rate} ({source})", "es": "{rate} ({source})"},
+    "diagnose.cache_from_redis": {
+        "en": "Redis keyspace hits, since the API exports no cache_hit_rate",
+        "es": "aciertos del keyspace de Redis, ya que la API no exporta cache_hit_rate",
+    },
+    "diagnose.cache_unknown": {
+        "en": "no cache_hit_rate on /metrics and no cache lookups in Redis yet",
+        "es": "no hay cache_hit_rate en /metrics ni lecturas de caché en Redis aún",
+    },
+    "diagnose.remedy.restart": {"en": "Restart {service}", "es": "Reiniciar {service}"},
+    "diagnose.remedy.logs": {"en": "Logs of {service}", "es": "Logs de {service}"},
+    "diagnose.remedy.connections": {"en": "Connections", "es": "Conexiones"},
+    "diagnose.remedy.cache_stats": {"en": "Cache stats", "es": "Estadísticas de caché"},
+    "diagnose.remedy.retry": {"en": "Retry failed {queue} jobs", "es": "Reintentar jobs fallidos de {queue}"},
+    "diagnose.remedy.webhook_logs": {"en": "Webhook logs", "es": "Logs de webhooks"},
+    "diagnose.remedy.queue": {"en": "Queue {queue}", "es": "Cola {queue}"},
+    "diagnose.remedy.slow_queries": {"en": "Slow queries", "es": "Consultas lentas"},
+    "diagnose.remedy.latency": {"en": "Latency", "es": "Latencia"},
+    "diagnose.add_to": {"en": "Add to {ref}", "es": "Agregar a {ref}"},
+    "diagnose.bad_id": {"en": "is not a findings id", "es": "no es un id de hallazgos"},
+    "diagnose.findings_expired": {
+        "en": "These findings expired; run the diagnose again and add the new ones.",
+        "es": "Estos hallazgos expiraron; vuelve a ejecutar el diagnóstico y agrega los nuevos.",
+    },
+    "diagnose.already_posted": {
+        "en": "These findings are already in {ref}'s thread.",
+        "es": "Estos hallazgos ya están en el hilo de {ref}.",
+    },
+    "diagnose.posted": {
+        "en": "The findings go into {ref}'s thread.",
+        "es": "Los hallazgos van al hilo de {ref}.",
+    },
+    "escalation.diagnosis": {
+        "en": "🩺 {user} added diagnose findings ({section}):",
+        "es": "🩺 {user} agregó hallazgos de diagnóstico ({section}):",
+    },
+    "containers.field.service": {"en": "Service", "es": "Servicio"},
+    "containers.field.container": {"en": "Container", "es": "Contenedor"},
+    "containers.field.state": {"en": "State now", "es": "Estado actual"},
+    "containers.field.image": {"en": "Image", "es": "Imagen"},
+    "containers.after": {"en": "{name}: {state}", "es": "{name}: {state}"},
+    "containers.restart.title": {"en": "Restart {service}", "es": "Reiniciar {service}"},
+    "containers.restart.preview": {
+        "en": "Will restart {count} container(s):",
+        "es": "Se reiniciarán {count} contenedor(es):",
+    },
+    "containers.restart.done": {"en": "{service} restarted and running.", "es": "{service} reiniciado y corriendo."},
+    "containers.restart.failed": {
+        "en": "{service} was restarted but is not running.",
+        "es": "{service} se reinició pero no está corriendo.",
+    },
+    "containers.stop.title": {"en": "Stop {service}", "es": "Detener {service}"},
+    "containers.stop.preview": {"en": "Will stop {count} container(s):", "es": "Se detendrán {count} contenedor(es):"},
+    "containers.stop.done": {"en": "{service} stopped.", "es": "{service} detenido."},
+    "containers.stop.failed": {"en": "{service} did not stop.", "es": "{service} no se detuvo."},
+    "containers.start.title": {"en": "Start {service}", "es": "Iniciar {service}"},
+    "containers.start.done": {"en": "{service} started and running.", "es": "{service} iniciado y corriendo."},
+    "containers.start.failed": {"en": "{service} did not start.", "es": "{service} no inició."},
+    "containers.up.title": {"en": "Up: {project}", "es": "Up: {project}"},
+    "containers.up.done": {"en": "Every service is running.", "es": "Todos los servicios están corriendo."},
+    "containers.up.partial": {
+        "en": "Not every service is running: see below.",
+        "es": "No todos los servicios están corriendo: ver abajo.",
+    },
+    "containers.up.missing": {
+        "en": "{service}: no container exists (create it with docker compose up on the host)",
+        "es": "{service}: no existe contenedor (créalo con docker compose up en el host)",
+    },
+    "containers.up.already": {"en": "{name}: already running", "es": "{name}: ya estaba corriendo"},
+    "docker.unreachable": {
+        "en": "{what}: Docker engine unreachable ({detail})",
+        "es": "{what}: motor Docker inalcanzable ({detail})",
+    },
+    "docker.timeout": {
+        "en": "{what}: no answer from the Docker engine within {seconds}s",
+        "es": "{what}: el motor Docker no respondió en {seconds}s",
+    },
+    "docker.no_container": {
+        "en": "no container for service {service} in project {project}",
+        "es": "no hay contenedor para el servicio {service} en el proyecto {project}",
+    },
+    # cache and tenants
+    "arg.tenant_empty": {"en": "a tenant id is required", "es": "se requiere un id de tenant"},
+    "arg.tenant_wildcard": {
+        "en": "wildcards (* ? [ ] \\) are not allowed: name exactly one tenant",
+        "es": "no se permiten comodines (* ? [ ] \\): indica exactamente un tenant",
+    },
+    "arg.tenant_pattern": {
+        "en": "is not a tenant id (must match {pattern})",
+        "es": "no es un id de tenant (debe cumplir {pattern})",
+    },
+    "stack.not_configured": {
+        "en": "`{setting}` is not set in ops.yml, so this command has nothing to act on.",
+        "es": "`{setting}` no está en ops.yml, así que este comando no tiene sobre qué actuar.",
+    },
+    "cache.unreachable": {"en": "stack Redis unreachable: {detail}", "es": "Redis del stack inalcanzable: {detail}"},
+    "cache.empty": {"en": "No keys in any database.", "es": "No hay claves en ninguna base."},
+    "cache.stats.title": {"en": "Cache (Redis) statistics", "es": "Estadísticas de caché (Redis)"},
+    "cache.stats.version": {"en": "Version", "es": "Versión"},
+    "cache.stats.uptime": {"en": "Uptime", "es": "Tiempo activo"},
+    "cache.stats.clients": {"en": "Connected clients", "es": "Clientes conectados"},
+    "cache.stats.memory": {"en": "Used memory", "es": "Memoria usada"},
+    "cache.stats.hits": {"en": "Keyspace hits", "es": "Aciertos"},
+    "cache.stats.misses": {"en": "Keyspace misses", "es": "Fallos"},
+    "cache.stats.hit_rate": {"en": "Hit rate", "es": "Tasa de aciertos"},
+    "cache.stats.evicted": {"en": "Evicted keys", "es": "Claves desalojadas"},
+    "cache.stats.columns": {"en": "DB|KEYS|WITH TTL", "es": "BD|CLAVES|CON TTL"},
+    "cache.stats.summary": {"en": "{keys} keys, hit rate {rate}.", "es": "{keys} claves, tasa de aciertos {rate}."},
+    "cache.ping.title": {"en": "Cache PING", "es": "PING de caché"},
+    "cache.ping.summary": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
+    "cache.flush.title": {"en": "Cache of tenant {tenant}", "es": "Caché del tenant {tenant}"},
+    "cache.flush.progress": {"en": "deleted {deleted} keys so far", "es": "{deleted} claves borradas hasta ahora"},
+    "cache.flush.done": {
+        "en": "Deleted {deleted} cache keys of tenant {tenant} in {seconds}s.",
+        "es": "Se borraron {deleted} claves de caché del tenant {tenant} en {seconds}s.",
+    },
+    "cache.flush.interrupted": {
+        "en": "The flush of tenant {tenant} STOPPED after deleting {deleted} keys: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
+        "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted} claves: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
+    },
+    "cache.preview.tenant": {
+        "en": "{count} keys match `{pattern}` and would be deleted. Nothing has been deleted yet.",
+        "es": "{count} claves coinciden con `{pattern}` y se borrarían. Aún no se borró nada.",
+    },
+    "cache.preview.samples": {"en": "For example:", "es": "Por ejemplo:"},
+    "cache.flush_all.title": {"en": "Flush the stack's cache database", "es": "Vaciar la base de caché del stack"},
+    "tenant.unknown": {
+        "en": "There is no tenant `{tenant}` in table {table}. Nothing was changed.",
+        "es": "No existe el tenant `{tenant}` en la tabla {table}. No se cambió nada.",
+    },
+    "tenant.state.active": {"en": "active", "es": "activo"},
+    "tenant.state.inactive": {"en": "disabled", "es": "desactivado"},
+    "tenant.field.cache_keys": {"en": "cache keys", "es": "claves de caché"},
+    "tenant.cache.not_configured": {
+        "en": "no stack Redis in ops.yml, so no cache to clear",
+        "es": "ops.yml no tiene Redis del stack, así que no hay caché que borrar",
+    },
+    "tenant.cache.unknown": {"en": "unknown ({detail})", "es": "desconocido ({detail})"},
+    "tenant.show.title": {"en": "Tenant {tenant}", "es": "Tenant {tenant}"},
+    "tenant.show.summary": {
+        "en": "Tenant {tenant} is {state}; cache keys: {keys}.",
+        "es": "El tenant {tenant} está {state}; claves de caché: {keys}.",
+    },
+    "tenant.disable.title": {"en": "Disable tenant {tenant}", "es": "Desactivar tenant {tenant}"},
+    "tenant.enable.title": {"en": "Enable tenant {tenant}", "es": "Activar tenant {tenant}"},
+    "tenant.disabled": {
+        "en": "tenant {tenant} disabled (was {was})",
+        "es": "tenant {tenant} desactivado (estaba {was})",
+    },
+    "tenant.enabled": {
+        "en": "tenant {tenant} enabled (was {was}); its cache refills as it is used.",
+        "es": "tenant {tenant} activado (estaba {was}); su caché se vuelve a llenar con el uso.",
+    },
+    "tenant.disabled_flushed": {
+        "en": "{disabled}; {deleted} cache keys deleted in {seconds}s.",
+        "es": "{disabled}; {deleted} claves de caché borradas en {seconds}s.",
+    },
+    "tenant.disabled_flush_failed": {
+        "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted} keys: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
+        "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted} claves: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
+    },
+    "tenant.preview.disable": {
+        "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}). Nothing has changed yet.",
+        "es": "El tenant {tenant} está {state}. Al confirmar se desactiva y se borran sus claves de caché ({keys}). Aún no se cambió nada.",
+    },
+    "tenant.preview.enable": {
+        "en": "Tenant {tenant} is {state}. Confirming sets it active. Nothing has changed yet.",
+        "es": "El tenant {tenant} está {state}. Al confirmar se activa. Aún no se cambió nada.",
+    },
+    # queues (Bull Board)
+    "arg.unknown_queue": {
+        "en": "unknown queue; known queues: {queues}",
+        "es": "cola desconocida; colas conocidas: {queues}",
+    },
+    "arg.bad_queue": {
+        "en": "is not a queue name (letters, digits and _ . : @ -)",
+        "es": "no es un nombre de cola (letras, dígitos y _ . : @ -)",
+    },
+    "arg.bad_job_id": {
+        "en": "is not a job id (letters, digits and _ . : -, no `/` or `..`) nor `all`",
+        "es": "no es un id de job (letras, dígitos y _ . : -, sin `/` ni `..`) ni `all`",
+    },
+    "bull.timeout": {
+        "en": "no answer from Bull Board within {seconds}s",
+        "es": "Bull Board no respondió en {seconds}s",
+    },
+    "bull.unreachable": {
+        "en": "Bull Board unreachable at {url}: {detail}",
+        "es": "Bull Board inalcanzable en {url}: {detail}",
+    },
+    "bull.http": {
+        "en": "Bull Board answered HTTP {status}{message}",
+        "es": "Bull Board respondió HTTP {status}{message}",
+    },
+    "bull.not_a_board": {
+        "en": "{url} answered HTTP 404 to Bull Board's API: is stack.bull_board.base_url where the board is mounted?",
+        "es": "{url} respondió HTTP 404 a la API de Bull Board: ¿stack.bull_board.base_url es donde está montado el board?",
+    },
+    "bull.bad_answer": {
+        "en": "{url} sent an answer that is not Bull Board's API",
+        "es": "{url} envió una respuesta que no es de la API de Bull Board",
+    },
+    "bull.queue_not_found": {
+        "en": "queue {queue} not found on Bull Board",
+        "es": "la cola {queue} no existe en Bull Board",
+    },
+    "bull.job_not_found": {
+        "en": "job {job} not found in queue {queue}",
+        "es": "el job {job} no existe en la cola {queue}",
+    },
+    "bull.job_not_retriable": {
+        "en": "job {job} of {queue} is {state}, not failed: nothing was retried",
+        "es": "el job {job} de {queue} está {state}, no fallido: no se reintentó nada",
+    },
+    "bull.read_only": {
+        "en": "queue {queue} is read-only on Bull Board",
+        "es": "la cola {queue} es de solo lectura en Bull Board",
+    },
+    "queue.list_title": {"en": "Queues", "es": "Colas"},
+    "queue.title": {"en": "Queue {queue}", "es": "Cola {queue}"},
+    "queue.columns": {
+        "en": "QUEUE|WAITING|ACTIVE|COMPLETED|FAILED|DELAYED|PAUSED",
+        "es": "COLA|EN ESPERA|ACTIVOS|COMPLETADOS|FALLIDOS|DIFERIDOS|PAUSADOS",
+    },
+    "queue.jobs_columns": {"en": "JOB|FAILED|TRIES|REASON", "es": "JOB|FALLÓ|INTENTOS|MOTIVO"},
+    "queue.effect_columns": {"en": "JOBS|BEFORE|NOW", "es": "JOBS|ANTES|AHORA"},
+    "queue.list_summary": {
+        "en": "{count} queues, {failed} failed jobs in all.",
+        "es": "{count} colas, {failed} jobs fallidos en total.",
+    },
+    "queue.none": {"en": "Bull Board reports no queues.", "es": "Bull Board no informa ninguna cola."},
+    "queue.missing": {
+        "en": "Configured but not on Bull Board: {queues}",
+        "es": "Configuradas pero ausentes en Bull Board: {queues}",
+    },
+    "queue.summary": {"en": "{queue}: {failed} failed jobs.", "es": "{queue}: {failed} jobs fallidos."},
+    "queue.no_failed": {"en": "No failed jobs.", "es": "No hay jobs fallidos."},
+    "queue.no_reason": {"en": "(no reason given)", "es": "(sin motivo)"},
+    "queue.ago": {"en": "{age} ago", "es": "hace {age}"},
+    "queue.reasons": {"en": "Failure reasons:", "es": "Motivos de fallo:"},
+    "queue.reasons_newest": {
+        "en": "Failure reasons (newest {read} of {total} failed jobs):",
+        "es": "Motivos de fallo (los {read} más recientes de {total} jobs fallidos):",
+    },
+    "queue.reasons_more": {"en": "…and {count} other reasons", "es": "…y {count} motivos más"},
+    "queue.jobs_shown": {
+        "en": "Showing the newest {shown} of {total} failed jobs.",
+        "es": "Se muestran los {shown} más recientes de {total} jobs fallidos.",
+    },
+    "queue.retry_hint": {"en": "To retry them: `{command}`", "es": "Para reintentarlos: `{command}`"},
+    "queue.retry_title": {"en": "Retry failed jobs of {queue}", "es": "Reintentar jobs fallidos de {queue}"},
+    "queue.retry_job_title": {"en": "Retry job {job} of {queue}", "es": "Reintentar el job {job} de {queue}"},
+    "queue.preview_all": {
+        "en": "Would retry every failed job of {queue}: {count} now. They go back to waiting and run again.",
+        "es": "Se reintentaría cada job fallido de {queue}: {count} ahora. Vuelven a la espera y se ejecutan de nuevo.",
+    },
+    "queue.preview_job": {
+        "en": "Would retry job {job} of {queue}, failed {ago} (tries: {tries}): {reason}",
+        "es": "Se reintentaría el job {job} de {queue}, que falló {ago} (intentos: {tries}): {reason}",
+    },
+    "queue.nothing_to_retry": {
+        "en": "{queue} has no failed jobs: nothing to retry.",
+        "es": "{queue} no tiene jobs fallidos: nada que reintentar.",
+    },
+    "queue.job_not_failed": {
+        "en": "Job {job} of {queue} is {state}, not failed: nothing to retry.",
+        "es": "El job {job} de {queue} está {state}, no fallido: nada que reintentar.",
+    },
+    "queue.retried_all": {
+        "en": "Bull Board retried {count} failed jobs of {queue}.",
+        "es": "Bull Board reintentó {count} jobs fallidos de {queue}.",
+    },
+    "queue.retried_skipped": {
+        "en": "{count} could not be retried (they changed state meanwhile).",
+        "es": "{count} no se pudieron reintentar (cambiaron de estado mientras tanto).",
+    },
+    "queue.retried_job": {
+        "en": "Bull Board retried job {job} of {queue}.",
+        "es": "Bull Board reintentó el job {job} de {queue}.",
+    },
+    "queue.still_running": {
+        "en": "The retried jobs are still running; `{command}` shows where they end up.",
+        "es": "Los jobs reintentados aún se ejecutan; `{command}` muestra cómo terminan.",
+    },
+    # contacts
+    "contacts.title": {"en": "Contacts", "es": "Contactos"},
+    "contacts.columns": {"en": "ROLE|NAME|SLACK|EMAIL|HOURS|NOW", "es": "ROL|NOMBRE|SLACK|EMAIL|HORARIO|AHORA"},
+    "contacts.on_call": {"en": "on call", "es": "de guardia"},
+    "contacts.any_hour": {"en": "any hour", "es": "cualquier hora"},
+    "contacts.reachable": {"en": "reachable", "es": "disponible"},
+    "contacts.off_hours": {"en": "off hours", "es": "fuera de horario"},
+    "contacts.none": {"en": "ops.yml has no contacts.", "es": "ops.yml no tiene contactos."},
+    "contacts.now": {"en": "Now: {now} ({tz})", "es": "Ahora: {now} ({tz})"},
+    # audit
+    "audit.title": {"en": "Audit: last {count}", "es": "Auditoría: últimas {count}"},
+    "audit.columns": {
+        "en": "WHEN|WHO|CHANNEL|COMMAND|DECISION|OUTCOME|MS",
+        "es": "CUÁNDO|QUIÉN|CANAL|COMANDO|DECISIÓN|RESULTADO|MS",
+    },
+    "audit.empty": {"en": "No audit rows yet.", "es": "Aún no hay filas de auditoría."},
+    "part.database": {"en": "audit database", "es": "base de datos de auditoría"},
+    "part.redis": {"en": "Redis", "es": "Redis"},
+    # steps: runbook procedures shown as one message (bot/procedures/steps.py)
+    "steps.state.waiting": {"en": "{n}. {label} — waiting", "es": "{n}. {label} — en espera"},
+    "steps.state.running": {
+        "en": "{n}. {label} — running for {elapsed}",
+        "es": "{n}. {label} — ejecutando hace {elapsed}",
+    },
+    "steps.state.done": {"en": "{n}. {label} — done in {elapsed}", "es": "{n}. {label} — hecho en {elapsed}"},
+    "steps.state.failed": {
+        "en": "{n}. {label} — FAILED after {elapsed}: {detail}",
+        "es": "{n}. {label} — FALLÓ tras {elapsed}: {detail}",
+    },
+    "steps.state.skipped": {"en": "{n}. {label} — not run", "es": "{n}. {label} — no ejecutado"},
+    "steps.summary.starting": {"en": "Starting {total} steps…", "es": "Iniciando {total} pasos…"},
+    "steps.summary.running": {
+        "en": "Step {n} of {total} running ({elapsed} so far).",
+        "es": "Ejecutando el paso {n} de {total} ({elapsed} hasta ahora).",
+    },
+    "steps.summary.done": {
+        "en": "All {total} steps done in {elapsed}.",
+        "es": "Los {total} pasos terminaron en {elapsed}.",
+    },
+    "steps.summary.failed": {
+        "en": "Stopped at step {n} of {total} ({label}): {detail}. The steps after it were not run.",
+        "es": "Detenido en el paso {n} de {total} ({label}): {detail}. Los pasos siguientes no se ejecutaron.",
+    },
+    "steps.next": {"en": "What to do next: {hint}", "es": "Qué hacer ahora: {hint}"},
+    "steps.tail": {"en": "Last lines of step {n}:", "es": "Últimas líneas del paso {n}:"},
+    "steps.omitted": {"en": "[… {count} lines left out …]", "es": "[… {count} líneas omitidas …]"},
+    "steps.preview": {
+        "en": "Confirming runs: {label}\nNothing has run yet.",
+        "es": "Al confirmar se ejecuta: {label}\nAún no se ejecutó nada.",
+    },
+    "steps.failed": {"en": "the step failed", "es": "el paso falló"},
+    "steps.exit": {"en": "exit code {code}", "es": "código de salida {code}"},
+    "steps.timeout": {
+        "en": "did not finish within {seconds}s and was stopped",
+        "es": "no terminó en {seconds}s y se detuvo",
+    },
+    "steps.timeout_container": {
+        "en": "did not finish within {seconds}s; it may still be running inside {container}",
+        "es": "no terminó en {seconds}s; puede seguir ejecutándose dentro de {container}",
+    },
+    "steps.not_found": {"en": "program `{program}` not found", "es": "no se encontró el programa `{program}`"},
+    "steps.not_executable": {
+        "en": "program `{program}` cannot be run (permission denied)",
+        "es": "el programa `{program}` no se puede ejecutar (permiso denegado)",
+    },
+    "steps.no_cwd": {"en": "directory {cwd} does not exist", "es": "el directorio {cwd} no existe"},
+    "steps.bad_command": {
+        "en": "the step line `{command}` in ops.yml cannot be split into words: {detail}",
+        "es": "la línea `{command}` del paso en ops.yml no se puede dividir en palabras: {detail}",
+    },
+    "steps.unknown_placeholder": {
+        "en": "the step line `{command}` in ops.yml uses `{{{name}}}`, which this command does not provide",
+        "es": "la línea `{command}` del paso en ops.yml usa `{{{name}}}`, que este comando no entrega",
+    },
+    "steps.bad_value": {
+        "en": "`{name}` may not be empty or start with `-`",
+        "es": "`{name}` no puede estar vacío ni empezar con `-`",
+    },
+    "steps.crashed": {"en": "unexpected error: {error}", "es": "error inesperado: {error}"},
+    "steps.no_container": {
+        "en": "no container for service {service}",
+        "es": "no hay contenedor para el servicio {service}",
+    },
+    "steps.label.host": {"en": "{name}: `{command}` in {cwd}", "es": "{name}: `{command}` en {cwd}"},
+    "steps.label.container": {
+        "en": "{name}: `{command}` in the {service} container",
+        "es": "{name}: `{command}` en el contenedor {service}",
+    },
+    "steps.label.stop": {"en": "Stop {service}", "es": "Detener {service}"},
+    "steps.label.start": {"en": "Start {service}", "es": "Iniciar {service}"},
+    "steps.label.health": {"en": "Health check (as /ops status)", "es": "Chequeo de salud (como /ops status)"},
+    "steps.label.verify": {
+        "en": "Verify {name} (gzip integrity, sha256)",
+        "es": "Verificar {name} (integridad gzip, sha256)",
+    },
+    "steps.label.restore": {
+        "en": "Restore {name} into {db} (psql, one transaction)",
+        "es": "Restaurar {name} en {db} (psql, una transacción)",
+    },
+    "steps.label.dump": {"en": "pg_dump | gzip → {dir}/{name}", "es": "pg_dump | gzip → {dir}/{name}"},
+    "steps.label.revert": {"en": "git revert {commit} in {repo}", "es": "git revert {commit} en {repo}"},
+    "steps.health.ok": {"en": "{count} checks pass", "es": "{count} chequeos pasan"},
+    "steps.health.failed": {
+        "en": "{bad} of {count} checks fail: {names}",
+        "es": "{bad} de {count} chequeos fallan: {names}",
+    },
+    "steps.health.retrying": {
+        "en": "{bad} of {count} checks not passing yet (try {attempt})",
+        "es": "{bad} de {count} chequeos aún no pasan (intento {attempt})",
+    },
+    # database (runbook "Gestión de Base de Datos", "Backups y Recuperación")
+    "arg.bad_migration": {
+        "en": "is not a migration name (letters, digits, _ and -, starting with a letter or digit)",
+        "es": "no es un nombre de migración (letras, dígitos, _ y -, empezando por letra o dígito)",
+    },
+    "arg.bad_backup": {
+        "en": "is not a backup name: use a name from `/ops db backups`, like pedidos_20251107_020000.sql.gz (never a path)",
+        "es": "no es un nombre de backup: usa un nombre de `/ops db backups`, como pedidos_20251107_020000.sql.gz (nunca una ruta)",
+    },
+    "db.field.name": {"en": "Backup", "es": "Backup"},
+    "db.field.size": {"en": "Size", "es": "Tamaño"},
+    "db.field.age": {"en": "Made", "es": "Hecho"},
+    "db.field.dir": {"en": "Directory", "es": "Directorio"},
+    "db.field.database": {"en": "Database", "es": "Base de datos"},
+    "db.connections.title": {"en": "Connections to {db}", "es": "Conexiones a {db}"},
+    "db.connections.columns": {
+        "en": "PID|USER|STATE|IN STATE FOR|QUERY",
+        "es": "PID|USUARIO|ESTADO|EN ESTADO HACE|CONSULTA",
+    },
+    "db.connections.summary": {
+        "en": "{count} connections to {db} ({states}); {total} of max_connections {max} in use on the server.",
+        "es": "{count} conexiones a {db} ({states}); {total} de max_connections {max} en uso en el servidor.",
+    },
+    "db.slow.title": {"en": "Slowest {count} queries of {db}", "es": "Las {count} consultas más lentas de {db}"},
+    "db.slow.columns": {"en": "MEAN MS|CALLS|TOTAL MS|ROWS|QUERY", "es": "MEDIA MS|LLAMADAS|TOTAL MS|FILAS|CONSULTA"},
+    "db.slow.summary": {
+        "en": "{count} queries by mean time; the slowest takes {worst} ms on average.",
+        "es": "{count} consultas por tiempo medio; la más lenta tarda {worst} ms en promedio.",
+    },
+    "db.slow.empty": {
+        "en": "pg_stat_statements has no statements for {db} yet.",
+        "es": "pg_stat_statements aún no tiene consultas de {db}.",
+    },
+    "db.slow.not_installed": {
+        "en": "The pg_stat_statements extension is not installed in {db}, so there are no query statistics (shared_preload_libraries is {preload}).",
+        "es": "La extensión pg_stat_statements no está instalada en {db}, así que no hay estadísticas de consultas (shared_preload_libraries es {preload}).",
+    },
+    "db.slow.not_loaded": {
+        "en": "pg_stat_statements is installed in {db} but the server did not load it: it is not in shared_preload_libraries ({preload}).",
+        "es": "pg_stat_statements está instalada en {db} pero el servidor no la cargó: no está en shared_preload_libraries ({preload}).",
+    },
+    "db.slow.how_to_enable": {
+        "en": "To enable it: 1) in postgresql.conf set shared_preload_libraries = 'pg_stat_statements' (keep any libraries already listed); 2) restart Postgres (docker-compose restart postgres); 3) in {db} run CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+        "es": "Para activarla: 1) en postgresql.conf pon shared_preload_libraries = 'pg_stat_statements' (conserva las librerías ya listadas); 2) reinicia Postgres (docker-compose restart postgres); 3) en {db} ejecuta CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+    },
+    "db.slow.not_available": {
+        "en": "This server does not ship the extension: install the PostgreSQL contrib package first.",
+        "es": "Este servidor no trae la extensión: instala primero el paquete contrib de PostgreSQL.",
+    },
+    "db.migrate.title": {"en": "Database migrations", "es": "Migraciones de la base de datos"},
+    "db.migrate.preview": {
+        "en": "This applies every pending migration to the stack's database.",
+        "es": "Esto aplica todas las migraciones pendientes a la base del stack.",
+    },
+    "db.migrate.hint": {
+        "en": "read the attached output: a migration may have been applied in part. Fix the cause and run `/ops db migrate` again, or mark the failed migration rolled back with `/ops db migrate-rollback <migration>`.",
+        "es": "lee la salida adjunta: una migración pudo quedar aplicada a medias. Corrige la causa y repite `/ops db migrate`, o marca la migración fallida como revertida con `/ops db migrate-rollback <migration>`.",
+    },
+    "db.migrate_rollback.title": {"en": "Roll back migration {migration}", "es": "Revertir la migración {migration}"},
+    "db.migrate_rollback.preview": {
+        "en": "This marks migration {migration} as rolled back (prisma migrate resolve --rolled-back).",
+        "es": "Esto marca la migración {migration} como revertida (prisma migrate resolve --rolled-back).",
+    },
+    "db.migrate_rollback.hint": {
+        "en": "check the migration name against the migrations folder and the attached output; nothing else was changed.",
+        "es": "revisa el nombre de la migración contra la carpeta de migraciones y la salida adjunta; no se cambió nada más.",
+    },
+    "db.backup.title": {"en": "Backup of {db}", "es": "Backup de {db}"},
+    "db.backup.pruned_line": {"en": "removed {name}", "es": "borrado {name}"},
+    "db.backup.dump_hint": {
+        "en": "no backup file was kept (the partial file is deleted). Read the attached output: check the database is up (`/ops health db`), the space left in the backups directory, and that pg_dump matches the server's version.",
+        "es": "no quedó ningún archivo de backup (el parcial se borra). Lee la salida adjunta: revisa que la base responda (`/ops health db`), el espacio libre en el directorio de backups y que pg_dump sea de la versión del servidor.",
+    },
+    "db.backup.prune_hint": {
+        "en": "the new backup is complete; only removing old ones failed. Check the permissions of the backups directory.",
+        "es": "el backup nuevo está completo; solo falló borrar los antiguos. Revisa los permisos del directorio de backups.",
+    },
+    "db.backups.title": {"en": "Backups in {dir}", "es": "Backups en {dir}"},
+    "db.backups.columns": {"en": "NAME|SIZE|MADE|SHA256", "es": "NOMBRE|TAMAÑO|HECHO|SHA256"},
+    "db.backups.summary": {
+        "en": "Backups: {count}; the newest is {newest}, made {age}.",
+        "es": "Backups: {count}; el más reciente es {newest}, hecho {age}.",
+    },
+    "db.backups.none": {"en": "There are no backups in {dir} yet.", "es": "Aún no hay backups en {dir}."},
+    "db.backups.ago": {"en": "{age} ago", "es": "hace {age}"},
+    "db.backups.no_checksum": {"en": "no checksum", "es": "sin checksum"},
+    "db.restore.title": {"en": "Restore {name}", "es": "Restaurar {name}"},
+    "db.restore.unknown": {
+        "en": "There is no backup {name}. Nothing was stopped or changed; `{prefix} db backups` lists the ones you can restore.",
+        "es": "No existe el backup {name}. No se detuvo ni cambió nada; `{prefix} db backups` lista los que se pueden restaurar.",
+    },
+    "db.restore.preview": {
+        "en": "Confirming runs, in the runbook's order: 1) verify the file (gzip and sha256) while {service} keeps serving; 2) stop {service}; 3) restore it into the database in one transaction: the tables in the backup are dropped and recreated, so changes made since the backup are LOST; 4) start {service}; 5) health check. Nothing has run yet.",
+        "es": "Al confirmar se ejecuta, en el orden del runbook: 1) verificar el archivo (gzip y sha256) mientras {service} sigue atendiendo; 2) detener {service}; 3) restaurarlo en la base en una transacción: las tablas del backup se borran y se recrean, así que los cambios hechos desde el backup se PIERDEN; 4) iniciar {service}; 5) chequeo de salud. Aún no se ejecutó nada.",
+    },
+    "db.restore.verified": {"en": "sha256 {sha}… matches", "es": "sha256 {sha}… coincide"},
+    "db.restore.verified_line": {
+        "en": "gzip ok: {size} compressed, {inflated} of SQL; checksum matches",
+        "es": "gzip ok: {size} comprimido, {inflated} de SQL; el checksum coincide",
+    },
+    "db.restore.hint.verify": {
+        "en": "nothing was stopped or changed. This file is damaged or not the one recorded: pick another from `{prefix} db backups`.",
+        "es": "no se detuvo ni cambió nada. El archivo está dañado o no es el registrado: elige otro de `{prefix} db backups`.",
+    },
+    "db.restore.hint.stop": {
+        "en": "nothing was restored. Look at the api container with `{prefix} ps api` and `{prefix} logs api`.",
+        "es": "no se restauró nada. Revisa el contenedor api con `{prefix} ps api` y `{prefix} logs api`.",
+    },
+    "db.restore.hint.restore": {
+        "en": "the restore ran in one transaction and was rolled back: the database is as it was before. {service} is STOPPED: start it again with `{prefix} start {service}` (runbook step 3), then read the attached output before trying again.",
+        "es": "la restauración corrió en una transacción y se revirtió: la base quedó como estaba. {service} está DETENIDO: inícialo con `{prefix} start {service}` (paso 3 del runbook) y lee la salida adjunta antes de reintentar.",
+    },
+    "db.restore.hint.start": {
+        "en": "the database WAS restored, but the api did not start: see `{prefix} logs api` and try `{prefix} start api`.",
+        "es": "la base SÍ se restauró, pero la api no inició: revisa `{prefix} logs api` e intenta `{prefix} start api`.",
+    },
+    "db.restore.hint.health": {
+        "en": "the database was restored and the api started, but health checks fail: see `{prefix} status` and `{prefix} logs api --tail 100`.",
+        "es": "la base se restauró y la api inició, pero los chequeos de salud fallan: revisa `{prefix} status` y `{prefix} logs api --tail 100`.",
+    },
+    "db.restore.button.start": {"en": "Start {service}", "es": "Iniciar {service}"},
+    "backup.corrupt": {"en": "the backup file is damaged", "es": "el archivo de backup está dañado"},
+    "backup.bad_gzip": {"en": "not a valid gzip file: {detail}", "es": "no es un archivo gzip válido: {detail}"},
+    "backup.no_checksum": {
+        "en": "{name} has no recorded checksum ({name}.sha256), so it cannot be verified and is not restored. If you trust it, check it by hand and write the checksum with `sha256sum {name} > {name}.sha256`.",
+        "es": "{name} no tiene checksum registrado ({name}.sha256), así que no se puede verificar y no se restaura. Si confías en él, revísalo a mano y escribe el checksum con `sha256sum {name} > {name}.sha256`.",
+    },
+    "backup.checksum_mismatch": {
+        "en": "{name} does not match its recorded checksum (recorded {expected}…, file {actual}…): it changed after it was made",
+        "es": "{name} no coincide con su checksum registrado (registrado {expected}…, archivo {actual}…): cambió después de hacerse",
+    },
+    "backup.program_failed": {"en": "{program} exited with code {code}", "es": "{program} terminó con código {code}"},
+    "backup.psql_stopped": {
+        "en": "psql stopped before reading the whole backup",
+        "es": "psql se detuvo antes de leer todo el backup",
+    },
+    "backup.io_error": {
+        "en": "cannot write the backup in {dir}: {detail}",
+        "es": "no se puede escribir el backup en {dir}: {detail}",
+    },
+    "backup.exists": {
+        "en": "a backup named {name} already exists; try again in a second",
+        "es": "ya existe un backup llamado {name}; reintenta en un segundo",
+    },
+    # deploy (runbook "Rollback de Deploy")
+    "arg.bad_commit": {
+        "en": "is not a commit hash (7 to 40 hex digits, as `/ops deploy history` shows)",
+        "es": "no es un hash de commit (7 a 40 dígitos hexadecimales, como muestra `/ops deploy history`)",
+    },
+    "deploy.history.title": {"en": "Deploy history of {repo}", "es": "Historial de deploy de {repo}"},
+    "deploy.history.columns": {"en": "COMMIT|DATE|AUTHOR|SUBJECT", "es": "COMMIT|FECHA|AUTOR|ASUNTO"},
+    "deploy.history.summary": {
+        "en": "The last {count} commits of {branch} in {repo}.",
+        "es": "Los últimos {count} commits de {branch} en {repo}.",
+    },
+    "deploy.history.hint": {
+        "en": "To undo one: `{prefix} deploy rollback <commit>`.",
+        "es": "Para deshacer uno: `{prefix} deploy rollback <commit>`.",
+    },
+    "deploy.field.commit": {"en": "Commit", "es": "Commit"},
+    "deploy.field.subject": {"en": "Subject", "es": "Asunto"},
+    "deploy.field.author": {"en": "Author", "es": "Autor"},
+    "deploy.field.date": {"en": "Date", "es": "Fecha"},
+    "deploy.rollback.title": {"en": "Roll back {commit}", "es": "Revertir {commit}"},
+    "deploy.rollback.unknown": {
+        "en": "Commit {commit} is not in the history of {repo}. Nothing was run; `{prefix} deploy history` lists the commits.",
+        "es": "El commit {commit} no está en el historial de {repo}. No se ejecutó nada; `{prefix} deploy history` lista los commits.",
+    },
+    "deploy.rollback.preview": {
+        "en": "Confirming runs, in order, stopping at the first failure:\n{plan}\nNothing has run yet.",
+        "es": "Al confirmar se ejecuta, en orden, deteniéndose en la primera falla:\n{plan}\nAún no se ejecutó nada.",
+    },
+    "deploy.rollback.reverted": {"en": "HEAD is now {head}", "es": "HEAD ahora es {head}"},
+    "deploy.rollback.aborted": {
+        "en": "git revert --abort: the checkout is back as it was",
+        "es": "git revert --abort: el checkout volvió a como estaba",
+    },
+    "deploy.rollback.not_aborted": {
+        "en": "git revert --abort did not apply (nothing to abort)",
+        "es": "git revert --abort no aplicó (nada que abortar)",
+    },
+    "deploy.rollback.hint.revert": {
+        "en": "nothing was built or deployed. The revert did not apply cleanly (often a conflict with later commits): revert by hand in {repo}, or choose another commit.",
+        "es": "no se construyó ni desplegó nada. El revert no se aplicó limpio (a menudo un conflicto con commits posteriores): revierte a mano en {repo} o elige otro commit.",
+    },
+    "deploy.rollback.hint.build": {
+        "en": "nothing was deployed: the running version is unchanged. The revert commit is in {repo}; fix the build, or undo the revert there (git revert HEAD) before the next deploy.",
+        "es": "no se desplegó nada: la versión en ejecución no cambió. El commit de revert está en {repo}; arregla el build o deshaz el revert allí (git revert HEAD) antes del próximo deploy.",
+    },
+    "deploy.rollback.hint.deploy": {
+        "en": "the deploy may have stopped half-way: check `{prefix} status` and `{prefix} logs api`, then deploy by hand (make deploy) or run the rollback again.",
+        "es": "el deploy pudo quedar a medias: revisa `{prefix} status` y `{prefix} logs api`, y despliega a mano (make deploy) o repite el rollback.",
+    },
+    "deploy.rollback.hint.health": {
+        "en": "the reverted version is deployed but health checks fail: see `{prefix} status` and `{prefix} logs api --tail 100`; consider rolling back further (`{prefix} deploy history`).",
+        "es": "la versión revertida está desplegada pero los chequeos de salud fallan: revisa `{prefix} status` y `{prefix} logs api --tail 100`; considera revertir más atrás (`{prefix} deploy history`).",
+    },
+    # scheduled jobs
+    "schedule.title": {"en": "Scheduled {job}", "es": "{job} programado"},
+    "schedule.alert": {
+        "en": "🚨 The scheduled {job} FAILED. See below; run it by hand with `{prefix} {job}` once fixed.",
+        "es": "🚨 El {job} programado FALLÓ. Ver abajo; ejecútalo a mano con `{prefix} {job}` una vez corregido.",
+    },
+    "schedule.unclaimed": {
+        "en": "The scheduled {job} did not run: the bot's database is unreachable, so the replicas could not agree on which one runs it ({detail}).",
+        "es": "El {job} programado no se ejecutó: la base de datos del bot no responde, así que las réplicas no pudieron acordar cuál lo ejecuta ({detail}).",
+    },
+    # incident report and notes (issue 16)
+    "escalation.note": {"en": "📝 {user}: {text}", "es": "📝 {user}: {text}"},
+    "incident.noted": {"en": "Added to the timeline of {ref}.", "es": "Añadido a la línea de tiempo de {ref}."},
+    "report.title": {
+        "en": "{ref}: timeline and postmortem draft",
+        "es": "{ref}: línea de tiempo y borrador del postmortem",
+    },
+    "report.file_title": {"en": "{ref} postmortem draft", "es": "Borrador del postmortem de {ref}"},
+    "report.heading": {"en": "Postmortem draft: {ref} — {title}", "es": "Borrador de postmortem: {ref} — {title}"},
+    "report.meta": {
+        "en": "Severity {sev}, {state}. Written by ops-bot from its own records; times in {tz}.",
+        "es": "Severidad {sev}, {state}. Escrito por ops-bot a partir de sus propios registros; horas en {tz}.",
+    },
+    "report.section.figures": {"en": "Figures", "es": "Cifras"},
+    "report.section.timeline": {"en": "Timeline", "es": "Línea de tiempo"},
+    "report.section.impact": {"en": "Impact", "es": "Impacto"},
+    "report.section.root_cause": {"en": "Root cause", "es": "Causa raíz"},
+    "report.section.went_well": {"en": "What went well", "es": "Qué salió bien"},
+    "report.section.went_badly": {"en": "What went badly", "es": "Qué salió mal"},
+    "report.section.action_items": {"en": "Action items", "es": "Acciones"},
+    "report.to_fill": {"en": "_To be written._", "es": "_Por escribir._"},
+    "report.timeline_note": {
+        "en": "Times in {tz}. 🧵 marks a command run in the incident channel; ×N a repeat by the same person.",
+        "es": "Horas en {tz}. 🧵 marca un comando ejecutado en el canal del incidente; ×N una repetición de la misma persona.",
+    },
+    "report.column.time": {"en": "Time", "es": "Hora"},
+    "report.column.who": {"en": "Who", "es": "Quién"},
+    "report.column.what": {"en": "What", "es": "Qué"},
+    "report.cut": {"en": "… {count} lines cut from the middle …", "es": "… {count} líneas cortadas del medio …"},
+    "report.audit_cut": {
+        "en": "Only the first {count} audit rows are in this file.",
+        "es": "Solo las primeras {count} filas de auditoría están en este archivo.",
+    },
+    "report.not_yet": {"en": "not yet", "es": "aún no"},
+    "report.figure.tta": {"en": "Time to acknowledge: {value}", "es": "Tiempo hasta el reconocimiento: {value}"},
+    "report.figure.ttr": {"en": "Time to resolve: {value}", "es": "Tiempo hasta la resolución: {value}"},
+    "report.figure.pages": {"en": "Pages ({count}): {pages}", "es": "Avisos ({count}): {pages}"},
+    "report.figure.destructive": {
+        "en": "Destructive steps run: {count} ({outcomes})",
+        "es": "Pasos destructivos ejecutados: {count} ({outcomes})",
+    },
+    "report.page.sent": {"en": "sent, {late} late", "es": "enviado, {late} de retraso"},
+    "report.page.failed": {"en": "failed: {error}", "es": "falló: {error}"},
+    "report.page.pending": {"en": "not sent yet", "es": "aún no enviado"},
+    "report.page.stopped": {"en": "not needed (acknowledged)", "es": "no hizo falta (reconocido)"},
+    "report.page.cancelled": {"en": "not needed (resolved)", "es": "no hizo falta (resuelto)"},
+    "report.last_lines": {"en": "Last {count} lines ({tz}):", "es": "Últimas {count} líneas ({tz}):"},
+    "report.who": {"en": "{user} ({role})", "es": "{user} ({role})"},
+    "report.late": {"en": ", {late} late", "es": ", con {late} de retraso"},
+    "report.line.declared": {"en": "declared {sev}: {title}", "es": "declaró {sev}: {title}"},
+    "report.line.paged": {"en": "paged {who}", "es": "avisó a {who}"},
+    "report.line.page_failed": {"en": "page to {who} failed: {error}", "es": "el aviso a {who} falló: {error}"},
+    "report.line.page_stopped": {
+        "en": "page to {who} not sent: acknowledged",
+        "es": "aviso a {who} no enviado: reconocido",
+    },
+    "report.line.page_cancelled": {
+        "en": "page to {who} not sent: resolved",
+        "es": "aviso a {who} no enviado: resuelto",
+    },
+    "report.line.page_pending": {"en": "page to {who} still pending", "es": "aviso a {who} aún pendiente"},
+    "report.line.thread": {"en": "opened the incident thread", "es": "abrió el hilo del incidente"},
+    "report.line.ticket": {"en": "opened a ticket", "es": "abrió un ticket"},
+    "report.line.checklist": {"en": "posted the checklist", "es": "publicó el checklist"},
+    "report.line.note": {"en": "note: {text}", "es": "nota: {text}"},
+    "report.line.ticked": {"en": "ticked “{item}”", "es": "marcó “{item}”"},
+    "report.line.unticked": {"en": "unticked “{item}”", "es": "desmarcó “{item}”"},
+    "report.line.diagnosis": {"en": "added the {section} diagnosis", "es": "añadió el diagnóstico {section}"},
+    "report.line.webhook_failed": {
+        "en": "ticket webhook failed: {error}",
+        "es": "el webhook de tickets falló: {error}",
+    },
+    "report.line.acknowledged": {"en": "acknowledged", "es": "reconoció"},
+    "report.line.resolved": {"en": "resolved{note}", "es": "resolvió{note}"},
+    "report.line.command": {
+        "en": "`{command}` — {decision}, {outcome}{duration} via {source}",
+        "es": "`{command}` — {decision}, {outcome}{duration} vía {source}",
+    },
+    # people named as they are typed
+    "arg.user_ambiguous": {
+        "en": "{name} could be several people ({users}); use their @mention",
+        "es": "{name} podría ser varias personas ({users}); usa su @mención",
+    },
+    "arg.user_unknown": {
+        "en": "nobody in the contact table is called {name}; use their @mention or U… id",
+        "es": "nadie en la tabla de contactos se llama {name}; usa su @mención o su id U…",
+    },
+    # /ops pending
+    "pending.title": {"en": "Waiting for a yes", "es": "Esperando un sí"},
+    "pending.none": {
+        "en": "Nothing waits for you: no step of yours to confirm, none awaiting your approval.",
+        "es": "Nada te espera: ningún paso tuyo por confirmar, ninguno esperando tu aprobación.",
+    },
+    "pending.summary": {
+        "en": "To confirm: {mine} · awaiting your approval: {awaiting} · yours awaiting another admin: {theirs}",
+        "es": "Por confirmar: {mine} · esperando tu aprobación: {awaiting} · tuyos esperando a otro admin: {theirs}",
+    },
+    "pending.mine": {
+        "en": "`{command}`: asked by you, not confirmed yet (expires in {minutes} min).",
+        "es": "`{command}`: pedido por ti, aún sin confirmar (expira en {minutes} min).",
+    },
+    "pending.yours_awaiting": {
+        "en": "`{command}`: confirmed by you, awaiting a second admin's approval.",
+        "es": "`{command}`: confirmado por ti, esperando la aprobación de un segundo admin.",
+    },
+    "pending.awaiting_you": {
+        "en": "`{command}`: confirmed by {user}, awaiting your approval as second admin.",
+        "es": "`{command}`: confirmado por {user}, esperando tu aprobación como segundo admin.",
+    },
+    # alerts in (issue 15)
+    "metrics.chart.no_prometheus": {
+        "en": "Charts need `stack.prometheus` in ops.yml (its URL); none is configured.",
+        "es": "Los gráficos necesitan `stack.prometheus` en ops.yml (su URL); no hay ninguno.",
+    },
+    "metrics.chart.window": {"en": "a chart spans {low} to {high}", "es": "un gráfico abarca de {low} a {high}"},
+    "metrics.chart.title": {"en": "{what} over time", "es": "{what} en el tiempo"},
+    "metrics.chart.empty": {
+        "en": "Prometheus has no data for {what} in that window.",
+        "es": "Prometheus no tiene datos de {what} en esa ventana.",
+    },
+    "metrics.chart.summary": {
+        "en": "{what} over the last {window} from Prometheus: {series} line(s), {points} points.",
+        "es": "{what} en los últimos {window} según Prometheus: {series} línea(s), {points} puntos.",
+    },
+    "alerts.title": {"en": "Firing alerts", "es": "Alertas activas"},
+    "alerts.columns": {
+        "en": "group|alert|severity|firing|on it|incident|message",
+        "es": "grupo|alerta|severidad|activas|atendida por|incidente|mensaje",
+    },
+    "alerts.none": {"en": "Nothing is firing.", "es": "No hay alertas activas."},
+    "alerts.not_configured": {
+        "en": "Alerts are not configured: add `alerts:` (channel, token, rules) to ops.yml and point Alertmanager or Grafana at /alerts/alertmanager or /alerts/grafana.",
+        "es": "Las alertas no están configuradas: agrega `alerts:` (channel, token, rules) a ops.yml y apunta Alertmanager o Grafana a /alerts/alertmanager o /alerts/grafana.",
+    },
+    "alerts.no_group": {"en": "There is no alert group {id}.", "es": "No existe el grupo de alertas {id}."},
+    "alerts.no_alertmanager": {
+        "en": "Silences need `stack.alertmanager` in ops.yml (its URL); none is configured, so nothing was silenced.",
+        "es": "Los silencios necesitan `stack.alertmanager` en ops.yml (su URL); no hay ninguno, así que no se silenció nada.",
+    },
+    "alerts.acked": {"en": "{user} is on {alert}.", "es": "{user} atiende {alert}."},
+    "alerts.declared": {
+        "en": "{ref} ({sev}) declared for {alert}; the alert and the incident link to each other.",
+        "es": "{ref} ({sev}) declarado por {alert}; la alerta y el incidente se enlazan entre sí.",
+    },
+    "alerts.already_declared": {"en": "{alert} already has {ref}.", "es": "{alert} ya tiene {ref}."},
+    "alerts.silenced": {
+        "en": "Silenced {matchers} for {duration} in Alertmanager (silence {id}).",
+        "es": "Silenciado {matchers} por {duration} en Alertmanager (silencio {id}).",
+    },
+    "alerts.silence.comment": {
+        "en": "{alert}, silenced from Slack by {user}",
+        "es": "{alert}, silenciada desde Slack por {user}",
+    },
+    "alerts.silence.bad_duration": {
+        "en": "A silence lasts more than 0 and at most {limit}.",
+        "es": "Un silencio dura más de 0 y a lo sumo {limit}.",
+    },
+    "alerts.silence.no_labels": {
+        "en": "{alert} has no labels to silence by.",
+        "es": "{alert} no tiene etiquetas por las que silenciar.",
+    },
+    "alerts.silences.title": {"en": "Active silences", "es": "Silencios activos"},
+    "alerts.silences.none": {
+        "en": "No active silence in Alertmanager.",
+        "es": "No hay silencios activos en Alertmanager.",
+    },
+    "alerts.silences.columns": {"en": "id|matchers|by|ends|comment", "es": "id|matchers|por|termina|comentario"},
+    "alerts.expired": {"en": "Silence {id} expired by {user}.", "es": "Silencio {id} expirado por {user}."},
+    "alerts.button.diagnose": {"en": "Diagnose", "es": "Diagnosticar"},
+    "alerts.button.declare": {"en": "Declare incident", "es": "Declarar incidente"},
+    "alerts.button.ack": {"en": "I'm on it", "es": "Lo atiendo"},
+    "alerts.button.silence": {"en": "Silence {duration}", "es": "Silenciar {duration}"},
+    "alerts.button.expire": {"en": "Expire {id}", "es": "Expirar {id}"},
+    "alerts.msg.counts": {
+        "en": "{firing} firing, {resolved} resolved · since {since}",
+        "es": "{firing} activas, {resolved} resueltas · desde {since}",
+    },
+    "alerts.msg.runbook": {"en": "Runbook", "es": "Runbook"},
+    "alerts.msg.resolved_one": {"en": "resolved", "es": "resuelta"},
+    "alerts.msg.more": {"en": "… and {count} more", "es": "… y {count} más"},
+    "alerts.msg.acked": {"en": "👀 {user} is on it", "es": "👀 {user} lo atiende"},
+    "alerts.msg.incident": {"en": "Incident {ref}", "es": "Incidente {ref}"},
+    "alerts.msg.resolved_after": {"en": "✅ Resolved after {duration}", "es": "✅ Resuelta tras {duration}"},
+    "alerts.thread.firing": {"en": "🔥 firing: {alert}", "es": "🔥 activa: {alert}"},
+    "alerts.thread.resolved": {"en": "✅ resolved: {alert}", "es": "✅ resuelta: {alert}"},
+    "escalation.alert_linked": {
+        "en": "🚨 Declared from the alert {alert}: {link}",
+        "es": "🚨 Declarado desde la alerta {alert}: {link}",
+    },
+    "escalation.alerts_resolved": {
+        "en": "✅ Every alert of {alert} resolved. Resolving the incident stays your call.",
+        "es": "✅ Todas las alertas de {alert} se resolvieron. Resolver el incidente sigue siendo decisión de ustedes.",
+    },
+    # Socket Mode (helper sched): `ops-bot socket` when Slack refuses the app-level token
+    "socket.refused": {
+        "en": "Slack refused to open a Socket Mode connection: {error}. Check SLACK_APP_TOKEN: it must be an app-level token (xapp-…) with the connections:write scope.",
+        "es": "Slack rechazó abrir una conexión Socket Mode: {error}. Revisa SLACK_APP_TOKEN: debe ser un token de nivel de app (xapp-…) con el scope connections:write.",
+    },
+    # work after the ack: lanes, answers, live tails (bot/core/lanes.py, bot/slack/answer.py, handlers/live_logs.py)
+    "lanes.user_full": {
+        "en": "You already have {limit} long-running operations going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
+        "es": "Ya tienes {limit} operaciones largas en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
+    },
+    "lanes.full": {
+        "en": "The bot is already running {limit} long-running operations (live tails, migrations, backups…), its limit. Try again when one ends.",
+        "es": "El bot ya ejecuta {limit} operaciones largas (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
+    },
+    "logs.follow.replies_lost": {
+        "en": "{count} messages could not be posted in the thread ({detail}); their lines are in the file.",
+        "es": "{count} mensajes no se pudieron publicar en el hilo ({detail}); sus líneas están en el archivo.",
+    },
+    "logs.follow.saved_on_host": {
+        "en": "The upload of the capture failed ({detail}), so it was saved on the bot's host: {path} ({count} lines).",
+        "es": "La subida de la captura falló ({detail}), así que se guardó en el servidor del bot: {path} ({count} líneas).",
+    },
+    "logs.follow.not_saved": {
+        "en": "The upload of the capture failed ({detail}) and it could not be saved on the bot's host either ({error}).",
+        "es": "La subida de la captura falló ({detail}) y tampoco se pudo guardar en el servidor del bot ({error}).",
+    },
+    # bounded output, redaction and what a flush touches (helper "safety")
+    "output.cut": {"en": " … cut {count} characters", "es": " … {count} caracteres cortados"},
+    "cache.preview.db": {
+        "en": "FLUSHDB would delete {keys} keys in database {where} of the stack's Redis (the one `stack.redis.url` names); no other database is touched. Nothing has been deleted yet.",
+        "es": "FLUSHDB borraría {keys} claves en la base {where} del Redis del stack (la que indica `stack.redis.url`); ninguna otra base se toca. Aún no se borró nada.",
+    },
+    "cache.preview.queues": {
+        "en": "⚠️ This database also holds {count} Bull queue keys (`{pattern}`): the flush deletes those queues and their jobs too.",
+        "es": "⚠️ Esta base también guarda {count} claves de colas Bull (`{pattern}`): el borrado elimina también esas colas y sus jobs.",
+    },
+    "cache.preview.bot": {
+        "en": "⚠️ This database is also the bot's own (REDIS_URL, prefix `{prefix}`): its {count} keys (pending confirmations, duplicate checks) go too, so pending buttons will say expired.",
+        "es": "⚠️ Esta base es también la del bot (REDIS_URL, prefijo `{prefix}`): sus {count} claves (confirmaciones pendientes, control de duplicados) también se borran, así que los botones pendientes dirán que expiraron.",
+    },
+    "cache.preview.others": {
+        "en": "Other databases on this server, not touched: {dbs}.",
+        "es": "Otras bases de este servidor, que no se tocan: {dbs}.",
+    },
+    "cache.flush_db.done": {
+        "en": "FLUSHDB of {where} done: {keys} keys were there just before, {left} left.",
+        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes, quedan {left}.",
+    },
+    "cache.flush_db.refilled": {
+        "en": "FLUSHDB of {where} done: {keys} keys were there just before; {left} are there again (written since the flush).",
+        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes; ya hay {left} de nuevo (escritas tras el borrado).",
+    },
+    "output.cut_lines": {
+        "en": "… {count} earlier lines cut to keep the file under {size}",
+        "es": "… {count} líneas anteriores cortadas para que el archivo no pase de {size}",
+    },
+    # backups: retention per origin (helper "perf", bot/procedures/backups.py, handlers/database.py)
+    "steps.label.prune.on_demand": {
+        "en": "Keep the newest {keep} on-demand backups (scheduled ones are not touched)",
+        "es": "Conservar los {keep} backups a pedido más recientes (los programados no se tocan)",
+    },
+    "steps.label.prune.scheduled": {
+        "en": "Keep the newest {keep} scheduled backups (on-demand ones are not touched)",
+        "es": "Conservar los {keep} backups programados más recientes (los hechos a pedido no se tocan)",
+    },
+    "db.backup.pruned_none.on_demand": {
+        "en": "no backup removed (at most {keep} on-demand backups are kept)",
+        "es": "no se borró ningún backup (se conservan hasta {keep} backups a pedido)",
+    },
+    "db.backup.pruned_one.on_demand": {
+        "en": "removed the oldest on-demand backup {name} (the newest {keep} on-demand backups are kept)",
+        "es": "se borró el backup a pedido más antiguo, {name} (se conservan los {keep} backups a pedido más recientes)",
+    },
+    "db.backup.pruned_many.on_demand": {
+        "en": "removed the {count} oldest on-demand backups: {names} (the newest {keep} on-demand backups are kept)",
+        "es": "se borraron los {count} backups a pedido más antiguos: {names} (se conservan los {keep} backups a pedido más recientes)",
+    },
+    "db.backup.pruned_none.scheduled": {
+        "en": "no backup removed (at most {keep} scheduled backups are kept)",
+        "es": "no se borró ningún backup (se conservan hasta {keep} backups programados)",
+    },
+    "db.backup.pruned_one.scheduled": {
+        "en": "removed the oldest scheduled backup {name} (the newest {keep} scheduled backups are kept)",
+        "es": "se borró el backup programado más antiguo, {name} (se conservan los {keep} backups programados más recientes)",
+    },
+    "db.backup.pruned_many.scheduled": {
+        "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep} scheduled backups are kept)",
+        "es": "se borraron los {count} backups programados más antiguos: {names} (se conservan los {keep} backups programados más recientes)",
+    },
+    # the terminal for two people (standalone demo, issue 14)
+    "shell.approve_elsewhere": {
+        "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
+        "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
+    },
+}
+
+
+# The one-line help of each operation in Spanish (English is the operation's docstring).
+OPERATION_HELP_ES: dict[str, str] = {
+    "alerts": "Lo que está activo ahora, de los webhooks de Alertmanager y Grafana, cada una con su mensaje.",
+    "silence": "Silencia una alerta por nombre en Alertmanager (2h por defecto), con tu nombre y comentario.",
+    "alerts ack": "Indica que atiendes una alerta: su mensaje muestra quién.",
+    "alerts declare": "Declara un incidente por una alerta, enlazados en ambos sentidos (sin copiar y pegar).",
+    "alerts silence": "Silencia un grupo de alertas en Alertmanager por un tiempo (matchers de sus etiquetas).",
+    "silence expire": "Expira ahora un silencio de Alertmanager.",
+    "pending": "Las confirmaciones y aprobaciones en espera: las tuyas, y las que esperan tu aprobación como segundo admin.",
+    "silences": "Los silencios activos de Alertmanager, cada uno con un botón para expirarlo.",
+    "audit": "Quién ejecutó qué, cuándo y con qué resultado.",
+    "cache flush-all": "Vacía la base de caché del stack, la que indica stack.redis.url (FLUSHDB ASYNC); las otras bases quedan.",
+    "cache flush-tenant": "Borra todas las claves de caché de un tenant (SCAN + UNLINK por lotes; los demás intactos).",
+    "cache ping": "PING al Redis del stack, con el tiempo de ida y vuelta.",
+    "cache stats": "El Redis del stack de un vistazo: versión, uptime, clientes, memoria, claves, hit rate, evicciones.",
+    "contacts": "La tabla de contactos del runbook, y quién está disponible ahora.",
+    "db backup": "Respalda ahora la base del stack (make db-backup): pg_dump | gzip en backups.dir.",
+    "db backups": "Los respaldos que acepta `/ops db restore`: nombre, tamaño, antigüedad.",
+    "db connections": "Conexiones a la base del stack (pg_stat_activity): pid, usuario, estado, edad, consulta.",
+    "db migrate": "Aplica las migraciones pendientes del stack (make migrate: stack.steps.migrate).",
+    "db migrate-rollback": "Marca una migración fallida como revertida (prisma migrate resolve --rolled-back).",
+    "db restore": "Restaura la base del stack desde un respaldo: verificar, detener api, restaurar, iniciar api, health check.",
+    "db slow": "Las consultas más lentas por tiempo medio (pg_stat_statements), o cómo activarlo.",
+    "deploy history": "Los últimos commits del checkout desplegado (git log --oneline -10).",
+    "deploy rollback": "Revierte un deploy: git revert <commit>, build, deploy, health check (se detiene en la primera falla).",
+    "diagnose": "Corre una sección de troubleshooting del runbook de una vez: cada hallazgo con veredicto y sus remedios.",
+    "health": "Los endpoints de salud de la API, todos a la vez, cada uno con su latencia.",
+    "help": "Lista los comandos que puedes ejecutar, o explica uno.",
+    "incident ack": "Reconoce un incidente: detiene el escalamiento que espera un reconocimiento.",
+    "incident declare": "Declara un incidente: un registro numerado, un hilo en el canal de incidentes, escalamiento por política.",
+    "incident note": "Añade una línea a la línea de tiempo de un incidente (en su hilo y en su informe).",
+    "incident report": "La línea de tiempo del incidente (avisos, reconocimientos, notas, cada comando) y un borrador de postmortem como archivo.",
+    "incident list": "Primero los incidentes abiertos, luego los últimos resueltos.",
+    "incident resolve": "Resuelve un incidente con un resumen: duración, quién lo reconoció, avisos enviados.",
+    "logs": "Las últimas líneas de log del contenedor de un servicio, con filtro opcional (sin distinguir mayúsculas).",
+    "logs --follow": "Log en vivo de un servicio en un hilo, por lotes, acotado en el tiempo, con botón Detener.",
+    "metrics": "Métricas de la API: latencia p50/p95/p99 por ruta, tasa de requests, porcentaje de 5xx, hit rate de caché.",
+    "oncall": "Quién está de guardia ahora, por rol.",
+    "oncall set": "Traspasa la guardia a alguien (persistido, anunciado en el canal de incidentes).",
+    "ps": "Los contenedores del stack: estado, uptime, imagen.",
+    "queue": "Conteos de jobs de las colas, o los jobs fallidos de una cola y sus motivos.",
+    "queue retry": "Reintenta los jobs fallidos de una cola (todos, o uno por id) vía Bull Board.",
+    "restart": "Reinicia el contenedor de un servicio (docker-compose restart).",
+    "start": "Inicia el contenedor detenido de un servicio (docker-compose start).",
+    "status": "Todos los servicios del stack en un mensaje: endpoints de salud, contenedores, base de datos, caché.",
+    "stop": "Detiene el contenedor de un servicio (docker-compose stop).",
+    "tenant disable": "Desactiva un tenant en la base y limpia su caché (se informan ambos).",
+    "tenant enable": "Reactiva un tenant en la base (su caché se vuelve a llenar sola).",
+    "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
+    "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
+}
+
+LOCALES = ("en", "es")
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A sentence to say later, in the reader's language: a catalog key and its fields.
+
+    Code without a catalog at hand (a target client raising an error) puts a Msg in an
+    error's fields; the catalog renders it when the message is shown. `str()` gives English.
+    """
+
+    key: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: str, /, **fields: Any) -> Msg:
+        return cls(key, fields)
+
+    def __str__(self) -> str:
+        return Catalog("en")(self.key, **self.fields)
+
+
+class Catalog:
+    """Looks up sentences for one locale and fills their `{fields}`."""
+
+    def __init__(self, locale: str = "en") -> None:
+        self.locale = locale if locale in LOCALES else "en"
+
+    def __call__(self, key: str, /, **fields: Any) -> str:
+        entry = CATALOG.get(key)
+        if entry is None:
+            return key
+        fields = {name: self.text(value) if isinstance(value, Msg) else value for name, value in fields.items()}
+        template = entry.get(self.locale) or entry["en"]
+        try:
+            return template.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def text(self, value: Msg | str) -> str:
+        """A Msg in this language, or a plain string as it is."""
+        return self(value.key, **value.fields) if isinstance(value, Msg) else str(value)
