@@ -21,17 +21,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def stop_if_cancelled() -> None:
-    """Re-raise a cancellation that a library turned into another error on the way out.
-
-    asyncpg, for one, answers a cancel inside a transaction whose connection is gone with
-    InterfaceError; a loop that logs and carries on would then never stop.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 class AckFirst:
     """Acks go before work: work that follows an ack waits (briefly) while requests are in flight.
 

@@ -21,9 +21,10 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -43,8 +44,46 @@ from bot.text.errors import BotError, ConfirmationError, RoleError, UnavailableE
 from bot.text.ids import new_id
 from bot.text.messages import Catalog
 
-if TYPE_CHECKING:
-    from bot.core.context import OpContext
+
+class _HasConfirmations(Protocol):
+    @property
+    def confirmations(self) -> Confirmations: ...
+
+
+class Caller(Protocol):
+    """What the confirmation flow reads of a call; `OpContext` (bot/core/context.py) has all of it.
+
+    A Protocol rather than OpContext itself: context imports deps, and deps builds Confirmations,
+    so importing context here (even only for type checking) would close an import circle.
+    It is a dataclass (`execute` derives the run's context with `dataclasses.replace`).
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def channel_id(self) -> str | None: ...
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def t(self) -> Catalog: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def update(self) -> Callable[[Result], Awaitable[None]]: ...
+
+    @property
+    def deps(self) -> _HasConfirmations: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +184,7 @@ class Confirmations:
 
     # ---- stores, failing closed -------------------------------------------------------
 
-    async def ensure_stores(self, ctx: OpContext, op_name: str) -> None:
+    async def ensure_stores(self, ctx: Caller, op_name: str) -> None:
         """Refuse a destructive step when its record (Redis) or its audit (Postgres) is unreachable."""
         try:
             await asyncio.wait_for(self.redis.ping(), STORE_TIMEOUT)
@@ -160,9 +199,7 @@ class Confirmations:
                 part=ctx.t("part.database"), operation=f"{ctx.prefix} {op_name}", detail=short_error(exc)
             ) from None
 
-    async def _audit(
-        self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
-    ) -> None:
+    async def _audit(self, ctx: Caller, action: PendingAction, decision: str, outcome: str, detail: str = "") -> None:
         """One audit row of this action; UnavailableError when it cannot be written, whatever the
         reason (down, hung, read-only after a failover)."""
         try:
@@ -176,9 +213,7 @@ class Confirmations:
                 part=ctx.t("part.database"), operation=action.operation, detail=short_error(exc)
             ) from None
 
-    def _entry(
-        self, ctx: OpContext, action: PendingAction, decision: str, outcome: str, detail: str = ""
-    ) -> AuditEntry:
+    def _entry(self, ctx: Caller, action: PendingAction, decision: str, outcome: str, detail: str = "") -> AuditEntry:
         return AuditEntry(
             request_id=action.request_id,
             user_id=ctx.user_id,
@@ -211,7 +246,7 @@ class Confirmations:
 
     # ---- the flow ---------------------------------------------------------------------
 
-    async def request(self, ctx: OpContext, op: Operation, args: OpArgs) -> Result:
+    async def request(self, ctx: Caller, op: Operation, args: OpArgs) -> Result:
         """Show the preview and park the action until its requester confirms."""
         await self.ensure_stores(ctx, op.name)
         preview = await asyncio.wait_for(op.preview(ctx, args), op.timeout) if op.preview else None
@@ -245,7 +280,7 @@ class Confirmations:
             raise
         return self.pending_message(ctx, op, action, preview)
 
-    def pending_message(self, ctx: OpContext, op: Operation, action: PendingAction, preview: Result | None) -> Result:
+    def pending_message(self, ctx: Caller, op: Operation, action: PendingAction, preview: Result | None) -> Result:
         t = ctx.t
         blocks: list[Block] = (
             list(preview.blocks)
@@ -282,7 +317,7 @@ class Confirmations:
         return Result(title=title, blocks=blocks, summary=note)
 
     @staticmethod
-    def command_text(ctx: OpContext, op: Operation, action: PendingAction) -> str:
+    def command_text(ctx: Caller, op: Operation, action: PendingAction) -> str:
         shown = " ".join(str(v) for v in action.arguments.values() if v not in (None, False, ""))
         return f"{ctx.prefix} {op.name} {shown}".strip()
 
@@ -292,7 +327,7 @@ class Confirmations:
             raise ConfirmationError("confirm.unknown_operation", operation=action.operation)
         return op  # type: ignore[no-any-return]
 
-    async def _refuse_transition(self, ctx: OpContext, action_id: str, move: Transition) -> ConfirmationError:
+    async def _refuse_transition(self, ctx: Caller, action_id: str, move: Transition) -> ConfirmationError:
         action = move.action
         if move.outcome == "missing" or action is None:
             return ConfirmationError("confirm.expired")
@@ -302,7 +337,7 @@ class Confirmations:
             return ConfirmationError("confirm.same_person")
         return ConfirmationError(f"confirm.state.{action.state}", user=action.approved_by or action.requester)
 
-    async def _check_role(self, ctx: OpContext, op: Operation, need_admin: bool = False) -> None:
+    async def _check_role(self, ctx: Caller, op: Operation, need_admin: bool = False) -> None:
         role = await self.deps.roles.role_of(ctx.user_id)
         needed = "admin" if need_admin else self.deps.roles.required(op)
         if rank(role) < rank(needed) or not self.deps.roles.allows(role, op):
@@ -312,7 +347,7 @@ class Confirmations:
                 role=ctx.t(f"role.{role}") if role else ctx.t("role.none"),
             )
 
-    async def confirm(self, ctx: OpContext, action_id: str) -> Result:
+    async def confirm(self, ctx: Caller, action_id: str) -> Result:
         """The requester's yes: a critical step then waits for a second admin, any other runs now.
 
         Only the click's own checks are bounded by CLICK_TIMEOUT; the step itself runs under its
@@ -323,7 +358,7 @@ class Confirmations:
             return self.awaiting_message(ctx, op, action)
         return await self.execute(ctx, op, action)
 
-    async def _confirm(self, ctx: OpContext, action_id: str) -> tuple[Operation, PendingAction]:
+    async def _confirm(self, ctx: Caller, action_id: str) -> tuple[Operation, PendingAction]:
         action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         await self._check_role(ctx, op)
@@ -350,7 +385,7 @@ class Confirmations:
             raise ConfirmationError("confirm.shutting_down")
 
     async def _audited_or_undone(
-        self, ctx: OpContext, op: Operation, action: PendingAction, decision: str, back_to: State, **restore: Any
+        self, ctx: Caller, op: Operation, action: PendingAction, decision: str, back_to: State, **restore: Any
     ) -> None:
         """Audit the move just made, or undo it: a move nobody can prove happened is not made.
 
@@ -370,7 +405,7 @@ class Confirmations:
                 detail=exc.fields.get("detail", ""),
             ) from None
 
-    def awaiting_message(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
+    def awaiting_message(self, ctx: Caller, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
         command = self.command_text(ctx, op, action)
         return Result(
@@ -400,13 +435,13 @@ class Confirmations:
             summary=t("confirm.awaiting_detail", user=action.requester),
         )
 
-    async def approve(self, ctx: OpContext, action_id: str) -> Result:
+    async def approve(self, ctx: Caller, action_id: str) -> Result:
         """A second admin's yes to a critical step: it runs now, under its own operation's timeout."""
         async with asyncio.timeout(CLICK_TIMEOUT):
             op, action = await self._approve(ctx, action_id)
         return await self.execute(ctx, op, action)
 
-    async def _approve(self, ctx: OpContext, action_id: str) -> tuple[Operation, PendingAction]:
+    async def _approve(self, ctx: Caller, action_id: str) -> tuple[Operation, PendingAction]:
         action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         if action.requester == ctx.user_id:
@@ -439,7 +474,7 @@ class Confirmations:
         )
         return op, move.action
 
-    async def cancel(self, ctx: OpContext, action_id: str) -> Result:
+    async def cancel(self, ctx: Caller, action_id: str) -> Result:
         action = await self._load_or_expired(ctx, action_id)
         op = self._operation(action)
         if action.requester != ctx.user_id:
@@ -462,7 +497,7 @@ class Confirmations:
         text = ctx.t("confirm.cancelled", command=self.command_text(ctx, op, move.action), user=ctx.user_id)
         return Result(title=ctx.t("confirm.cancelled_title"), blocks=[Text(text)], replace_original=True, summary=text)
 
-    async def _load_or_expired(self, ctx: OpContext, action_id: str) -> PendingAction:
+    async def _load_or_expired(self, ctx: Caller, action_id: str) -> PendingAction:
         """The action, if it exists and was asked for in the channel this click or command comes from.
 
         A confirmation is bound to its channel: the people who saw the preview are the ones who
@@ -477,7 +512,7 @@ class Confirmations:
             raise ConfirmationError("confirm.wrong_channel", channel=action.channel_id or ctx.t("confirm.no_channel"))
         return action
 
-    async def execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
+    async def execute(self, ctx: Caller, op: Operation, action: PendingAction) -> Result:
         """Run the handler once; the message moves running → done | failed | interrupted and says who said yes.
 
         The step runs as a task of its own that `drain` can wait for and, past the shutdown
@@ -491,7 +526,7 @@ class Confirmations:
             self._executions.discard(finished)
             finished.set_result(None)
 
-    async def _execute(self, ctx: OpContext, op: Operation, action: PendingAction) -> Result:
+    async def _execute(self, ctx: Caller, op: Operation, action: PendingAction) -> Result:
         t = ctx.t
         command = self.command_text(ctx, op, action)
         people = [(t("confirm.field.requested_by"), action.requester)]
@@ -677,23 +712,23 @@ class ActionIdArgs(OpArgs):
     id: str = positional(metavar="id", pattern=r"^[A-Za-z0-9_-]{8,40}$")
 
 
-def _flow(ctx: OpContext) -> Confirmations:
+def _flow(ctx: Caller) -> Confirmations:
     return ctx.deps.confirmations
 
 
 @operation("confirm", ActionIdArgs, hidden=True, self_timed=True)
-async def confirm_op(ctx: OpContext, args: ActionIdArgs) -> Result:
+async def confirm_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Confirm a destructive step you asked for."""
     return await _flow(ctx).confirm(ctx, args.id)
 
 
 @operation("approve", ActionIdArgs, hidden=True, self_timed=True)
-async def approve_op(ctx: OpContext, args: ActionIdArgs) -> Result:
+async def approve_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Approve a critical step someone else confirmed (admins)."""
     return await _flow(ctx).approve(ctx, args.id)
 
 
 @operation("cancel", ActionIdArgs, hidden=True)
-async def cancel_op(ctx: OpContext, args: ActionIdArgs) -> Result:
+async def cancel_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Cancel a pending step (its requester) or reject a critical one (another admin)."""
     return await _flow(ctx).cancel(ctx, args.id)

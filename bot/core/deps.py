@@ -9,23 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aiohttp
 import redis.asyncio as aioredis
 
 from bot.config.ops_yml import OpsConfig
+from bot.config.settings import Settings
 from bot.core.audit import AuditStore
 from bot.core.confirmations import Confirmations
-from bot.storage.database import BotDatabase, TargetDatabase
-from bot.storage.incidents import IncidentStore
-
-if TYPE_CHECKING:
-    from bot.incidents.escalation import EscalationWorker
-from bot.config.settings import Settings
 from bot.core.metrics import BotMetrics
 from bot.core.registry import REGISTRY, Registry
 from bot.core.roles import GroupMembers, RoleResolver
+from bot.storage.database import BotDatabase, TargetDatabase
+from bot.storage.incidents import IncidentStore
 from bot.targets.docker import DockerTarget
 from bot.text.redact import Redactor, secrets_of_url
 
@@ -60,6 +57,17 @@ def build_redactor(settings: Settings, config: OpsConfig) -> Redactor:
     return Redactor(secrets, locale=config.locale)
 
 
+class Escalation(Protocol):
+    """The escalation worker as Deps holds it (bot/incidents/escalation.py's EscalationWorker).
+
+    A Protocol so that core never imports the incidents package, which imports core.
+    """
+
+    def wake(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -77,7 +85,7 @@ class Deps:
     metrics: BotMetrics = field(default_factory=BotMetrics)
     confirmations: Confirmations = field(init=False)
     incidents: IncidentStore = field(init=False)
-    escalation: EscalationWorker | None = None
+    escalation: Escalation | None = None
 
     def __post_init__(self) -> None:
         self.confirmations = Confirmations(self)

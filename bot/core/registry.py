@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict
 from bot.core.lanes import declare_long
 
 if TYPE_CHECKING:
-    from bot.core.context import OpContext
     from bot.output.results import Result
 
 Destructive = Literal["none", "confirm", "critical"]
@@ -38,8 +37,10 @@ class NoArgs(OpArgs):
     pass
 
 
-Handler = Callable[["OpContext", Any], Awaitable["Result"]]
-Preview = Callable[["OpContext", Any], Awaitable["Result"]]
+# The context parameter is Any: each handler's own signature names OpContext, and importing
+# OpContext here would close an import circle (context -> deps -> registry).
+Handler = Callable[[Any, Any], Awaitable["Result"]]
+Preview = Callable[[Any, Any], Awaitable["Result"]]
 F = TypeVar("F", bound=Handler)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.app.worker import stop_if_cancelled
+from bot.storage.cancel import stop_if_cancelled
 from bot.storage.database import short_error
 from bot.text.ids import new_id
 

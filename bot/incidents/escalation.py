@@ -41,12 +41,12 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import asyncpg
 
-from bot.app.worker import stop_if_cancelled
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
 from bot.incidents.notify import Notifier, NotifyFailed, RetryLater, marker
 from bot.output.results import Button, Buttons, Result, Text
 from bot.output.slack import escape
+from bot.storage.cancel import stop_if_cancelled
 from bot.storage.incidents import INCIDENT_COLUMNS, STEPS_CHANNEL, Clock, Incident, PlannedStep, utcnow
 from bot.storage.pg_listen import PgListener
 from bot.text.durations import format_duration

@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from croniter import croniter
 
-from bot.app.worker import stop_if_cancelled
 from bot.config.ops_yml import OpsConfig
 from bot.core.audit import AuditEntry
 from bot.core.context import OpContext
@@ -42,6 +41,7 @@ from bot.core.deps import Deps
 from bot.output.results import Result, Text, redact_result
 from bot.output.slack import escape
 from bot.output.terminal import render_text
+from bot.storage.cancel import stop_if_cancelled
 from bot.storage.database import short_error
 from bot.storage.incidents import PlannedStep
 from bot.text.errors import BotError, UnavailableError

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from bot.app.worker import stop_if_cancelled
+from bot.storage.cancel import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
