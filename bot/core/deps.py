@@ -67,6 +67,8 @@ class Escalation(Protocol):
 
     async def run(self) -> None: ...
 
+    async def drain(self, grace: float = ...) -> bool: ...
+
 
 @dataclass
 class Deps:

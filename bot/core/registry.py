@@ -187,7 +187,7 @@ def _in_long_lane(func: Handler) -> Handler:
     """The handler as the registry runs it: first moved to the long lane (or refused there)."""
 
     @functools.wraps(func)
-    async def run(ctx: OpContext, args: Any) -> Result:
+    async def run(ctx: Any, args: Any) -> Result:
         declare_long(ctx.user_id)
         return await func(ctx, args)
 
