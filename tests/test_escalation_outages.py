@@ -20,18 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import bot.storage.incidents.escalation
-import bot.storage.incidents.notify
 import pytest
-from bot.storage.incidents.notify import SlackNotifier, slack_client_for_notices
 from botproc import REPO, SIGNING_SECRET, BotLauncher, BotProcess
 from conftest import RuntimeFactory, base_config
 from parts import PostgresPart
 from slack_emulator import Call, SlackEmulator
 from slack_signing import signed_headers, slash_command_body
 
+import bot.incidents.escalation
+import bot.incidents.notify
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
 
 pytestmark = pytest.mark.timeout(120)
 
