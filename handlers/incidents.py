@@ -139,8 +139,9 @@ async def resolve(ctx: OpContext, args: ResolveArgs) -> Result:
         acked=incident.acknowledged_by or t("escalation.nobody"),
         pages=summary["pages"],
     )
-    report = await _report(ctx, incident.id)
-    return Result(title="", blocks=[Text(text), *report.blocks], summary=text)
+    report = await _report(ctx, incident.id)  # the file itself goes into the incident's thread
+    figures = [block for block in report.blocks if isinstance(block, Text)]
+    return Result(title="", blocks=[Text(text), *figures, Text(t("incident.report_in_thread"))], summary=text)
 
 
 class NoteArgs(OpArgs):
@@ -185,22 +186,16 @@ async def report(ctx: OpContext, args: ReportArgs) -> Result:
 async def _report(ctx: OpContext, incident_id: int) -> Result:
     """Summary blocks plus the Markdown draft, built from the bot's own records."""
     t = ctx.t
-    record = await incident_report.gather(ctx.deps.db, incident_id, datetime.now(UTC))
-    if record is None:
+    found = await incident_report.draft(ctx.deps.db, incident_id, ctx.config, t)
+    if found is None:
         raise BotError("incident.not_found", ref=f"INC-{incident_id}")
-    lines = incident_report.timeline(record, t, ctx.prefix)
-    figures = incident_report.figures(record)
-    names = {c.slack: c.name for c in ctx.config.contacts}
-    markdown = incident_report.render_markdown(record, lines, figures, t, ctx.config.timezone, names)
-    summary = incident_report.summary_text(record, lines, figures, t, ctx.config.timezone)
-    ref = record.incident.ref
     return Result(
-        title=t("report.title", ref=ref),
+        title=t("report.title", ref=found.ref),
         blocks=[
-            Text(summary),
-            Attachment(f"{ref.lower()}-postmortem.md", markdown.encode(), title=t("report.file_title", ref=ref)),
+            Text(found.summary),
+            Attachment(found.filename, found.markdown.encode(), title=t("report.file_title", ref=found.ref)),
         ],
-        summary=t("report.title", ref=ref),
+        summary=t("report.title", ref=found.ref),
     )
 
 

@@ -123,7 +123,14 @@ async def test_the_report_holds_declare_pages_a_confirmed_step_ack_note_and_reso
     resolved = await run(runtime, "incident resolve INC-1 pool size raised", "U0TECHLEAD")
     assert resolved.ok, resolved
 
-    markdown = markdown_of(resolved)  # resolve brings the report by itself
+    assert "postmortem draft" in str(resolved.blocks) and "Time to resolve" in str(resolved.blocks)
+    # resolve posts the draft into the incident's thread by itself, as a file (a durable step)
+    thread_ts = (await runtime.deps.incidents.get(1)).thread_ts  # type: ignore[union-attr]
+    await emu.wait_for("files.completeUploadExternal", timeout=15)
+    (posted,) = [f for f in emu.files if f.name == "inc-1-postmortem.md"]
+    assert posted.thread_ts == thread_ts and posted.channel == "C0INCIDENTS"
+    markdown = markdown_of(await run(runtime, "incident report INC-1", "U0TECHLEAD"))
+    assert posted.text == markdown
     rows = timeline_rows(markdown)
     order = [
         index_of(rows, "declared SEV1: Checkout can not reach the DB", "U0BACKEND"),
@@ -262,5 +269,5 @@ async def test_a_note_and_a_resolution_need_no_id_when_one_incident_is_open(
     assert noted.ok and "INC-1" in noted.summary, noted
     resolved = await run(runtime, "incident resolve pool size raised", "U0DEVOPS")
     assert resolved.ok, resolved
-    markdown = markdown_of(resolved)
+    markdown = markdown_of(await run(runtime, "incident report", "U0DEVOPS"))
     assert "note: checked the pool" in markdown and "resolved: pool size raised" in markdown

@@ -20,7 +20,7 @@ _FRAGMENT = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, sys.argv[1])
-    from bot import memory
+    from bot.app import memory
 
     def rss_kb():
         with open("/proc/self/status") as status:

@@ -379,7 +379,13 @@ async def test_healthz_reports_the_bots_database_and_redis(start_bot: StartBot) 
     assert status == 200
     health = json.loads(body)
     assert {k: health[k] for k in ("status", "database", "redis")} == {"status": "ok", "database": "ok", "redis": "ok"}
+    for _ in range(100):  # start-up work (learning the bot's identity) may be in the lanes a moment
+        if health["work"]["short"]["used"] == 0 and health["work"]["queued"] == 0:
+            break
+        await asyncio.sleep(0.1)
+        health = json.loads((await bot.get("/healthz"))[1])
     assert health["work"]["queued"] == 0 and health["work"]["short"]["used"] == 0, "the lanes' use (bot/core/lanes.py)"
+    assert health["work"]["short"]["slots"] == 32 and health["work"]["long"]["per_user"] == 4
 
 
 async def test_metrics_count_commands_by_outcome_and_time_the_acks(

@@ -124,7 +124,9 @@ async def test_socket_mode_serves_healthz_and_metrics_on_host_port_but_not_slack
 ) -> None:
     status, body = await bot.get("/healthz")
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "database": "ok", "redis": "ok"}
+    health = json.loads(body)
+    assert {k: health[k] for k in ("status", "database", "redis")} == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert health["work"]["queued"] == 0, "the work lanes are reported in Socket Mode too"
     status, body = await bot.get("/metrics")
     assert status == 200 and "# TYPE" in body
     status, _, _ = await bot.request("POST", "/slack/events", "{}")

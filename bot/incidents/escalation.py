@@ -44,6 +44,7 @@ import asyncpg
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
 from bot.incidents.notify import Notifier, NotifyFailed, RetryLater, marker
+from bot.incidents.report import draft
 from bot.output.results import Button, Buttons, Result, Text
 from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled
@@ -67,7 +68,7 @@ PROBE_EVERY = 1.0
 DRAIN_GRACE = 5.0
 """What runtime shutdown gives in-flight sends to finish and be recorded."""
 
-THREAD_KINDS = ("announce", "note", "ticket", "checklist", "checklist_refresh")
+THREAD_KINDS = ("announce", "note", "ticket", "checklist", "checklist_refresh", "report")
 """Kinds whose message goes into the incident's thread, in the order they were written."""
 
 _IN = ", ".join(f"'{k}'" for k in THREAD_KINDS)
@@ -712,6 +713,8 @@ class EscalationWorker:
             return {"dm": dm, "ts": dm_ts, "mention": mention}  # its thread line: see _queue_lines
         if not channel or not thread:  # the announce failed for good: the declarer was told
             return {"skipped_no_thread": True}
+        if kind == "report":  # the postmortem draft, as `/ops incident resolve` promises, in the thread
+            return await self._upload_report(incident, channel, thread)
         if kind == "note":
             line = Result(title="", blocks=[Text(self._note_text(payload), markup=True)])
             return {"ts": await self._post_once(c, channel, thread, line)}
@@ -771,6 +774,16 @@ class EscalationWorker:
                 }
                 await self.deps.incidents.insert_steps(conn, incident.id, [PlannedStep("webhook", body, c.now)])
         return ticket_id
+
+    async def _upload_report(self, incident: Incident, channel: str, thread: str) -> dict[str, Any]:
+        upload = getattr(self.notifier, "upload", None)
+        found = await draft(self.deps.db, incident.id, self.deps.config, self.t)
+        if upload is None or found is None:
+            return {"skipped": "no upload"}
+        await upload(
+            channel, thread, found.filename, found.markdown.encode(), self.t("report.file_title", ref=found.ref)
+        )
+        return {"uploaded": found.filename}
 
     async def _checklist_message(self, incident: Incident) -> Result:
         t = self.t

@@ -17,12 +17,13 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bot.config.ops_yml import OpsConfig
 from bot.core.audit import AuditRow
 from bot.storage.database import BotDatabase
 from bot.storage.incidents import INCIDENT_COLUMNS, Incident
@@ -405,3 +406,28 @@ def summary_text(record: IncidentRecord, lines: list[Line], fig: Figures, t: Cat
     body = "\n".join(f"• {item}" for item in figure_lines(fig, t))
     text = body + "\n" + t("report.last_lines", count=len(last), tz=tz_name) + "\n" + "\n".join(tail)
     return text[:2900]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a report gives: the Slack summary, the Markdown file and its name."""
+
+    ref: str
+    summary: str
+    markdown: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.ref.lower()}-postmortem.md"
+
+
+async def draft(db: BotDatabase, incident_id: int, config: OpsConfig, t: Catalog) -> Draft | None:
+    """The report of one incident, as `/ops incident report` answers it and its thread receives it."""
+    record = await gather(db, incident_id, datetime.now(UTC))
+    if record is None:
+        return None
+    lines = timeline(record, t, config.slack.command)
+    fig = figures(record)
+    names = {c.slack: c.name for c in config.contacts}
+    markdown = render_markdown(record, lines, fig, t, config.timezone, names)
+    return Draft(record.incident.ref, summary_text(record, lines, fig, t, config.timezone), markdown)

@@ -286,6 +286,8 @@ class IncidentStore:
                 "pages": int(fired),
             }
             await self.note(conn, target.id, summary)
+            # after the resolution's line, the postmortem draft as a file in the thread
+            await self.insert_steps(conn, target.id, [PlannedStep("report", {}, await self.now(conn))])
         return incident, summary
 
     async def recent(self, limit: int = 15) -> list[Incident]:

@@ -1199,6 +1199,10 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     # incident report and notes (issue 16)
     "escalation.note": {"en": "📝 {user}: {text}", "es": "📝 {user}: {text}"},
+    "incident.report_in_thread": {
+        "en": "The postmortem draft (timeline and figures, Markdown) is posted in the incident's thread; `/ops incident report` brings it again.",
+        "es": "El borrador del postmortem (línea de tiempo y cifras, Markdown) se publica en el hilo del incidente; `/ops incident report` lo vuelve a traer.",
+    },
     "incident.noted": {"en": "Added to the timeline of {ref}.", "es": "Añadido a la línea de tiempo de {ref}."},
     "report.title": {
         "en": "{ref}: timeline and postmortem draft",
