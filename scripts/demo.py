@@ -359,6 +359,9 @@ escalation:
     - {{ticket: true}}
     - {{notify: tech_lead}}
     - {{checklist: [Reproduce, Find the cause, Fix or mitigate, Write the follow-up]}}
+alerts:
+  channel: C0INCIDENTS
+  token: demo-alerts-token-{self.project}
 """,
             encoding="utf-8",
         )

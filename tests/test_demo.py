@@ -216,6 +216,10 @@ def test_the_demo_runs_every_command_as_two_admins_and_leaves_nothing(tmp_path: 
         run("/ops incident ack")
         run("/ops incident report", expect=ref.group(0))
         run("/ops oncall set <@U0TECHLEAD> devops")
+        run("/ops alerts", expect="Nothing is firing")
+        run("/ops silence PaymentsFailing 1h demo", expect="stack.alertmanager")
+        run("/ops silences", expect="stack.alertmanager")
+        run("/ops pending", expect="Nothing waits for you")
 
         # the critical steps wait for a second admin, who joins from a second terminal
         second = DemoTerminal(["--as", "U0TECHLEAD"], env)
