@@ -29,20 +29,13 @@ from bot.alerts.store import ALERTS_CHANNEL, GROUP_COLUMNS, AlertGroup, AlertSto
 from bot.config.ops_yml import AlertRule, OpsConfig
 from bot.core.dispatcher import Invocation
 from bot.output.charts import Series, line_chart
+from bot.output.markers import marker
 from bot.output.results import Result, Text
 from bot.storage.pg_listen import PgListener
 from bot.targets.prometheus_api import expression_of, query_range
 from bot.text.messages import Catalog
 
 log = logging.getLogger(__name__)
-
-MARKER_EVENT = "opsbot_step"
-"""The escalation notifier's metadata event type; `find` looks for it (see bot/incidents/notify.py)."""
-
-
-def marker(ids: list[int], part: str) -> dict[str, Any]:
-    """The Slack message metadata that names what a message is, in the escalation's marker shape."""
-    return {"event_type": MARKER_EVENT, "event_payload": {"steps": list(ids), "part": part}}
 
 
 ALERT_PART = "alert"

@@ -43,8 +43,9 @@ import asyncpg
 
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
-from bot.incidents.notify import Notifier, NotifyFailed, RetryLater, marker
+from bot.incidents.notify import Notifier, NotifyFailed, RetryLater
 from bot.incidents.report import draft
+from bot.output.markers import marker
 from bot.output.results import Button, Buttons, Result, Text
 from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled

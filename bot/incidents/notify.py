@@ -26,6 +26,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.output.markers import has_marker
 from bot.output.results import Result, redact_result
 from bot.output.slack import render_slack
 
@@ -62,9 +63,6 @@ PERMANENT_ERRORS = frozenset(
 )
 """Slack errors that the same call will meet again however often it is retried."""
 
-MARKER_EVENT = "opsbot_step"
-"""The `event_type` of the metadata that names the step a message was sent for."""
-
 
 class NotifyFailed(Exception):
     """A message not confirmed by Slack; the flags say what the worker should do about it."""
@@ -83,19 +81,6 @@ class NotifyFailed(Exception):
         self.permanent = permanent
         self.unavailable = unavailable
         self.unknown = unknown
-
-
-def marker(steps: list[int], part: str) -> dict[str, Any]:
-    """The metadata that names the step(s) a message belongs to and which of its messages it is."""
-    return {"event_type": MARKER_EVENT, "event_payload": {"steps": list(steps), "part": part}}
-
-
-def has_marker(message: dict[str, Any], step: int, part: str) -> bool:
-    meta = message.get("metadata") or {}
-    payload = meta.get("event_payload") or {}
-    return bool(
-        meta.get("event_type") == MARKER_EVENT and payload.get("part") == part and step in (payload.get("steps") or [])
-    )
 
 
 class Notifier(Protocol):
