@@ -202,10 +202,21 @@ async def main() -> None:
     by_method = collections.Counter(c["method"] for c in calls)
     per_second = collections.Counter(int(c["at"]) for c in posts)
     print(f"Slack calls: {dict(by_method)} ({len(calls)} in all)")
+    if fired and first_post:
+        t0 = min(fired.values())
+        print(
+            f"firing timeline: webhooks first sent +0.00..+{max(fired.values()) - t0:.2f}s,"
+            f" messages posted +{min(first_post.values()) - t0:.2f}..+{max(first_post.values()) - t0:.2f}s"
+        )
     print(
         f"groups with a message: {len(per_group)}/{args.groups}; top-level messages per group: max {max(per_group.values())}"
     )
     print(f"duplicates: {duplicates}")
+    if os.environ.get("BENCH_DEBUG"):
+        late = sorted((first_post[n] - at, n) for n, at in fired.items() if n in first_post)[-15:]
+        print("latest groups (s, n):", [(round(d, 2), n) for d, n in late])
+        t0 = min(fired.values())
+        print("posts per second:", sorted(collections.Counter(int(v - t0) for v in first_post.values()).items()))
     print(
         f"webhook → chat.postMessage: p50 {pct(to_post, 0.5):.3f}s  p99 {pct(to_post, 0.99):.3f}s  ({len(to_post)} groups)"
     )

@@ -33,7 +33,7 @@ from pydantic import AfterValidator, Field, ValidationInfo
 from bot.core.argtypes import DURATION_WORD, DurationArg, option, positional
 from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation
-from bot.output.charts import Series, line_chart
+from bot.output.charts import Series, draw_line_chart
 from bot.output.results import Attachment, Block, Code, Fields, Result, Table, Text
 from bot.targets.prometheus import Family, Scrape, scrape
 from bot.targets.prometheus_api import query_range
@@ -582,7 +582,7 @@ async def chart(ctx: OpContext, what: str, window: timedelta) -> Result:
         return Result(title=t("metrics.chart.title", what=what), blocks=[Text(t("metrics.chart.empty", what=what))])
     window_text = f"{int(window.total_seconds() // 60)} min"
     title = t("metrics.chart.title", what=what) + f" — {window_text}"
-    png = line_chart(series, title=title, unit=unit, tz_name=ctx.config.timezone, scale=scale)
+    png = await draw_line_chart(series, title=title, unit=unit, tz_name=ctx.config.timezone, scale=scale)
     summary = t("metrics.chart.summary", what=what, window=window_text, series=len(series), points=points)
     return Result(
         title=title,

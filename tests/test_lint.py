@@ -12,12 +12,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def tool(name: str) -> str | None:
+    """The project's own copy (beside this Python, in .venv/bin) first, then PATH's."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), cwd=REPO, capture_output=True, text=True, timeout=300)
+    found = tool(args[0])
+    command = [found or args[0], *args[1:]]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def test_ruff_finds_nothing() -> None:
-    if shutil.which("ruff") is None:
+    if tool("ruff") is None:
         pytest.fail("ruff is not installed: pip install -e '.[dev]'")
     done = run("ruff", "check", ".")
     assert done.returncode == 0, done.stdout[-3000:]
@@ -30,7 +37,7 @@ def test_mypy_strict_on_bot_and_handlers() -> None:
 
 def test_import_layers_hold() -> None:
     """The layers and forbidden imports of pyproject.toml's [tool.importlinter] (docs/architecture.md)."""
-    if shutil.which("lint-imports") is None:
+    if tool("lint-imports") is None:
         pytest.fail("import-linter is not installed: pip install -e '.[dev]'")
     done = run("lint-imports", "--no-cache")
     assert done.returncode == 0, done.stdout[-3000:]
@@ -38,14 +45,20 @@ def test_import_layers_hold() -> None:
 
 def test_import_layers_catch_core_importing_an_adapter(tmp_path: Path) -> None:
     """The contract bites: a copy of the code in which core imports the Slack adapter is refused."""
-    if shutil.which("lint-imports") is None:
+    if tool("lint-imports") is None:
         pytest.fail("import-linter is not installed: pip install -e '.[dev]'")
     for part in ("bot", "handlers"):
         shutil.copytree(REPO / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     roles = tmp_path / "bot" / "core" / "roles.py"
     roles.write_text(roles.read_text() + "\nimport bot.slack.app  # noqa\n")
-    done = subprocess.run(["lint-imports", "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [tool("lint-imports") or "lint-imports", "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode != 0, done.stdout[-3000:]
     assert "bot.core.roles -> bot.slack.app" in done.stdout, done.stdout[-3000:]
 

@@ -1,7 +1,8 @@
 """Brings every alert group's one Slack message up to its stored version, on any replica.
 
 The intake only writes the group's row (fast, before Alertmanager's timeout). Here a worker
-leases the groups whose message is behind (`posted_version < version`) for a short while,
+leases the groups whose message is behind (`posted_version < version`), up to IN_FLIGHT at a
+time, renewing each lease while it works on it (bot.alerts.lease),
 posts the message once (or `chat.update`s it), adds the new history lines to its thread,
 runs the matching rule once (diagnose into the thread, declare an incident), and records the
 version it brought the message to. A lease held by a replica that died runs out and another
@@ -21,14 +22,16 @@ import os
 import re
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 
+from bot.alerts.lease import LEASE_SECONDS, HeldLease, LeaseLost
 from bot.alerts.message import alert_message, history_line
 from bot.alerts.store import ALERTS_CHANNEL, GROUP_COLUMNS, AlertGroup, AlertStore
 from bot.config.ops_yml import AlertRule, OpsConfig
 from bot.core.dispatcher import Invocation
-from bot.output.charts import Series, line_chart
+from bot.output.charts import Series, draw_line_chart
 from bot.output.markers import marker
 from bot.output.results import Result, Text
 from bot.storage.pg_listen import PgListener
@@ -42,9 +45,11 @@ ALERT_PART = "alert"
 """The marker part of an alert group's message (its `steps` list holds the group's id)."""
 ALERT_USER = "ops-bot"
 """Who runs a rule's diagnose: the bot itself, with the roles that `*` gives."""
-LEASE_SECONDS = 30
 RETRY_SECONDS = 5
-BATCH = 20
+POLL_SECONDS = 5.0
+"""A missed NOTIFY costs at most this long (the poster looks again)."""
+IN_FLIGHT = 32
+"""Groups being brought up to date at once by one replica (their Slack calls wait per channel)."""
 CHANNEL_CONCURRENCY = 8
 CHART_WINDOW = timedelta(hours=1)
 
@@ -88,11 +93,11 @@ def rule_for(config: OpsConfig, group: AlertGroup) -> AlertRule | None:
 
 
 class AlertPoster:
-    def __init__(self, deps: Any, sender: MessageSender, dispatch: Dispatch, poll: float = 5.0) -> None:
+    def __init__(self, deps: Any, sender: MessageSender, dispatch: Dispatch, poll: float | None = None) -> None:
         self.deps = deps
         self.sender = sender
         self.dispatch = dispatch
-        self.poll = poll
+        self.poll = POLL_SECONDS if poll is None else poll
         self.store = AlertStore(deps.db)
         self.name = f"{socket.gethostname()}:{os.getpid()}:alerts"
         self._wake = asyncio.Event()
@@ -111,34 +116,77 @@ class AlertPoster:
         await asyncio.gather(listener.run(), self._loop())
 
     async def _loop(self) -> None:
+        """Keep up to IN_FLIGHT groups being brought up to date, leasing more as each finishes.
+
+        A pipeline, not batches: one slow Slack call holds its own group only. A group that
+        changed while it was in flight wakes the loop when it finishes (see `_sync`)."""
+        running: set[asyncio.Task[None]] = set()
         while True:
             self._wake.clear()
+            room = IN_FLIGHT - len(running)
+            more_due = room == 0  # full: more may be due; not full: a short lease says all due was taken
+            if room > 0:
+                try:
+                    leased = await self.lease_due(room)
+                    for group, history_posted in leased:
+                        task = asyncio.create_task(self._sync_guarded(group, history_posted))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                    more_due = len(leased) == room
+                except Exception as exc:  # the database is down, mostly: the groups stay behind, nothing is lost
+                    log.warning("alert poster: %s; retrying", exc)
+            if more_due and len(running) < IN_FLIGHT:
+                continue  # some finished while leasing: lease again at once
+            # More due: lease again as soon as one finishes. Otherwise wait for a NOTIFY (a group
+            # changed; the rows a short lease skipped as locked notify when they commit) or the poll.
+            waiter = asyncio.ensure_future(self._wake.wait())
             try:
-                if await self.sync_due():
-                    continue
-            except Exception as exc:  # the database is down, mostly: the groups stay behind, nothing is lost
-                log.warning("alert poster: %s; retrying", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                await asyncio.wait([waiter, *running] if more_due else [waiter], timeout=self.poll,
+                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            finally:
+                waiter.cancel()
 
-    async def sync_due(self) -> int:
-        """Lease up to BATCH groups whose message is behind and bring each up to date."""
+    async def lease_due(self, limit: int) -> list[tuple[AlertGroup, int]]:
+        """Lease up to `limit` groups whose message is behind; each with how much history it posted.
+
+        The lease also records that a first post is about to be attempted (before it is made);
+        the group keeps whether an earlier attempt was made, which decides a lookup first."""
         async with self.deps.db.connection() as conn:
             rows = await conn.fetch(
-                "UPDATE alert_groups SET lease_by = $1, lease_until = now() + make_interval(secs => $2)"
-                " WHERE id IN (SELECT id FROM alert_groups WHERE posted_version < version"
-                " AND (lease_until IS NULL OR lease_until < now()) ORDER BY updated_at LIMIT $3"
-                f" FOR UPDATE SKIP LOCKED) RETURNING {GROUP_COLUMNS}, history_posted",
+                "UPDATE alert_groups g SET lease_by = $1, lease_until = now() + make_interval(secs => $2),"
+                " post_attempted = g.post_attempted OR g.ts IS NULL"
+                " FROM (SELECT id AS due_id, post_attempted AS was_attempted FROM alert_groups"
+                " WHERE posted_version < version AND (lease_until IS NULL OR lease_until < now())"
+                " ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED) due"
+                f" WHERE g.id = due.due_id RETURNING {GROUP_COLUMNS}, history_posted, was_attempted",
                 self.name,
                 LEASE_SECONDS,
-                BATCH,
+                limit,
             )
-        await asyncio.gather(*(self._sync_guarded(AlertGroup.from_row(r), r["history_posted"]) for r in rows))
-        return len(rows)
+        return [(replace(AlertGroup.from_row(r), post_attempted=r["was_attempted"]), r["history_posted"]) for r in rows]
+
+    async def sync_due(self) -> int:
+        """Lease up to IN_FLIGHT groups whose message is behind and bring each up to date (one pass)."""
+        due = await self.lease_due(IN_FLIGHT)
+        await asyncio.gather(*(self._sync_guarded(group, history_posted) for group, history_posted in due))
+        return len(due)
+
+    async def _renew(self, group_id: int) -> bool:
+        """Extend our lease on a group still in its pass; False when it is no longer ours."""
+        async with self.deps.db.connection() as conn:
+            held = await conn.fetchval(
+                "UPDATE alert_groups SET lease_until = now() + make_interval(secs => $3)"
+                " WHERE id = $1 AND lease_by = $2 AND lease_until IS NOT NULL RETURNING 1",
+                group_id,
+                self.name,
+                LEASE_SECONDS,
+            )
+        return held is not None
 
     async def _sync_guarded(self, group: AlertGroup, history_posted: int) -> None:
         try:
-            await self._sync(group, history_posted)
+            async with HeldLease(lambda: self._renew(group.id)) as lease:
+                await self._sync(group, history_posted, lease)
         except Exception as exc:
             log.warning("alert group %s not brought up to date: %s", group.id, exc)
             with contextlib.suppress(Exception):
@@ -152,14 +200,16 @@ class AlertPoster:
                         self.name,
                     )
 
-    async def _send(self, channel: str, send: Callable[[], Awaitable[Any]]) -> Any:
-        """At most CHANNEL_CONCURRENCY sends at a time per channel, all waiting out a 429 that channel got."""
+    async def _send(self, channel: str, lease: HeldLease, send: Callable[[], Awaitable[Any]]) -> Any:
+        """At most CHANNEL_CONCURRENCY sends at a time per channel, all waiting out a 429 that channel got;
+        none starts unless the group's lease is still surely ours (see bot.alerts.lease)."""
         slots = self._channel_slots.setdefault(channel, asyncio.Semaphore(CHANNEL_CONCURRENCY))
         async with slots:
             loop = asyncio.get_running_loop()
             pause = self._paused_until.get(channel, 0.0) - loop.time()
             if pause > 0:
                 await asyncio.sleep(pause)
+            lease.check()
             try:
                 return await send()
             except Exception as exc:
@@ -168,7 +218,7 @@ class AlertPoster:
                     self._paused_until[channel] = loop.time() + float(seconds)
                 raise
 
-    async def _sync(self, group: AlertGroup, history_posted: int) -> None:
+    async def _sync(self, group: AlertGroup, history_posted: int, lease: HeldLease) -> None:
         config = self.deps.config
         channel = group.channel_id
         if not channel:
@@ -177,58 +227,96 @@ class AlertPoster:
         section = rule.diagnose if rule and rule.diagnose else None
         message = alert_message(group, self.t, config.timezone, config.slack.command, section)
         ts = group.ts
-        if ts is None:
-            ts = await self._first_post(group, channel, message)
-        else:
-            await self._send(channel, lambda: self.sender.update(channel, ts, message))
-        fresh = group.history[history_posted:]
-        if fresh and group.ts is not None:  # the first message already shows what fires
+        chart_expr = self._chart_expression(group)
+        more_after_post = (
+            chart_expr is not None
+            or (not group.rule_done and rule is not None)
+            or (group.status == "resolved" and group.incident_id is not None)
+        )
+        if ts is None:  # the first message already shows what fires: no history line with it
+            ts = await self._first_post(group, channel, lease, message, save_ts_now=more_after_post)
+        else:  # the update and the thread's new lines are independent: both at once
+            posted_ts = ts
+            fresh = group.history[history_posted:]
             text = "\n".join(history_line(entry, self.t, group.labels) for entry in fresh)
-            result = Result(title="", blocks=[Text(text, markup=True)])
-            await self._send(channel, lambda: self.sender.post(channel, result, ts))
-        if group.ts is None:
-            await self._chart(group, channel, ts)
+            lines = Result(title="", blocks=[Text(text, markup=True)])
+            outcomes = await asyncio.gather(
+                self._send(channel, lease, lambda: self.sender.update(channel, posted_ts, message)),
+                *([self._send(channel, lease, lambda: self.sender.post(channel, lines, posted_ts))] if fresh else []),
+                return_exceptions=True,
+            )
+            await self._settle(group, outcomes)
+        if group.ts is None and chart_expr is not None:
+            await self._chart(group, chart_expr, channel, ts, lease)
         if not group.rule_done and rule is not None:
-            await self._run_rule(group, rule, channel, ts)
+            await self._run_rule(group, rule, channel, ts, lease)
         if group.status == "resolved" and group.incident_id is not None:
             await self._note_incident(group, "alerts_resolved")
         async with self.deps.db.connection() as conn:
-            await conn.execute(
+            still_behind = await conn.fetchval(
                 "UPDATE alert_groups SET posted_version = greatest(posted_version, $2), history_posted = $3,"
-                " rule_done = rule_done OR $4, lease_until = NULL, last_error = NULL WHERE id = $1",
+                " rule_done = rule_done OR $4, ts = coalesce(ts, $5), lease_until = NULL, last_error = NULL"
+                " WHERE id = $1 RETURNING posted_version < version",
                 group.id,
                 group.version,
                 len(group.history),
                 rule is not None,
+                ts,
             )
+        if still_behind:  # it changed while in flight: its next pass is due now, not at the next poll
+            self.wake()
 
-    async def _first_post(self, group: AlertGroup, channel: str, message: Result) -> str:
+    async def _settle(self, group: AlertGroup, outcomes: list[Any]) -> None:
+        """Raise what failed of an update and its thread lines; lines that went out are recorded
+        first, so the retry that follows a failed update does not post them twice."""
+        update, *lines = outcomes
+        if isinstance(update, BaseException) and lines and not isinstance(lines[0], BaseException):
+            async with self.deps.db.connection() as conn:
+                await conn.execute(
+                    "UPDATE alert_groups SET history_posted = $2 WHERE id = $1", group.id, len(group.history)
+                )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _first_post(
+        self, group: AlertGroup, channel: str, lease: HeldLease, message: Result, save_ts_now: bool
+    ) -> str:
         """Post the group's message once, even when an earlier attempt's answer was lost.
 
-        The attempt is recorded before it is made; a later attempt first looks in the channel
-        for the group's marker (Slack message metadata), as the escalation worker does for pages,
-        so a Slack that delivered but answered too late gets no second message."""
+        The lease recorded the attempt before it is made (`post_attempted`); a later attempt first
+        looks in the channel for the group's marker (Slack message metadata), as the escalation
+        worker does for pages, so a Slack that delivered but answered too late gets no second
+        message. Its ts is saved at once when more work follows in this pass (a chart, a rule);
+        otherwise the pass's last write saves it, one round trip fewer in a burst of alerts."""
         meta = marker([group.id], ALERT_PART)
         ts: str | None = None
         if group.post_attempted:
-            ts = await self._send(channel, lambda: self.sender.find(channel, None, group.id, ALERT_PART))
-        async with self.deps.db.connection() as conn:
-            await conn.execute("UPDATE alert_groups SET post_attempted = true WHERE id = $1", group.id)
+            ts = await self._send(channel, lease, lambda: self.sender.find(channel, None, group.id, ALERT_PART))
         if ts is None:
-            ts = await self._send(channel, lambda: self.sender.post(channel, message, None, meta))
-        async with self.deps.db.connection() as conn:  # at once: a later failure must not post it again
-            await conn.execute("UPDATE alert_groups SET ts = $2 WHERE id = $1", group.id, ts)
+            ts = await self._send(channel, lease, lambda: self.sender.post(channel, message, None, meta))
+        if save_ts_now:
+            async with self.deps.db.connection() as conn:  # a later failure in this pass must not post it again
+                await conn.execute("UPDATE alert_groups SET ts = $2 WHERE id = $1", group.id, ts)
         return str(ts)
 
-    async def _chart(self, group: AlertGroup, channel: str, ts: str) -> None:
+    def _chart_expression(self, group: AlertGroup) -> str | None:
+        """The expression a first message's chart draws (from a generatorURL), when charts can be drawn."""
+        if group.ts is not None or self.deps.config.stack.prometheus is None or not hasattr(self.sender, "upload"):
+            return None
+        return (
+            next(
+                (expression_of(a.get("generator_url") or "") for a in group.alerts.values() if a.get("generator_url")),
+                None,
+            )
+            or None
+        )
+
+    async def _chart(self, group: AlertGroup, expr: str, channel: str, ts: str, lease: HeldLease) -> None:
         """The alert's expression over the last hour (from its generatorURL), as a PNG in its thread."""
         prometheus = self.deps.config.stack.prometheus
         upload = getattr(self.sender, "upload", None)
-        expr = next(
-            (expression_of(a.get("generator_url") or "") for a in group.alerts.values() if a.get("generator_url")),
-            None,
-        )
-        if prometheus is None or upload is None or not expr:
+        if prometheus is None or upload is None:
             return
         try:
             found = await query_range(
@@ -241,19 +329,22 @@ class AlertPoster:
             if not any(one.points for one in series):
                 return
             title = f"{group.name}: {expr}"[:120]
-            png = line_chart(series, title=title, unit="", tz_name=self.deps.config.timezone)
-            await self._send(channel, lambda: upload(channel, ts, f"alert-{group.id}.png", png, title))
+            png = await draw_line_chart(series, title=title, unit="", tz_name=self.deps.config.timezone)
+            await self._send(channel, lease, lambda: upload(channel, ts, f"alert-{group.id}.png", png, title))
+        except LeaseLost:
+            raise
         except Exception as exc:  # a chart is a nicety: its failure never holds the alert back
             log.warning("chart of alert group %s not posted: %s", group.id, exc)
 
-    async def _run_rule(self, group: AlertGroup, rule: AlertRule, channel: str, ts: str) -> None:
+    async def _run_rule(self, group: AlertGroup, rule: AlertRule, channel: str, ts: str, lease: HeldLease) -> None:
         """A rule runs once per group: its diagnose goes into the thread, its declare opens an incident."""
         prefix = self.deps.config.slack.command
+        lease.check()  # a diagnose or a declare runs once: not on a lease that may be another replica's
         if rule.diagnose:
             findings = await self.dispatch(
                 Invocation(f"{prefix} diagnose {rule.diagnose}", ALERT_USER, channel, "alert")
             )
-            await self._send(channel, lambda: self.sender.post(channel, findings, ts))
+            await self._send(channel, lease, lambda: self.sender.post(channel, findings, ts))
         if rule.declare and group.incident_id is None:
             await declare_for(self.deps, group, rule.declare, ALERT_USER, channel, ts)
 

@@ -23,6 +23,9 @@ from bot.storage.database import BotDatabase
 ALERTS_CHANNEL = "opsbot_alert_groups"
 """NOTIFY channel: a group changed, every replica's poster looks."""
 
+RECORD_ATTEMPTS = 8
+"""Reads and merges of one delivery before giving up (answered 503, so the sender retries)."""
+
 GROUP_COLUMNS = (
     "id, source, group_key, status, labels, annotations, alerts, version, posted_version, channel_id, ts,"
     " first_seen, updated_at, resolved_at, incident_id, acked_by, rule_done, history, post_attempted"
@@ -122,58 +125,64 @@ class AlertStore:
     async def record(self, source: str, group: AlertGroupIn, channel_id: str | None) -> tuple[AlertGroup, bool]:
         """Merge one delivery into its group's row; returns the group and whether readers see a change.
 
-        The row is locked for the merge, so two replicas taking the same webhook serialize and the
-        second finds nothing new."""
+        Optimistic, one statement per write and no explicit transaction: read the row; if the
+        delivery changes nothing (a repeat, the other HA peer's copy) that read is all. Otherwise
+        insert the group, or update it only if its `version` is still the one read; a replica that
+        lost that race reads again and merges into the winner's row, so two replicas taking the
+        same webhook still change the row once. The NOTIFY goes with the write (sent at commit)."""
         incoming = alerts_of(group)
         labels = {**group.groupLabels, **group.commonLabels}
         async with self.db.connection() as conn:
-            known = await conn.fetchrow(
-                f"SELECT {GROUP_COLUMNS} FROM alert_groups WHERE source = $1 AND group_key = $2", source, group.groupKey
-            )
-            if known is not None:  # a repeat or the other HA peer's copy: read, compare, done (no lock, no write)
-                current = AlertGroup.from_row(known)
-                if current.alerts and not changes(current.alerts, incoming):
+            for _attempt in range(RECORD_ATTEMPTS):
+                known = await conn.fetchrow(
+                    f"SELECT {GROUP_COLUMNS} FROM alert_groups WHERE source = $1 AND group_key = $2",
+                    source,
+                    group.groupKey,
+                )
+                current = AlertGroup.from_row(known) if known is not None else None
+                before = current.alerts if current is not None else {}
+                said = changes(before, incoming)
+                merged = {**before, **incoming}
+                status = "firing" if any(a["status"] == "firing" for a in merged.values()) else "resolved"
+                if current is not None and current.alerts and not said and status == current.status:
                     return current, False
-        async with self.db.connection() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO alert_groups (source, group_key, status, labels, annotations, alerts, channel_id,"
-                " first_seen, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, '{}'::jsonb, $6, now(), now())"
-                " ON CONFLICT (source, group_key) DO NOTHING",
-                source,
-                group.groupKey,
-                group.status,
-                json.dumps(labels),
-                json.dumps(group.commonAnnotations),
-                channel_id,
-            )
-            row = await conn.fetchrow(
-                f"SELECT {GROUP_COLUMNS} FROM alert_groups WHERE source = $1 AND group_key = $2 FOR UPDATE",
-                source,
-                group.groupKey,
-            )
-            current = AlertGroup.from_row(row)
-            merged = {**current.alerts, **incoming}
-            said = changes(current.alerts, incoming)
-            status = "firing" if any(a["status"] == "firing" for a in merged.values()) else "resolved"
-            changed = bool(said) or status != current.status or not current.alerts
-            if not changed:
-                return current, False
-            now = datetime.now(UTC).isoformat()
-            history = [*current.history, *({"at": now, **c} for c in said)][-200:]
-            row = await conn.fetchrow(
-                "UPDATE alert_groups SET status = $2, alerts = $3::jsonb, labels = $4::jsonb, annotations = $5::jsonb,"
-                " version = version + 1, updated_at = now(), history = $6::jsonb,"
-                " resolved_at = CASE WHEN $2 = 'resolved' THEN coalesce(resolved_at, now()) ELSE NULL END"
-                f" WHERE id = $1 RETURNING {GROUP_COLUMNS}",
-                current.id,
-                status,
-                json.dumps(merged),
-                json.dumps(labels or current.labels),
-                json.dumps(group.commonAnnotations or current.annotations),
-                json.dumps(history),
-            )
-            await conn.execute("SELECT pg_notify($1, $2)", ALERTS_CHANNEL, str(current.id))
-        return AlertGroup.from_row(row), True
+                now = datetime.now(UTC).isoformat()
+                history = [*(current.history if current else []), *({"at": now, **c} for c in said)][-200:]
+                if current is None:
+                    row = await conn.fetchrow(
+                        "INSERT INTO alert_groups (source, group_key, status, labels, annotations, alerts, channel_id,"
+                        " version, history, resolved_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, 1,"
+                        " $8::jsonb, CASE WHEN $3 = 'resolved' THEN now() END)"
+                        " ON CONFLICT (source, group_key) DO NOTHING"
+                        f" RETURNING {GROUP_COLUMNS}, pg_notify($9, id::text)",
+                        source,
+                        group.groupKey,
+                        status,
+                        json.dumps(labels),
+                        json.dumps(group.commonAnnotations),
+                        json.dumps(merged),
+                        channel_id,
+                        json.dumps(history),
+                        ALERTS_CHANNEL,
+                    )
+                else:
+                    row = await conn.fetchrow(
+                        "UPDATE alert_groups SET status = $2, alerts = $3::jsonb, labels = $4::jsonb,"
+                        " annotations = $5::jsonb, version = version + 1, updated_at = now(), history = $6::jsonb,"
+                        " resolved_at = CASE WHEN $2 = 'resolved' THEN coalesce(resolved_at, now()) ELSE NULL END"
+                        f" WHERE id = $1 AND version = $7 RETURNING {GROUP_COLUMNS}, pg_notify($8, id::text)",
+                        current.id,
+                        status,
+                        json.dumps(merged),
+                        json.dumps(labels or current.labels),
+                        json.dumps(group.commonAnnotations or current.annotations),
+                        json.dumps(history),
+                        current.version,
+                        ALERTS_CHANNEL,
+                    )
+                if row is not None:
+                    return AlertGroup.from_row(row), True
+        raise RuntimeError(f"alert group {group.groupKey[:80]} changed {RECORD_ATTEMPTS} times while merging")
 
     async def get(self, group_id: int) -> AlertGroup | None:
         async with self.db.connection() as conn:

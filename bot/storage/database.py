@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 3.0
 COMMAND_TIMEOUT = 5.0
+MIGRATE_TIMEOUT = 60.0
 _DOWN = (OSError, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError)
 
 
@@ -67,13 +68,29 @@ class SerialConnection:
             return await self._conn.fetchval(query, *args)
 
 
-class PgPool:
-    """A lazily created asyncpg pool; `down` turns a connection failure into the right BotError."""
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """The release step of the bot's own pool: nothing beyond what asyncpg always does.
 
-    def __init__(self, dsn: str, down: Callable[[str], BotError], max_size: int = 5) -> None:
+    asyncpg always rolls back an open transaction and drops listeners when a connection goes
+    back to the pool; its default reset adds one more round trip on every release (advisory
+    unlock, CLOSE ALL, UNLISTEN, RESET ALL). The bot's code sets no session state on a pooled
+    connection (its LISTEN and the migrations' session lock use connections of their own), and
+    that round trip was a quarter of an alert burst's time (bench/alerts.py, py-spy)."""
+
+
+class PgPool:
+    """A lazily created asyncpg pool; `down` turns a connection failure into the right BotError.
+
+    `keeps_no_session_state` is for a pool only the bot's own code uses (see _no_session_state);
+    the stack's pools keep asyncpg's full reset."""
+
+    def __init__(
+        self, dsn: str, down: Callable[[str], BotError], max_size: int = 5, keeps_no_session_state: bool = False
+    ) -> None:
         self._dsn = dsn
         self._down = down
         self._max_size = max_size
+        self._reset = _no_session_state if keeps_no_session_state else None
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
@@ -92,6 +109,7 @@ class PgPool:
                     timeout=CONNECT_TIMEOUT,
                     command_timeout=COMMAND_TIMEOUT,
                     max_inactive_connection_lifetime=60,
+                    reset=self._reset,
                 )
             return self._pool
 
@@ -136,12 +154,24 @@ class BotDatabase(PgPool):
     """The bot's own Postgres: audit, incidents, escalation timers."""
 
     def __init__(self, dsn: str) -> None:
-        super().__init__(dsn, lambda detail: UnavailableError(part="database", detail=detail), max_size=20)
+        super().__init__(
+            dsn,
+            lambda detail: UnavailableError(part="database", detail=detail),
+            max_size=20,
+            keeps_no_session_state=True,
+        )
         self.schema_ready = False
 
     async def migrate(self) -> list[int]:
-        async with self.connection() as conn:
+        """On a connection of its own: the migrations' session lock ends with it, whatever happens."""
+        try:
+            conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT, command_timeout=MIGRATE_TIMEOUT)
+        except _DOWN as exc:
+            raise self._down(short_error(exc)) from None
+        try:
             applied = await migrate(conn)
+        finally:
+            await conn.close(timeout=CONNECT_TIMEOUT)
         self.schema_ready = True
         return applied
 
