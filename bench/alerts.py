@@ -112,6 +112,12 @@ async def wait_caught_up(conn: asyncpg.Connection, timeout: float) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument(
+        "--slack-rate",
+        default="",
+        metavar="PER_SECOND/BURST",
+        help="the emulator answers chat.postMessage with 429 + Retry-After past this per-channel pace (Slack's is about 1/s with bursts)",
+    )
     args = parser.parse_args()
 
     db = f"opsbot_alertbench_{secrets.token_hex(3)}"
@@ -122,7 +128,8 @@ async def main() -> None:
     procs: list[subprocess.Popen[Any]] = []
     try:
         emu_proc = subprocess.Popen(
-            [sys.executable, str(REPO / "tests" / "slack_emulator.py"), "--port", "0"],
+            [sys.executable, str(REPO / "tests" / "slack_emulator.py"), "--port", "0"]
+            + (["--rate-limit", f"chat.postMessage={args.slack_rate}"] if args.slack_rate else []),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -164,9 +171,13 @@ async def main() -> None:
                     await asyncio.sleep(0.1)
             conn = await asyncpg.connect(f"{PG}/{db}")
             fired = await send_all(session, urls, args.groups, "firing")
-            await wait_caught_up(conn, 120)
+            started = time.monotonic()
+            await wait_caught_up(conn, 600)
+            firing_drained = time.monotonic() - started
             resolved = await send_all(session, urls, args.groups, "resolved")
-            await wait_caught_up(conn, 120)
+            started = time.monotonic()
+            await wait_caught_up(conn, 600)
+            resolved_drained = time.monotonic() - started
             await asyncio.sleep(1.0)
             async with session.get(emu["url"] + "/_calls") as response:
                 calls = await response.json()
@@ -187,6 +198,8 @@ async def main() -> None:
         marker = text.find("BenchAlert")
         return int(text[marker + 10 : marker + 15]) if marker >= 0 else None
 
+    limited = [c for c in calls if c.get("limited")]
+    calls = [c for c in calls if not c.get("limited")]
     posts = [c for c in calls if c["method"] == "chat.postMessage" and not c["args"].get("thread_ts")]
     per_group = collections.Counter(group_of(c) for c in posts)
     duplicates = sum(n - 1 for n in per_group.values() if n > 1)
@@ -202,6 +215,10 @@ async def main() -> None:
     by_method = collections.Counter(c["method"] for c in calls)
     per_second = collections.Counter(int(c["at"]) for c in posts)
     print(f"Slack calls: {dict(by_method)} ({len(calls)} in all)")
+    print(
+        f"429 answers (--slack-rate {args.slack_rate or 'off'}): {len(limited)}; all caught up"
+        f" {firing_drained:.1f}s after the firing webhooks, {resolved_drained:.1f}s after the resolving ones"
+    )
     if fired and first_post:
         t0 = min(fired.values())
         print(
@@ -230,8 +247,13 @@ async def main() -> None:
     print(
         f"Alertmanager's own Slack receiver, same notifications: {am_slack} messages ({am_slack // args.groups} per group), no updates"
     )
-    ok = duplicates == 0 and max(per_group.values()) == 1 and pct(to_post, 0.99) < 1.0 and pct(to_update, 0.99) < 1.0
-    print(f"target: 1 message per group, 0 duplicates, p99 < 1 s: {'PASS' if ok else 'FAIL'}")
+    one_each = duplicates == 0 and max(per_group.values()) == 1 and len(per_group) == args.groups
+    if args.slack_rate:  # latency is Slack's pace here: the target is every message once, without a 429 storm
+        ok = one_each
+        print(f"target (rate-limited run): every group 1 message, 0 duplicates: {'PASS' if ok else 'FAIL'}")
+    else:
+        ok = one_each and pct(to_post, 0.99) < 1.0 and pct(to_update, 0.99) < 1.0
+        print(f"target: 1 message per group, 0 duplicates, p99 < 1 s: {'PASS' if ok else 'FAIL'}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ import contextlib
 import gc
 import itertools
 import json
+import math
 import mimetypes
 import signal
 import socket
@@ -111,6 +112,8 @@ class Call:
     args: dict[str, Any]
     headers: dict[str, str]
     at: float
+    #: True when the emulator's rate limit answered this call with 429 (nothing was posted).
+    limited: bool = False
 
     @property
     def token(self) -> str | None:
@@ -239,6 +242,8 @@ class SlackEmulator:
         self._slow: dict[str, float] = {}
         self._slow_only: dict[str, Callable[[Call], bool]] = {}
         self._refused: dict[str, str] = {}
+        self._rate: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 
         self._drops: dict[str, int] = {}
         self._uploads: dict[str, _PendingUpload] = {}
@@ -399,6 +404,32 @@ class SlackEmulator:
             self._delays.pop(method, None)
         else:
             self._delays[method] = seconds
+
+    def rate_limit(self, method: str, per_second: float, burst: float) -> None:
+        """Answer ``method`` with 429 + Retry-After once a channel used up its bucket: ``burst``
+        calls at once, refilled at ``per_second`` (Slack: about 1 message a second per channel,
+        with short bursts). Limited calls are recorded with ``limited=True`` and post nothing.
+        ``per_second <= 0`` removes the limit."""
+        if per_second <= 0:
+            self._rate.pop(method, None)
+        else:
+            self._rate[method] = (per_second, burst)
+
+    def _rate_limited(self, method: str, args: dict[str, Any]) -> web.StreamResponse | None:
+        limit = self._rate.get(method)
+        if limit is None:
+            return None
+        per_second, burst = limit
+        key = (method, str(args.get("channel", "")))
+        now = time.monotonic()
+        tokens, since = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - since) * per_second)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return None
+        self._buckets[key] = (tokens, now)
+        wait = max(1, math.ceil((1 - tokens) / per_second))
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(wait)})
 
     def slow(self, method: str, seconds: float, only: Callable[[Call], bool] | None = None) -> None:
         """Carry out every call of ``method`` (or those ``only`` picks) at once, so the message
@@ -568,8 +599,8 @@ class SlackEmulator:
                 await asyncio.wait_for(self._changed.wait(), remaining)
         return True
 
-    def _record(self, method: str, args: dict[str, Any], headers: Mapping[str, str]) -> Call:
-        call = Call(method, args, {k.lower(): v for k, v in headers.items()}, time.time())
+    def _record(self, method: str, args: dict[str, Any], headers: Mapping[str, str], limited: bool = False) -> Call:
+        call = Call(method, args, {k.lower(): v for k, v in headers.items()}, time.time(), limited)
         self._calls.append(call)
         self._notify()
         return call
@@ -624,7 +655,10 @@ class SlackEmulator:
         except ValueError:
             self._record(method, {"_body": await request.text()}, request.headers)
             return web.json_response({"ok": False, "error": "invalid_json"})
-        call = self._record(method, args, request.headers)
+        limited = self._rate_limited(method, args)
+        call = self._record(method, args, request.headers, limited=limited is not None)
+        if limited is not None:
+            return limited
         if self._take_drop(method):
             return _hang_up(request)
         return await self._answer(call, self._api_default)
@@ -1131,7 +1165,7 @@ async def _young_collections() -> None:
         gc.collect(1)
 
 
-async def _serve(host: str, port: int) -> None:
+async def _serve(host: str, port: int, limits: dict[str, tuple[float, float]] | None = None) -> None:
     # A test process that keeps every call it records until it exits: the collector's full
     # passes over those thousands of calls stalled every answer for 40-60 ms under a burst
     # (measured with gc.callbacks), which the real Slack does not do to the bot. Automatic
@@ -1139,6 +1173,8 @@ async def _serve(host: str, port: int) -> None:
     gc.disable()
     young = asyncio.get_running_loop().create_task(_young_collections())
     emu = SlackEmulator(host=host, port=port, control_api=True)
+    for method, (per_second, burst) in (limits or {}).items():
+        emu.rate_limit(method, per_second, burst)
     await emu.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -1157,8 +1193,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Local Slack Web API / Socket Mode emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 (default) picks a free port")
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="METHOD=PER_SECOND/BURST",
+        help="per-channel 429s as Slack sends them, e.g. chat.postMessage=1/20",
+    )
     ns = parser.parse_args(argv)
-    asyncio.run(_serve(ns.host, ns.port))
+    limits = {}
+    for spec in ns.rate_limit:
+        method, _, rate = spec.partition("=")
+        per_second, _, burst = rate.partition("/")
+        limits[method] = (float(per_second), float(burst or per_second))
+    asyncio.run(_serve(ns.host, ns.port, limits))
     return 0
 
 

@@ -51,6 +51,7 @@ POLL_SECONDS = 5.0
 IN_FLIGHT = 32
 """Groups being brought up to date at once by one replica (their Slack calls wait per channel)."""
 CHANNEL_CONCURRENCY = 8
+SERIAL_AFTER_429 = 60.0
 CHART_WINDOW = timedelta(hours=1)
 
 
@@ -103,6 +104,8 @@ class AlertPoster:
         self._wake = asyncio.Event()
         self._channel_slots: dict[str, asyncio.Semaphore] = {}
         self._paused_until: dict[str, float] = {}
+        self._channel_serial: dict[str, asyncio.Lock] = {}
+        self._serial_until: dict[str, float] = {}
 
     @property
     def t(self) -> Catalog:
@@ -189,34 +192,43 @@ class AlertPoster:
                 await self._sync(group, history_posted, lease)
         except Exception as exc:
             log.warning("alert group %s not brought up to date: %s", group.id, exc)
+            # Slack's 429 says when to come back (Retry-After); any other failure waits RETRY_SECONDS.
+            retry_after = getattr(exc, "seconds", None)
+            retry = RETRY_SECONDS if retry_after is None else max(1.0, float(retry_after))
             with contextlib.suppress(Exception):
                 async with self.deps.db.connection() as conn:
                     await conn.execute(
                         "UPDATE alert_groups SET lease_until = now() + make_interval(secs => $2), last_error = $3"
                         " WHERE id = $1 AND lease_by = $4",
                         group.id,
-                        RETRY_SECONDS,
+                        retry,
                         self.deps.redact(str(exc))[:300],
                         self.name,
                     )
 
     async def _send(self, channel: str, lease: HeldLease, send: Callable[[], Awaitable[Any]]) -> Any:
         """At most CHANNEL_CONCURRENCY sends at a time per channel, all waiting out a 429 that channel got;
-        none starts unless the group's lease is still surely ours (see bot.alerts.lease)."""
+        for SERIAL_AFTER_429 seconds after a 429, one at a time (a burst at Slack's pace draws a 429
+        per bucket refill, not one per send in flight). None starts unless the group's lease is still
+        surely ours (see bot.alerts.lease)."""
         slots = self._channel_slots.setdefault(channel, asyncio.Semaphore(CHANNEL_CONCURRENCY))
+        serial = self._channel_serial.setdefault(channel, asyncio.Lock())
+        loop = asyncio.get_running_loop()
         async with slots:
-            loop = asyncio.get_running_loop()
-            pause = self._paused_until.get(channel, 0.0) - loop.time()
-            if pause > 0:
-                await asyncio.sleep(pause)
-            lease.check()
-            try:
-                return await send()
-            except Exception as exc:
-                seconds = getattr(exc, "seconds", None)  # the notifier's RetryLater (Slack said 429)
-                if seconds is not None:
-                    self._paused_until[channel] = loop.time() + float(seconds)
-                raise
+            one_at_a_time = loop.time() < self._serial_until.get(channel, 0.0)
+            async with serial if one_at_a_time else contextlib.nullcontext():
+                pause = self._paused_until.get(channel, 0.0) - loop.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                lease.check()
+                try:
+                    return await send()
+                except Exception as exc:
+                    seconds = getattr(exc, "seconds", None)  # the notifier's RetryLater (Slack said 429)
+                    if seconds is not None:
+                        self._paused_until[channel] = loop.time() + float(seconds)
+                        self._serial_until[channel] = loop.time() + SERIAL_AFTER_429
+                    raise
 
     async def _sync(self, group: AlertGroup, history_posted: int, lease: HeldLease) -> None:
         config = self.deps.config
@@ -294,7 +306,14 @@ class AlertPoster:
         if group.post_attempted:
             ts = await self._send(channel, lease, lambda: self.sender.find(channel, None, group.id, ALERT_PART))
         if ts is None:
-            ts = await self._send(channel, lease, lambda: self.sender.post(channel, message, None, meta))
+            try:
+                ts = await self._send(channel, lease, lambda: self.sender.post(channel, message, None, meta))
+            except Exception as exc:
+                if getattr(exc, "seconds", None) is not None and not group.post_attempted:
+                    # A 429 posted nothing, and no earlier attempt may have: the retry needs no look-up.
+                    async with self.deps.db.connection() as conn:
+                        await conn.execute("UPDATE alert_groups SET post_attempted = false WHERE id = $1", group.id)
+                raise
         if save_ts_now:
             async with self.deps.db.connection() as conn:  # a later failure in this pass must not post it again
                 await conn.execute("UPDATE alert_groups SET ts = $2 WHERE id = $1", group.id, ts)
