@@ -40,16 +40,13 @@ def slash_command(value: str) -> str:
 
 
 def http_url(value: str) -> str:
-    """`localhost:3000` parses as a URL of scheme `localhost`: every request would fail later, obscurely."""
+    """`localhost:3000` parses as a URL of scheme `localhost`: every request would fail later, obscurely.
+
+    The value is not repeated in the message: a webhook URL carries its secret in the path."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not a full URL: write it with http:// or https://, like http://{_without_scheme(value)}")
+        raise ValueError("not a full URL: it must start with http:// or https://, like http://localhost:3000")
     return value
-
-
-def _without_scheme(value: str) -> str:
-    rest = value.split("://", 1)[-1].strip()
-    return rest or "localhost:3000"
 
 
 def cron_line(value: str | None) -> str | None:
