@@ -148,6 +148,16 @@ def test_user_ids_enterprise_ids_group_ids_and_everyone_are_accepted() -> None:
     assert config.roles.operator == ["U0OPER", "W0ENTERPRISE", "S0ONCALL"]
 
 
+@pytest.mark.parametrize("slack", ["'@marta'", "marta", "S0ONCALL", "'*'"])
+def test_a_contact_whose_slack_is_not_a_user_id_is_refused_at_its_line(slack: str) -> None:
+    """Chosen beyond the issue: a contact is paged by a direct message to this id; a name, a
+    group or everyone reaches nobody."""
+    text = base_config().replace("slack: U0DEVOPS", f"slack: {slack}")
+    problem = only_problem(text)
+    assert (problem.key, problem.line) == ("contacts[1].slack", line_of(text, "name: Marta Gil"))
+    assert "is not a Slack user id (U…/W…)" in problem.message
+
+
 def test_escalation_without_an_incident_channel_is_refused_at_the_slack_section() -> None:
     text = base_config(extra=POLICY).replace("  incident_channel: C0INCIDENTS\n", "")
     problem = only_problem(text)

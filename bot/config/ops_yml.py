@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from bot.config.lines import KeyLines, KeyPath
-from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slash_command
+from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slack_user, slash_command
 from bot.config.suggest import did_you_mean
 from bot.text.durations import Duration
 
@@ -195,6 +195,8 @@ class Contact(_Model):
     hours: Hours | None = None
     timezone: str | None = None
     on_call: bool = False
+
+    _slack = field_validator("slack")(slack_user)
 
     @field_validator("hours", mode="before")
     @classmethod

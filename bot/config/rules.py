@@ -19,6 +19,7 @@ from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlph
 _SLASH_COMMAND = re.compile(r"/[a-z0-9_\-]+")
 #: Slack user ids start with U (or W on Enterprise Grid), user-group ids with S.
 _MEMBER = re.compile(r"\*|[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}")
+_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 _CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
@@ -88,6 +89,13 @@ def role_members(values: list[str]) -> list[str]:
     if problems:
         raise Located(problems)
     return values
+
+
+def slack_user(value: str) -> str:
+    """A contact is paged by a direct message to this id: a name or a group id reaches nobody."""
+    if not _USER.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Slack user id (U…/W…): pages are sent to this id")
+    return value
 
 
 def distinct(values: list[str]) -> list[str]:
