@@ -171,6 +171,15 @@ def test_an_incident_channel_set_to_null_is_refused_at_its_own_line() -> None:
     assert (problem.key, problem.line) == ("slack.incident_channel", line_of(text, "incident_channel: null"))
 
 
+def test_alerts_with_neither_their_channel_nor_the_incident_channel_are_refused_at_the_alerts_section() -> None:
+    """Chosen beyond the issue: the poster would otherwise retry forever with nowhere to post."""
+    text = base_config(extra="alerts: {token: alerts-token-0123456789abcdef}\n")
+    text = text.replace("  incident_channel: C0INCIDENTS\n", "")
+    problem = only_problem(text)
+    assert (problem.key, problem.line) == ("alerts.channel", line_of(text, "alerts:"))
+    parse_config(text.replace("alerts: {", "alerts: {channel: C0ALERTS, "), env={})
+
+
 def test_no_incident_channel_is_fine_without_escalation() -> None:
     config = parse_config(base_config().replace("  incident_channel: C0INCIDENTS\n", ""), env={})
     assert config.slack.incident_channel is None

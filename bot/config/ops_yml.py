@@ -313,6 +313,9 @@ def _cross_problems(config: OpsConfig, broken: frozenset[str]) -> list[tuple[Key
                 "(a channel id like C0INCIDENTS)",
             )
         )
+    nowhere = config.alerts is not None and config.alerts.channel is None and config.slack.incident_channel is None
+    if nowhere and reads("alerts", "slack"):
+        problems.append((("alerts", "channel"), "missing, and no slack.incident_channel either: alerts go nowhere"))
     if config.alerts is not None and reads("alerts", "escalation"):
         for n, rule in enumerate(config.alerts.rules):
             if rule.declare is not None and rule.declare not in policies:
