@@ -99,6 +99,12 @@ def test_every_http_url_of_the_file_is_checked_and_a_webhook_secret_is_not_repea
     assert all("WebhookSecret42" not in str(p) for p in found.values())
 
 
+def test_an_unset_variable_in_a_url_is_one_problem_not_also_a_bad_url() -> None:
+    text = base_config(extra="escalation:\n  ticket_webhook: ${TICKET_URL}\n  sev1: [{notify: devops}]\n")
+    problem = only_problem(text)
+    assert (problem.key, problem.message) == ("escalation.ticket_webhook", "environment variable TICKET_URL is not set")
+
+
 def test_a_service_listed_twice_is_refused_at_the_repeated_entry() -> None:
     text = base_config().replace(
         "    services: [api, postgres, redis]\n", "    services:\n      - api\n      - postgres\n      - api\n"
