@@ -72,7 +72,7 @@ def test_every_mistake_is_reported_with_its_line() -> None:
     found = {p.key: p for p in caught.value.problems}
     assert found["stack.api.timeout"].line == _line_of(text, "timeout: 5 parsecs")
     assert found["stack.backups.keep"].line == _line_of(text, "keep: 0")
-    assert found["roles.operater"].message == "unknown key"
+    assert found["roles.operater"].message == "unknown key; did you mean 'operator'?"
     assert found["roles.operater"].line == _line_of(text, "operater:")
 
 

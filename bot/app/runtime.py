@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,8 +121,7 @@ async def start(
         logging.getLogger().addFilter(RedactingFilter(deps.redact))
     dispatcher = Dispatcher(deps)
     runtime = Runtime(settings, config, deps, dispatcher, notifier=notifier)
-    if migrate:
-        runtime.spawn(deps.db.keep_migrating())
+    migrations = runtime.spawn(deps.db.keep_migrating()) if migrate else None
     from bot.app.memory import trim_periodically
 
     runtime.spawn(trim_periodically())  # RSS follows what is in use (bot/app/memory.py, the soak)
@@ -135,14 +135,28 @@ async def start(
         notifier = RedactingNotifier(notifier, deps.redact)
         deps.confirmations.notifier = notifier
         deps.escalation = EscalationWorker(deps, notifier)
-        runtime.spawn(deps.escalation.run())
+        runtime.spawn(after_schema(migrations, deps.escalation.run))
         # Scheduled jobs (the daily backup) post their results the same way, one replica per slot.
         from bot.jobs.scheduler import Scheduler, notify_via
 
         runtime.scheduler = Scheduler(deps, notify=notify_via(notifier, deps))
-        runtime.spawn(runtime.scheduler.run())
+        runtime.spawn(after_schema(migrations, runtime.scheduler.run))
         if config.alerts is not None:  # alert groups' messages, brought up to date on any replica
             from bot.alerts.poster import AlertPoster
 
-            runtime.spawn(AlertPoster(deps, notifier, dispatcher.dispatch).run())
+            runtime.spawn(after_schema(migrations, AlertPoster(deps, notifier, dispatcher.dispatch).run))
     return runtime
+
+
+async def after_schema(migrations: asyncio.Task[None] | None, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a worker that reads the bot's tables once the migrations have made them.
+
+    Started with the bot, the workers met a new database before its tables existed and each
+    logged `relation "escalation_steps" does not exist; retrying` at every start, a warning a
+    tired person cannot tell from an outage. While the database is down they wait quietly:
+    keep_migrating says that once per retry. `migrations` None (the caller migrates, or
+    another replica did): at once. A failed migration still lets them start (and say why).
+    """
+    if migrations is not None:
+        await asyncio.wait([migrations])  # not `await`: being cancelled must not cancel the migrations
+    return await work()

@@ -19,8 +19,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from bot.config.lines import KeyLines, KeyPath
+from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slack_user, slash_command
+from bot.config.suggest import did_you_mean
 from bot.text.durations import Duration
 
 Role = Literal["viewer", "operator", "admin"]
@@ -36,6 +39,8 @@ class SlackConfig(_Model):
     incident_channel: str | None = None
     allowed_channels: list[str] = Field(default_factory=list)
 
+    _command = field_validator("command")(slash_command)
+
 
 class ApiConfig(_Model):
     base_url: str
@@ -46,10 +51,14 @@ class ApiConfig(_Model):
     latency_warn: Duration = timedelta(milliseconds=500)  # p95 above this: diagnose slow warns
     latency_fail: Duration = timedelta(seconds=2)  # p95 above this: diagnose slow fails
 
+    _url = field_validator("base_url")(http_url)
+
 
 class BullBoardConfig(_Model):
     base_url: str
     queues: list[str] = Field(default_factory=list)
+
+    _url = field_validator("base_url")(http_url)
 
 
 class PostgresTarget(_Model):
@@ -83,11 +92,15 @@ class DockerConfig(_Model):
     services: list[str]
     stop_timeout: Duration = timedelta(seconds=10)
 
+    _services = field_validator("services")(distinct)
+
 
 class BackupsConfig(_Model):
     dir: str
     schedule: str | None = None
     keep: int = Field(default=14, ge=1)
+
+    _schedule = field_validator("schedule")(cron_line)
 
 
 class StepConfig(_Model):
@@ -111,12 +124,16 @@ class PrometheusConfig(_Model):
     url: str
     timeout: Duration = timedelta(seconds=5)
 
+    _url = field_validator("url")(http_url)
+
 
 class AlertmanagerConfig(_Model):
     """The Alertmanager whose v2 API takes the silences made from Slack."""
 
     url: str
     timeout: Duration = timedelta(seconds=5)
+
+    _url = field_validator("url")(http_url)
 
 
 class StackConfig(_Model):
@@ -136,6 +153,8 @@ class RolesConfig(_Model):
     viewer: list[str] = Field(default_factory=lambda: ["*"])
     operator: list[str] = Field(default_factory=list)
     admin: list[str] = Field(default_factory=list)
+
+    _members = field_validator("viewer", "operator", "admin")(role_members)
 
 
 class Hours(_Model):
@@ -177,6 +196,8 @@ class Contact(_Model):
     timezone: str | None = None
     on_call: bool = False
 
+    _slack = field_validator("slack")(slack_user)
+
     @field_validator("hours", mode="before")
     @classmethod
     def _hours(cls, value: Any) -> Any:
@@ -217,17 +238,90 @@ class EscalationConfig(BaseModel):
     def _policies(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        problems: list[tuple[KeyPath, str]] = []
         for key, value in data.items():
             if key == "ticket_webhook":
                 continue
             if not isinstance(value, list):
-                raise ValueError(f"{key}: a policy is a list of steps")
+                close = difflib.get_close_matches(str(key), ["ticket_webhook"], n=1, cutoff=0.6)
+                hint = "; did you mean 'ticket_webhook'?" if close else ""
+                problems.append(((key,), f"a policy is a list of steps{hint}"))
+        if problems:
+            raise Located(problems)
         return data
+
+    @field_validator("ticket_webhook")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return http_url(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _steps_valid(self) -> EscalationConfig:
+        """Each step checked here, where its mistake can be placed (`escalation.sev2[0].after`);
+        `policies` builds them again on use."""
+        problems: list[tuple[KeyPath, str]] = []
+        for severity, steps in (self.model_extra or {}).items():
+            for n, step in enumerate(steps):
+                try:
+                    EscalationStep.model_validate(step)
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        at = (severity, n, *err["loc"])
+                        if err["type"] == "extra_forbidden":
+                            message = did_you_mean(EscalationStep, tuple(err["loc"]))
+                        else:
+                            message = err["msg"].removeprefix("Value error, ")
+                        problems.append((at, message))
+        if problems:
+            raise Located(problems)
+        return self
 
     @property
     def policies(self) -> dict[str, list[EscalationStep]]:
         extra = self.model_extra or {}
         return {k: [EscalationStep.model_validate(s) for s in v] for k, v in extra.items()}
+
+
+def _cross_problems(config: OpsConfig, broken: frozenset[str]) -> list[tuple[KeyPath, str]]:
+    problems: list[tuple[KeyPath, str]] = []
+
+    def reads(*sections: str) -> bool:
+        return not broken.intersection(sections)
+
+    docker = config.stack.docker
+    known = set(docker.services) if docker else set()
+    for name, step in config.stack.steps.items() if reads("stack") else ():
+        if step.service is not None and step.service not in known:
+            problems.append(
+                (("stack", "steps", name, "service"), f"service {step.service!r} is not in stack.docker.services")
+            )
+    roles = {c.role for c in config.contacts}
+    policies = config.escalation.policies
+    for severity, steps in policies.items() if reads("contacts", "escalation") else ():
+        for n, policy_step in enumerate(steps):
+            if policy_step.notify is not None and policy_step.notify not in roles:
+                close = difflib.get_close_matches(policy_step.notify, sorted(roles), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    (("escalation", severity, n, "notify"), f"no contact has role {policy_step.notify!r}{hint}")
+                )
+    if policies and config.slack.incident_channel is None and reads("slack", "escalation"):
+        problems.append(
+            (
+                ("slack", "incident_channel"),
+                "missing, but escalation is configured: incidents are announced and threaded in this channel "
+                "(a channel id like C0INCIDENTS)",
+            )
+        )
+    nowhere = config.alerts is not None and config.alerts.channel is None and config.slack.incident_channel is None
+    if nowhere and reads("alerts", "slack"):
+        problems.append((("alerts", "channel"), "missing, and no slack.incident_channel either: alerts go nowhere"))
+    if config.alerts is not None and reads("alerts", "escalation"):
+        for n, rule in enumerate(config.alerts.rules):
+            if rule.declare is not None and rule.declare not in policies:
+                names = ", ".join(sorted(policies)) or "none"
+                problems.append((("alerts", "rules", n, "declare"), f"no escalation policy {rule.declare!r} ({names})"))
+    return problems
 
 
 def _check_timezone(value: str) -> str:
@@ -295,22 +389,15 @@ class OpsConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _steps_use_known_services(self) -> OpsConfig:
-        docker = self.stack.docker
-        known = set(docker.services) if docker else set()
-        for name, step in self.stack.steps.items():
-            if step.service is not None and step.service not in known:
-                raise ValueError(f"stack.steps.{name}: service {step.service!r} is not in stack.docker.services")
-        roles = {c.role for c in self.contacts}
-        for severity, steps in self.escalation.policies.items():
-            for policy_step in steps:
-                if policy_step.notify is not None and policy_step.notify not in roles:
-                    raise ValueError(f"escalation.{severity}: no contact has role {policy_step.notify!r}")
-        if self.alerts is not None:
-            for n, rule in enumerate(self.alerts.rules):
-                if rule.declare is not None and rule.declare not in self.escalation.policies:
-                    policies = ", ".join(sorted(self.escalation.policies)) or "none"
-                    raise ValueError(f"alerts.rules.{n}.declare: no escalation policy {rule.declare!r} ({policies})")
+    def _cross_checks(self, info: ValidationInfo) -> OpsConfig:
+        """Keys that are each fine alone but contradict another; each reported at its own key.
+
+        The context's `broken` names top-level sections left out because they are wrong
+        themselves (see parse_config): checks that read them are skipped, not misled."""
+        broken = (info.context or {}).get("broken", frozenset())
+        problems = _cross_problems(self, broken)
+        if problems:
+            raise Located(problems)
         return self
 
     @property
@@ -340,19 +427,6 @@ class ConfigError(Exception):
         super().__init__(f"{path}: " + "; ".join(str(p) for p in problems))
 
 
-def _lines_by_path(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            out[(*path, key)] = key_node.start_mark.line + 1
-            _lines_by_path(value_node, (*path, key), out)
-            out[(*path, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _lines_by_path(item, (*path, index), out)
-
-
 def _substitute(
     value: Any, path: tuple[Any, ...], env: dict[str, str], missing: list[tuple[tuple[Any, ...], str]]
 ) -> Any:
@@ -373,13 +447,6 @@ def _substitute(
     return value
 
 
-def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
-
-
 def parse_config(
     text: str, path: str = "ops.yml", env: dict[str, str] | None = None, operations: Mapping[str, str] | None = None
 ) -> OpsConfig:
@@ -396,37 +463,68 @@ def parse_config(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(path, [ConfigProblem("", line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if root is not None:
-        _lines_by_path(root, (), lines)
+    lines = KeyLines.of(root)
     raw = yaml.safe_load(text) or {}
     if not isinstance(raw, dict):
         raise ConfigError(path, [ConfigProblem("", 1, "the file must be a mapping of keys")])
     missing: list[tuple[tuple[Any, ...], str]] = []
     data = _substitute(raw, (), env, missing)
     problems = [
-        ConfigProblem(_dotted(p), _line_for(p, lines), f"environment variable {name} is not set") for p, name in missing
+        ConfigProblem(_dotted(r.path), r.line, f"given twice (first at line {r.first_line}); only one can count")
+        for r in lines.repeated
+    ]
+    problems += [
+        ConfigProblem(_dotted(p), lines.line_of(p), f"environment variable {name} is not set") for p, name in missing
     ]
     if operations is not None:
         problems.extend(_unknown_permissions(data.get("permissions"), operations, lines))
     try:
         config = OpsConfig.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-")))
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key"
-            problems.append(ConfigProblem(_dotted(loc), _line_for(loc, lines), message))
-        raise ConfigError(path, problems) from None
-    if problems:
-        raise ConfigError(path, problems)
-    return config
+        unset = {p for p, _ in missing}  # an unset variable is its own problem, not also a bad value
+        problems += _validation_problems(exc, lines, skip=unset)
+        problems += _cross_problems_despite(exc, data, lines)
+    else:
+        if not problems:
+            return config
+    raise ConfigError(path, sorted(problems, key=lambda p: p.line or 0))  # in the file's order
 
 
-def _unknown_permissions(
-    permissions: Any, operations: Mapping[str, str], lines: dict[tuple[Any, ...], int]
+def _cross_problems_despite(exc: ValidationError, data: dict[str, Any], lines: KeyLines) -> list[ConfigProblem]:
+    """The cross-checks as well, when sections failed on their own (pydantic skips them then):
+    every mistake in one run, not one more after each fix. The broken sections are left out."""
+    broken = frozenset(str(err["loc"][0]) for err in exc.errors() if err["loc"])
+    if not broken:
+        return []  # the cross-checks ran and are among exc's errors
+    try:
+        OpsConfig.model_validate({k: v for k, v in data.items() if k not in broken}, context={"broken": broken})
+    except ValidationError as again:
+        return _validation_problems(again, lines, skip=set(), cross_only=True)
+    return []
+
+
+def _validation_problems(
+    exc: ValidationError, lines: KeyLines, skip: set[KeyPath], cross_only: bool = False
 ) -> list[ConfigProblem]:
+    """pydantic's errors as located problems: a `Located` error becomes one problem per entry it names.
+
+    `cross_only`: just the cross-checks' (the whole model's errors, at location ())."""
+    found: list[tuple[KeyPath, str]] = []
+    for err in exc.errors():
+        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+        if cross_only and loc:
+            continue
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, Located):
+            found += [((*loc, *relative), message) for relative, message in cause.problems]
+        elif err["type"] == "extra_forbidden":
+            found.append((loc, did_you_mean(OpsConfig, loc)))
+        else:
+            found.append((loc, err["msg"].removeprefix("Value error, ")))
+    return [ConfigProblem(_dotted(at), lines.line_of(at), message) for at, message in found if at not in skip]
+
+
+def _unknown_permissions(permissions: Any, operations: Mapping[str, str], lines: KeyLines) -> list[ConfigProblem]:
     """A problem for each `permissions` key that names no operation: it would be silently ignored.
 
     An alias is refused too (the role belongs to the operation, whichever name typed it),
@@ -446,7 +544,7 @@ def _unknown_permissions(
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "; `/ops help` lists them"
             message = f"no command is called {name!r}{hint}"
-        problems.append(ConfigProblem(f"permissions.{name}", _line_for(("permissions", key), lines), message))
+        problems.append(ConfigProblem(f"permissions.{name}", lines.line_of(("permissions", key)), message))
     return problems
 
 
