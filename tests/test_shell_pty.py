@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from botproc import REPO, bot_env
 from conftest import base_config
+from test_step_lifecycle import migrate_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -134,19 +135,26 @@ OpenShell = Callable[..., Terminal]
 def open_shell(
     tmp_path: Path, write_config: Callable[[str], Path], bot_db_url: str, redis_prefix: str
 ) -> Iterator[OpenShell]:
-    """`open_shell(user, history=PATH, **base_config_kwargs)`: a shell at its first prompt."""
+    """`open_shell(user, history=PATH, text=OPS_YML, env={...}, **base_config_kwargs)`: a shell at its first prompt."""
     opened: list[Terminal] = []
 
-    def start(user: str, history: Path | None = None, **config: Any) -> Terminal:
+    def start(
+        user: str,
+        history: Path | None = None,
+        text: str | None = None,
+        env: dict[str, str] | None = None,
+        **config: Any,
+    ) -> Terminal:
         extra = {
             "REDIS_PREFIX": redis_prefix,
             "TERM": "xterm-256color",
             "PROMPT_TOOLKIT_NO_CPR": "1",  # no cursor-position report to wait for
             "OPS_SHELL_HISTORY": str(history or tmp_path / "history"),
             "PYTHONPATH": str(REPO),
+            **(env or {}),
         }
-        env = bot_env(write_config(base_config(**config)), NO_SLACK, bot_db_url, extra=extra)
-        terminal = Terminal(["--as", user], env, tmp_path)
+        config_path = write_config(text if text is not None else base_config(**config))
+        terminal = Terminal(["--as", user], bot_env(config_path, NO_SLACK, bot_db_url, extra=extra), tmp_path)
         opened.append(terminal)
         terminal.expect(rf"ops-bot shell as {user}")
         terminal.expect(re.escape(PROMPT))
@@ -235,6 +243,45 @@ def test_ctrl_c_stops_the_running_command_and_the_shell_answers_the_next(
     sh.expect(re.escape(PROMPT))
 
 
+def test_ctrl_c_during_a_confirmed_step_stops_it_and_the_bot_records_it_interrupted(
+    open_shell: OpenShell, compose_project: str, tmp_path: Path
+) -> None:
+    """`db migrate` confirmed, its program sleeping: a first Ctrl-C only warns that stopping may
+    leave it half done; the second stops it (the program is killed, its `touch` never happens),
+    the shell answers the next command, and the step's record ends as interrupted in the audit
+    log (by the shell's own sweep once the step's lease, 2 s here, ends)."""
+    work = tmp_path / "stack"
+    work.mkdir()
+    text = migrate_config(compose_project, work, "touch started\nsleep 4\ntouch migrated")
+    sh = open_shell(ADMIN, text=text, env={"STEP_LEASE_SECONDS": "2"})
+
+    sh.line("/ops db migrate")
+    sh.expect(re.escape(CHOOSE), timeout=30)
+    sh.line("1")
+    deadline = time.monotonic() + 15
+    while not (work / "started").exists():
+        assert time.monotonic() < deadline, f"the step did not start:\n{sh.text()}"
+        time.sleep(0.05)
+    sh.send(CTRL_C)
+    sh.expect(re.escape("`/ops db migrate` is a confirmed step and is changing things now"))
+    sh.expect(re.escape("Press Ctrl-C again to stop it anyway, or wait for it to end."))
+    time.sleep(0.5)
+    assert "was stopped" not in sh.after(), "the first Ctrl-C stopped the step"
+    assert not (work / "migrated").exists()
+    sh.send(CTRL_C)
+    sh.expect(re.escape("⛔ Ctrl-C: the confirmed step `/ops db migrate` was stopped while it ran."))
+    sh.expect(re.escape(PROMPT))
+    sh.line("/ops contacts")
+    sh.expect("== Contacts ==")
+    sh.expect(re.escape(PROMPT))
+
+    time.sleep(5)  # past the program's own sleep: had it survived, it would have touched the file
+    assert not (work / "migrated").exists(), "Ctrl-C left the step's program running"
+    sh.line("/ops audit 5")
+    shown = sh.expect(r"(?s)== Audit.*?" + re.escape(PROMPT), timeout=20)[0]
+    assert re.search(r"db migrate.*interrupted", shown), sh.text()
+
+
 def test_ctrl_c_at_the_prompt_stays_and_ctrl_d_leaves_with_status_0(open_shell: OpenShell) -> None:
     sh = open_shell(ADMIN)
 
@@ -294,3 +341,46 @@ def test_a_numbered_choice_read_from_a_pipe_still_asks_again(
     assert done.stdout.count("Type 1 or 2") == 1, done.stdout
     assert "was cancelled by U0OPER. Nothing was run." in done.stdout, done.stdout
     assert started_at(container) == before
+
+
+def test_piped_input_ctrl_c_stops_the_command_then_at_the_waiting_prompt_ends_the_shell(
+    tmp_path: Path, write_config: Callable[[str], Path], bot_db_url: str, redis_prefix: str, compose_project: str
+) -> None:
+    """No terminal (commands piped by a script): a SIGINT while a command runs stops only that
+    command and the next piped line still runs; a SIGINT while the shell waits for a line
+    nobody types ends it with status 130, as a script's Ctrl-C expects."""
+    env = bot_env(
+        write_config(base_config(project=compose_project)), NO_SLACK, bot_db_url, extra={"REDIS_PREFIX": redis_prefix}
+    )
+    out_path = tmp_path / "piped.out"
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "shell", "--as", OPERATOR],
+            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+        )  # fmt: skip
+    assert proc.stdin is not None
+
+    def wait_for(pattern: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, text := out_path.read_text(errors="replace")):
+            assert proc.poll() is None, f"the shell exited ({proc.returncode}):\n{text}"
+            assert time.monotonic() < deadline, f"no {pattern!r}:\n{text}"
+            time.sleep(0.05)
+        return text
+
+    try:
+        proc.stdin.write(b"/ops logs api --follow 2m\n")
+        proc.stdin.flush()
+        wait_for(r"logs stop \w+")
+        proc.send_signal(signal.SIGINT)
+        wait_for(re.escape("⛔ Ctrl-C: `/ops logs api --follow 2m` was stopped before it ended."))
+        proc.stdin.write(b"/ops contacts\n")
+        proc.stdin.flush()
+        wait_for(r"== Contacts ==(?s:.*)/ops> $")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in out_path.read_text()

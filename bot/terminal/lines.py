@@ -7,7 +7,9 @@ owns SIGINT, which arrives only while a command runs (prompt_toolkit's raw mode 
 into a key while it reads).
 
 Anywhere else (a pipe, a file, `-c` from a script) lines are read plainly, so piping commands
-still works; a SIGINT while such a read waits interrupts that read only.
+still works. Nobody types at such a prompt, so a SIGINT while it waits means "stop the whole
+thing" (`interrupt_leaves`: the shell exits 130, as a script's Ctrl-C expects); a SIGINT while
+a command runs still stops only that command.
 
 History is kept in a file, so yesterday's `/ops logs api --grep …` is one Up arrow away the
 next night: `$OPS_SHELL_HISTORY`, else `$XDG_STATE_HOME/ops-bot/shell_history` (by default
@@ -37,6 +39,9 @@ class Interrupted(Exception):
 
 
 class LineReader(Protocol):
+    interrupt_leaves: bool
+    """Whether an `Interrupted` read ends the shell (plain input) or only drops the line (a terminal)."""
+
     async def read(self, prompt: str, *, remember: bool = False) -> str | None:
         """One line without its newline; None at the end of input; `Interrupted` on Ctrl-C.
         `remember`: the line goes into the history (commands, not answers to a choice)."""
@@ -56,6 +61,8 @@ class PlainReader:
     The thread, not the event loop, blocks in readline: a read can then be interrupted (the
     thread's line is kept for the next read) and the process can exit while it waits.
     """
+
+    interrupt_leaves = True
 
     def __init__(self, stdin: TextIO, out: TextIO) -> None:
         self.stdin = stdin
@@ -108,6 +115,8 @@ class PlainReader:
 class TtyReader:
     """prompt_toolkit prompts: one session with the history for commands, one without for choices."""
 
+    interrupt_leaves = False
+
     def __init__(self, history: History) -> None:
         self.commands: PromptSession[str] = PromptSession(history=history)
         self.answers: PromptSession[str] = PromptSession(history=InMemoryHistory())
@@ -117,7 +126,7 @@ class TtyReader:
         session = self.commands if remember else self.answers
         self._current = session
         try:
-            return await session.prompt_async(prompt, handle_sigint=False)
+            return await session.prompt_async(prompt, handle_sigint=False, set_exception_handler=False)
         except KeyboardInterrupt:
             raise Interrupted from None
         except EOFError:

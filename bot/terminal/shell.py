@@ -6,8 +6,9 @@ number or its label (bot/terminal/choices.py); anything else is answered with th
 that are a choice and the question again, never dropped.
 
 Interactively, a running command is a task of its own: Ctrl-C (SIGINT) cancels that task and
-the shell says so, then prompts again. Ctrl-C at a prompt drops the line; Ctrl-D or `exit`
-leaves with status 0. Line editing and history: bot/terminal/lines.py.
+the shell says so, then prompts again. Ctrl-C at a terminal's prompt drops the line (at a
+piped one it ends the shell, status 130); Ctrl-D or `exit` leaves with status 0. Line editing
+and history: bot/terminal/lines.py.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class Shell:
         self._running: asyncio.Task[Result] | None = None
         self._command = ""  # the command the running task stands for, for the Ctrl-C message
         self._step = False  # whether that task runs a confirmed (destructive) step
+        self._warned = False  # a first Ctrl-C during that step only warned
 
     @property
     def t(self) -> Catalog:
@@ -113,7 +115,7 @@ class Shell:
         Ctrl-C while the confirmed step runs names the step, not `/ops confirm 3f2a…`."""
         if self.runtime.dispatcher.is_bare_declare(text):
             text = await self._declare_form() or text
-        self._command, self._step = origin or text, self._is_step(text)
+        self._command, self._step, self._warned = origin or text, self._is_step(text), False
         invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
 
         async def progress(line: str) -> None:
@@ -211,12 +213,22 @@ class Shell:
             self._running = None
 
     def on_sigint(self) -> None:
-        """Ctrl-C: interrupt the prompt that waits, else cancel the running command."""
+        """Ctrl-C: interrupt the prompt that waits, else cancel the running command.
+
+        A confirmed step (a restart, a migration, a restore) is changing things: stopped
+        halfway it may leave them half done, so the first Ctrl-C only says so and a second
+        one stops it. Anything else stops at the first."""
         if self.reader.interrupt():
             return
-        if self._running is not None and not self._running.done():
+        if self._running is None or self._running.done():
+            return
+        if self._step and not self._warned:
+            self._warned = True
             self.say("")
-            self._running.cancel()
+            self.say(self.t("shell.step_still_running", command=self._command))
+            return
+        self.say("")
+        self._running.cancel()
 
     async def repl(self) -> int:
         t = self.t
@@ -232,6 +244,9 @@ class Shell:
                 try:
                     line = await self.reader.read(f"{self.prefix}> ", remember=True)
                 except Interrupted:
+                    if self.reader.interrupt_leaves:
+                        print(t("shell.bye"), file=self.out)
+                        return 130
                     self.say(t("shell.ctrl_c_hint"))
                     continue
                 if line is None or line.strip().lower() in EXIT_WORDS:

@@ -1511,6 +1511,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "⛔ Ctrl-C: the confirmed step `{command}` was stopped while it ran. It may have done part of its work: check before running it again. Its record shows it running until the bot marks it interrupted (when its lease ends).",
         "es": "⛔ Ctrl-C: el paso confirmado `{command}` se detuvo mientras se ejecutaba. Puede haber hecho parte de su trabajo: revisa antes de ejecutarlo otra vez. Su registro lo muestra en ejecución hasta que el bot lo marque como interrumpido (cuando venza su lease).",
     },
+    "shell.step_still_running": {
+        "en": "`{command}` is a confirmed step and is changing things now: stopped halfway it may leave them half done. Press Ctrl-C again to stop it anyway, or wait for it to end.",
+        "es": "`{command}` es un paso confirmado y está cambiando cosas ahora: detenido a medias puede dejarlas a medio hacer. Pulsa Ctrl-C otra vez para detenerlo igualmente, o espera a que termine.",
+    },
     "shell.ctrl_c_hint": {
         "en": "(Ctrl-C stops a running command; Ctrl-D or `exit` leaves the shell.)",
         "es": "(Ctrl-C detiene un comando en ejecución; Ctrl-D o `exit` sale de la shell.)",
