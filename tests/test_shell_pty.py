@@ -384,3 +384,27 @@ def test_piped_input_ctrl_c_stops_the_command_then_at_the_waiting_prompt_ends_th
             proc.kill()
             proc.wait()
     assert "Traceback" not in out_path.read_text()
+
+
+def test_the_history_keeps_commands_not_the_answers_to_a_choice(
+    open_shell: OpenShell, compose_project: str, tmp_path: Path
+) -> None:
+    """After `/ops restart api` answered `2`, the Up arrow brings back the command, not the `2`."""
+    history = tmp_path / "history-choices"
+    sh = open_shell(OPERATOR, history=history, project=compose_project)
+    sh.line("/ops restart api")
+    sh.expect(re.escape(CHOOSE))
+    sh.line("2")
+    sh.expect(r"was cancelled by U0OPER\. Nothing was run\.")
+    sh.expect(re.escape(PROMPT))
+    sh.send(UP)
+    sh.send("\r")
+    sh.expect(r"== Restart api ==")  # the command again, previewed again
+    sh.expect(re.escape(CHOOSE))
+    sh.line("2")
+    sh.expect(r"was cancelled by U0OPER\. Nothing was run\.")
+    sh.expect(re.escape(PROMPT))
+    sh.send(CTRL_D)
+    assert sh.wait() == 0
+    kept = [line[1:] for line in history.read_text().splitlines() if line.startswith("+")]
+    assert kept == ["/ops restart api"], kept  # a repeated line is kept once (prompt_toolkit's rule)
