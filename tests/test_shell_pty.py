@@ -408,3 +408,18 @@ def test_the_history_keeps_commands_not_the_answers_to_a_choice(
     assert sh.wait() == 0
     kept = [line[1:] for line in history.read_text().splitlines() if line.startswith("+")]
     assert kept == ["/ops restart api"], kept  # a repeated line is kept once (prompt_toolkit's rule)
+
+
+def test_a_history_file_that_cannot_be_opened_is_said_and_the_shell_works_on(
+    open_shell: OpenShell, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the history's folder should be\n")
+    sh = open_shell(ADMIN, history=blocker / "shell_history")
+    assert f"The command history is kept in memory only: {blocker / 'shell_history'} could not be opened" in sh.text()
+    sh.line("/ops contacts")
+    sh.expect("== Contacts ==")
+    sh.expect(re.escape(PROMPT))
+    sh.send(UP)
+    sh.send("\r")
+    sh.expect("== Contacts ==")  # the history in memory still recalls
