@@ -115,7 +115,8 @@ class Shell:
         Ctrl-C while the confirmed step runs names the step, not `/ops confirm 3f2a…`."""
         if self.runtime.dispatcher.is_bare_declare(text):
             text = await self._declare_form() or text
-        self._command, self._step, self._warned = origin or text, self._is_step(text), False
+        self._step, self._warned = self._is_step(text), False
+        self._command = origin if origin and self._step else text
         invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
 
         async def progress(line: str) -> None:
