@@ -423,3 +423,23 @@ def test_a_history_file_that_cannot_be_opened_is_said_and_the_shell_works_on(
     sh.send(UP)
     sh.send("\r")
     sh.expect("== Contacts ==")  # the history in memory still recalls
+
+
+def test_in_spanish_the_choice_is_asked_again_in_spanish(
+    tmp_path: Path, write_config: Callable[[str], Path], bot_db_url: str, redis_prefix: str, compose_project: str
+) -> None:
+    container = f"{compose_project}-api-1"
+    before = started_at(container)
+    env = bot_env(
+        write_config(base_config(project=compose_project, locale="es")),
+        NO_SLACK, bot_db_url, extra={"REDIS_PREFIX": redis_prefix},
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "shell", "--as", OPERATOR, "-c", "/ops restart api"],
+        input="sí\n\n", capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "Escribe 1 o 2 (o el nombre de un botón); Enter deja la elección abierta." in done.stdout, done.stdout
+    assert "La elección quedó abierta: no se ejecutó nada. `/ops pending` la muestra otra vez." in done.stdout
+    assert done.stdout.count("Elige un número (Enter para omitir): ") == 2, done.stdout
+    assert started_at(container) == before
