@@ -443,3 +443,19 @@ def test_in_spanish_the_choice_is_asked_again_in_spanish(
     assert "La elección quedó abierta: no se ejecutó nada. `/ops pending` la muestra otra vez." in done.stdout
     assert done.stdout.count("Elige un número (Enter para omitir): ") == 2, done.stdout
     assert started_at(container) == before
+
+
+def test_the_declare_forms_severity_is_asked_again_until_it_is_a_choice(
+    tmp_path: Path, write_config: Callable[[str], Path], fresh_db_url: str, redis_prefix: str
+) -> None:
+    """A bare `incident declare` asks its severity as a numbered choice: `sev9` and `0` get the
+    numbers and the question again, then `2` and a title declare a SEV2 (own database here)."""
+    policy = "escalation:\n  sev1:\n    - {notify: devops, on_call: true}\n  sev2:\n    - {notify: tech_lead}\n"
+    env = bot_env(write_config(base_config(extra=policy)), NO_SLACK, fresh_db_url, extra={"REDIS_PREFIX": redis_prefix})
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "shell", "--as", OPERATOR, "-c", "/ops incident declare"],
+        input="sev9\n0\n2\nPayments down\n", capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.count("Type 1 or 2 (or a button's name)") == 2, done.stdout
+    assert "== INC-1 declared (SEV2) ==" in done.stdout and "INC-1: Payments down." in done.stdout, done.stdout
