@@ -1,53 +1,54 @@
 """`ops-bot shell`: the same registry and role checks in a terminal; buttons become numbered choices.
 
 With `-c` it runs one command and exits 0 when the outcome was ok, 1 otherwise, so a
-script can use it. A choice (a button) is read from standard input in both modes.
+script can use it. A choice (a button) is read from standard input in both modes: by its
+number or its label (bot/terminal/choices.py); anything else is answered with the numbers
+that are a choice and the question again, never dropped.
+
+Interactively, a running command is a task of its own: Ctrl-C (SIGINT) cancels that task and
+the shell says so, then prompts again. Ctrl-C at a terminal's prompt drops the line (at a
+piped one it ends the shell, status 130); Ctrl-D or `exit` leaves with status 0. Line editing
+and history: bot/terminal/lines.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import TextIO
 
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
-from bot.output.results import Attachment, Buttons, Result
+from bot.output.results import Attachment, Button, Buttons, Result
 from bot.output.terminal import render_text, save_files
+from bot.terminal.choices import choices_lines, numbers_phrase, read_answer
+from bot.terminal.lines import Interrupted, LineReader, PlainReader, TtyReader, history_path, is_terminal, open_history
 from bot.text.messages import Catalog
 
 EXIT_WORDS = {"exit", "quit", "salir", ":q"}
+
+log = logging.getLogger("ops-bot")
 
 
 def default_user() -> str:
     return os.environ.get("OPS_SHELL_USER") or f"local:{os.environ.get('USER', 'shell')}"
 
 
-async def _read(prompt: str, out: TextIO) -> str | None:
-    """One line of stdin, read in a daemon thread: a Ctrl-C at the prompt ends the shell at once
-    (asyncio.run would wait for an executor thread blocked in readline until Enter)."""
-    out.write(prompt)
-    out.flush()
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[str] = loop.create_future()
-
-    def deliver(line: str) -> None:
-        if not answer.done():
-            answer.set_result(line)
-
-    def read() -> None:
-        line = sys.stdin.readline()
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(deliver, line)
-
-    threading.Thread(target=read, name="shell-stdin", daemon=True).start()
-    line = await answer
-    return None if line == "" else line.strip()
+def make_reader(out: TextIO, t: Catalog) -> LineReader:
+    """prompt_toolkit in a terminal, plain lines from anything else (a pipe keeps working)."""
+    if not is_terminal(sys.stdin, out):
+        return PlainReader(sys.stdin, out)
+    path = history_path()
+    history, problem = open_history(path)
+    if problem is not None:
+        print(t("shell.history_in_memory", path=path, error=problem), file=out)
+    return TtyReader(history)
 
 
 class ShellThread:
@@ -83,65 +84,177 @@ class ShellThread:
 
 
 class Shell:
-    def __init__(self, runtime: Runtime, user_id: str, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, runtime: Runtime, user_id: str, out: TextIO = sys.stdout, reader: LineReader | None = None
+    ) -> None:
         self.runtime = runtime
         self.user_id = user_id
         self.out = out
         self.files_dir = Path(tempfile.gettempdir()) / "ops-bot-files"
+        self.reader = reader or make_reader(out, runtime.dispatcher.t)
+        self._running: asyncio.Task[Result] | None = None
+        self._command = ""  # the command the running task stands for, for the Ctrl-C message
+        self._step = False  # whether that task runs a confirmed (destructive) step
+        self._warned = False  # a first Ctrl-C during that step only warned
 
     @property
-    def t(self) -> object:
+    def t(self) -> Catalog:
         return self.runtime.dispatcher.t
 
-    async def run_one(self, text: str) -> Result:
-        """Dispatch, print, save files, then offer the buttons as numbered choices."""
+    @property
+    def prefix(self) -> str:
+        return self.runtime.config.slack.command
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def run_one(self, text: str, origin: str | None = None) -> Result:
+        """Dispatch, print, save files, then offer the buttons as numbered choices.
+
+        `origin`: the command whose button this is (`/ops restart api` for its Confirm), so a
+        Ctrl-C while the confirmed step runs names the step, not `/ops confirm 3f2a…`."""
         if self.runtime.dispatcher.is_bare_declare(text):
             text = await self._declare_form() or text
+        self._step, self._warned = self._is_step(text), False
+        self._command = origin if origin and self._step else text
         invocation = Invocation(text=text, user_id=self.user_id, channel_id=None, source="shell")
 
         async def progress(line: str) -> None:
-            print(f"… {line}", file=self.out, flush=True)
+            self.say(f"… {line}")
 
         async def update(result: Result) -> None:
-            print(render_text(result).text, file=self.out, flush=True)
+            self.say(render_text(result).text)
 
-        thread = ShellThread(self.out, self.files_dir, self.runtime.dispatcher.t)
+        thread = ShellThread(self.out, self.files_dir, self.t)
         result = await self.runtime.dispatcher.dispatch(invocation, progress=progress, update=update, thread=thread)
         message = render_text(result)
         print(message.text, file=self.out)
         for path in save_files(message.files, self.files_dir):
-            print(self.runtime.dispatcher.t("file.saved", path=path), file=self.out)
-        if message.choices:
-            for choice in message.choices:
-                if choice.command.startswith(f"{self.runtime.config.slack.command} approve "):
-                    print(self.runtime.dispatcher.t("shell.approve_elsewhere", command=choice.command), file=self.out)
-            answer = await _read(self.runtime.dispatcher.t("shell.choose"), self.out)
-            if answer and answer.isdigit() and 1 <= int(answer) <= len(message.choices):
-                return await self.run_one(message.choices[int(answer) - 1].command)
-        return result
+            print(self.t("file.saved", path=path), file=self.out)
+        if not message.choices:
+            return result
+        for choice in message.choices:
+            if choice.command.startswith(f"{self.prefix} approve "):
+                print(self.t("shell.approve_elsewhere", command=choice.command), file=self.out)
+        return await self._choose(message.choices, result, origin or text)
+
+    async def _choose(self, choices: list[Button], shown: Result, asked_by: str) -> Result:
+        """Ask until the answer is a choice, a skip or a command; say what became of the choice."""
+        while True:
+            try:
+                line = await self.reader.read(self.t("shell.choose"))
+            except Interrupted:
+                line = None
+            answer = read_answer(line, choices, self.prefix)
+            if answer.kind == "pick":
+                assert answer.index is not None
+                return await self.run_one(choices[answer.index].command, origin=asked_by)
+            if answer.kind in ("skip", "command"):
+                self.say(self._left_open(choices))
+                if answer.command is None:
+                    return shown
+                self.say(self.t("shell.choice.now_running", command=answer.command))
+                return await self.run_one(answer.command)
+            self.say(self.t("shell.choice.invalid", numbers=numbers_phrase(len(choices), self.t)))
+            self.say(choices_lines(choices))
+
+    def _left_open(self, choices: list[Button]) -> str:
+        """A confirmation stays pending (and `/ops pending` lists it); other buttons just were not pressed."""
+        if any(self._is_step(choice.command) or self._is_approval(choice.command) for choice in choices):
+            return self.t("shell.choice.left_open", command=f"{self.prefix} pending")
+        return self.t("shell.choice.skipped")
+
+    def _is_step(self, command: str) -> bool:
+        return command.startswith(f"{self.prefix} confirm ") or self._is_approval(command)
+
+    def _is_approval(self, command: str) -> bool:
+        return command.startswith(f"{self.prefix} approve ")
 
     async def _declare_form(self) -> str | None:
         """A bare `incident declare` opens Slack's form; here its two fields are prompts."""
-        t = self.runtime.dispatcher.t
+        t = self.t
         severities = list(self.runtime.config.escalation.policies) or ["sev1", "sev2"]
+        labels = [Button(name.upper(), name) for name in severities]
         choices = "  ".join(f"[{n}] {name.upper()}" for n, name in enumerate(severities, 1))
         print(f"{t('modal.declare.severity')}: {choices}", file=self.out)
-        answer = await _read(t("shell.choose"), self.out)
-        if not (answer and answer.isdigit() and 1 <= int(answer) <= len(severities)):
+        while True:
+            try:
+                line = await self.reader.read(t("shell.choose"))
+            except Interrupted:
+                return None
+            answer = read_answer(line, labels, self.prefix)
+            if answer.kind == "pick":
+                break
+            if answer.kind != "invalid":
+                return None
+            self.say(t("shell.choice.invalid", numbers=numbers_phrase(len(labels), t)))
+        assert answer.index is not None
+        try:
+            title = await self.reader.read(f"{t('modal.declare.what')} ")
+        except Interrupted:
             return None
-        title = await _read(f"{t('modal.declare.what')} ", self.out)
-        if not title:
+        if not title or not title.strip():
             return None
-        return f"{self.runtime.config.slack.command} incident declare {severities[int(answer) - 1]} {title}"
+        return f"{self.prefix} incident declare {severities[answer.index]} {title.strip()}"
+
+    async def run_interruptible(self, text: str) -> Result | None:
+        """`run_one` as a task that a Ctrl-C cancels; None when it was cancelled so."""
+        task = asyncio.ensure_future(self.run_one(text))
+        self._running = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the shell itself is being stopped, not just this command
+            key = "shell.interrupted_step" if self._step else "shell.interrupted"
+            self.say(self.t(key, command=self._command))
+            return None
+        finally:
+            self._running = None
+
+    def on_sigint(self) -> None:
+        """Ctrl-C: interrupt the prompt that waits, else cancel the running command.
+
+        A confirmed step (a restart, a migration, a restore) is changing things: stopped
+        halfway it may leave them half done, so the first Ctrl-C only says so and a second
+        one stops it. Anything else stops at the first."""
+        if self.reader.interrupt():
+            return
+        if self._running is None or self._running.done():
+            return
+        if self._step and not self._warned:
+            self._warned = True
+            self.say("")
+            self.say(self.t("shell.step_still_running", command=self._command))
+            return
+        self.say("")
+        self._running.cancel()
 
     async def repl(self) -> int:
-        t = self.runtime.dispatcher.t
+        t = self.t
         role = await self.runtime.deps.roles.role_of(self.user_id)
         print(t("shell.welcome", user=self.user_id, role=role or t("role.none")), file=self.out)
-        while True:
-            line = await _read(f"{self.runtime.config.slack.command}> ", self.out)
-            if line is None or line.lower() in EXIT_WORDS:
-                print(t("shell.bye"), file=self.out)
-                return 0
-            if line:
-                await self.run_one(line)
+        loop = asyncio.get_running_loop()
+        handled = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(signal.SIGINT, self.on_sigint)
+            handled = True
+        try:
+            while True:
+                try:
+                    line = await self.reader.read(f"{self.prefix}> ", remember=True)
+                except Interrupted:
+                    if self.reader.interrupt_leaves:
+                        print(t("shell.bye"), file=self.out)
+                        return 130
+                    self.say(t("shell.ctrl_c_hint"))
+                    continue
+                if line is None or line.strip().lower() in EXIT_WORDS:
+                    print(t("shell.bye"), file=self.out)
+                    return 0
+                if line.strip():
+                    await self.run_interruptible(line.strip())
+        finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)

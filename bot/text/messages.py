@@ -1488,6 +1488,41 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
         "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
     },
+    # --- the terminal never swallows input (issue 13)
+    "shell.choice.or": {"en": " or ", "es": " o "},
+    "shell.choice.invalid": {
+        "en": "Type {numbers} (or a button's name); Enter leaves the choice open.",
+        "es": "Escribe {numbers} (o el nombre de un botón); Enter deja la elección abierta.",
+    },
+    "shell.choice.left_open": {
+        "en": "The choice was left open: nothing was run. `{command}` shows it again.",
+        "es": "La elección quedó abierta: no se ejecutó nada. `{command}` la muestra otra vez.",
+    },
+    "shell.choice.skipped": {
+        "en": "No button was chosen: nothing was run.",
+        "es": "No se eligió ningún botón: no se ejecutó nada.",
+    },
+    "shell.choice.now_running": {"en": "Now running `{command}`:", "es": "Ahora se ejecuta `{command}`:"},
+    "shell.interrupted": {
+        "en": "⛔ Ctrl-C: `{command}` was stopped before it ended. The shell is still here (Ctrl-D or `exit` leaves).",
+        "es": "⛔ Ctrl-C: `{command}` se detuvo antes de terminar. La shell sigue aquí (Ctrl-D o `exit` para salir).",
+    },
+    "shell.interrupted_step": {
+        "en": "⛔ Ctrl-C: the confirmed step `{command}` was stopped while it ran. It may have done part of its work: check before running it again. Its record shows it running until the bot marks it interrupted (when its lease ends).",
+        "es": "⛔ Ctrl-C: el paso confirmado `{command}` se detuvo mientras se ejecutaba. Puede haber hecho parte de su trabajo: revisa antes de ejecutarlo otra vez. Su registro lo muestra en ejecución hasta que el bot lo marque como interrumpido (cuando venza su lease).",
+    },
+    "shell.step_still_running": {
+        "en": "`{command}` is a confirmed step and is changing things now: stopped halfway it may leave them half done. Press Ctrl-C again to stop it anyway, or wait for it to end.",
+        "es": "`{command}` es un paso confirmado y está cambiando cosas ahora: detenido a medias puede dejarlas a medio hacer. Pulsa Ctrl-C otra vez para detenerlo igualmente, o espera a que termine.",
+    },
+    "shell.ctrl_c_hint": {
+        "en": "(Ctrl-C stops a running command; Ctrl-D or `exit` leaves the shell.)",
+        "es": "(Ctrl-C detiene un comando en ejecución; Ctrl-D o `exit` sale de la shell.)",
+    },
+    "shell.history_in_memory": {
+        "en": "The command history is kept in memory only: {path} could not be opened ({error}).",
+        "es": "El historial de comandos se guarda solo en memoria: no se pudo abrir {path} ({error}).",
+    },
 }
 
 
