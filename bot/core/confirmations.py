@@ -558,6 +558,7 @@ class Confirmations:
         self._steps[action.id] = step
         lease = asyncio.ensure_future(self.leases.keep(self.key(action.id)))
         result: Result | None = None
+        click_cancelled = False
         try:
             try:
                 result = await step
@@ -568,8 +569,10 @@ class Confirmations:
             detail = result.summary
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # this click itself was cancelled, not just its step
+            # The click itself was cancelled (Ctrl-C in the shell, the bot stopping), and its step
+            # with it: the step is still recorded as interrupted, audited and its view closed,
+            # then the cancellation goes on.
+            click_cancelled = current is not None and current.cancelling() > 0
             state, detail = "interrupted", t("confirm.interrupted_detail", seconds=f"{self.grace:g}")
         except TimeoutError:
             state, detail = "failed", t("error.timeout", operation=op.name, seconds=f"{op.timeout:g}")
@@ -603,6 +606,8 @@ class Confirmations:
             notes.append(t("confirm.audit_kept", detail=unwritten))
         # Only once the outcome is recorded: an edit still on its way may not overwrite the answer.
         await view.close()
+        if click_cancelled:
+            raise asyncio.CancelledError
         status = t(f"confirm.{state}", seconds=f"{elapsed:.1f}")
         blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
         if result is not None:
