@@ -1488,6 +1488,60 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
         "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
     },
+    # --- VERIFY (issue 13): every destructive step re-reads its effect
+    "verify.verified": {"en": "✅ verified", "es": "✅ verificado"},
+    "verify.not_verified": {"en": "❌ not verified", "es": "❌ no verificado"},
+    "verify.container.running": {"en": "{name} running again", "es": "{name} corriendo de nuevo"},
+    "verify.container.started": {
+        "en": "running, started {at} (before: {before}), still up {seconds} s later",
+        "es": "corriendo, iniciado {at} (antes: {before}), sigue arriba {seconds} s después",
+    },
+    "verify.container.crashed": {
+        "en": "started, but not running {seconds} s later: {state}",
+        "es": "inició, pero {seconds} s después no está corriendo: {state}",
+    },
+    "verify.container.same_start": {
+        "en": "running, but its start time is unchanged ({at}): it was not restarted",
+        "es": "corriendo, pero su hora de inicio no cambió ({at}): no se reinició",
+    },
+    "verify.container.not_running": {
+        "en": "not running {seconds} s later: {state}",
+        "es": "no está corriendo {seconds} s después: {state}",
+    },
+    "verify.container.already": {
+        "en": "already running since {at}: not started again",
+        "es": "ya corría desde {at}: no se inició de nuevo",
+    },
+    "verify.container.health": {"en": "{name} health check", "es": "{name} chequeo de salud"},
+    "verify.container.healthy": {
+        "en": "healthy {seconds} s after it started (bound {bound} s)",
+        "es": "sano {seconds} s después de iniciar (límite {bound} s)",
+    },
+    "verify.container.unhealthy": {
+        "en": "{status} {seconds} s after it started (bound {bound} s)",
+        "es": "{status} {seconds} s después de iniciar (límite {bound} s)",
+    },
+    "verify.container.exited_while_starting": {
+        "en": "stopped while its health check was {status}: {state}, {seconds} s after it started",
+        "es": "se detuvo mientras su chequeo de salud estaba en {status}: {state}, {seconds} s después de iniciar",
+    },
+    "verify.container.stopped": {"en": "{name} stopped", "es": "{name} detenido"},
+    "verify.container.exited": {
+        "en": "stopped, exited by itself (exit code {code})",
+        "es": "detenido, terminó por sí mismo (código de salida {code})",
+    },
+    "verify.container.killed": {
+        "en": "stopped, but KILLED after the {grace} s grace period: it ignored SIGTERM (exit code {code})",
+        "es": "detenido, pero MATADO tras el plazo de gracia de {grace} s: ignoró SIGTERM (código de salida {code})",
+    },
+    "verify.container.oom": {
+        "en": "stopped: killed by the kernel, out of memory (exit code {code})",
+        "es": "detenido: lo mató el kernel por falta de memoria (código de salida {code})",
+    },
+    "verify.container.still_running": {
+        "en": "still {state} {seconds} s after the stop",
+        "es": "sigue {state} {seconds} s después de detenerlo",
+    },
 }
 
 
