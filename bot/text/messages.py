@@ -1542,6 +1542,26 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "still {state} {seconds} s after the stop",
         "es": "sigue {state} {seconds} s después de detenerlo",
     },
+    "verify.queue.completed": {"en": "retried jobs completed", "es": "jobs reintentados completados"},
+    "verify.queue.completed_detail": {
+        "en": "{done} of {total} completed",
+        "es": "{done} de {total} completados",
+    },
+    "verify.queue.failed_again": {"en": "failed again", "es": "fallaron de nuevo"},
+    "verify.queue.failed_again_detail": {
+        "en": "{count} of {total} failed again (most often: {reason} ×{times})",
+        "es": "{count} de {total} fallaron de nuevo (lo más común: {reason} ×{times})",
+    },
+    "verify.queue.none_failed_again": {"en": "none", "es": "ninguno"},
+    "verify.queue.pending": {"en": "still waiting or running", "es": "aún esperando o en curso"},
+    "verify.queue.pending_detail": {
+        "en": "{count} not finished after {seconds} s",
+        "es": "{count} sin terminar tras {seconds} s",
+    },
+    "verify.queue.tracked_part": {
+        "en": "Followed by id: the newest {tracked} of the {total} failed jobs.",
+        "es": "Seguidos por id: los {tracked} más recientes de los {total} jobs fallidos.",
+    },
 }
 
 
