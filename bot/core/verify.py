@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from bot.output.results import Check, CheckState, Result, Verification
+from bot.text.errors import BotError
 from bot.text.messages import Catalog
 
 T = TypeVar("T")
@@ -25,6 +26,15 @@ T = TypeVar("T")
 def check(name: str, passed: bool, detail: str, state: CheckState | None = None) -> Check:
     """One observed fact: `passed` says whether it is what the step promised."""
     return Check(name=name, state=state or ("ok" if passed else "fail"), detail=detail)
+
+
+async def observe(t: Catalog, name: str, read: Callable[[], Awaitable[list[Check]]]) -> list[Check]:
+    """Run a verification's reads; a target failing while it is re-read is a failed check
+    ("could not read it again: …"), never an error that would hide that the step ran."""
+    try:
+        return await read()
+    except BotError as exc:
+        return [check(name, False, t("verify.unreadable", detail=t(exc.key, **exc.fields)))]
 
 
 def verification(t: Catalog, checks: Sequence[Check]) -> Verification:

@@ -1562,6 +1562,39 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Followed by id: the newest {tracked} of the {total} failed jobs.",
         "es": "Seguidos por id: los {tracked} más recientes de los {total} jobs fallidos.",
     },
+    "verify.cache.keys_left": {"en": "keys matching {pattern}", "es": "claves que calzan con {pattern}"},
+    "verify.cache.none_left": {"en": "0 left", "es": "quedan 0"},
+    "verify.cache.some_left": {
+        "en": "{count} still there (the app may be writing them again), e.g. {keys}",
+        "es": "aún hay {count} (la app puede estar escribiéndolas de nuevo), p. ej. {keys}",
+    },
+    "verify.cache.db_left": {"en": "keys in {where}", "es": "claves en {where}"},
+    "verify.cache.db_some_left": {
+        "en": "{count} already there again (the app is writing)",
+        "es": "ya hay {count} de nuevo (la app está escribiendo)",
+    },
+    "verify.tenant.row": {"en": "{table} row of {tenant}", "es": "fila de {tenant} en {table}"},
+    "verify.tenant.row_detail": {"en": "active = {value} ({state})", "es": "active = {value} ({state})"},
+    "verify.tenant.keys_now": {
+        "en": "{keys} now (the cache refills as the tenant is used)",
+        "es": "{keys} ahora (la caché se llena con el uso)",
+    },
+    "tenant.already.disable": {
+        "en": "Tenant {tenant} is already disabled: nothing to do, nothing was asked or changed.",
+        "es": "El tenant {tenant} ya está desactivado: no hay nada que hacer, no se pidió ni cambió nada.",
+    },
+    "tenant.already.enable": {
+        "en": "Tenant {tenant} is already active: nothing to do, nothing was asked or changed.",
+        "es": "El tenant {tenant} ya está activo: no hay nada que hacer, no se pidió ni cambió nada.",
+    },
+    "tenant.already.keys": {
+        "en": "It still has {keys} cache keys; to clear them: {command}",
+        "es": "Aún tiene {keys} claves de caché; para borrarlas: {command}",
+    },
+    "verify.unreadable": {
+        "en": "could not read it again: {detail}",
+        "es": "no se pudo volver a leer: {detail}",
+    },
 }
 
 
