@@ -203,13 +203,19 @@ async def test_disabling_a_disabled_tenant_says_so_and_asks_nothing(
     await tenants.execute("UPDATE tenants SET active = false WHERE id = 'abc123'")
     fill(stack_redis, "abc123", 7)
     runtime = await runtime_for(make_runtime, private_redis.url, target_db_url)
+    waiting = "`/ops tenant disable abc123`: asked by you"
+
+    async def parked() -> int:
+        pending = await runtime.dispatcher.dispatch(Invocation("pending", ADMIN, "C1", "slack"))
+        return render_text(pending).text.count(waiting)
+
+    before = await parked()  # other tests' previews may be waiting too: count, do not assume none
     answer = await runtime.dispatcher.dispatch(Invocation("tenant disable abc123", ADMIN, "C1", "slack"))
     assert not buttons(answer), "no confirmation for a step that would change nothing"
     assert answer.summary.startswith("Tenant abc123 is already disabled: nothing to do")
     assert "It still has 7 cache keys; to clear them: /ops cache flush-tenant abc123" in answer.summary
     assert stack_redis.dbsize() == 7
-    pending = await runtime.dispatcher.dispatch(Invocation("pending", ADMIN, "C1", "slack"))
-    assert "tenant disable" not in render_text(pending).text
+    assert await parked() == before, "nothing was parked for a confirmation"
     await tenants.execute("UPDATE tenants SET active = true WHERE id = 'abc123'")
     again = await runtime.dispatcher.dispatch(Invocation("tenant enable abc123", ADMIN, "C1", "slack"))
     assert not buttons(again) and again.summary.startswith("Tenant abc123 is already active: nothing to do")
