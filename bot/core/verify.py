@@ -43,19 +43,23 @@ def verification(t: Catalog, checks: Sequence[Check]) -> Verification:
     return Verification(verified, t("verify.verified" if verified else "verify.not_verified"), list(checks))
 
 
-def verified(result: Result, t: Catalog, checks: Sequence[Check]) -> Result:
+def verified(result: Result, t: Catalog, checks: Sequence[Check], decisive: bool = True) -> Result:
     """`result` with its verification attached.
 
-    A step whose effect is not observed is not ok (its audit outcome is `failed`, the
-    confirmation message says failed), and its summary (the audit row's detail) names the
-    first check that failed, so the audit tells the same story as the message.
+    When the checks are the step's effect itself (`decisive`: the container runs, the keys
+    are gone), a step whose effect is not observed is not ok: its audit outcome is `failed`
+    and the confirmation message says failed. When they only describe the world after it
+    (a migration's health check afterwards), the step keeps its own outcome and the
+    verification says ❌ beside it. Either way the summary (the audit row's detail) names
+    the first check that failed, so the audit tells the same story as the message.
     """
     block = verification(t, checks)
     result.blocks.append(block)
     if block.verified:
         note = block.heading
     else:
-        result.ok = False
+        if decisive:
+            result.ok = False
         failed = next(c for c in block.checks if c.state != "ok") if block.checks else None
         note = f"{block.heading}: {failed.name} — {failed.detail}" if failed else block.heading
     result.summary = f"{result.summary} · {note}" if result.summary else note

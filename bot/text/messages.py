@@ -1595,6 +1595,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "could not read it again: {detail}",
         "es": "no se pudo volver a leer: {detail}",
     },
+    "verify.step.name": {"en": "step: {label}", "es": "paso: {label}"},
+    "verify.step.done": {"en": "done; its last line: {line}", "es": "hecho; su última línea: {line}"},
+    "verify.step.done_quiet": {"en": "done (it printed nothing)", "es": "hecho (no imprimió nada)"},
+    "verify.step.failed": {"en": "failed: {detail}", "es": "falló: {detail}"},
+    "verify.step.not_run": {"en": "not run (an earlier step failed)", "es": "no se ejecutó (falló un paso anterior)"},
 }
 
 
