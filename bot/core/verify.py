@@ -66,6 +66,25 @@ def verified(result: Result, t: Catalog, checks: Sequence[Check], decisive: bool
     return result
 
 
+def extend(result: Result, t: Catalog, checks: Sequence[Check], decisive: bool = False) -> Result:
+    """Add `checks` to the result's verification (one block, one verdict over all of them).
+
+    For checks a second module makes after the step (a diagnose finding re-read): the step's
+    own checks stay first; with `decisive=False` a failing added check does not make the step
+    itself failed."""
+    if not checks:
+        return result
+    before = result.verification
+    if before is not None:
+        result.blocks.remove(before)
+        marker = f" · {before.heading}"  # the note `verified` added: one verdict, said once
+        if marker in result.summary:
+            result.summary = result.summary[: result.summary.rindex(marker)]
+        elif result.summary.startswith(before.heading):
+            result.summary = ""
+    return verified(result, t, [*(before.checks if before else []), *checks], decisive=decisive)
+
+
 def audit_record(result: Result | None) -> dict[str, Any] | None:
     """The verification of `result` as the audit row's JSON, or None when it has none."""
     block = result.verification if result is not None else None

@@ -1600,6 +1600,20 @@ CATALOG: dict[str, dict[str, str]] = {
     "verify.step.done_quiet": {"en": "done (it printed nothing)", "es": "hecho (no imprimió nada)"},
     "verify.step.failed": {"en": "failed: {detail}", "es": "falló: {detail}"},
     "verify.step.not_run": {"en": "not run (an earlier step failed)", "es": "no se ejecutó (falló un paso anterior)"},
+    "verify.diagnose.finding": {"en": "diagnose {section}: {name}", "es": "diagnose {section}: {name}"},
+    "verify.diagnose.gone": {
+        "en": "gone (was {state}: {before}); now: {detail}",
+        "es": "resuelto (estaba {state}: {before}); ahora: {detail}",
+    },
+    "verify.diagnose.still": {"en": "still {state}: {detail}", "es": "sigue {state}: {detail}"},
+    "verify.diagnose.new": {
+        "en": "new since the diagnose, {state}: {detail}",
+        "es": "nuevo desde el diagnose, {state}: {detail}",
+    },
+    "verify.diagnose.not_rerun": {
+        "en": "not checked again (the section no longer has it)",
+        "es": "no se volvió a chequear (la sección ya no lo tiene)",
+    },
 }
 
 
