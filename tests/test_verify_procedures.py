@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,7 @@ from conftest import RuntimeFactory
 from targets import HttpTarget, start_http_target
 from test_database import Stack, own_db, stack, tenant_ids
 from test_deploy import Repo, bot, prefix, repo
-from test_steps import attachment
+from test_steps import PASSWORD, attachment, steps_config
 
 from bot.app.runtime import Runtime
 from bot.output.results import Attachment, Code, Result, Text, Verification
@@ -146,3 +147,23 @@ async def test_deploy_rollback_shows_the_deploy_step_output_and_is_verified(
     assert build.detail == "done; its last line: cp app.txt build.out", build
     assert deploy.detail == "done; its last line: cp build.out deployed.txt", deploy
     assert revert.state == "ok"
+
+
+async def test_a_secret_in_the_step_output_stays_out_of_the_verification_and_its_audit_row(
+    make_runtime: RuntimeFactory,
+    compose_project: str,
+    own_db: str,
+    health_api: HttpTarget,
+    tmp_path: Path,
+    redis_prefix: str,
+) -> None:
+    assert PASSWORD in own_db
+    steps = f'    migrate: {{cwd: {tmp_path}, run: "echo connecting to {own_db}"}}\n'
+    text = steps_config(compose_project, steps, dsn=own_db, api_url=health_api.url)
+    runtime = await make_runtime(text, redis_prefix=f"{redis_prefix}leak:")
+    done = await run_confirmed(runtime, "db migrate", "U0OPER")
+    step = verification_of(done).checks[0]
+    assert step.detail.startswith("done; its last line: connecting to postgresql://postgres:••••@"), step
+    assert PASSWORD not in render_text(done).text and PASSWORD not in done.summary
+    _, recorded = await executed(runtime, "db migrate")
+    assert PASSWORD not in json.dumps(recorded) and "••••" in recorded["checks"][0]["detail"]
