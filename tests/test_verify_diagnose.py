@@ -15,6 +15,8 @@ import pytest
 from confirm_flow import buttons, click
 from conftest import RuntimeFactory, base_config
 from targets import HttpTarget, delayed, start_http_target
+from test_queues import Board, board
+from test_queues import bot as queue_bot
 from test_verify_containers import GRACEFUL, Stack, _docker, stack
 
 from bot.app.runtime import Runtime
@@ -22,7 +24,7 @@ from bot.core.dispatcher import Invocation
 from bot.output.results import Button, Result, Verification
 from bot.output.terminal import render_text
 
-__all__ = ["stack"]  # the fixture of tests/test_verify_containers.py
+__all__ = ["board", "stack"]  # fixtures of tests/test_queues.py and tests/test_verify_containers.py
 
 
 @pytest.fixture
@@ -124,3 +126,25 @@ async def test_an_all_ok_diagnose_or_a_look_button_parks_nothing(
     assert keys == []
     done = await press(runtime, remedy(found, "/ops restart api"))
     assert all(not c.name.startswith("diagnose ") for c in verification_of(done).checks)
+
+
+async def test_queue_retry_from_diagnose_payments_says_whether_the_failed_jobs_are_gone(
+    make_runtime: RuntimeFactory, redis_prefix: str, board: Board
+) -> None:
+    """The payments section's remedy against a real Bull queue: fixed cause → gone; not fixed → still."""
+    await board.add_jobs("payments", 12, fail=True, reason="card declined")
+    await board.wait_for(lambda c: c["failed"] == 12)
+    runtime = await queue_bot(make_runtime, redis_prefix, board.url)
+    name = "diagnose payments: failed jobs in payments"
+
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0VIEW", "C1", "slack"))
+    assert "failed jobs in payments" in found.summary, found.summary
+    still = await press(runtime, remedy(found, "/ops queue retry payments all"))
+    recheck = next(c for c in verification_of(still).checks if c.name == name)
+    assert recheck.state == "fail" and recheck.detail.startswith("still fail: 12 failed"), recheck
+
+    await board.set_failing(False)  # the cause is fixed; the same remedy from a new diagnose
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0VIEW", "C1", "slack"))
+    gone = await press(runtime, remedy(found, "/ops queue retry payments all"))
+    recheck = next(c for c in verification_of(gone).checks if c.name == name)
+    assert recheck.state == "ok" and recheck.detail.startswith("gone (was fail: 12 failed"), recheck
