@@ -123,3 +123,18 @@ async def stopped_check(ctx: OpContext, docker: DockerTarget, before: ContainerI
 
 def _grace(delta: timedelta) -> str:
     return f"{delta.total_seconds():g}"
+
+
+async def verify_all(ctx: OpContext, docker: DockerTarget, acted: list[ContainerInfo], verb: str) -> list[Check]:
+    """Every container the step acted on, checked at the same time (each under its own bounds),
+    so several services cost the slowest one's wait, not the sum; in the order they were acted on."""
+
+    async def one(before: ContainerInfo) -> list[Check]:
+        if verb == "stop":
+            return [await stopped_check(ctx, docker, before)]
+        if verb == "start" and before.running:
+            return [already_running(ctx, before)]
+        return await running_checks(ctx, docker, before)
+
+    found = await asyncio.gather(*(one(before) for before in acted))
+    return [c for checks in found for c in checks]

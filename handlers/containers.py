@@ -8,11 +8,11 @@ from bot.core.argtypes import DurationArg, ServiceName, option, positional
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation, preview_for
 from bot.core.verify import verified
-from bot.output.results import Attachment, Check, Code, Fields, Result, Table, Text
+from bot.output.results import Attachment, Code, Fields, Result, Table, Text
 from bot.targets.docker import ContainerInfo, DockerTarget
 from bot.text.durations import format_duration
 from bot.text.errors import BotError
-from handlers.container_checks import already_running, running_checks, stopped_check
+from handlers.container_checks import verify_all
 
 INLINE_LINES = 40
 INLINE_CHARS = 2_600
@@ -175,14 +175,7 @@ async def _act(ctx: OpContext, service: str, verb: str) -> Result:
     ok = all(info.running == want_running for info in after)
     lines = [ctx.t("containers.after", name=info.name, state=info.status) for info in after]
     summary = ctx.t(f"containers.{verb}.{'done' if ok else 'failed'}", service=service)
-    checks: list[Check] = []
-    for before in found:
-        if verb == "stop":
-            checks.append(await stopped_check(ctx, docker, before))
-        elif verb == "start" and before.running:
-            checks.append(already_running(ctx, before))
-        else:
-            checks.extend(await running_checks(ctx, docker, before))
+    checks = await verify_all(ctx, docker, found, verb)
     result = Result(
         title=ctx.t(f"containers.{verb}.title", service=service),
         blocks=[Text(summary), Text("\n".join(lines))],
@@ -227,7 +220,7 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
     found = await docker.containers()
     lines: list[str] = []
     ok = True
-    checks: list[Check] = []
+    started: list[ContainerInfo] = []
     for service in ctx.config.services:
         mine = [c for c in found if c.service == service]
         if not mine:
@@ -241,7 +234,8 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
             after = await docker.act(info, "start")
             ok = ok and after.running
             lines.append(ctx.t("containers.after", name=after.name, state=after.status))
-            checks.extend(await running_checks(ctx, docker, info))
+            started.append(info)
+    checks = await verify_all(ctx, docker, started, "start")
     summary = ctx.t("containers.up.done" if ok else "containers.up.partial")
     result = Result(
         title=ctx.t("containers.up.title", project=docker.project),
