@@ -1488,7 +1488,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
         "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
     },
-    # --- VERIFY (issue 13): every destructive step re-reads its effect
+    # --- VERIFY (issue 13)
     "verify.verified": {"en": "✅ verified", "es": "✅ verificado"},
     "verify.not_verified": {"en": "❌ not verified", "es": "❌ no verificado"},
     "verify.container.running": {"en": "{name} running again", "es": "{name} corriendo de nuevo"},
