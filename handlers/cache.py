@@ -37,6 +37,7 @@ from bot.config.ops_yml import OpsConfig
 from bot.core.argtypes import positional
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation, preview_for
+from bot.core.verify import check, observe, verified
 from bot.output.results import Check, Checks, Code, Fields, Result, Table, Text
 from bot.storage.database import short_error
 from bot.text.durations import format_duration
@@ -426,6 +427,42 @@ def progress_reporter(ctx: OpContext) -> OnProgress:
     return report
 
 
+# What a flush observes afterwards: the keys left, counted again. A flush reports what it
+# deleted; the app may be writing the same keys again a moment later, or a SCAN may have
+# missed keys written during the walk, so "0 left" is what makes it verified.
+
+
+async def _one(read: Awaitable[Check]) -> list[Check]:
+    return [await read]
+
+
+SHOW_LEFT = 3
+"""Keys named in a "not verified" line when some are left."""
+
+
+async def tenant_keys_left(ctx: OpContext, redis: aioredis.Redis, pattern: str) -> Check:
+    """The keys matching `pattern` now: verified when there are none."""
+    t = ctx.t
+    async with talking_to_redis(ctx, SCAN_TIMEOUT):
+        counted = await count_tenant_keys(redis, pattern, samples=SHOW_LEFT)
+    name = t("verify.cache.keys_left", pattern=pattern)
+    if counted.count == 0:
+        return check(name, True, t("verify.cache.none_left"))
+    some = ", ".join(ctx.deps.redact(key) for key in counted.samples)
+    return check(name, False, t("verify.cache.some_left", count=number(t, counted.count), keys=some))
+
+
+async def database_keys_left(ctx: OpContext, redis: aioredis.Redis, where: str) -> Check:
+    """DBSIZE of the flushed database now: verified when it is 0."""
+    t = ctx.t
+    async with talking_to_redis(ctx, READ_TIMEOUT):
+        left = int(await redis.dbsize())
+    name = t("verify.cache.db_left", where=where)
+    if left == 0:
+        return check(name, True, t("verify.cache.none_left"))
+    return check(name, False, t("verify.cache.db_some_left", count=number(t, left)))
+
+
 @operation("cache flush-tenant", TenantArgs, role="operator", destructive="confirm", timeout=FLUSH_TIMEOUT)
 async def flush_tenant(ctx: OpContext, args: TenantArgs) -> Result:
     """Delete every cache key of one tenant (SCAN + UNLINK in batches; other tenants untouched)."""
@@ -449,7 +486,9 @@ async def flush_tenant(ctx: OpContext, args: TenantArgs) -> Result:
         tenant=args.tenant,
         seconds=f"{report.seconds:.2f}",
     )
-    return Result(title=title, blocks=[Text(text)], summary=text)
+    name = t("verify.cache.keys_left", pattern=pattern)
+    checks = await observe(t, name, lambda: _one(tenant_keys_left(ctx, redis, pattern)))
+    return verified(Result(title=title, blocks=[Text(text)], summary=text), t, checks)
 
 
 def sample_block(ctx: OpContext, counted: KeyCount) -> list[Text | Code]:
@@ -561,7 +600,9 @@ async def flush_all(ctx: OpContext, args: NoArgs) -> Result:
         left = int(await redis.dbsize())
     key = "cache.flush_db.done" if left == 0 else "cache.flush_db.refilled"
     text = t(key, where=f"{place}/{db}", keys=number(t, before), left=number(t, left))
-    return Result(title=t("cache.flush_all.title"), blocks=[Text(text)], summary=text)
+    name = t("verify.cache.db_left", where=f"{place}/{db}")
+    checks = await observe(t, name, lambda: _one(database_keys_left(ctx, redis, f"{place}/{db}")))
+    return verified(Result(title=t("cache.flush_all.title"), blocks=[Text(text)], summary=text), t, checks)
 
 
 @preview_for("cache flush-all")

@@ -7,10 +7,12 @@ from datetime import timedelta
 from bot.core.argtypes import DurationArg, ServiceName, option, positional
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation, preview_for
+from bot.core.verify import verified
 from bot.output.results import Attachment, Code, Fields, Result, Table, Text
 from bot.targets.docker import ContainerInfo, DockerTarget
 from bot.text.durations import format_duration
 from bot.text.errors import BotError
+from handlers.container_checks import verify_all
 
 INLINE_LINES = 40
 INLINE_CHARS = 2_600
@@ -159,6 +161,7 @@ async def _preview(ctx: OpContext, args: ServiceArgs, verb: str) -> Result:
 
 
 async def _act(ctx: OpContext, service: str, verb: str) -> Result:
+    """Do `verb` to each of the service's containers, then verify it by reading them back."""
     docker = docker_of(ctx)
     found = await docker.containers(service)
     if not found:
@@ -172,12 +175,14 @@ async def _act(ctx: OpContext, service: str, verb: str) -> Result:
     ok = all(info.running == want_running for info in after)
     lines = [ctx.t("containers.after", name=info.name, state=info.status) for info in after]
     summary = ctx.t(f"containers.{verb}.{'done' if ok else 'failed'}", service=service)
-    return Result(
+    checks = await verify_all(ctx, docker, found, verb)
+    result = Result(
         title=ctx.t(f"containers.{verb}.title", service=service),
         blocks=[Text(summary), Text("\n".join(lines))],
         ok=ok,
         summary=summary,
     )
+    return verified(result, ctx.t, checks)
 
 
 @operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120)
@@ -215,6 +220,7 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
     found = await docker.containers()
     lines: list[str] = []
     ok = True
+    started: list[ContainerInfo] = []
     for service in ctx.config.services:
         mine = [c for c in found if c.service == service]
         if not mine:
@@ -228,10 +234,14 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
             after = await docker.act(info, "start")
             ok = ok and after.running
             lines.append(ctx.t("containers.after", name=after.name, state=after.status))
+            started.append(info)
+    checks = await verify_all(ctx, docker, started, "start")
     summary = ctx.t("containers.up.done" if ok else "containers.up.partial")
-    return Result(
+    result = Result(
         title=ctx.t("containers.up.title", project=docker.project),
         blocks=[Text(summary), Text("\n".join(lines))],
         ok=ok,
         summary=summary,
     )
+    # Nothing started, nothing to verify: "already running" lines say what is true.
+    return verified(result, ctx.t, checks) if checks else result

@@ -45,6 +45,7 @@ from bot.text.durations import format_duration
 from bot.text.errors import BotError, TargetError
 from bot.text.messages import Catalog
 from handlers.procedures import health_step, service_step
+from handlers.step_checks import verified_procedure
 
 API_SERVICE = "api"
 BACKUP_TIMEOUT = 4 * 3600.0
@@ -230,7 +231,7 @@ async def migrate(ctx: OpContext, args: NoArgs) -> Result:
     step = configured_step(ctx, "migrate", hint=ctx.t("db.migrate.hint"))
     procedure = Procedure(ctx, ctx.t("db.migrate.title"), [step], filename="db-migrate-output.txt")
     await procedure.run()
-    return procedure.result()
+    return await verified_procedure(ctx, procedure, [step])
 
 
 @preview_for("db migrate")
@@ -252,7 +253,7 @@ async def migrate_rollback(ctx: OpContext, args: MigrationArgs) -> Result:
     title = ctx.t("db.migrate_rollback.title", migration=args.migration)
     procedure = Procedure(ctx, title, [step], filename=f"db-migrate-rollback-{args.migration}.txt")
     await procedure.run()
-    return procedure.result()
+    return await verified_procedure(ctx, procedure, [step])
 
 
 @preview_for("db migrate-rollback")
@@ -435,7 +436,7 @@ async def restore(ctx: OpContext, args: RestoreArgs) -> Result:
         extra.append(
             Buttons([Button(t("db.restore.button.start", service=API_SERVICE), f"{ctx.prefix} start {API_SERVICE}")])
         )
-    return procedure.result(*extra)
+    return await verified_procedure(ctx, procedure, steps[:4], *extra, shown=steps[2])
 
 
 @preview_for("db restore")

@@ -23,6 +23,7 @@ from bot.procedures.steps import Procedure, Step, StepFailed, StepOutput, captur
 from bot.text.errors import BotError, TargetError
 from bot.text.messages import Catalog
 from handlers.procedures import health_step
+from handlers.step_checks import verified_procedure
 
 GIT_TIMEOUT = 15.0
 REVERT_TIMEOUT = 120.0
@@ -188,14 +189,15 @@ async def rollback(ctx: OpContext, args: RollbackArgs) -> Result:
     commit = await resolve(ctx, args.commit)
     if commit is None:
         return _not_in_history(ctx, args.commit)
+    steps = _steps(ctx, commit)
     procedure = Procedure(
         ctx,
         ctx.t("deploy.rollback.title", commit=commit.short),
-        _steps(ctx, commit),
+        steps,
         filename=f"rollback-{commit.short}.log",
     )
     await procedure.run()
-    return procedure.result(_commit_fields(ctx, commit))
+    return await verified_procedure(ctx, procedure, steps[:3], _commit_fields(ctx, commit), shown=steps[2])
 
 
 @preview_for("deploy rollback")

@@ -64,6 +64,7 @@ from handlers.metrics import (
 from handlers.metrics import api_timeout as metrics_timeout
 from handlers.metrics import default_window as metrics_window
 from handlers.queues import FETCH_FAILED, board
+from handlers.remedy_recheck import install, remember
 
 log = logging.getLogger(__name__)
 
@@ -555,19 +556,32 @@ async def keep_findings(ctx: OpContext, section: str, text: str) -> str | None:
     return findings_id
 
 
-@operation("diagnose", DiagnoseArgs, timeout=120)
-async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
-    """Run a runbook troubleshooting section at once: every finding with a verdict, then its remedies."""
+async def run_section(ctx: OpContext, section: str) -> tuple[Plan, list[Ran]]:
+    """Every step of one section at once, each under its own timeout."""
     t = ctx.t
-    plan = Plan(title=t("diagnose.title", section=t("diagnose.section." + args.section)))
-    PLANS[args.section](ctx, plan)
-    started = time.perf_counter()
-    incidents_task = asyncio.ensure_future(open_incidents(ctx))
+    plan = Plan(title=t("diagnose.title", section=t("diagnose.section." + section)))
+    PLANS[section](ctx, plan)
     try:
         ran = await asyncio.gather(*(run_step(ctx, step) for step in plan.steps))
     finally:
         for cleanup in plan.cleanups:
             cleanup()
+    return plan, list(ran)
+
+
+async def rerun_checks(ctx: OpContext, section: str) -> list[Check]:
+    """The section's verdicts again, for the re-check after one of its remedies ran."""
+    _, ran = await run_section(ctx, section)
+    return [r.check for r in ran]
+
+
+@operation("diagnose", DiagnoseArgs, timeout=120)
+async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
+    """Run a runbook troubleshooting section at once: every finding with a verdict, then its remedies."""
+    t = ctx.t
+    started = time.perf_counter()
+    incidents_task = asyncio.ensure_future(open_incidents(ctx))
+    plan, ran = await run_section(ctx, args.section)
     took = time.perf_counter() - started
     incidents = await incidents_task
     checks = [r.check for r in ran]
@@ -591,6 +605,7 @@ async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
         blocks.append(Text(t("diagnose.skipped", names=", ".join(plan.skipped))))
     blocks.append(Text(timing))
     buttons = list(plan.remedies)
+    await remember(ctx, args.section, plan.remedies, checks)
     if incidents and checks:
         plain = render_text(Result(plan.title, [Text(summary), Checks(checks)])).text
         findings_id = await keep_findings(ctx, args.section, plain)
@@ -640,3 +655,7 @@ async def post_findings(ctx: OpContext, args: PostArgs) -> Result:
         worker.wake()
     message = t("diagnose.posted", ref=incident.ref)
     return Result(title="", blocks=[Text(message)], ephemeral=True, summary=message)
+
+
+# The remedies that change something: after one ran, its section is run again (remedy_recheck).
+install(["restart", "queue retry"], rerun_checks)

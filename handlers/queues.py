@@ -12,7 +12,6 @@ as well, so a typed id can never reach another Bull Board route.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from bot.config.ops_yml import OpsConfig
 from bot.core.argtypes import positional
 from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation, preview_for
+from bot.core.verify import verified
 from bot.output.results import Block, Fields, Result, Table, Text
 from bot.targets.bull_board import (
     FAILED,
@@ -39,6 +39,7 @@ from bot.targets.bull_board import (
 from bot.text.durations import format_duration
 from bot.text.errors import BotError, TargetError, UsageError
 from bot.text.messages import Catalog
+from handlers.queue_checks import TRACK_JOBS, failure_times, retry_checks, settle
 
 DEFAULT_TIMEOUT = 5.0
 ALL = "all"
@@ -46,8 +47,6 @@ FETCH_FAILED = 200  # failed jobs read to group reasons: enough to see the patte
 SHOW_FAILED = 20  # rows of the failed-jobs table
 TOP_REASONS = 5
 REASON_WIDTH = 80
-SETTLE_SECONDS = 2.0  # after a retry, how long to wait for the queue to work off the retried jobs
-SETTLE_STEP = 0.25
 
 _SAFE_QUEUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}")
 _SAFE_JOB = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
@@ -244,7 +243,11 @@ async def queue_retry(ctx: OpContext, args: RetryArgs) -> Result:
     t = ctx.t
     client = board(ctx)
     title = _retry_title(t, args)
-    before = _pick(ctx, await client.queues(), args.name, "queue retry").counts
+    tracked_queue = _pick(
+        ctx, await client.queues(active=args.name, status=FAILED, per_page=TRACK_JOBS), args.name, "queue retry"
+    )
+    before = tracked_queue.counts
+    times = failure_times(tracked_queue)
     if args.job == ALL:
         answer = await client.retry_failed(args.name)
         message = t("queue.retried_all", count=answer.retried, queue=args.name)
@@ -262,29 +265,25 @@ async def queue_retry(ctx: OpContext, args: RetryArgs) -> Result:
             raise
         message = t("queue.retried_job", job=args.job, queue=args.name)
         retried = 1
-    after, settled = await _settle(ctx, client, args.name, before) if retried else (before, True)
+        times = {args.job: times.get(args.job)}
+    result_blocks: list[Block] = [Text(message)]
+    if not retried:
+        return Result(title=title, blocks=[*result_blocks, _effect_table(t, before, before)], summary=message)
+    outcome = await settle(client, args.name, times, lambda queues: _pick(ctx, queues, args.name, "queue retry"))
+    result_blocks.append(_effect_table(t, before, outcome.counts))
+    if not outcome.settled:
+        result_blocks.append(Text(t("queue.still_running", command=f"{ctx.prefix} queue {args.name}")))
+    if before.failed > len(times) and args.job == ALL:
+        result_blocks.append(Text(t("verify.queue.tracked_part", tracked=len(times), total=before.failed)))
+    result = Result(title=title, blocks=result_blocks, summary=message)
+    return verified(result, t, retry_checks(ctx, outcome, len(times), lambda job: _reason(ctx, job)))
+
+
+def _effect_table(t: Catalog, before: JobCounts, after: JobCounts) -> Table:
+    """Each count before the retry and now."""
     now = dict(after.as_pairs())
     rows = [[_count_label(t, i, name), str(value), str(now[name])] for i, (name, value) in enumerate(before.as_pairs())]
-    blocks: list[Block] = [Text(message), Table(t("queue.effect_columns").split("|"), rows)]
-    if not settled:
-        blocks.append(Text(t("queue.still_running", command=f"{ctx.prefix} queue {args.name}")))
-    return Result(title=title, blocks=blocks, summary=message)
-
-
-async def _settle(ctx: OpContext, client: BullBoardClient, name: str, before: JobCounts) -> tuple[JobCounts, bool]:
-    """Counts once the retried jobs have been picked up and run, or after SETTLE_SECONDS.
-
-    Retried jobs go back to `waiting` and the queue's workers run them in the background;
-    counts read at once would show them all still waiting, which says nothing. Settled means
-    waiting + active are back to where they were before the retry.
-    """
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        counts = _pick(ctx, await client.queues(), name, "queue retry").counts
-        settled = counts.waiting + counts.active <= before.waiting + before.active
-        if settled or time.monotonic() >= deadline:
-            return counts, settled
-        await asyncio.sleep(SETTLE_STEP)
+    return Table(t("queue.effect_columns").split("|"), rows)
 
 
 @preview_for("queue retry")

@@ -17,7 +17,8 @@ import asyncpg
 
 from bot.core.context import OpContext
 from bot.core.registry import operation, preview_for
-from bot.output.results import Block, Fields, Result, Text
+from bot.core.verify import check, observe, verified
+from bot.output.results import Block, Check, Fields, Result, Text
 from bot.storage.database import TargetDatabase, short_error
 from bot.text.errors import BotError, TargetError, UsageError
 from handlers.cache import (
@@ -31,6 +32,7 @@ from handlers.cache import (
     progress_reporter,
     sample_block,
     talking_to_redis,
+    tenant_keys_left,
     tenant_pattern,
 )
 
@@ -158,7 +160,7 @@ async def disable(ctx: OpContext, args: TenantArgs) -> Result:
     redis = ctx.deps.target_redis
     if redis is None or ctx.config.stack.redis is None:
         text = f"{disabled}; {t('tenant.cache.not_configured')}"
-        return Result(title=title, blocks=[Text(text)], summary=text)
+        return await _verified(ctx, Result(title=title, blocks=[Text(text)], summary=text), args.tenant, False)
     try:
         report = await flush_tenant_keys(
             redis, tenant_pattern(ctx.config, args.tenant), on_progress=progress_reporter(ctx)
@@ -178,7 +180,35 @@ async def disable(ctx: OpContext, args: TenantArgs) -> Result:
         deleted=number(t, report.deleted),
         seconds=f"{report.seconds:.2f}",
     )
-    return Result(title=title, blocks=[Text(text)], summary=text)
+    return await _verified(ctx, Result(title=title, blocks=[Text(text)], summary=text), args.tenant, False)
+
+
+async def _verified(ctx: OpContext, result: Result, tenant: str, active: bool) -> Result:
+    """The row and the keys as they are now, read again after the step.
+
+    Disabled means `active = false` and no cache key left; enabled means `active = true`,
+    with the keys counted for information only (the cache refills as the tenant is used).
+    """
+    t = ctx.t
+    name = t("verify.tenant.row", tenant=tenant, table=table_name(ctx))
+
+    async def read() -> list[Check]:
+        now = (await fetch_tenant(ctx, tenant)).get("active")
+        detail = t("verify.tenant.row_detail", value=_value(now), state=state_word(ctx, now))
+        checks = [check(name, now is active, detail)]
+        redis = ctx.deps.target_redis
+        if redis is not None and ctx.config.stack.redis is not None:
+            pattern = tenant_pattern(ctx.config, tenant)
+            if not active:
+                checks.append(await tenant_keys_left(ctx, redis, pattern))
+            else:
+                _, keys = await cache_count(ctx, tenant)
+                checks.append(
+                    check(t("verify.cache.keys_left", pattern=pattern), True, t("verify.tenant.keys_now", keys=keys))
+                )
+        return checks
+
+    return verified(result, t, await observe(t, name, read))
 
 
 @preview_for("tenant disable")
@@ -187,6 +217,8 @@ async def disable_preview(ctx: OpContext, args: TenantArgs) -> Result:
     t = ctx.t
     row = await fetch_tenant(ctx, args.tenant)
     counted, keys = await cache_count(ctx, args.tenant)
+    if row.get("active") is False:
+        return _nothing_to_do(ctx, t("tenant.disable.title", tenant=args.tenant), args.tenant, "disable", keys, counted)
     text = t("tenant.preview.disable", tenant=args.tenant, state=state_word(ctx, row.get("active")), keys=keys)
     blocks: list[Block] = [Text(text), Fields(row_fields(ctx, row))]
     if counted is not None:
@@ -200,7 +232,8 @@ async def enable(ctx: OpContext, args: TenantArgs) -> Result:
     t = ctx.t
     was = await set_active(ctx, args.tenant, True)
     text = t("tenant.enabled", tenant=args.tenant, was=state_word(ctx, was))
-    return Result(title=t("tenant.enable.title", tenant=args.tenant), blocks=[Text(text)], summary=text)
+    result = Result(title=t("tenant.enable.title", tenant=args.tenant), blocks=[Text(text)], summary=text)
+    return await _verified(ctx, result, args.tenant, True)
 
 
 @preview_for("tenant enable")
@@ -208,9 +241,26 @@ async def enable_preview(ctx: OpContext, args: TenantArgs) -> Result:
     """The row and its current state; changes nothing."""
     t = ctx.t
     row = await fetch_tenant(ctx, args.tenant)
+    if row.get("active") is True:
+        return _nothing_to_do(ctx, t("tenant.enable.title", tenant=args.tenant), args.tenant, "enable")
     text = t("tenant.preview.enable", tenant=args.tenant, state=state_word(ctx, row.get("active")))
     return Result(
         title=t("tenant.enable.title", tenant=args.tenant),
         blocks=[Text(text), Fields(row_fields(ctx, row))],
         summary=text,
     )
+
+
+def _nothing_to_do(
+    ctx: OpContext, title: str, tenant: str, verb: str, keys: str = "", counted: KeyCount | None = None
+) -> Result:
+    """A disable of a disabled tenant (an enable of an enabled one) says so and stops.
+
+    The preview is refused (ok=False), so the confirmation flow asks nothing: no button for a
+    step that would change nothing. Keys a disabled tenant still has get their own command.
+    """
+    t = ctx.t
+    text = t(f"tenant.already.{verb}", tenant=tenant)
+    if counted is not None and counted.count:
+        text += " " + t("tenant.already.keys", keys=keys, command=f"{ctx.prefix} cache flush-tenant {tenant}")
+    return Result(title=title, blocks=[Text(text)], ok=False, ephemeral=True, summary=text)

@@ -80,7 +80,7 @@ SAMPLES: dict[str, Sample] = {
     "queue retry": Sample("operator", "payments all"),  # Bull Board down: refused by its preview
     "tenant show": Sample("viewer", "abc123"),
     "tenant disable": Sample("admin", "abc123", preview=True),
-    "tenant enable": Sample("admin", "zz9", preview=True),
+    "tenant enable": Sample("admin", "zz9"),  # zz9 is active: a no-op, refused before any confirmation
     "deploy history": Sample("viewer", "5"),
     "deploy rollback": Sample("admin", lambda stack: stack.commit[:12], preview=True),
     "incident declare": Sample("viewer", "sev2 checkout errors in the matrix"),

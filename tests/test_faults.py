@@ -121,8 +121,8 @@ class Session:
         self.acks.clear()
 
 
-REFUSED_REDIS = r"The bot's Redis is unreachable, so `/ops tenant enable` is refused"
-REFUSED_DB = r"The bot's audit database is unreachable, so `/ops tenant enable` is refused"
+REFUSED_REDIS = r"The bot's Redis is unreachable, so `/ops tenant disable` is refused"
+REFUSED_DB = r"The bot's audit database is unreachable, so `/ops tenant disable` is refused"
 PREVIEW = r"Confirm[\s\S]*Cancel"
 
 
@@ -134,7 +134,7 @@ async def test_the_bots_redis_stopped_or_hung_refuses_destructive_steps_and_heal
 ) -> None:
     bot = await start(redis_url=redis_part.url, target_db=target_db_url)
     s = Session(bot, emu, "bot-redis")
-    await s.ask("tenant enable zz9", PREVIEW)
+    await s.ask("tenant disable zz9", PREVIEW)
 
     for state in ("stopped", "hung"):
         if state == "stopped":
@@ -143,13 +143,13 @@ async def test_the_bots_redis_stopped_or_hung_refuses_destructive_steps_and_heal
             redis_part.start()
             redis_part.hang()
         read = await s.ask("contacts", "Ana Rojas", new_user())
-        refused = await s.ask("tenant enable zz9", REFUSED_REDIS)
+        refused = await s.ask("tenant disable zz9", REFUSED_REDIS)
         assert "Confirm" not in refused.text
         assert (await s.health())["redis"] != "ok"
         s.figure(state, contacts=read, refused=refused)
 
     redis_part.resume()
-    back = await s.ask("tenant enable zz9", PREVIEW)
+    back = await s.ask("tenant disable zz9", PREVIEW)
     assert await s.health() == {"status": "ok", "database": "ok", "redis": "ok"}
     s.figure("back", preview=back)
     assert "Traceback" not in bot.stderr()
@@ -160,7 +160,7 @@ async def test_the_bots_database_stopped_or_hung_refuses_destructive_steps_and_h
 ) -> None:
     bot = await start(database_url=postgres_part.url(), target_db=target_db_url)
     s = Session(bot, emu, "bot-postgres")
-    await s.ask("tenant enable zz9", PREVIEW)
+    await s.ask("tenant disable zz9", PREVIEW)
 
     for state in ("stopped", "hung"):
         if state == "stopped":
@@ -171,7 +171,7 @@ async def test_the_bots_database_stopped_or_hung_refuses_destructive_steps_and_h
             postgres_part.hang()
         read = await s.ask("contacts", "Ana Rojas", new_user())
         assert read.after < AUDIT_WAIT + 1.5, f"a read-only answer waited {read.after:.1f}s for its audit row"
-        refused = await s.ask("tenant enable zz9", REFUSED_DB)
+        refused = await s.ask("tenant disable zz9", REFUSED_DB)
         assert "Confirm" not in refused.text
         assert (await s.health())["database"] != "ok"
         s.figure(state, contacts=read, refused=refused)
@@ -179,7 +179,7 @@ async def test_the_bots_database_stopped_or_hung_refuses_destructive_steps_and_h
     postgres_part.resume()
     user = new_user()
     back = await s.ask("contacts", "Ana Rojas", user)
-    await s.ask("tenant enable zz9", PREVIEW)
+    await s.ask("tenant disable zz9", PREVIEW)
     assert (await s.health())["database"] == "ok"
     s.figure("back", contacts=back)
     conn = await asyncpg.connect(postgres_part.url(), timeout=5)

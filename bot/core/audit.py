@@ -36,6 +36,8 @@ class AuditEntry:
     """Set for rows that may be written late (bot/core/audit_spool.py): written twice, they are one row."""
     at: datetime | None = None
     """When it happened, for a row written late; None = now."""
+    verification: dict[str, Any] | None = None
+    """What the step's effect looked like re-read after it ran (bot/core/verify.py), or None."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,13 @@ class AuditRow:
     outcome: str
     detail: str | None
     duration_ms: int | None
+    verification: dict[str, Any] | None = None
 
 
 _INSERT = (
     "INSERT INTO audit_log (request_id, user_id, channel_id, source, operation, arguments,"
-    " decision, outcome, detail, duration_ms, entry_id, at)"
-    " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10,$11,coalesce($12, now()))"
+    " decision, outcome, detail, duration_ms, entry_id, at, verification)"
+    " VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7,$8,$9,$10,$11,coalesce($12, now()),$13::jsonb)"
     " ON CONFLICT (entry_id) WHERE entry_id IS NOT NULL DO NOTHING"
 )
 
@@ -87,6 +90,11 @@ class AuditStore:
     def _values(self, entry: AuditEntry) -> tuple[object, ...]:
         arguments = self._redact(json.dumps(entry.arguments, default=str, ensure_ascii=False))
         detail = self._redact(entry.detail)[:2000] if entry.detail else None
+        verification = (
+            self._redact(json.dumps(entry.verification, default=str, ensure_ascii=False))
+            if entry.verification is not None
+            else None
+        )
         return (
             entry.request_id,
             entry.user_id,
@@ -100,13 +108,14 @@ class AuditStore:
             entry.duration_ms,
             entry.entry_id,
             entry.at,
+            verification,
         )
 
     async def recent(self, limit: int, user_id: str | None = None) -> list[AuditRow]:
         async with self._db.connection() as conn:
             rows = await conn.fetch(
-                "SELECT at, user_id, channel_id, source, operation, arguments, decision, outcome, detail, duration_ms"
-                " FROM audit_log WHERE ($2::text IS NULL OR user_id = $2) ORDER BY id DESC LIMIT $1",
+                "SELECT at, user_id, channel_id, source, operation, arguments, decision, outcome, detail, duration_ms,"
+                " verification FROM audit_log WHERE ($2::text IS NULL OR user_id = $2) ORDER BY id DESC LIMIT $1",
                 limit,
                 user_id,
             )
@@ -122,6 +131,14 @@ class AuditStore:
                 outcome=r["outcome"],
                 detail=r["detail"],
                 duration_ms=r["duration_ms"],
+                verification=_json_or_none(r["verification"]),
             )
             for r in rows
         ]
+
+
+def _json_or_none(value: Any) -> dict[str, Any] | None:
+    """A JSONB column as asyncpg returns it (text without a codec) → a dict, or None."""
+    if value is None:
+        return None
+    return dict(json.loads(value)) if isinstance(value, str) else dict(value)

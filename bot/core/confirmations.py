@@ -38,6 +38,7 @@ from bot.core.detached import DetachedUpdate
 from bot.core.registry import OpArgs, Operation, operation
 from bot.core.roles import rank
 from bot.core.step_leases import Leases
+from bot.core.verify import audit_record
 from bot.output.results import Block, Button, Buttons, Fields, Result, Text
 from bot.storage.database import short_error
 from bot.text.errors import BotError, ConfirmationError, RoleError, UnavailableError
@@ -600,6 +601,7 @@ class Confirmations:
         outcome = {"done": "ok", "failed": "failed"}.get(state, state)
         entry = self._entry(ctx, action, "executed", outcome, detail)
         entry.entry_id, entry.at = new_id(16), datetime.now(UTC)
+        entry.verification = audit_record(result)
         unwritten = await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
         if unwritten is not None:
             log.error("audit row of the finished step %s (%s) kept for later: %s", op.name, action.id, unwritten)

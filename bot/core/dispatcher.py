@@ -23,6 +23,7 @@ from bot.core.deps import Deps
 from bot.core.parsing import bind_words, find_operation, split_words, validate_args
 from bot.core.registry import OpArgs, Operation
 from bot.core.threads import RedactingThread, Thread
+from bot.core.verify import audit_record
 from bot.output.results import Result, Text, redact_result
 from bot.storage.database import short_error
 from bot.text.errors import (
@@ -201,6 +202,7 @@ class Dispatcher:
                 assert isinstance(result, Result), f"{op.name} returned {type(result).__name__}"
             entry.outcome = "ok" if result.ok else "failed"
             entry.detail = result.summary or None
+            entry.verification = audit_record(result)
         except UnknownCommandError as exc:
             entry.decision, entry.outcome = "unknown", "refused"
             result = self._known(exc, entry)

@@ -183,6 +183,29 @@ def preview_for(name: str, registry: Registry | None = None) -> Callable[[F], F]
     return decorate
 
 
+FollowUp = Callable[[Any, Any, "Result"], Awaitable["Result"]]
+"""Runs after an operation's handler with (ctx, args, its result) and returns the result to show."""
+
+
+def follow_up(name: str, hook: FollowUp, registry: Registry | None = None) -> None:
+    """Run `hook` after every run of operation `name` (typed, clicked or confirmed alike).
+
+    For a look at the world once a step ran that another module owns, e.g. diagnose
+    re-running its section after one of its remedies (handlers/remedy_recheck.py). The hook
+    wraps the handler, so a preview never triggers it and the audit row records its result.
+    """
+    op = (registry or REGISTRY).get(name)
+    if op is None:
+        raise ValueError(f"follow-up for unknown operation {name!r}")
+    inner = op.handler
+
+    @functools.wraps(inner)
+    async def run(ctx: Any, args: Any) -> Result:
+        return await hook(ctx, args, await inner(ctx, args))
+
+    op.handler = run
+
+
 def _in_long_lane(func: Handler) -> Handler:
     """The handler as the registry runs it: first moved to the long lane (or refused there)."""
 

@@ -93,7 +93,21 @@ class Buttons:
     buttons: list[Button]
 
 
-Block = Text | Fields | Table | Code | Checks | Attachment | Buttons
+@dataclass(frozen=True)
+class Verification:
+    """What a destructive step's effect looks like when re-read after it ran.
+
+    `heading` is the verdict already in the user's language ("✅ verified" / "❌ not
+    verified"); each check says what was observed, so the message tells what is true now,
+    not what the bot hoped. Built by `bot.core.verify`, which also puts it in the audit row.
+    """
+
+    verified: bool
+    heading: str
+    checks: list[Check]
+
+
+Block = Text | Fields | Table | Code | Checks | Attachment | Buttons | Verification
 
 
 @dataclass
@@ -114,6 +128,12 @@ class Result:
     def add(self, *blocks: Block) -> Result:
         self.blocks.extend(blocks)
         return self
+
+    @property
+    def verification(self) -> Verification | None:
+        """The step's verification block, if it has one (the last one wins)."""
+        found = [b for b in self.blocks if isinstance(b, Verification)]
+        return found[-1] if found else None
 
 
 TEXT_LIMIT = 40_000
@@ -150,6 +170,9 @@ def redact_result(result: Result, redact: Callable[[str], str]) -> Result:
             return Code(text(block.text))
         if isinstance(block, Checks):
             return Checks([replace(c, name=cell(c.name), detail=text(c.detail)) for c in block.checks])
+        if isinstance(block, Verification):
+            checks = [replace(c, name=cell(c.name), detail=text(c.detail)) for c in block.checks]
+            return replace(block, heading=cell(block.heading), checks=checks)
         if isinstance(block, Attachment):
             try:
                 raw = block.content.decode("utf-8")

@@ -28,6 +28,7 @@ from bot.output.results import (
     Result,
     Table,
     Text,
+    Verification,
 )
 
 SECTION_LIMIT = 2900
@@ -119,6 +120,9 @@ def _block(block: Block, result: Result, files: list[Attachment], index: int) ->
     if isinstance(block, Checks):
         text = "\n".join(check_line(c) for c in block.checks)
         return [SectionBlock(text=MarkdownTextObject(text=part)) for part in _chunks(text)]
+    if isinstance(block, Verification):
+        lines = [f"*{escape(block.heading)}*", *(check_line(c) for c in block.checks)]
+        return [SectionBlock(text=MarkdownTextObject(text=part)) for part in _chunks("\n".join(lines))]
     if isinstance(block, Attachment):
         files.append(block)
         return []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.output.layout import format_table
-from bot.output.results import Attachment, Button, Buttons, Checks, Code, Fields, Result, Table, Text
+from bot.output.results import Attachment, Button, Buttons, Checks, Code, Fields, Result, Table, Text, Verification
 
 STATE_MARK = {"ok": "[ok]", "warn": "[warn]", "fail": "[FAIL]", "timeout": "[timeout]"}
 MAX_INLINE_LINES = 200
@@ -55,6 +55,10 @@ def render_text(result: Result) -> TextMessage:
             for check in block.checks:
                 latency = f" ({check.latency_ms:.0f} ms)" if check.latency_ms is not None else ""
                 out.append(f"{STATE_MARK[check.state]:<9} {check.name}: {check.detail}{latency}")
+        elif isinstance(block, Verification):
+            out.append(block.heading)
+            for check in block.checks:
+                out.append(f"  {STATE_MARK[check.state]:<9} {check.name}: {check.detail}")
         elif isinstance(block, Attachment):
             files.append(block)
         elif isinstance(block, Buttons):

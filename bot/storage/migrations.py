@@ -172,6 +172,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX alert_groups_firing ON alert_groups (first_seen DESC) WHERE status = 'firing';
         """,
     ),
+    (
+        10,
+        "audit rows carry the verification of a step's effect (what was re-read after it ran)",
+        """
+        ALTER TABLE audit_log ADD COLUMN verification JSONB;
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

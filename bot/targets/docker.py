@@ -38,6 +38,9 @@ class ContainerInfo:
     image: str
     started_at: datetime | None
     health: str | None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    """Why a stopped container ended: read back by `stop`'s verification (137 = killed)."""
 
     @property
     def running(self) -> bool:
@@ -123,6 +126,8 @@ class DockerTarget:
             image=(raw.get("Config") or {}).get("Image", ""),
             started_at=started,
             health=health,
+            exit_code=state.get("ExitCode") if status != "running" else None,
+            oom_killed=bool(state.get("OOMKilled")),
         )
 
     async def container_of(self, service: str) -> ContainerInfo:
@@ -180,6 +185,11 @@ class DockerTarget:
             await stream.aclose()
         if pending:
             yield pending
+
+    async def inspect(self, info: ContainerInfo) -> ContainerInfo:
+        """The container's state as the engine has it now (a verification reads it again)."""
+        raw = await self._call("inspect container", self._docker().containers.container(info.id).show())
+        return self._info(raw)
 
     async def act(self, info: ContainerInfo, verb: str) -> ContainerInfo:
         """restart | stop | start one container, then read its state back (never assume it worked)."""

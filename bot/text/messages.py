@@ -1523,6 +1523,132 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The command history is kept in memory only: {path} could not be opened ({error}).",
         "es": "El historial de comandos se guarda solo en memoria: no se pudo abrir {path} ({error}).",
     },
+    # --- VERIFY (issue 13)
+    "verify.verified": {"en": "✅ verified", "es": "✅ verificado"},
+    "verify.not_verified": {"en": "❌ not verified", "es": "❌ no verificado"},
+    "verify.container.running": {"en": "{name} running again", "es": "{name} corriendo de nuevo"},
+    "verify.container.started": {
+        "en": "running, started {at} (before: {before}), still up {seconds} s later",
+        "es": "corriendo, iniciado {at} (antes: {before}), sigue arriba {seconds} s después",
+    },
+    "verify.container.crashed": {
+        "en": "started, but not running {seconds} s later: {state}",
+        "es": "inició, pero {seconds} s después no está corriendo: {state}",
+    },
+    "verify.container.same_start": {
+        "en": "running, but its start time is unchanged ({at}): it was not restarted",
+        "es": "corriendo, pero su hora de inicio no cambió ({at}): no se reinició",
+    },
+    "verify.container.not_running": {
+        "en": "not running {seconds} s later: {state}",
+        "es": "no está corriendo {seconds} s después: {state}",
+    },
+    "verify.container.already": {
+        "en": "already running since {at}: not started again",
+        "es": "ya corría desde {at}: no se inició de nuevo",
+    },
+    "verify.container.health": {"en": "{name} health check", "es": "{name} chequeo de salud"},
+    "verify.container.healthy": {
+        "en": "healthy {seconds} s after it started (bound {bound} s)",
+        "es": "sano {seconds} s después de iniciar (límite {bound} s)",
+    },
+    "verify.container.unhealthy": {
+        "en": "{status} {seconds} s after it started (bound {bound} s)",
+        "es": "{status} {seconds} s después de iniciar (límite {bound} s)",
+    },
+    "verify.container.exited_while_starting": {
+        "en": "stopped while its health check was {status}: {state}, {seconds} s after it started",
+        "es": "se detuvo mientras su chequeo de salud estaba en {status}: {state}, {seconds} s después de iniciar",
+    },
+    "verify.container.stopped": {"en": "{name} stopped", "es": "{name} detenido"},
+    "verify.container.exited": {
+        "en": "stopped, exited by itself (exit code {code})",
+        "es": "detenido, terminó por sí mismo (código de salida {code})",
+    },
+    "verify.container.killed": {
+        "en": "stopped, but KILLED after the {grace} s grace period: it ignored SIGTERM (exit code {code})",
+        "es": "detenido, pero MATADO tras el plazo de gracia de {grace} s: ignoró SIGTERM (código de salida {code})",
+    },
+    "verify.container.oom": {
+        "en": "stopped: killed by the kernel, out of memory (exit code {code})",
+        "es": "detenido: lo mató el kernel por falta de memoria (código de salida {code})",
+    },
+    "verify.container.still_running": {
+        "en": "still {state} {seconds} s after the stop",
+        "es": "sigue {state} {seconds} s después de detenerlo",
+    },
+    "verify.queue.completed": {"en": "retried jobs completed", "es": "jobs reintentados completados"},
+    "verify.queue.completed_detail": {
+        "en": "{done} of {total} completed",
+        "es": "{done} de {total} completados",
+    },
+    "verify.queue.failed_again": {"en": "failed again", "es": "fallaron de nuevo"},
+    "verify.queue.failed_again_detail": {
+        "en": "{count} of {total} failed again (most often: {reason} ×{times})",
+        "es": "{count} de {total} fallaron de nuevo (lo más común: {reason} ×{times})",
+    },
+    "verify.queue.none_failed_again": {"en": "none", "es": "ninguno"},
+    "verify.queue.pending": {"en": "still waiting or running", "es": "aún esperando o en curso"},
+    "verify.queue.pending_detail": {
+        "en": "{count} not finished after {seconds} s",
+        "es": "{count} sin terminar tras {seconds} s",
+    },
+    "verify.queue.tracked_part": {
+        "en": "Followed by id: the newest {tracked} of the {total} failed jobs.",
+        "es": "Seguidos por id: los {tracked} más recientes de los {total} jobs fallidos.",
+    },
+    "verify.cache.keys_left": {"en": "keys matching {pattern}", "es": "claves que calzan con {pattern}"},
+    "verify.cache.none_left": {"en": "0 left", "es": "quedan 0"},
+    "verify.cache.some_left": {
+        "en": "{count} still there (the app may be writing them again), e.g. {keys}",
+        "es": "aún hay {count} (la app puede estar escribiéndolas de nuevo), p. ej. {keys}",
+    },
+    "verify.cache.db_left": {"en": "keys in {where}", "es": "claves en {where}"},
+    "verify.cache.db_some_left": {
+        "en": "{count} already there again (the app is writing)",
+        "es": "ya hay {count} de nuevo (la app está escribiendo)",
+    },
+    "verify.tenant.row": {"en": "{table} row of {tenant}", "es": "fila de {tenant} en {table}"},
+    "verify.tenant.row_detail": {"en": "active = {value} ({state})", "es": "active = {value} ({state})"},
+    "verify.tenant.keys_now": {
+        "en": "{keys} now (the cache refills as the tenant is used)",
+        "es": "{keys} ahora (la caché se llena con el uso)",
+    },
+    "tenant.already.disable": {
+        "en": "Tenant {tenant} is already disabled: nothing to do, nothing was asked or changed.",
+        "es": "El tenant {tenant} ya está desactivado: no hay nada que hacer, no se pidió ni cambió nada.",
+    },
+    "tenant.already.enable": {
+        "en": "Tenant {tenant} is already active: nothing to do, nothing was asked or changed.",
+        "es": "El tenant {tenant} ya está activo: no hay nada que hacer, no se pidió ni cambió nada.",
+    },
+    "tenant.already.keys": {
+        "en": "It still has {keys} cache keys; to clear them: {command}",
+        "es": "Aún tiene {keys} claves de caché; para borrarlas: {command}",
+    },
+    "verify.unreadable": {
+        "en": "could not read it again: {detail}",
+        "es": "no se pudo volver a leer: {detail}",
+    },
+    "verify.step.name": {"en": "step: {label}", "es": "paso: {label}"},
+    "verify.step.done": {"en": "done; its last line: {line}", "es": "hecho; su última línea: {line}"},
+    "verify.step.done_quiet": {"en": "done (it printed nothing)", "es": "hecho (no imprimió nada)"},
+    "verify.step.failed": {"en": "failed: {detail}", "es": "falló: {detail}"},
+    "verify.step.not_run": {"en": "not run (an earlier step failed)", "es": "no se ejecutó (falló un paso anterior)"},
+    "verify.diagnose.finding": {"en": "diagnose {section}: {name}", "es": "diagnose {section}: {name}"},
+    "verify.diagnose.gone": {
+        "en": "gone (was {state}: {before}); now: {detail}",
+        "es": "resuelto (estaba {state}: {before}); ahora: {detail}",
+    },
+    "verify.diagnose.still": {"en": "still {state}: {detail}", "es": "sigue {state}: {detail}"},
+    "verify.diagnose.new": {
+        "en": "new since the diagnose, {state}: {detail}",
+        "es": "nuevo desde el diagnose, {state}: {detail}",
+    },
+    "verify.diagnose.not_rerun": {
+        "en": "not checked again (the section no longer has it)",
+        "es": "no se volvió a chequear (la sección ya no lo tiene)",
+    },
 }
 
 
