@@ -224,8 +224,8 @@ def test_ctrl_c_stops_the_running_command_and_the_shell_answers_the_next(
     open_shell: OpenShell, compose_project: str
 ) -> None:
     """A two-minute `logs --follow` is stopped by Ctrl-C within seconds; the shell says so, is
-    still there, and runs the next command."""
-    sh = open_shell(OPERATOR, project=compose_project)
+    still there, runs the next command, and the audit says the tail was cancelled."""
+    sh = open_shell(ADMIN, project=compose_project)
 
     sh.line("/ops logs api --follow 2m")
     sh.expect(r"logs stop \w+")  # the live tail has started
@@ -241,6 +241,9 @@ def test_ctrl_c_stops_the_running_command_and_the_shell_answers_the_next(
     sh.line("/ops contacts")
     sh.expect("== Contacts ==")
     sh.expect(re.escape(PROMPT))
+    sh.line("/ops audit 5")
+    shown = sh.expect(r"(?s)== Audit.*?" + re.escape(PROMPT), timeout=20)[0]
+    assert re.search(r"logs.*cancelled", shown), sh.text()
 
 
 def test_ctrl_c_during_a_confirmed_step_stops_it_and_the_bot_records_it_interrupted(
@@ -248,12 +251,12 @@ def test_ctrl_c_during_a_confirmed_step_stops_it_and_the_bot_records_it_interrup
 ) -> None:
     """`db migrate` confirmed, its program sleeping: a first Ctrl-C only warns that stopping may
     leave it half done; the second stops it (the program is killed, its `touch` never happens),
-    the shell answers the next command, and the step's record ends as interrupted in the audit
-    log (by the shell's own sweep once the step's lease, 2 s here, ends)."""
+    the shell answers the next command, and the step is recorded interrupted in the audit log at
+    once (its lease is a minute here: no sweep can be what recorded it)."""
     work = tmp_path / "stack"
     work.mkdir()
     text = migrate_config(compose_project, work, "touch started\nsleep 4\ntouch migrated")
-    sh = open_shell(ADMIN, text=text, env={"STEP_LEASE_SECONDS": "2"})
+    sh = open_shell(ADMIN, text=text, env={"STEP_LEASE_SECONDS": "60"})
 
     sh.line("/ops db migrate")
     sh.expect(re.escape(CHOOSE), timeout=30)

@@ -221,6 +221,17 @@ class Dispatcher:
             seconds = f"{known.timeout:g}" if known else "?"
             result = error_result(self.t("error.timeout", operation=entry.operation, seconds=seconds))
             entry.detail = result.summary
+        except asyncio.CancelledError:
+            # Ctrl-C in the shell, or the bot stopping: the command did not end. Its row says so,
+            # written beside the cancellation (which is not held back for it).
+            entry.outcome = "cancelled"
+            entry.detail = "cancelled before it ended"
+            entry.duration_ms = int((time.perf_counter() - started) * 1000)
+            self.deps.metrics.commands.labels(entry.operation, entry.outcome).inc()
+            late = asyncio.ensure_future(self._write(entry, strict=False))
+            self._late_rows.add(late)
+            late.add_done_callback(self._late_rows.discard)
+            raise
         except Exception:
             error_id = new_request_id()
             log.exception("error %s in %r (request %s)", error_id, entry.operation, inv.request_id)

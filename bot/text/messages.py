@@ -1508,8 +1508,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "⛔ Ctrl-C: `{command}` se detuvo antes de terminar. La shell sigue aquí (Ctrl-D o `exit` para salir).",
     },
     "shell.interrupted_step": {
-        "en": "⛔ Ctrl-C: the confirmed step `{command}` was stopped while it ran. It may have done part of its work: check before running it again. Its record shows it running until the bot marks it interrupted (when its lease ends).",
-        "es": "⛔ Ctrl-C: el paso confirmado `{command}` se detuvo mientras se ejecutaba. Puede haber hecho parte de su trabajo: revisa antes de ejecutarlo otra vez. Su registro lo muestra en ejecución hasta que el bot lo marque como interrumpido (cuando venza su lease).",
+        "en": "⛔ Ctrl-C: the confirmed step `{command}` was stopped while it ran. It may have done part of its work: check before running it again. It is recorded as interrupted, in its record and in the audit.",
+        "es": "⛔ Ctrl-C: el paso confirmado `{command}` se detuvo mientras se ejecutaba. Puede haber hecho parte de su trabajo: revisa antes de ejecutarlo otra vez. Queda registrado como interrumpido, en su registro y en la auditoría.",
     },
     "shell.step_still_running": {
         "en": "`{command}` is a confirmed step and is changing things now: stopped halfway it may leave them half done. Press Ctrl-C again to stop it anyway, or wait for it to end.",
