@@ -3,14 +3,26 @@
 Handlers and renderers ask for a key; nothing user-facing is written inline elsewhere.
 A key missing in Spanish falls back to English, and a missing key shows the key itself,
 so a gap is visible instead of crashing a command.
+
+Plurals and numbers (issue 13): a language's value may be a dict of CLDR plural categories
+(`{"one": "{count:n} line", "other": "{count:n} lines"}`); Babel's plural rule for the
+`count` field picks one (a missing category falls back to `other`). A second count in the same
+sentence is a nested `Msg` field with its own `count`. In a template, `{x:n}` shows a number in
+the locale's form (`20,000` / `20.000`), `{x:.1n}` with one decimal; a `timedelta` field is
+always shown as a localized duration (`1h 5min`). Why this and not gettext `.po` files yet is in
+`bot/text/locale.py`.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-CATALOG: dict[str, dict[str, str]] = {
+from bot.text import locale as lc
+
+CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     # errors
     "error.generic": {"en": "Something went wrong.", "es": "Algo salió mal."},
     "error.internal": {
@@ -1565,22 +1577,60 @@ class Msg:
         return Catalog("en")(self.key, **self.fields)
 
 
+class _Formatter(string.Formatter):
+    """`str.format` plus the catalog's specs: `{x:n}` a localized number, timedeltas localized."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, timedelta) and not format_spec:
+            return lc.format_duration(value, self.locale)
+        if format_spec.endswith("n") and format_spec[:-1] in ("", ".0", ".1", ".2", ".3"):
+            decimals = int(format_spec[-2]) if format_spec[:-1] else None
+            return lc.format_number(value, self.locale, decimals)
+        try:
+            return str(super().format_field(value, format_spec))
+        except (ValueError, TypeError):  # a spec that does not fit the value: the value as it is
+            return str(value)
+
+
+def pick_plural(variants: dict[str, str], count: Any, locale: str) -> str:
+    """The variant for `count`'s CLDR category, else `other`, else any."""
+    category = lc.plural_category(count, locale)
+    return variants.get(category) or variants.get("other") or next(iter(variants.values()), "")
+
+
 class Catalog:
     """Looks up sentences for one locale and fills their `{fields}`."""
 
     def __init__(self, locale: str = "en") -> None:
         self.locale = locale if locale in LOCALES else "en"
+        self._formatter = _Formatter(self.locale)
 
     def __call__(self, key: str, /, **fields: Any) -> str:
         entry = CATALOG.get(key)
         if entry is None:
             return key
         fields = {name: self.text(value) if isinstance(value, Msg) else value for name, value in fields.items()}
-        template = entry.get(self.locale) or entry["en"]
+        value = entry.get(self.locale) or entry["en"]
+        template = pick_plural(value, fields.get("count"), self.locale) if isinstance(value, dict) else value
         try:
-            return template.format(**fields)
-        except (KeyError, IndexError, ValueError):
+            return self._formatter.vformat(template, (), fields)
+        except (KeyError, IndexError, ValueError, AttributeError):
             return template
+
+    def number(self, value: Any, decimals: int | None = None) -> str:
+        """`20,000` / `20.000` (Babel's `format_decimal` for this locale)."""
+        return lc.format_number(value, self.locale, decimals)
+
+    def duration(self, delta: timedelta) -> str:
+        """`1h 5m` / `1h 5min`: at most two units."""
+        return lc.format_duration(delta, self.locale)
+
+    def ago(self, delta: timedelta) -> str:
+        """`5 min. ago` / `hace 5 min`."""
+        return lc.format_ago(delta, self.locale)
 
     def text(self, value: Msg | str) -> str:
         """A Msg in this language, or a plain string as it is."""
