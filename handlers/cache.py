@@ -39,7 +39,6 @@ from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation, preview_for
 from bot.output.results import Check, Checks, Code, Fields, Result, Table, Text
 from bot.storage.database import short_error
-from bot.text.durations import format_duration
 from bot.text.errors import BotError, TargetError, UsageError
 from bot.text.messages import Catalog
 
@@ -353,9 +352,8 @@ async def talking_to_redis(ctx: OpContext, timeout: float) -> AsyncIterator[None
 
 
 def number(t: Catalog, value: int) -> str:
-    """`1,234` in English, `1.234` in Spanish."""
-    text = f"{value:,}"
-    return text.replace(",", ".") if t.locale == "es" else text
+    """`1,234` in English, `1.234` in Spanish (Babel's `format_decimal`)."""
+    return t.number(value)
 
 
 # ---- read-only operations -----------------------------------------------------------------
@@ -380,7 +378,7 @@ async def stats(ctx: OpContext, args: NoArgs) -> Result:
     hits = int(info.get("keyspace_hits", 0))
     misses = int(info.get("keyspace_misses", 0))
     rate = f"{100 * hits / (hits + misses):.1f}%" if hits + misses else "—"
-    uptime = format_duration(timedelta(seconds=int(info.get("uptime_in_seconds", 0))))
+    uptime = t.duration(timedelta(seconds=int(info.get("uptime_in_seconds", 0))))
     pairs = [
         (t("cache.stats.version"), str(info.get("redis_version", "?"))),
         (t("cache.stats.uptime"), uptime),

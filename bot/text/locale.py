@@ -26,6 +26,7 @@ from typing import Any, Literal
 from babel import Locale
 from babel.dates import format_datetime as _babel_datetime
 from babel.dates import format_timedelta as _babel_timedelta
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
@@ -113,3 +114,10 @@ def format_moment(moment: datetime, locale: str, tz: tzinfo | None = None, with_
         moment = moment.replace(tzinfo=UTC)
     pattern = "yyyy-MM-dd HH:mm" + (" zzz" if with_zone else "")
     return _babel_datetime(moment, pattern, tzinfo=tz or UTC, locale=_locale(locale))
+
+
+def format_words(items: list[str], locale: str, style: str = "standard") -> str:
+    """A list as the language joins it: `a, b, and c` / `a, b y c`; `style="or"` for alternatives."""
+    if not items:
+        return ""
+    return format_list(items, style=style, locale=_locale(locale))  # type: ignore[arg-type]

@@ -638,8 +638,14 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "ninguna línea de webhook en los últimos {window}: ¿están llegando los webhooks?",
     },
     "diagnose.webhooks": {
-        "en": "{count} webhook lines in the last {window}, the last {ago} ago; {errors} of them mention an error",
-        "es": "{count} líneas de webhook en los últimos {window}, la última hace {ago}; {errors} mencionan un error",
+        "en": {
+            "one": "{count:n} webhook line in the last {window}, {ago}; {errors:one=it mentions|other=# of them mention} an error",
+            "other": "{count:n} webhook lines in the last {window}, the last {ago}; {errors:one=# of them mentions|other=# of them mention} an error",
+        },
+        "es": {
+            "one": "{count:n} línea de webhook en los últimos {window}, {ago}; {errors:one=menciona|other=# mencionan} un error",
+            "other": "{count:n} líneas de webhook en los últimos {window}, la última {ago}; {errors:one=# menciona|other=# mencionan} un error",
+        },
     },
     "diagnose.webhook_errors": {"en": "Last webhook errors:", "es": "Últimos errores de webhooks:"},
     "diagnose.failed_none": {"en": "no failed jobs in {queue}", "es": "no hay jobs fallidos en {queue}"},
@@ -1645,6 +1651,19 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
         "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
     },
+    # --- Language (issue 13): argument errors pydantic or shlex would otherwise say in English
+    "arg.unbalanced_quote": {
+        "en": "a quote is not closed (or a `\\` ends the line)",
+        "es": "hay una comilla sin cerrar (o la línea termina en `\\`)",
+    },
+    "arg.not_valid": {"en": "is not a valid value", "es": "no es un valor válido"},
+    "arg.bad_form": {"en": "does not have the expected form", "es": "no tiene la forma esperada"},
+    "arg.too_short": {
+        "en": "is too short (at least {limit} characters)",
+        "es": "es demasiado corto (mínimo {limit} caracteres)",
+    },
+    "arg.not_number": {"en": "must be a number", "es": "debe ser un número"},
+    "arg.not_bool": {"en": "must be yes or no (true/false)", "es": "debe ser sí o no (true/false)"},
 }
 
 
@@ -1785,6 +1804,10 @@ class Catalog:
     def duration(self, delta: timedelta) -> str:
         """`1h 5m` / `1h 5min`: at most two units."""
         return lc.format_duration(delta, self.locale)
+
+    def words(self, items: list[str], style: str = "standard") -> str:
+        """`a, b, and c` / `a, b y c` (Babel's list patterns; `or` style for alternatives)."""
+        return lc.format_words(items, self.locale, style)
 
     def ago(self, delta: timedelta) -> str:
         """`5 min. ago` / `hace 5 min`."""
