@@ -99,7 +99,9 @@ def format_duration(delta: timedelta, locale: str, parts: int = 2) -> str:
 
 def format_ago(delta: timedelta, locale: str) -> str:
     """A past moment relative to now, in one unit as people say it: `5 min. ago` / `hace 5 min`."""
-    return _babel_timedelta(-abs(delta), add_direction=True, format="short", threshold=1.0, locale=_locale(locale))
+    # Babel reads 0 as the future ("dentro de 0 s"): under a second is said as 1 s ago
+    delta = max(abs(delta), timedelta(seconds=1))
+    return _babel_timedelta(-delta, add_direction=True, format="short", threshold=1.0, locale=_locale(locale))
 
 
 def format_since(moment: datetime, locale: str, now: datetime | None = None) -> str:
