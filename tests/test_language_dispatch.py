@@ -1,0 +1,53 @@
+"""A Spanish user's bad argument is answered in Spanish through the real dispatcher (issue 13).
+
+Each command below fails validation in a different way that pydantic or shlex would describe in
+English ("Input should be a valid integer", "String should match pattern", "No closing
+quotation"); the reader of `locale: es` must get a Spanish sentence, the usage line, and nothing
+run. The runtime is the real one (bot Postgres for the audit, the bot's Redis).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import RuntimeFactory, base_config
+
+from bot.core.dispatcher import Invocation
+
+ENGLISH = re.compile(
+    r"\b(should|input|valid|string|pattern|match|closing|quotation|must|least|most|one of|or|the)\b", re.I
+)
+
+CASES = [
+    ("logs api --tail abc", "debe ser un número entero"),
+    ("logs api --tail 0", "debe ser al menos 1"),
+    ("diagnose cache", "debe ser uno de `api`, `db`, `redis`, `payments` o `slow`"),
+    ("silence expire zz", "no tiene la forma esperada"),
+    ('logs "api', "hay una comilla sin cerrar"),
+    ("logs api --since ayer", "no es una duración"),
+]
+
+
+def _prose(text: str) -> str:
+    """The sentence without code spans and the usage line (commands and flags are not prose)."""
+    text = text.split("\nUso:")[0]
+    return re.sub(r"`[^`]*`", "", text)
+
+
+@pytest.mark.parametrize(("command", "expected"), CASES)
+async def test_a_spanish_users_bad_argument_gets_spanish_text(
+    make_runtime: RuntimeFactory, command: str, expected: str
+) -> None:
+    runtime = await make_runtime(base_config(locale="es"))
+    result = await runtime.dispatcher.dispatch(Invocation(command, "U0ADMIN", "C1", "slack"))
+    assert not result.ok, result.summary
+    assert expected in result.summary, result.summary
+    assert not ENGLISH.search(_prose(result.summary)), result.summary
+    assert "Traceback" not in result.summary
+
+
+async def test_the_same_mistake_in_english_stays_english(make_runtime: RuntimeFactory) -> None:
+    runtime = await make_runtime(base_config())
+    result = await runtime.dispatcher.dispatch(Invocation("diagnose cache", "U0ADMIN", "C1", "slack"))
+    assert "must be one of `api`, `db`, `redis`, `payments`, or `slow`" in result.summary, result.summary
