@@ -1096,7 +1096,7 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{bad:one=# de {count:n} chequeos falla|other=# de {count:n} chequeos fallan}: {names}",
     },
     "steps.health.retrying": {
-        "en": "{bad:one=# of {count:n} checks not passing|other=# of {count:n} checks not passing} yet (try {attempt})",
+        "en": "{bad:n} of {count:n} checks not passing yet (try {attempt})",
         "es": "{bad:one=# de {count:n} chequeos aún no pasa|other=# de {count:n} chequeos aún no pasan} (intento {attempt})",
     },
     # database (runbook "Gestión de Base de Datos", "Backups y Recuperación")
