@@ -18,8 +18,35 @@ from bot.text.messages import CATALOG, Catalog
 
 # Words that only English uses; none may be left in a Spanish sentence (code in backticks aside).
 ENGLISH_ONLY = frozenset(
-    "the and of is are was were with from ago this that there yet will would could has have been "
-    "cannot only please found failed running stopped".split()
+    [
+        "the",
+        "and",
+        "of",
+        "is",
+        "are",
+        "was",
+        "were",
+        "with",
+        "from",
+        "ago",
+        "this",
+        "that",
+        "there",
+        "yet",
+        "will",
+        "would",
+        "could",
+        "has",
+        "have",
+        "been",
+        "cannot",
+        "only",
+        "please",
+        "found",
+        "failed",
+        "running",
+        "stopped",
+    ]
 )
 SAMPLE_COUNTS = (0, 1, 2, 1000)
 

@@ -34,9 +34,14 @@ def test_every_entry_speaks_english_and_spanish() -> None:
 
 
 def _fields(value: str | dict[str, str]) -> set[str]:
-    """The `{field}` / `{field:spec}` names of a template, or of a plural entry's `other` form."""
+    """The `{field}` / `{field:spec}` names of a template (those nested in an inline plural's
+    spec too), or of a plural entry's `other` form."""
     template = value.get("other", "") if isinstance(value, dict) else value
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    found: set[str] = set()
+    for _, name, spec, _ in string.Formatter().parse(template):
+        found |= {name} if name else set()
+        found |= _fields(spec) if spec else set()
+    return found
 
 
 def test_placeholders_match_between_languages() -> None:
