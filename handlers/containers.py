@@ -72,7 +72,7 @@ async def logs(ctx: OpContext, args: LogsArgs) -> Result:
     if args.grep:
         filters += ctx.t("logs.filter.grep", grep=args.grep)
     if args.since:
-        filters += ctx.t("logs.filter.since", since=_fmt(args.since))
+        filters += ctx.t("logs.filter.since", since=args.since)
     title = ctx.t("logs.title", service=args.service)
     if not lines:
         return Result(title=title, blocks=[Text(ctx.t("logs.empty", filters=filters))])

@@ -108,7 +108,7 @@ async def test_payments_reports_webhook_lines_and_failed_jobs_and_its_retry_butt
     jobs = found["failed jobs in payments"]
     assert jobs.state == "warn"
     assert jobs.detail == "4 failed jobs in payments; top reasons: card declined ×3; gateway timeout ×1"
-    assert result.summary == "1 of 2 findings need attention: failed jobs in payments."
+    assert result.summary == "1 of 2 findings needs attention: failed jobs in payments."
     assert "2 steps ran at once" in texts(result)
     assert commands(result)[:2] == ["/ops queue retry payments all", "/ops restart api"]
 
