@@ -377,7 +377,7 @@ async def stats(ctx: OpContext, args: NoArgs) -> Result:
         info: dict[str, Any] = await redis.info()
     hits = int(info.get("keyspace_hits", 0))
     misses = int(info.get("keyspace_misses", 0))
-    rate = f"{100 * hits / (hits + misses):.1f}%" if hits + misses else "—"
+    rate = f"{t.number(100 * hits / (hits + misses), 1)}%" if hits + misses else "—"
     uptime = t.duration(timedelta(seconds=int(info.get("uptime_in_seconds", 0))))
     pairs = [
         (t("cache.stats.version"), str(info.get("redis_version", "?"))),
@@ -443,9 +443,9 @@ async def flush_tenant(ctx: OpContext, args: TenantArgs) -> Result:
         return Result(title=title, blocks=[Text(text)], ok=False, summary=text)
     text = t(
         "cache.flush.done",
-        deleted=number(t, report.deleted),
+        deleted=report.deleted,
         tenant=args.tenant,
-        seconds=f"{report.seconds:.2f}",
+        seconds=report.seconds,
     )
     return Result(title=title, blocks=[Text(text)], summary=text)
 

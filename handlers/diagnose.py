@@ -580,8 +580,8 @@ async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
     timing = t(
         "diagnose.timing",
         count=len(checks),
-        took=f"{took:.2f}",
-        sequential=f"{sum(r.seconds for r in ran):.2f}",
+        took=took,
+        sequential=sum(r.seconds for r in ran),
     )
     blocks: list[Block] = [Text(summary), Checks(checks)]
     for r in ran:

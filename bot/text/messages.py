@@ -579,8 +579,14 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{bad:one=# de {count:n} hallazgos requiere|other=# de {count:n} hallazgos requieren} atención: {names}.",
     },
     "diagnose.timing": {
-        "en": "{count} steps ran at once in {took}s (one after another they took {sequential}s).",
-        "es": "{count} pasos corrieron a la vez en {took}s (uno tras otro tomaron {sequential}s).",
+        "en": {
+            "one": "{count:n} step ran in {took:.2n}s.",
+            "other": "{count:n} steps ran at once in {took:.2n}s (one after another they took {sequential:.2n}s).",
+        },
+        "es": {
+            "one": "{count:n} paso corrió en {took:.2n}s.",
+            "other": "{count:n} pasos corrieron a la vez en {took:.2n}s (uno tras otro tomaron {sequential:.2n}s).",
+        },
     },
     "diagnose.skipped": {
         "en": "Not checked (not configured in ops.yml): {names}.",
@@ -788,8 +794,14 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "cache.flush.title": {"en": "Cache of tenant {tenant}", "es": "Caché del tenant {tenant}"},
     "cache.flush.progress": {"en": "deleted {deleted} keys so far", "es": "{deleted} claves borradas hasta ahora"},
     "cache.flush.done": {
-        "en": "Deleted {deleted} cache keys of tenant {tenant} in {seconds}s.",
-        "es": "Se borraron {deleted} claves de caché del tenant {tenant} en {seconds}s.",
+        "en": {
+            "one": "Deleted {deleted:n} cache key of tenant {tenant} in {seconds:.2n}s.",
+            "other": "Deleted {deleted:n} cache keys of tenant {tenant} in {seconds:.2n}s.",
+        },
+        "es": {
+            "one": "Se borró {deleted:n} clave de caché del tenant {tenant} en {seconds:.2n}s.",
+            "other": "Se borraron {deleted:n} claves de caché del tenant {tenant} en {seconds:.2n}s.",
+        },
     },
     "cache.flush.interrupted": {
         "en": "The flush of tenant {tenant} STOPPED after deleting {deleted} keys: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
@@ -835,8 +847,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "tenant {tenant} activado (estaba {was}); su caché se vuelve a llenar con el uso.",
     },
     "tenant.disabled_flushed": {
-        "en": "{disabled}; {deleted} cache keys deleted in {seconds}s.",
-        "es": "{disabled}; {deleted} claves de caché borradas en {seconds}s.",
+        "en": "{disabled}; {deleted:one=# cache key deleted|other=# cache keys deleted} in {seconds:.2n}s.",
+        "es": "{disabled}; {deleted:one=# clave de caché borrada|other=# claves de caché borradas} en {seconds:.2n}s.",
     },
     "tenant.disabled_flush_failed": {
         "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted} keys: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
