@@ -188,3 +188,12 @@ def test_relative_times_say_ago_in_the_language() -> None:
 def test_lists_join_in_the_language() -> None:
     assert Catalog("es").words(["`api`", "`db`", "`redis`"], "or") == "`api`, `db` o `redis`"
     assert Catalog("en").words(["`api`", "`db`", "`redis`"], "or") == "`api`, `db`, or `redis`"
+
+
+def test_a_moment_says_its_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    moment = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    assert lc.format_moment(moment, "es", ZoneInfo("America/Santiago")) == "2026-01-02 00:04 -03"
+    assert lc.format_moment(moment, "en", ZoneInfo("Europe/Madrid")) == "2026-01-02 04:04 CET"
+    assert lc.format_moment(moment, "en") == "2026-01-02 03:04 UTC"

@@ -111,11 +111,13 @@ def format_since(moment: datetime, locale: str, now: datetime | None = None) -> 
 
 
 def format_moment(moment: datetime, locale: str, tz: tzinfo | None = None, with_zone: bool = True) -> str:
-    """A date and time in `tz` in the locale's medium form, with the zone's short name when asked."""
+    """A date and time in `tz` (ISO-like, the same in both languages) with the zone's name when asked."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    pattern = "yyyy-MM-dd HH:mm" + (" zzz" if with_zone else "")
-    return _babel_datetime(moment, pattern, tzinfo=tz or UTC, locale=_locale(locale))
+    zone = tz or UTC
+    text = _babel_datetime(moment, "yyyy-MM-dd HH:mm", tzinfo=zone, locale=_locale(locale))
+    # the zone's own abbreviation (`CET`, `-03`): CLDR's English short names cover few zones
+    return f"{text} {moment.astimezone(zone).tzname()}" if with_zone else text
 
 
 def format_words(items: list[str], locale: str, style: str = "standard") -> str:
