@@ -88,7 +88,11 @@ def alert_message(group: AlertGroup, t: Catalog, tz_name: str, prefix: str, sect
         buttons.append(Button(t("alerts.button.silence", duration="1h"), f"{prefix} alerts silence {group.id} 1h"))
         buttons.append(Button(t("alerts.button.silence", duration="4h"), f"{prefix} alerts silence {group.id} 4h"))
         blocks.append(Buttons(buttons))
-    summary = f"{group.name}: {len(firing)} firing" if group.status == "firing" else f"{group.name}: resolved"
+    summary = (
+        t("alerts.summary.firing", name=group.name, firing=len(firing))
+        if group.status == "firing"
+        else t("alerts.summary.resolved", name=group.name)
+    )
     return Result(title="", blocks=blocks, summary=summary)
 
 

@@ -1530,7 +1530,7 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "alerts.button.expire": {"en": "Expire {id}", "es": "Expirar {id}"},
     "alerts.msg.counts": {
         "en": "{firing} firing, {resolved} resolved · since {since}",
-        "es": "{firing} activas, {resolved} resueltas · desde {since}",
+        "es": "{firing:one=# activa|other=# activas}, {resolved:one=# resuelta|other=# resueltas} · desde {since}",
     },
     "alerts.msg.runbook": {"en": "Runbook", "es": "Runbook"},
     "alerts.msg.resolved_one": {"en": "resolved", "es": "resuelta"},
@@ -1663,7 +1663,7 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
         "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
     },
-    # --- Language (issue 13): argument errors pydantic or shlex would otherwise say in English
+    # --- Language (issue 13): argument errors pydantic or shlex would say in English; alert summaries
     "arg.unbalanced_quote": {
         "en": "a quote is not closed (or a `\\` ends the line)",
         "es": "hay una comilla sin cerrar (o la línea termina en `\\`)",
@@ -1675,6 +1675,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "es demasiado corto (mínimo {limit} caracteres)",
     },
     "arg.not_number": {"en": "must be a number", "es": "debe ser un número"},
+    "alerts.summary.firing": {"en": "{name}: {firing:n} firing", "es": "{name}: {firing:one=# activa|other=# activas}"},
+    "alerts.summary.resolved": {"en": "{name}: resolved", "es": "{name}: resuelta"},
     "arg.not_bool": {"en": "must be yes or no (true/false)", "es": "debe ser sí o no (true/false)"},
 }
 
