@@ -1025,14 +1025,20 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{n}. {label} — FALLÓ tras {elapsed}: {detail}",
     },
     "steps.state.skipped": {"en": "{n}. {label} — not run", "es": "{n}. {label} — no ejecutado"},
-    "steps.summary.starting": {"en": "Starting {total} steps…", "es": "Iniciando {total} pasos…"},
+    "steps.summary.starting": {
+        "en": {"one": "Starting {total:n} step…", "other": "Starting {total:n} steps…"},
+        "es": {"one": "Iniciando {total:n} paso…", "other": "Iniciando {total:n} pasos…"},
+    },
     "steps.summary.running": {
         "en": "Step {n} of {total} running ({elapsed} so far).",
         "es": "Ejecutando el paso {n} de {total} ({elapsed} hasta ahora).",
     },
     "steps.summary.done": {
-        "en": "All {total} steps done in {elapsed}.",
-        "es": "Los {total} pasos terminaron en {elapsed}.",
+        "en": {"one": "{total:n} step done in {elapsed}.", "other": "All {total:n} steps done in {elapsed}."},
+        "es": {
+            "one": "{total:n} paso terminado en {elapsed}.",
+            "other": "Los {total:n} pasos terminaron en {elapsed}.",
+        },
     },
     "steps.summary.failed": {
         "en": "Stopped at step {n} of {total} ({label}): {detail}. The steps after it were not run.",
@@ -1600,8 +1606,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "⚠️ Esta base también guarda {count:one=# clave de colas Bull|other=# claves de colas Bull} (`{pattern}`): el borrado elimina también esas colas y sus jobs.",
     },
     "cache.preview.bot": {
-        "en": "⚠️ This database is also the bot's own (REDIS_URL, prefix `{prefix}`): its {count} keys (pending confirmations, duplicate checks) go too, so pending buttons will say expired.",
-        "es": "⚠️ Esta base es también la del bot (REDIS_URL, prefijo `{prefix}`): sus {count} claves (confirmaciones pendientes, control de duplicados) también se borran, así que los botones pendientes dirán que expiraron.",
+        "en": "⚠️ This database is also the bot's own (REDIS_URL, prefix `{prefix}`): its {count:one=# key|other=# keys} (pending confirmations, duplicate checks) go too, so pending buttons will say expired.",
+        "es": "⚠️ Esta base es también la del bot (REDIS_URL, prefijo `{prefix}`): {count:one=su # clave|other=sus # claves} (confirmaciones pendientes, control de duplicados) también se borran, así que los botones pendientes dirán que expiraron.",
     },
     "cache.preview.others": {
         "en": "Other databases on this server, not touched: {dbs}.",
@@ -1612,8 +1618,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes, quedan {left:n}.",
     },
     "cache.flush_db.refilled": {
-        "en": "FLUSHDB of {where} done: {keys} keys were there just before; {left} are there again (written since the flush).",
-        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes; ya hay {left} de nuevo (escritas tras el borrado).",
+        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before; {left:n} are there again (written since the flush).",
+        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes; ya hay {left:n} de nuevo (escritas tras el borrado).",
     },
     "output.cut_lines": {
         "en": {
