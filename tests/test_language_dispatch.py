@@ -12,6 +12,7 @@ import re
 
 import pytest
 from conftest import RuntimeFactory, base_config
+from targets import delayed, start_http_target
 
 from bot.core.dispatcher import Invocation
 
@@ -51,3 +52,25 @@ async def test_the_same_mistake_in_english_stays_english(make_runtime: RuntimeFa
     runtime = await make_runtime(base_config())
     result = await runtime.dispatcher.dispatch(Invocation("diagnose cache", "U0ADMIN", "C1", "slack"))
     assert "must be one of `api`, `db`, `redis`, `payments`, or `slow`" in result.summary, result.summary
+
+
+@pytest.mark.parametrize(
+    ("routes", "expected"),
+    [
+        (("/health", "/health/cache"), "1 de 3 chequeos requiere atención."),
+        (("/health",), "2 de 3 chequeos requieren atención."),
+    ],
+)
+async def test_a_spanish_health_summary_agrees_with_its_count(
+    make_runtime: RuntimeFactory, routes: tuple[str, ...], expected: str
+) -> None:
+    """`health` against a real HTTP API where some endpoints answer 404: the verb follows the count."""
+    target = await start_http_target({path: delayed(0) for path in routes})
+    try:
+        health = {"api": "/health", "db": "/health/db", "cache": "/health/cache"}
+        runtime = await make_runtime(base_config(api_url=target.url, health=health, locale="es"))
+        result = await runtime.dispatcher.dispatch(Invocation("health", "U0VIEW", "C1", "slack"))
+    finally:
+        await target.close()
+    assert not result.ok
+    assert result.summary == expected, result.summary
