@@ -169,8 +169,8 @@ _PYDANTIC_KEYS = {
     "finite_number": "arg.not_number",
     "bool_parsing": "arg.not_bool",
     "string_type": "arg.not_valid",
-    "timedelta_parsing": "arg.bad_duration",
-    "timedelta_type": "arg.bad_duration",
+    "time_delta_parsing": "arg.bad_duration",
+    "time_delta_type": "arg.bad_duration",
 }
 
 
