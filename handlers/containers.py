@@ -43,7 +43,9 @@ async def ps(ctx: OpContext, args: PsArgs) -> Result:
     if not found:
         return Result(title=title, blocks=[Text(ctx.t("ps.none", what=args.service or docker.project))], ok=False)
     columns = ctx.t("ps.columns").split("|")
-    rows = [[c.service, c.name, c.state, c.status + (f" ({c.health})" if c.health else ""), c.image] for c in found]
+    rows = [
+        [c.service, c.name, c.state, c.describe(ctx.t) + (f" ({c.health})" if c.health else ""), c.image] for c in found
+    ]
     missing = [
         s for s in ([args.service] if args.service else ctx.config.services) if s not in {c.service for c in found}
     ]
@@ -141,7 +143,7 @@ def _container_fields(ctx: OpContext, info: ContainerInfo) -> Fields:
         [
             (t("containers.field.service"), info.service),
             (t("containers.field.container"), info.name),
-            (t("containers.field.state"), info.status),
+            (t("containers.field.state"), info.describe(t)),
             (t("containers.field.image"), info.image),
         ]
     )
@@ -170,7 +172,7 @@ async def _act(ctx: OpContext, service: str, verb: str) -> Result:
     after = [await docker.act(info, verb) for info in found]
     want_running = verb != "stop"
     ok = all(info.running == want_running for info in after)
-    lines = [ctx.t("containers.after", name=info.name, state=info.status) for info in after]
+    lines = [ctx.t("containers.after", name=info.name, state=info.describe(ctx.t)) for info in after]
     summary = ctx.t(f"containers.{verb}.{'done' if ok else 'failed'}", service=service)
     return Result(
         title=ctx.t(f"containers.{verb}.title", service=service),
@@ -227,7 +229,7 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
                 continue
             after = await docker.act(info, "start")
             ok = ok and after.running
-            lines.append(ctx.t("containers.after", name=after.name, state=after.status))
+            lines.append(ctx.t("containers.after", name=after.name, state=after.describe(ctx.t)))
     summary = ctx.t("containers.up.done" if ok else "containers.up.partial")
     return Result(
         title=ctx.t("containers.up.title", project=docker.project),

@@ -200,7 +200,7 @@ def container_step(ctx: OpContext, plan: Plan, service: str) -> None:
 
     async def probe() -> Finding:
         info = await docker.container_of(service)
-        state = info.status + (f" ({info.health})" if info.health else "")
+        state = info.describe(ctx.t) + (f" ({info.health})" if info.health else "")
         detail = ctx.t("diagnose.container", name=info.name, state=state)
         if not info.running:
             return Finding("fail", detail)

@@ -19,6 +19,7 @@ from bot.core.argtypes import option
 from bot.core.dispatcher import Invocation
 from bot.core.parsing import bind_words, validate_args
 from bot.core.registry import OpArgs, Operation
+from bot.output.results import Table
 from bot.text.errors import UsageError
 from bot.text.messages import Catalog
 
@@ -114,3 +115,19 @@ def test_pydantic_messages_of_any_type_come_out_in_spanish(words: list[str], exp
     text = t(caught.value.key, **caught.value.fields)
     assert expected in text, text
     assert not ENGLISH.search(_prose(text)), text
+
+
+async def test_a_spanish_ps_says_uptime_in_spanish(make_runtime: RuntimeFactory, compose_project: str) -> None:
+    """`ps` against real busybox containers: the uptime column is Spanish, with Babel's units."""
+    runtime = await make_runtime(base_config(project=compose_project, locale="es"))
+    result = await runtime.dispatcher.dispatch(Invocation("ps", "U0VIEW", "C1", "slack"))
+    (table,) = [b for b in result.blocks if isinstance(b, Table)]
+    uptimes = [row[3] for row in table.rows]
+    assert uptimes and all(re.fullmatch(r"activo desde hace \d+( ms|s|min|h|d)( \d+(s|min|h))?", u) for u in uptimes), (
+        uptimes
+    )
+    english = await (await make_runtime(base_config(project=compose_project))).dispatcher.dispatch(
+        Invocation("ps", "U0VIEW", "C1", "slack")
+    )
+    (table,) = [b for b in english.blocks if isinstance(b, Table)]
+    assert all(re.fullmatch(r"up \d+( ms|s|m|h|d)( \d+(s|m|h))?", row[3]) for row in table.rows), table.rows
