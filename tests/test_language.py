@@ -97,9 +97,12 @@ def test_every_entry_renders_in_both_languages(key: str) -> None:
     assert not prose(rendered["es"]) & ENGLISH_ONLY, (key, rendered["es"])
 
 
-PLURALS = sorted(
-    k for k, v in CATALOG.items() if isinstance(v["en"], dict) or any("one=" in t for t in templates(k, "en"))
-)
+def is_plural(key: str, locale: str) -> bool:
+    """A plural entry (one form per category) or a template with an inline plural."""
+    return isinstance(CATALOG[key][locale], dict) or any("one=" in text for text in templates(key, locale))
+
+
+PLURALS = sorted(k for k in CATALOG if is_plural(k, "en") or is_plural(k, "es"))
 
 
 def test_there_are_plural_entries_to_check() -> None:
@@ -108,8 +111,10 @@ def test_there_are_plural_entries_to_check() -> None:
 
 @pytest.mark.parametrize("key", PLURALS)
 def test_plural_entries_take_the_form_of_their_count(key: str) -> None:
-    """0, 2 and 1000 read `other`, 1 reads `one`; the one form differs from the other in both languages."""
+    """0, 2 and 1000 read `other`, 1 reads `one`, in each language whose sentence has a plural."""
     for locale in ("en", "es"):
+        if not is_plural(key, locale):
+            continue
         t = Catalog(locale)
         forms = {n: t(key, **sample(key, n)) for n in SAMPLE_COUNTS}
         # with every number written N, 0, 2 and 1000 read the same (`other`) and 1 reads differently
@@ -117,11 +122,8 @@ def test_plural_entries_take_the_form_of_their_count(key: str) -> None:
         assert normalized[1] != normalized[2], (key, locale, forms)
         assert normalized[0] == normalized[2] == normalized[1000], (key, locale, forms)
         assert not re.search(r"\(s\)|\(es\)", forms[2]), (key, locale, forms[2])
-        assert ("1,000" if locale == "en" else "1.000") in forms[1000] or "{count" not in str(CATALOG[key]), (
-            key,
-            locale,
-            forms[1000],
-        )
+        if ":n" in str(CATALOG[key][locale]) or "=#" in str(CATALOG[key][locale]) or "# " in str(CATALOG[key][locale]):
+            assert ("1,000" if locale == "en" else "1.000") in forms[1000], (key, locale, forms[1000])
 
 
 def test_the_examples_of_the_issue() -> None:
