@@ -121,7 +121,7 @@ async def silence_group(ctx: OpContext, args: GroupSilenceArgs) -> Result:
     comment = ctx.t("alerts.silence.comment", alert=group.name, user=ctx.user_id)
     silence_id = await _alertmanager(ctx).create_silence(matchers, duration, ctx.user_id, comment)
     shown = ", ".join(f"{m.name}={m.value}" for m in matchers)
-    text = ctx.t("alerts.silenced", matchers=shown, duration=format_duration(duration), id=silence_id)
+    text = ctx.t("alerts.silenced", matchers=shown, duration=duration, id=silence_id)
     return Result(title="", blocks=[Text(text)], summary=text)
 
 

@@ -40,7 +40,6 @@ from bot.core.registry import NoArgs, OpArgs, operation, preview_for
 from bot.core.verify import check, observe, verified
 from bot.output.results import Check, Checks, Code, Fields, Result, Table, Text
 from bot.storage.database import short_error
-from bot.text.durations import format_duration
 from bot.text.errors import BotError, TargetError, UsageError
 from bot.text.messages import Catalog
 
@@ -354,9 +353,8 @@ async def talking_to_redis(ctx: OpContext, timeout: float) -> AsyncIterator[None
 
 
 def number(t: Catalog, value: int) -> str:
-    """`1,234` in English, `1.234` in Spanish."""
-    text = f"{value:,}"
-    return text.replace(",", ".") if t.locale == "es" else text
+    """`1,234` in English, `1.234` in Spanish (Babel's `format_decimal`)."""
+    return t.number(value)
 
 
 # ---- read-only operations -----------------------------------------------------------------
@@ -380,8 +378,8 @@ async def stats(ctx: OpContext, args: NoArgs) -> Result:
         info: dict[str, Any] = await redis.info()
     hits = int(info.get("keyspace_hits", 0))
     misses = int(info.get("keyspace_misses", 0))
-    rate = f"{100 * hits / (hits + misses):.1f}%" if hits + misses else "—"
-    uptime = format_duration(timedelta(seconds=int(info.get("uptime_in_seconds", 0))))
+    rate = f"{t.number(100 * hits / (hits + misses), 1)}%" if hits + misses else "—"
+    uptime = t.duration(timedelta(seconds=int(info.get("uptime_in_seconds", 0))))
     pairs = [
         (t("cache.stats.version"), str(info.get("redis_version", "?"))),
         (t("cache.stats.uptime"), uptime),
@@ -482,9 +480,9 @@ async def flush_tenant(ctx: OpContext, args: TenantArgs) -> Result:
         return Result(title=title, blocks=[Text(text)], ok=False, summary=text)
     text = t(
         "cache.flush.done",
-        deleted=number(t, report.deleted),
+        deleted=report.deleted,
         tenant=args.tenant,
-        seconds=f"{report.seconds:.2f}",
+        seconds=report.seconds,
     )
     name = t("verify.cache.keys_left", pattern=pattern)
     checks = await observe(t, name, lambda: _one(tenant_keys_left(ctx, redis, pattern)))

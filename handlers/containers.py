@@ -45,7 +45,9 @@ async def ps(ctx: OpContext, args: PsArgs) -> Result:
     if not found:
         return Result(title=title, blocks=[Text(ctx.t("ps.none", what=args.service or docker.project))], ok=False)
     columns = ctx.t("ps.columns").split("|")
-    rows = [[c.service, c.name, c.state, c.status + (f" ({c.health})" if c.health else ""), c.image] for c in found]
+    rows = [
+        [c.service, c.name, c.state, c.describe(ctx.t) + (f" ({c.health})" if c.health else ""), c.image] for c in found
+    ]
     missing = [
         s for s in ([args.service] if args.service else ctx.config.services) if s not in {c.service for c in found}
     ]
@@ -74,7 +76,7 @@ async def logs(ctx: OpContext, args: LogsArgs) -> Result:
     if args.grep:
         filters += ctx.t("logs.filter.grep", grep=args.grep)
     if args.since:
-        filters += ctx.t("logs.filter.since", since=_fmt(args.since))
+        filters += ctx.t("logs.filter.since", since=args.since)
     title = ctx.t("logs.title", service=args.service)
     if not lines:
         return Result(title=title, blocks=[Text(ctx.t("logs.empty", filters=filters))])
@@ -143,7 +145,7 @@ def _container_fields(ctx: OpContext, info: ContainerInfo) -> Fields:
         [
             (t("containers.field.service"), info.service),
             (t("containers.field.container"), info.name),
-            (t("containers.field.state"), info.status),
+            (t("containers.field.state"), info.describe(t)),
             (t("containers.field.image"), info.image),
         ]
     )
@@ -173,7 +175,7 @@ async def _act(ctx: OpContext, service: str, verb: str) -> Result:
     after = [await docker.act(info, verb) for info in found]
     want_running = verb != "stop"
     ok = all(info.running == want_running for info in after)
-    lines = [ctx.t("containers.after", name=info.name, state=info.status) for info in after]
+    lines = [ctx.t("containers.after", name=info.name, state=info.describe(ctx.t)) for info in after]
     summary = ctx.t(f"containers.{verb}.{'done' if ok else 'failed'}", service=service)
     checks = await verify_all(ctx, docker, found, verb)
     result = Result(
@@ -233,7 +235,7 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
                 continue
             after = await docker.act(info, "start")
             ok = ok and after.running
-            lines.append(ctx.t("containers.after", name=after.name, state=after.status))
+            lines.append(ctx.t("containers.after", name=after.name, state=after.describe(ctx.t)))
             started.append(info)
     checks = await verify_all(ctx, docker, started, "start")
     summary = ctx.t("containers.up.done" if ok else "containers.up.partial")

@@ -274,7 +274,7 @@ def store_of(ctx: OpContext) -> BackupStore:
 
 
 def _ago(ctx: OpContext, moment: datetime) -> str:
-    return ctx.t("db.backups.ago", age=format_duration(datetime.now(UTC) - moment))
+    return ctx.t.ago(datetime.now(UTC) - moment)
 
 
 def pruned_note(ctx: OpContext, origin: Origin, removed: list[str], keep: int) -> str:

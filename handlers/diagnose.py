@@ -45,7 +45,6 @@ from bot.output.terminal import render_text
 from bot.storage.database import short_error
 from bot.storage.incidents import Incident
 from bot.targets.http import check_http
-from bot.text.durations import format_duration
 from bot.text.errors import BotError, TargetError, UnavailableError
 from bot.text.ids import new_id
 from bot.text.messages import Catalog
@@ -202,7 +201,7 @@ def container_step(ctx: OpContext, plan: Plan, service: str) -> None:
 
     async def probe() -> Finding:
         info = await docker.container_of(service)
-        state = info.status + (f" ({info.health})" if info.health else "")
+        state = info.describe(ctx.t) + (f" ({info.health})" if info.health else "")
         detail = ctx.t("diagnose.container", name=info.name, state=state)
         if not info.running:
             return Finding("fail", detail)
@@ -361,12 +360,12 @@ def plan_payments(ctx: OpContext, plan: Plan) -> None:
         async def webhook_lines() -> Finding:
             _, lines = await docker.logs(API, WEBHOOK_TAIL, since=WEBHOOK_WINDOW, timestamps=True)
             found = [_stamp(line) for line in lines if "webhook" in line.lower()]
-            window = format_duration(WEBHOOK_WINDOW)
+            window = t.duration(WEBHOOK_WINDOW)
             if not found:
                 return Finding("warn", t("diagnose.webhooks_none", window=window))
             errors = [text for _, text in found if ERROR_WORDS.search(text)]
             last = found[-1][0]
-            ago = format_duration(datetime.now(UTC) - last) if last else "?"
+            ago = t.ago(datetime.now(UTC) - last) if last else "?"
             detail = t("diagnose.webhooks", count=len(found), window=window, ago=ago, errors=len(errors))
             if not errors:
                 return Finding("ok", detail)
@@ -595,8 +594,8 @@ async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
     timing = t(
         "diagnose.timing",
         count=len(checks),
-        took=f"{took:.2f}",
-        sequential=f"{sum(r.seconds for r in ran):.2f}",
+        took=took,
+        sequential=sum(r.seconds for r in ran),
     )
     blocks: list[Block] = [Text(summary), Checks(checks)]
     for r in ran:

@@ -87,8 +87,8 @@ def service_probes(ctx: OpContext) -> list[Awaitable[Check]]:
             async def container(service: str = service) -> str:
                 info = await docker.container_of(service)
                 if not info.running:
-                    raise BotError(detail=ctx.t("check.container", state=info.status))
-                return ctx.t("check.container", state=info.status)
+                    raise BotError(detail=ctx.t("check.container", state=info.describe(ctx.t)))
+                return ctx.t("check.container", state=info.describe(ctx.t))
 
             probes.append(timed(f"container {service}", container, timeout, ctx))
     target_db = ctx.deps.target_db

@@ -18,7 +18,6 @@ from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation
 from bot.incidents import report as incident_report
 from bot.output.results import Attachment, Button, Buttons, Fields, Result, Table, Text
-from bot.text.durations import format_duration
 from bot.text.errors import BotError
 from bot.text.messages import Catalog
 
@@ -135,7 +134,7 @@ async def resolve(ctx: OpContext, args: ResolveArgs) -> Result:
     text = t(
         "incident.resolved",
         ref=incident.ref,
-        duration=format_duration(datetime.now(UTC) - incident.declared_at),
+        duration=datetime.now(UTC) - incident.declared_at,
         acked=incident.acknowledged_by or t("escalation.nobody"),
         pages=summary["pages"],
     )

@@ -326,7 +326,7 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
                 t(
                     "logs.follow.started",
                     service=args.service,
-                    duration=format_duration(args.follow),
+                    duration=args.follow,
                     until=f"{until:%H:%M:%S} {ctx.config.timezone}",
                     command=stop_command,
                 )
@@ -346,7 +346,7 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
         ending = await tail.run()
     finally:
         await switch.end()
-    took = format_duration(timedelta(seconds=time.monotonic() - started))
+    took = t.duration(timedelta(seconds=time.monotonic() - started))
     capture = tail.capture
     why = _why(t, ending, tail)
     summary = t("logs.follow.done", service=args.service, count=capture.total, took=took, why=why)

@@ -31,7 +31,7 @@ def service_step(ctx: OpContext, service: str, verb: str, hint: str = "") -> Ste
             raise StepFailed("steps.no_container", service=service)
         for info in found:
             after = await docker.act(info, verb)
-            output.line(ctx.t("containers.after", name=after.name, state=after.status))
+            output.line(ctx.t("containers.after", name=after.name, state=after.describe(ctx.t)))
             if after.running != (verb == "start"):
                 raise StepFailed(f"containers.{verb}.failed", service=service)
         return ", ".join(info.name for info in found)

@@ -36,7 +36,6 @@ from bot.targets.bull_board import (
     BullBoardClient,
     JobCounts,
 )
-from bot.text.durations import format_duration
 from bot.text.errors import BotError, TargetError, UsageError
 from bot.text.messages import Catalog
 from handlers.queue_checks import TRACK_JOBS, failure_times, retry_checks, settle
@@ -147,8 +146,7 @@ def _ago(ctx: OpContext, millis: int | None, now: float) -> str:
     if millis is None:
         return "—"
     seconds = round(max(now - millis / 1000, 0.0))
-    age = format_duration(timedelta(seconds=seconds)).split()[0] if seconds else "0s"
-    return ctx.t("queue.ago", age=age)
+    return ctx.t.ago(timedelta(seconds=seconds))
 
 
 def _reasons_block(ctx: OpContext, queue: BoardQueue) -> Text:

@@ -177,8 +177,8 @@ async def disable(ctx: OpContext, args: TenantArgs) -> Result:
     text = t(
         "tenant.disabled_flushed",
         disabled=disabled,
-        deleted=number(t, report.deleted),
-        seconds=f"{report.seconds:.2f}",
+        deleted=report.deleted,
+        seconds=report.seconds,
     )
     return await _verified(ctx, Result(title=title, blocks=[Text(text)], summary=text), args.tenant, False)
 

@@ -225,7 +225,7 @@ async def test_prometheus_and_alertmanager_make_one_living_message_updated_to_re
 
             typed = await slash(bot, emu, "metrics latency --chart 5m", OPERATOR)
             charted = await answer(emu, typed, lambda t: "Prometheus" in t or "Charts need" in t, timeout=60)
-            assert "latency over the last 5 min from Prometheus: 3 line(s)" in charted.text, charted.text
+            assert "latency over the last 5 min from Prometheus: 3 lines" in charted.text, charted.text
             await wait_until(lambda: [f for f in emu.files if f.name.startswith("latency-")], 15, "the latency chart")
             assert_png(next(f for f in emu.files if f.name.startswith("latency-")).content)
 

@@ -147,7 +147,7 @@ async def test_ack_before_the_delay_stops_the_cto_page(
     await declare(runtime, "sev1 API caída")
     await wait_pages(emu, 2, 5)
     acked = await runtime.dispatcher.dispatch(Invocation("incident ack INC-1", "U0DEVOPS", "D0DEVOPS", "button"))
-    assert acked.ok and "1 pending escalation step(s) stopped" in acked.summary
+    assert acked.ok and "1 pending escalation step stopped" in acked.summary
     await emu.wait_for("chat.postMessage", timeout=5, predicate=lambda c: "Acknowledged by" in str(c.args.get("text")))
     assert clock.now is not None
     clock.now += timedelta(seconds=10)  # well past the CTO's delay
@@ -307,7 +307,7 @@ async def test_resolve_summarizes_and_cancels_pending_pages(
     resolved = await runtime.dispatcher.dispatch(
         Invocation("incident resolve 1 índice faltante en pedidos", "U0DEVOPS", "C0INCIDENTS", "slack")
     )
-    assert resolved.ok and "2 page(s) sent" in resolved.summary and "acknowledged by nobody" in resolved.summary
+    assert resolved.ok and "2 pages sent" in resolved.summary and "acknowledged by nobody" in resolved.summary
     await emu.wait_for("chat.postMessage", timeout=5, predicate=lambda c: "Resolved by" in str(c.args.get("text")))
     assert clock.now is not None
     clock.now += timedelta(seconds=10)  # well past the CTO's delay

@@ -82,7 +82,7 @@ async def test_replies_slack_keeps_refusing_are_reported_and_their_lines_are_in_
     bot: SlackBot, emu: SlackEmulator
 ) -> None:
     final = await tail_with(bot, emu, lambda: emu.fail("chat.postMessage", times=ATTEMPTS, status=500))
-    assert "its time was up" in final and "1 messages could not be posted in the thread" in final, final
+    assert "its time was up" in final and "1 message could not be posted in the thread" in final, final
     [capture] = emu.files
     assert "GET /orders/" in capture.text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 from bot.text.messages import CATALOG, Catalog
@@ -32,11 +33,19 @@ def test_every_entry_speaks_english_and_spanish() -> None:
     assert not incomplete, f"entries without both languages: {incomplete}"
 
 
+def _fields(value: str | dict[str, str]) -> set[str]:
+    """The `{field}` / `{field:spec}` names of a template (those nested in an inline plural's
+    spec too), or of a plural entry's `other` form."""
+    template = value.get("other", "") if isinstance(value, dict) else value
+    found: set[str] = set()
+    for _, name, spec, _ in string.Formatter().parse(template):
+        found |= {name} if name else set()
+        found |= _fields(spec) if spec else set()
+    return found
+
+
 def test_placeholders_match_between_languages() -> None:
-    field = re.compile(r"{(\w+)}")
-    mismatched = sorted(
-        k for k, v in CATALOG.items() if set(field.findall(v["en"])) != set(field.findall(v.get("es", v["en"])))
-    )
+    mismatched = sorted(k for k, v in CATALOG.items() if _fields(v["en"]) != _fields(v.get("es", v["en"])))
     assert not mismatched, f"en/es placeholders differ: {mismatched}"
 
 

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from bot.alerts.store import AlertGroup
 from bot.output.results import Button, Buttons, Result, Text
 from bot.output.slack import escape
-from bot.text.durations import format_duration
 from bot.text.messages import Catalog
 
 SHOWN_ALERTS = 15
@@ -76,7 +75,7 @@ def alert_message(group: AlertGroup, t: Catalog, tz_name: str, prefix: str, sect
     if group.incident_id:
         lines.append(t("alerts.msg.incident", ref=f"INC-{group.incident_id}"))
     if group.status == "resolved" and group.resolved_at is not None:
-        lines.append(t("alerts.msg.resolved_after", duration=format_duration(group.resolved_at - group.first_seen)))
+        lines.append(t("alerts.msg.resolved_after", duration=group.resolved_at - group.first_seen))
     blocks: list[Any] = [Text("\n".join(lines), markup=True)]
     if group.status == "firing":
         buttons = []
@@ -89,7 +88,11 @@ def alert_message(group: AlertGroup, t: Catalog, tz_name: str, prefix: str, sect
         buttons.append(Button(t("alerts.button.silence", duration="1h"), f"{prefix} alerts silence {group.id} 1h"))
         buttons.append(Button(t("alerts.button.silence", duration="4h"), f"{prefix} alerts silence {group.id} 4h"))
         blocks.append(Buttons(buttons))
-    summary = f"{group.name}: {len(firing)} firing" if group.status == "firing" else f"{group.name}: resolved"
+    summary = (
+        t("alerts.summary.firing", name=group.name, firing=len(firing))
+        if group.status == "firing"
+        else t("alerts.summary.resolved", name=group.name)
+    )
     return Result(title="", blocks=blocks, summary=summary)
 
 

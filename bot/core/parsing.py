@@ -37,8 +37,8 @@ def split_words(text: str, t: Catalog) -> list[str]:
         raise UsageError("error.parse", detail=t("arg.too_long", limit=MAX_TEXT))
     try:
         return shlex.split(text.translate(_QUOTES), posix=True)
-    except ValueError as exc:
-        raise UsageError("error.parse", detail=str(exc)) from None
+    except ValueError:  # shlex's own words ("No closing quotation") are English only
+        raise UsageError("error.parse", detail=t("arg.unbalanced_quote")) from None
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,34 @@ def _explain(err: Any, t: Catalog) -> str:
     elif kind == "string_too_long":
         detail = t("arg.too_long", limit=ctx.get("max_length"))
     elif kind in ("literal_error", "enum"):
-        detail = t("arg.choice", choices=ctx.get("expected", ""))
+        detail = t("arg.choice", choices=_choices(str(ctx.get("expected", "")), t))
     elif kind == "value_error" and isinstance(ctx.get("error"), ValueError) and ctx["error"].args:
-        detail = str(ctx["error"].args[0])
-    else:
-        detail = err["msg"]
+        detail = str(ctx["error"].args[0])  # our validators raise catalog sentences
+    elif kind in _PYDANTIC_KEYS:
+        detail = t(_PYDANTIC_KEYS[kind], limit=ctx.get("min_length", ""))
+    else:  # pydantic's own sentence is English: a Spanish reader gets the catalog's generic one
+        detail = err["msg"] if t.locale == "en" else t("arg.not_valid")
     return t("arg.invalid", field=_field_name(err), detail=detail)
+
+
+# pydantic error types an argument can hit, each with its sentence in the catalog (issue 13)
+_PYDANTIC_KEYS = {
+    "string_pattern_mismatch": "arg.bad_form",
+    "string_too_short": "arg.too_short",
+    "float_parsing": "arg.not_number",
+    "float_type": "arg.not_number",
+    "finite_number": "arg.not_number",
+    "bool_parsing": "arg.not_bool",
+    "string_type": "arg.not_valid",
+    "time_delta_parsing": "arg.bad_duration",
+    "time_delta_type": "arg.bad_duration",
+}
+
+
+def _choices(expected: str, t: Catalog) -> str:
+    """pydantic's `'api', 'db' or 'redis'` as a list in the reader's language (`api`, `db` o `redis`)."""
+    names = re.findall(r"'([^']*)'", expected)
+    return t.words([f"`{name}`" for name in names], "or") if names else expected
 
 
 def _field_name(err: Any) -> str:

@@ -620,7 +620,7 @@ class EscalationWorker:
     def _late_suffix(self, late: timedelta, reason: str | None = None) -> str:
         if late <= LATE_NOTICE:
             return ""
-        return self.t("escalation.late", late=format_duration(late), reason=self._reason_text(reason or "no_worker"))
+        return self.t("escalation.late", late=late, reason=self._reason_text(reason or "no_worker"))
 
     def _reason_text(self, reason: str) -> str:
         kind, _, since = reason.partition(":")
@@ -844,7 +844,7 @@ class EscalationWorker:
             text = t(
                 "escalation.resolved",
                 user=user,
-                duration=format_duration(timedelta(seconds=int(payload.get("duration_s") or 0))),
+                duration=timedelta(seconds=int(payload.get("duration_s") or 0)),
                 acked=acked,
                 pages=payload.get("pages", 0),
             )

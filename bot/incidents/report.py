@@ -27,7 +27,6 @@ from bot.config.ops_yml import OpsConfig
 from bot.core.audit import AuditRow
 from bot.storage.database import BotDatabase
 from bot.storage.incidents import INCIDENT_COLUMNS, Incident
-from bot.text.durations import format_duration
 from bot.text.messages import Catalog
 
 MAX_LINES = 2000
@@ -212,7 +211,7 @@ def _step_lines(step: StepRecord, incident: Incident, t: Catalog) -> list[Line]:
         who = t("report.who", user=p.get("user", "?"), role=p.get("role", "?"))
         if step.state == "done" and step.fired_at is not None:
             late = timedelta(milliseconds=step.late_ms or 0)
-            suffix = t("report.late", late=format_duration(late)) if late >= timedelta(seconds=5) else ""
+            suffix = t("report.late", late=late) if late >= timedelta(seconds=5) else ""
             return [Line(step.fired_at, None, t("report.line.paged", who=who) + suffix)]
         if step.state == "failed":
             when = step.fired_at or step.due_at
@@ -312,7 +311,7 @@ def exact(delta: timedelta | None, t: Catalog) -> str:
     if delta is None:
         return t("report.not_yet")
     seconds = int(delta.total_seconds())
-    return f"{format_duration(timedelta(seconds=seconds))} ({seconds} s)"
+    return f"{t.duration(timedelta(seconds=seconds))} ({t.number(seconds)} s)"
 
 
 def _md(text: str) -> str:
@@ -334,7 +333,7 @@ def figure_lines(fig: Figures, t: Catalog) -> list[str]:
     pages = ", ".join(
         f"{p.user} ({p.role}): "
         + (
-            t("report.page.sent", late=format_duration(p.late or timedelta()))
+            t("report.page.sent", late=p.late or timedelta())
             if p.state == "done"
             else t("report.page.failed", error=p.error or "?")
             if p.state == "failed"

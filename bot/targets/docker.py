@@ -19,7 +19,7 @@ import aiohttp
 from bot.config.ops_yml import DockerConfig
 from bot.text.durations import format_duration
 from bot.text.errors import TargetError
-from bot.text.messages import Msg
+from bot.text.messages import Catalog, Msg
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -45,6 +45,17 @@ class ContainerInfo:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    def describe(self, t: Catalog) -> str:
+        """`status` in the reader's language (`up 5m` / `activo desde hace 5min`); `status` itself
+        stays English, as audit rows and logs keep it."""
+        if self.running and self.started_at is not None:
+            return t("container.up", took=max(datetime.now(UTC) - self.started_at, timedelta(0)))
+        if self.state == "exited":
+            return t("container.exited", code=self.exit_code if self.exit_code is not None else "?")
+        key = f"container.state.{self.state}"
+        said = t(key)
+        return said if said != key else self.status
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ class DockerTarget:
             image=(raw.get("Config") or {}).get("Image", ""),
             started_at=started,
             health=health,
-            exit_code=state.get("ExitCode") if status != "running" else None,
+            exit_code=state.get("ExitCode") if status != "running" and isinstance(state.get("ExitCode"), int) else None,
             oom_killed=bool(state.get("OOMKilled")),
         )
 

@@ -3,14 +3,27 @@
 Handlers and renderers ask for a key; nothing user-facing is written inline elsewhere.
 A key missing in Spanish falls back to English, and a missing key shows the key itself,
 so a gap is visible instead of crashing a command.
+
+Plurals and numbers (issue 13): a language's value may be a dict of CLDR plural categories
+(`{"one": "{count:n} line", "other": "{count:n} lines"}`); Babel's plural rule for the
+`count` field picks one (without a `count`, the first number field of the `other` variant;
+a missing category falls back to `other`). A second count in the same sentence is written
+inline: `{errors:one=# menciona|other=# mencionan}` (`#` is the number in the locale's form).
+In a template, `{x:n}` shows a number in the locale's form (`20,000` / `20.000`), `{x:.1n}`
+with one decimal; a `timedelta` field is always shown as a localized duration (`1h 5min`). Why this and not gettext `.po` files yet is in
+`bot/text/locale.py`.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-CATALOG: dict[str, dict[str, str]] = {
+from bot.text import locale as lc
+
+CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     # errors
     "error.generic": {"en": "Something went wrong.", "es": "Algo salió mal."},
     "error.internal": {
@@ -254,12 +267,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "Sin conexión a Slack aquí: los avisos salen cuando `ops-bot serve` u `ops-bot socket` corre sobre esta base.",
     },
     "incident.acked": {
-        "en": "{ref} acknowledged by {user}; {stopped} pending escalation step(s) stopped.",
-        "es": "{ref} reconocido por {user}; {stopped} paso(s) de escalamiento detenido(s).",
+        "en": {
+            "one": "{ref} acknowledged by {user}; {stopped:n} pending escalation step stopped.",
+            "other": "{ref} acknowledged by {user}; {stopped:n} pending escalation steps stopped.",
+        },
+        "es": {
+            "one": "{ref} reconocido por {user}; {stopped:n} paso de escalamiento detenido.",
+            "other": "{ref} reconocido por {user}; {stopped:n} pasos de escalamiento detenidos.",
+        },
     },
     "incident.resolved": {
-        "en": "{ref} resolved after {duration}; acknowledged by {acked}; {pages} page(s) sent.",
-        "es": "{ref} resuelto tras {duration}; reconocido por {acked}; {pages} aviso(s) enviado(s).",
+        "en": "{ref} resolved after {duration}; acknowledged by {acked}; {pages:one=# page|other=# pages} sent.",
+        "es": "{ref} resuelto tras {duration}; reconocido por {acked}; {pages:one=# aviso enviado|other=# avisos enviados}.",
     },
     "incident.list_title": {"en": "Incidents", "es": "Incidentes"},
     "incident.list_columns": {
@@ -334,12 +353,18 @@ CATALOG: dict[str, dict[str, str]] = {
         " salen igual.",
     },
     "escalation.acknowledged": {
-        "en": "✅ Acknowledged by {user}. {stopped} pending escalation step(s) stopped.",
-        "es": "✅ Reconocido por {user}. {stopped} paso(s) de escalamiento detenido(s).",
+        "en": {
+            "one": "✅ Acknowledged by {user}. {stopped:n} pending escalation step stopped.",
+            "other": "✅ Acknowledged by {user}. {stopped:n} pending escalation steps stopped.",
+        },
+        "es": {
+            "one": "✅ Reconocido por {user}. {stopped:n} paso de escalamiento detenido.",
+            "other": "✅ Reconocido por {user}. {stopped:n} pasos de escalamiento detenidos.",
+        },
     },
     "escalation.resolved": {
-        "en": "🏁 Resolved by {user} after {duration}. Acknowledged by {acked}; {pages} page(s) sent.",
-        "es": "🏁 Resuelto por {user} tras {duration}. Reconocido por {acked}; {pages} aviso(s) enviado(s).",
+        "en": "🏁 Resolved by {user} after {duration}. Acknowledged by {acked}; {pages:one=# page|other=# pages} sent.",
+        "es": "🏁 Resuelto por {user} tras {duration}. Reconocido por {acked}; {pages:one=# aviso enviado|other=# avisos enviados}.",
     },
     "escalation.nobody": {"en": "nobody", "es": "nadie"},
     "escalation.waiting_hours": {
@@ -361,10 +386,13 @@ CATALOG: dict[str, dict[str, str]] = {
     # health and status
     "health.title": {"en": "Health", "es": "Salud"},
     "status.title": {"en": "Status of {project}", "es": "Estado de {project}"},
-    "status.summary.ok": {"en": "All {count} checks pass.", "es": "Los {count} chequeos pasan."},
+    "status.summary.ok": {
+        "en": {"one": "The {count:n} check passes.", "other": "All {count:n} checks pass."},
+        "es": {"one": "El {count:n} chequeo pasa.", "other": "Los {count:n} chequeos pasan."},
+    },
     "status.summary.bad": {
-        "en": "{bad} of {count} checks need attention.",
-        "es": "{bad} de {count} chequeos requieren atención.",
+        "en": "{bad:one=# of {count:n} checks needs|other=# of {count:n} checks need} attention.",
+        "es": "{bad:one=# de {count:n} chequeos requiere|other=# de {count:n} chequeos requieren} atención.",
     },
     "check.timeout": {"en": "no answer within {seconds}s", "es": "sin respuesta en {seconds}s"},
     "check.http": {"en": "HTTP {status}", "es": "HTTP {status}"},
@@ -383,8 +411,11 @@ CATALOG: dict[str, dict[str, str]] = {
     "ps.columns": {"en": "SERVICE|CONTAINER|STATE|STATUS|IMAGE", "es": "SERVICIO|CONTENEDOR|ESTADO|STATUS|IMAGEN"},
     "logs.title": {"en": "Logs of {service}", "es": "Logs de {service}"},
     "logs.summary": {
-        "en": "{count} lines from {container}{filters}.",
-        "es": "{count} líneas de {container}{filters}.",
+        "en": {
+            "one": "{count:n} line from {container}{filters}.",
+            "other": "{count:n} lines from {container}{filters}.",
+        },
+        "es": {"one": "{count:n} línea de {container}{filters}.", "other": "{count:n} líneas de {container}{filters}."},
     },
     "logs.filter.grep": {"en": " matching “{grep}”", "es": " que contienen “{grep}”"},
     "logs.filter.since": {"en": " from the last {since}", "es": " de los últimos {since}"},
@@ -405,17 +436,32 @@ CATALOG: dict[str, dict[str, str]] = {
     "logs.follow.stop_button": {"en": "Stop", "es": "Detener"},
     "logs.follow.summary_live": {"en": "Live tail of {service}", "es": "Logs en vivo de {service}"},
     "logs.follow.batch_more": {
-        "en": "…{count} earlier lines of this second are in the file at the end.",
-        "es": "…{count} líneas anteriores de este segundo están en el archivo final.",
+        "en": {
+            "one": "…{count:n} earlier line of this second is in the file at the end.",
+            "other": "…{count:n} earlier lines of this second are in the file at the end.",
+        },
+        "es": {
+            "one": "…{count:n} línea anterior de este segundo está en el archivo final.",
+            "other": "…{count:n} líneas anteriores de este segundo están en el archivo final.",
+        },
     },
-    "logs.follow.batch_summary": {"en": "{service}: {count} new lines", "es": "{service}: {count} líneas nuevas"},
+    "logs.follow.batch_summary": {
+        "en": {"one": "{service}: {count:n} new line", "other": "{service}: {count:n} new lines"},
+        "es": {"one": "{service}: {count:n} línea nueva", "other": "{service}: {count:n} líneas nuevas"},
+    },
     "logs.follow.thread_refused": {
         "en": "Could not write into a thread here ({detail}); invite the bot to this channel, or use `logs --tail`.",
         "es": "No se pudo escribir en un hilo aquí ({detail}); invita al bot a este canal, o usa `logs --tail`.",
     },
     "logs.follow.done": {
-        "en": "Live tail of {service} ended: {count} lines in {took}, {why}.",
-        "es": "Terminaron los logs en vivo de {service}: {count} líneas en {took}, {why}.",
+        "en": {
+            "one": "Live tail of {service} ended: {count:n} line in {took}, {why}.",
+            "other": "Live tail of {service} ended: {count:n} lines in {took}, {why}.",
+        },
+        "es": {
+            "one": "Terminaron los logs en vivo de {service}: {count:n} línea en {took}, {why}.",
+            "other": "Terminaron los logs en vivo de {service}: {count:n} líneas en {took}, {why}.",
+        },
     },
     "logs.follow.why.time": {"en": "its time was up", "es": "se cumplió su tiempo"},
     "logs.follow.why.stopped": {"en": "stopped by {user}", "es": "detenido por {user}"},
@@ -429,8 +475,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "el hilo rechazó un mensaje: {detail}",
     },
     "logs.follow.capped": {
-        "en": "Only the first {kept} lines ({size} MB) were kept in the file.",
-        "es": "Solo se guardaron en el archivo las primeras {kept} líneas ({size} MB).",
+        "en": "Only the first {kept:n} lines ({size} MB) were kept in the file.",
+        "es": "Solo se guardaron en el archivo las primeras {kept:n} líneas ({size} MB).",
     },
     "logs.follow.file_in_thread": {
         "en": "The whole capture is attached in the thread as {name}.",
@@ -490,8 +536,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "Peticiones por tramo de latencia, desde que arrancó la API:",
     },
     "metrics.unknown": {
-        "en": "There is no metric {name} among the {count} families of /metrics.",
-        "es": "No hay métrica {name} entre las {count} familias de /metrics.",
+        "en": "There is no metric {name} among the {count:n} families of /metrics.",
+        "es": "No hay métrica {name} entre las {count:n} familias de /metrics.",
     },
     "metrics.close": {"en": "Close names: {names}", "es": "Nombres parecidos: {names}"},
     "metrics.latency_summary": {
@@ -509,8 +555,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "metrics.field.errors": {"en": "5xx share", "es": "Porcentaje 5xx"},
     "metrics.field.worst": {"en": "Worst p95", "es": "Peor p95"},
     "metrics.field.cache": {"en": "Cache hit rate", "es": "Aciertos de caché"},
-    "metrics.more_rows": {"en": "…and {count} more samples.", "es": "…y {count} muestras más."},
-    "metrics.family_summary": {"en": "{name}: {count} samples.", "es": "{name}: {count} muestras."},
+    "metrics.more_rows": {
+        "en": {"one": "…and {count:n} more sample.", "other": "…and {count:n} more samples."},
+        "es": {"one": "…y {count:n} muestra más.", "other": "…y {count:n} muestras más."},
+    },
+    "metrics.family_summary": {
+        "en": {"one": "{name}: {count:n} sample.", "other": "{name}: {count:n} samples."},
+        "es": {"one": "{name}: {count:n} muestra.", "other": "{name}: {count:n} muestras."},
+    },
     # diagnose (/ops diagnose <section>)
     "diagnose.title": {"en": "Diagnose: {section}", "es": "Diagnóstico: {section}"},
     "diagnose.section.api": {"en": "API not responding", "es": "API no responde"},
@@ -518,14 +570,23 @@ CATALOG: dict[str, dict[str, str]] = {
     "diagnose.section.redis": {"en": "Redis disconnected", "es": "Redis desconectado"},
     "diagnose.section.payments": {"en": "Payments not processing", "es": "Pagos no procesándose"},
     "diagnose.section.slow": {"en": "Slow system", "es": "Sistema lento"},
-    "diagnose.summary.ok": {"en": "All {count} findings are ok.", "es": "Los {count} hallazgos están bien."},
+    "diagnose.summary.ok": {
+        "en": {"one": "The {count:n} finding is ok.", "other": "All {count:n} findings are ok."},
+        "es": {"one": "El {count:n} hallazgo está bien.", "other": "Los {count:n} hallazgos están bien."},
+    },
     "diagnose.summary.bad": {
-        "en": "{bad} of {count} findings need attention: {names}.",
-        "es": "{bad} de {count} hallazgos requieren atención: {names}.",
+        "en": "{bad:one=# of {count:n} findings needs|other=# of {count:n} findings need} attention: {names}.",
+        "es": "{bad:one=# de {count:n} hallazgos requiere|other=# de {count:n} hallazgos requieren} atención: {names}.",
     },
     "diagnose.timing": {
-        "en": "{count} steps ran at once in {took}s (one after another they took {sequential}s).",
-        "es": "{count} pasos corrieron a la vez en {took}s (uno tras otro tomaron {sequential}s).",
+        "en": {
+            "one": "{count:n} step ran in {took:.2n}s.",
+            "other": "{count:n} steps ran at once in {took:.2n}s (one after another they took {sequential:.2n}s).",
+        },
+        "es": {
+            "one": "{count:n} paso corrió en {took:.2n}s.",
+            "other": "{count:n} pasos corrieron a la vez en {took:.2n}s (uno tras otro tomaron {sequential:.2n}s).",
+        },
     },
     "diagnose.skipped": {
         "en": "Not checked (not configured in ops.yml): {names}.",
@@ -533,8 +594,8 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "diagnose.step.container": {"en": "{service} container", "es": "contenedor {service}"},
     "diagnose.step.log_errors": {
-        "en": "errors in {service}'s last {lines} log lines",
-        "es": "errores en las últimas {lines} líneas de log de {service}",
+        "en": "errors in {service}'s last {lines:n} log lines",
+        "es": "errores en las últimas {lines:n} líneas de log de {service}",
     },
     "diagnose.step.health": {"en": "GET {path}", "es": "GET {path}"},
     "diagnose.step.connections": {"en": "connections (pg_stat_activity)", "es": "conexiones (pg_stat_activity)"},
@@ -551,8 +612,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "diagnose.container": {"en": "{name} is {state}", "es": "{name} está {state}"},
     "diagnose.no_log_lines": {"en": "no log lines", "es": "sin líneas de log"},
     "diagnose.log_errors": {
-        "en": "{errors} of {lines} lines mention an error",
-        "es": "{errors} de {lines} líneas mencionan un error",
+        "en": "{errors:one=# of {lines:n} lines mentions|other=# of {lines:n} lines mention} an error",
+        "es": "{errors:one=# de {lines:n} líneas menciona|other=# de {lines:n} líneas mencionan} un error",
     },
     "diagnose.last_errors": {
         "en": "Last errors in {service}'s logs:",
@@ -563,8 +624,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{detail}, más lento que {limit} ms",
     },
     "diagnose.connections": {
-        "en": "{count} connections to {db} ({states}); {total} of {max} allowed in the server",
-        "es": "{count} conexiones a {db} ({states}); {total} de {max} permitidas en el servidor",
+        "en": {
+            "one": "{count:n} connection to {db} ({states}); {total:n} of {max:n} allowed in the server",
+            "other": "{count:n} connections to {db} ({states}); {total:n} of {max:n} allowed in the server",
+        },
+        "es": {
+            "one": "{count:n} conexión a {db} ({states}); {total:n} de {max:n} permitidas en el servidor",
+            "other": "{count:n} conexiones a {db} ({states}); {total:n} de {max:n} permitidas en el servidor",
+        },
     },
     "diagnose.ping": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
     "diagnose.memory": {"en": "{used} of {max} used ({share})", "es": "{used} de {max} en uso ({share})"},
@@ -577,14 +644,26 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "ninguna línea de webhook en los últimos {window}: ¿están llegando los webhooks?",
     },
     "diagnose.webhooks": {
-        "en": "{count} webhook lines in the last {window}, the last {ago} ago; {errors} of them mention an error",
-        "es": "{count} líneas de webhook en los últimos {window}, la última hace {ago}; {errors} mencionan un error",
+        "en": {
+            "one": "{count:n} webhook line in the last {window}, {ago}; {errors:one=it mentions|other=# of them mention} an error",
+            "other": "{count:n} webhook lines in the last {window}, the last {ago}; {errors:one=# of them mentions|other=# of them mention} an error",
+        },
+        "es": {
+            "one": "{count:n} línea de webhook en los últimos {window}, {ago}; {errors:one=menciona|other=# mencionan} un error",
+            "other": "{count:n} líneas de webhook en los últimos {window}, la última {ago}; {errors:one=# menciona|other=# mencionan} un error",
+        },
     },
     "diagnose.webhook_errors": {"en": "Last webhook errors:", "es": "Últimos errores de webhooks:"},
     "diagnose.failed_none": {"en": "no failed jobs in {queue}", "es": "no hay jobs fallidos en {queue}"},
     "diagnose.failed_jobs": {
-        "en": "{count} failed jobs in {queue}; top reasons: {reasons}",
-        "es": "{count} jobs fallidos en {queue}; motivos principales: {reasons}",
+        "en": {
+            "one": "{count:n} failed job in {queue}; top reasons: {reasons}",
+            "other": "{count:n} failed jobs in {queue}; top reasons: {reasons}",
+        },
+        "es": {
+            "one": "{count:n} job fallido en {queue}; motivos principales: {reasons}",
+            "other": "{count:n} jobs fallidos en {queue}; motivos principales: {reasons}",
+        },
     },
     "diagnose.latency": {
         "en": "slowest route {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} routes, {basis})",
@@ -639,8 +718,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "containers.after": {"en": "{name}: {state}", "es": "{name}: {state}"},
     "containers.restart.title": {"en": "Restart {service}", "es": "Reiniciar {service}"},
     "containers.restart.preview": {
-        "en": "Will restart {count} container(s):",
-        "es": "Se reiniciarán {count} contenedor(es):",
+        "en": {"one": "Will restart {count:n} container:", "other": "Will restart {count:n} containers:"},
+        "es": {"one": "Se reiniciará {count:n} contenedor:", "other": "Se reiniciarán {count:n} contenedores:"},
     },
     "containers.restart.done": {"en": "{service} restarted and running.", "es": "{service} reiniciado y corriendo."},
     "containers.restart.failed": {
@@ -648,7 +727,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{service} se reinició pero no está corriendo.",
     },
     "containers.stop.title": {"en": "Stop {service}", "es": "Detener {service}"},
-    "containers.stop.preview": {"en": "Will stop {count} container(s):", "es": "Se detendrán {count} contenedor(es):"},
+    "containers.stop.preview": {
+        "en": {"one": "Will stop {count:n} container:", "other": "Will stop {count:n} containers:"},
+        "es": {"one": "Se detendrá {count:n} contenedor:", "other": "Se detendrán {count:n} contenedores:"},
+    },
     "containers.stop.done": {"en": "{service} stopped.", "es": "{service} detenido."},
     "containers.stop.failed": {"en": "{service} did not stop.", "es": "{service} no se detuvo."},
     "containers.start.title": {"en": "Start {service}", "es": "Iniciar {service}"},
@@ -703,22 +785,37 @@ CATALOG: dict[str, dict[str, str]] = {
     "cache.stats.hit_rate": {"en": "Hit rate", "es": "Tasa de aciertos"},
     "cache.stats.evicted": {"en": "Evicted keys", "es": "Claves desalojadas"},
     "cache.stats.columns": {"en": "DB|KEYS|WITH TTL", "es": "BD|CLAVES|CON TTL"},
-    "cache.stats.summary": {"en": "{keys} keys, hit rate {rate}.", "es": "{keys} claves, tasa de aciertos {rate}."},
+    "cache.stats.summary": {
+        "en": {"one": "{keys:n} key, hit rate {rate}.", "other": "{keys:n} keys, hit rate {rate}."},
+        "es": {"one": "{keys:n} clave, tasa de aciertos {rate}.", "other": "{keys:n} claves, tasa de aciertos {rate}."},
+    },
     "cache.ping.title": {"en": "Cache PING", "es": "PING de caché"},
     "cache.ping.summary": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
     "cache.flush.title": {"en": "Cache of tenant {tenant}", "es": "Caché del tenant {tenant}"},
     "cache.flush.progress": {"en": "deleted {deleted} keys so far", "es": "{deleted} claves borradas hasta ahora"},
     "cache.flush.done": {
-        "en": "Deleted {deleted} cache keys of tenant {tenant} in {seconds}s.",
-        "es": "Se borraron {deleted} claves de caché del tenant {tenant} en {seconds}s.",
+        "en": {
+            "one": "Deleted {deleted:n} cache key of tenant {tenant} in {seconds:.2n}s.",
+            "other": "Deleted {deleted:n} cache keys of tenant {tenant} in {seconds:.2n}s.",
+        },
+        "es": {
+            "one": "Se borró {deleted:n} clave de caché del tenant {tenant} en {seconds:.2n}s.",
+            "other": "Se borraron {deleted:n} claves de caché del tenant {tenant} en {seconds:.2n}s.",
+        },
     },
     "cache.flush.interrupted": {
         "en": "The flush of tenant {tenant} STOPPED after deleting {deleted} keys: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
         "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted} claves: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
     },
     "cache.preview.tenant": {
-        "en": "{count} keys match `{pattern}` and would be deleted. Nothing has been deleted yet.",
-        "es": "{count} claves coinciden con `{pattern}` y se borrarían. Aún no se borró nada.",
+        "en": {
+            "one": "{count:n} key matches `{pattern}` and would be deleted. Nothing has been deleted yet.",
+            "other": "{count:n} keys match `{pattern}` and would be deleted. Nothing has been deleted yet.",
+        },
+        "es": {
+            "one": "{count:n} clave coincide con `{pattern}` y se borraría. Aún no se borró nada.",
+            "other": "{count:n} claves coinciden con `{pattern}` y se borrarían. Aún no se borró nada.",
+        },
     },
     "cache.preview.samples": {"en": "For example:", "es": "Por ejemplo:"},
     "cache.flush_all.title": {"en": "Flush the stack's cache database", "es": "Vaciar la base de caché del stack"},
@@ -750,8 +847,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "tenant {tenant} activado (estaba {was}); su caché se vuelve a llenar con el uso.",
     },
     "tenant.disabled_flushed": {
-        "en": "{disabled}; {deleted} cache keys deleted in {seconds}s.",
-        "es": "{disabled}; {deleted} claves de caché borradas en {seconds}s.",
+        "en": "{disabled}; {deleted:one=# cache key deleted|other=# cache keys deleted} in {seconds:.2n}s.",
+        "es": "{disabled}; {deleted:one=# clave de caché borrada|other=# claves de caché borradas} en {seconds:.2n}s.",
     },
     "tenant.disabled_flush_failed": {
         "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted} keys: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
@@ -823,15 +920,18 @@ CATALOG: dict[str, dict[str, str]] = {
     "queue.jobs_columns": {"en": "JOB|FAILED|TRIES|REASON", "es": "JOB|FALLÓ|INTENTOS|MOTIVO"},
     "queue.effect_columns": {"en": "JOBS|BEFORE|NOW", "es": "JOBS|ANTES|AHORA"},
     "queue.list_summary": {
-        "en": "{count} queues, {failed} failed jobs in all.",
-        "es": "{count} colas, {failed} jobs fallidos en total.",
+        "en": "{count:one=# queue|other=# queues}, {failed:one=# failed job|other=# failed jobs} in all.",
+        "es": "{count:one=# cola|other=# colas}, {failed:one=# job fallido|other=# jobs fallidos} en total.",
     },
     "queue.none": {"en": "Bull Board reports no queues.", "es": "Bull Board no informa ninguna cola."},
     "queue.missing": {
         "en": "Configured but not on Bull Board: {queues}",
         "es": "Configuradas pero ausentes en Bull Board: {queues}",
     },
-    "queue.summary": {"en": "{queue}: {failed} failed jobs.", "es": "{queue}: {failed} jobs fallidos."},
+    "queue.summary": {
+        "en": {"one": "{queue}: {failed:n} failed job.", "other": "{queue}: {failed:n} failed jobs."},
+        "es": {"one": "{queue}: {failed:n} job fallido.", "other": "{queue}: {failed:n} jobs fallidos."},
+    },
     "queue.no_failed": {"en": "No failed jobs.", "es": "No hay jobs fallidos."},
     "queue.no_reason": {"en": "(no reason given)", "es": "(sin motivo)"},
     "queue.ago": {"en": "{age} ago", "es": "hace {age}"},
@@ -840,7 +940,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Failure reasons (newest {read} of {total} failed jobs):",
         "es": "Motivos de fallo (los {read} más recientes de {total} jobs fallidos):",
     },
-    "queue.reasons_more": {"en": "…and {count} other reasons", "es": "…y {count} motivos más"},
+    "queue.reasons_more": {
+        "en": {"one": "…and {count:n} other reason", "other": "…and {count:n} other reasons"},
+        "es": {"one": "…y {count:n} motivo más", "other": "…y {count:n} motivos más"},
+    },
     "queue.jobs_shown": {
         "en": "Showing the newest {shown} of {total} failed jobs.",
         "es": "Se muestran los {shown} más recientes de {total} jobs fallidos.",
@@ -849,8 +952,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "queue.retry_title": {"en": "Retry failed jobs of {queue}", "es": "Reintentar jobs fallidos de {queue}"},
     "queue.retry_job_title": {"en": "Retry job {job} of {queue}", "es": "Reintentar el job {job} de {queue}"},
     "queue.preview_all": {
-        "en": "Would retry every failed job of {queue}: {count} now. They go back to waiting and run again.",
-        "es": "Se reintentaría cada job fallido de {queue}: {count} ahora. Vuelven a la espera y se ejecutan de nuevo.",
+        "en": "Would retry every failed job of {queue}: {count:n} now. They go back to waiting and run again.",
+        "es": "Se reintentaría cada job fallido de {queue}: {count:n} ahora. Vuelven a la espera y se ejecutan de nuevo.",
     },
     "queue.preview_job": {
         "en": "Would retry job {job} of {queue}, failed {ago} (tries: {tries}): {reason}",
@@ -865,12 +968,24 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "El job {job} de {queue} está {state}, no fallido: nada que reintentar.",
     },
     "queue.retried_all": {
-        "en": "Bull Board retried {count} failed jobs of {queue}.",
-        "es": "Bull Board reintentó {count} jobs fallidos de {queue}.",
+        "en": {
+            "one": "Bull Board retried {count:n} failed job of {queue}.",
+            "other": "Bull Board retried {count:n} failed jobs of {queue}.",
+        },
+        "es": {
+            "one": "Bull Board reintentó {count:n} job fallido de {queue}.",
+            "other": "Bull Board reintentó {count:n} jobs fallidos de {queue}.",
+        },
     },
     "queue.retried_skipped": {
-        "en": "{count} could not be retried (they changed state meanwhile).",
-        "es": "{count} no se pudieron reintentar (cambiaron de estado mientras tanto).",
+        "en": {
+            "one": "{count:n} could not be retried (it changed state meanwhile).",
+            "other": "{count:n} could not be retried (they changed state meanwhile).",
+        },
+        "es": {
+            "one": "{count:n} no se pudo reintentar (cambió de estado mientras tanto).",
+            "other": "{count:n} no se pudieron reintentar (cambiaron de estado mientras tanto).",
+        },
     },
     "queue.retried_job": {
         "en": "Bull Board retried job {job} of {queue}.",
@@ -910,14 +1025,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{n}. {label} — FALLÓ tras {elapsed}: {detail}",
     },
     "steps.state.skipped": {"en": "{n}. {label} — not run", "es": "{n}. {label} — no ejecutado"},
-    "steps.summary.starting": {"en": "Starting {total} steps…", "es": "Iniciando {total} pasos…"},
+    "steps.summary.starting": {
+        "en": {"one": "Starting {total:n} step…", "other": "Starting {total:n} steps…"},
+        "es": {"one": "Iniciando {total:n} paso…", "other": "Iniciando {total:n} pasos…"},
+    },
     "steps.summary.running": {
         "en": "Step {n} of {total} running ({elapsed} so far).",
         "es": "Ejecutando el paso {n} de {total} ({elapsed} hasta ahora).",
     },
     "steps.summary.done": {
-        "en": "All {total} steps done in {elapsed}.",
-        "es": "Los {total} pasos terminaron en {elapsed}.",
+        "en": {"one": "{total:n} step done in {elapsed}.", "other": "All {total:n} steps done in {elapsed}."},
+        "es": {
+            "one": "{total:n} paso terminado en {elapsed}.",
+            "other": "Los {total:n} pasos terminaron en {elapsed}.",
+        },
     },
     "steps.summary.failed": {
         "en": "Stopped at step {n} of {total} ({label}): {detail}. The steps after it were not run.",
@@ -925,7 +1046,10 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "steps.next": {"en": "What to do next: {hint}", "es": "Qué hacer ahora: {hint}"},
     "steps.tail": {"en": "Last lines of step {n}:", "es": "Últimas líneas del paso {n}:"},
-    "steps.omitted": {"en": "[… {count} lines left out …]", "es": "[… {count} líneas omitidas …]"},
+    "steps.omitted": {
+        "en": {"one": "[… {count:n} line left out …]", "other": "[… {count:n} lines left out …]"},
+        "es": {"one": "[… {count:n} línea omitida …]", "other": "[… {count:n} líneas omitidas …]"},
+    },
     "steps.preview": {
         "en": "Confirming runs: {label}\nNothing has run yet.",
         "es": "Al confirmar se ejecuta: {label}\nAún no se ejecutó nada.",
@@ -981,14 +1105,17 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "steps.label.dump": {"en": "pg_dump | gzip → {dir}/{name}", "es": "pg_dump | gzip → {dir}/{name}"},
     "steps.label.revert": {"en": "git revert {commit} in {repo}", "es": "git revert {commit} en {repo}"},
-    "steps.health.ok": {"en": "{count} checks pass", "es": "{count} chequeos pasan"},
+    "steps.health.ok": {
+        "en": {"one": "{count:n} check passes", "other": "{count:n} checks pass"},
+        "es": {"one": "{count:n} chequeo pasa", "other": "{count:n} chequeos pasan"},
+    },
     "steps.health.failed": {
-        "en": "{bad} of {count} checks fail: {names}",
-        "es": "{bad} de {count} chequeos fallan: {names}",
+        "en": "{bad:one=# of {count:n} checks fails|other=# of {count:n} checks fail}: {names}",
+        "es": "{bad:one=# de {count:n} chequeos falla|other=# de {count:n} chequeos fallan}: {names}",
     },
     "steps.health.retrying": {
-        "en": "{bad} of {count} checks not passing yet (try {attempt})",
-        "es": "{bad} de {count} chequeos aún no pasan (intento {attempt})",
+        "en": "{bad:n} of {count:n} checks not passing yet (try {attempt})",
+        "es": "{bad:one=# de {count:n} chequeos aún no pasa|other=# de {count:n} chequeos aún no pasan} (intento {attempt})",
     },
     # database (runbook "Gestión de Base de Datos", "Backups y Recuperación")
     "arg.bad_migration": {
@@ -1010,14 +1137,26 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "PID|USUARIO|ESTADO|EN ESTADO HACE|CONSULTA",
     },
     "db.connections.summary": {
-        "en": "{count} connections to {db} ({states}); {total} of max_connections {max} in use on the server.",
-        "es": "{count} conexiones a {db} ({states}); {total} de max_connections {max} en uso en el servidor.",
+        "en": {
+            "one": "{count:n} connection to {db} ({states}); {total:n} of max_connections {max:n} in use on the server.",
+            "other": "{count:n} connections to {db} ({states}); {total:n} of max_connections {max:n} in use on the server.",
+        },
+        "es": {
+            "one": "{count:n} conexión a {db} ({states}); {total:n} de max_connections {max:n} en uso en el servidor.",
+            "other": "{count:n} conexiones a {db} ({states}); {total:n} de max_connections {max:n} en uso en el servidor.",
+        },
     },
     "db.slow.title": {"en": "Slowest {count} queries of {db}", "es": "Las {count} consultas más lentas de {db}"},
     "db.slow.columns": {"en": "MEAN MS|CALLS|TOTAL MS|ROWS|QUERY", "es": "MEDIA MS|LLAMADAS|TOTAL MS|FILAS|CONSULTA"},
     "db.slow.summary": {
-        "en": "{count} queries by mean time; the slowest takes {worst} ms on average.",
-        "es": "{count} consultas por tiempo medio; la más lenta tarda {worst} ms en promedio.",
+        "en": {
+            "one": "{count:n} query by mean time; the slowest takes {worst} ms on average.",
+            "other": "{count:n} queries by mean time; the slowest takes {worst} ms on average.",
+        },
+        "es": {
+            "one": "{count:n} consulta por tiempo medio; la más lenta tarda {worst} ms en promedio.",
+            "other": "{count:n} consultas por tiempo medio; la más lenta tarda {worst} ms en promedio.",
+        },
     },
     "db.slow.empty": {
         "en": "pg_stat_statements has no statements for {db} yet.",
@@ -1142,8 +1281,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "deploy.history.title": {"en": "Deploy history of {repo}", "es": "Historial de deploy de {repo}"},
     "deploy.history.columns": {"en": "COMMIT|DATE|AUTHOR|SUBJECT", "es": "COMMIT|FECHA|AUTOR|ASUNTO"},
     "deploy.history.summary": {
-        "en": "The last {count} commits of {branch} in {repo}.",
-        "es": "Los últimos {count} commits de {branch} en {repo}.",
+        "en": {
+            "one": "The last commit of {branch} in {repo}.",
+            "other": "The last {count:n} commits of {branch} in {repo}.",
+        },
+        "es": {
+            "one": "El último commit de {branch} en {repo}.",
+            "other": "Los últimos {count:n} commits de {branch} en {repo}.",
+        },
     },
     "deploy.history.hint": {
         "en": "To undo one: `{prefix} deploy rollback <commit>`.",
@@ -1229,15 +1374,27 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.column.time": {"en": "Time", "es": "Hora"},
     "report.column.who": {"en": "Who", "es": "Quién"},
     "report.column.what": {"en": "What", "es": "Qué"},
-    "report.cut": {"en": "… {count} lines cut from the middle …", "es": "… {count} líneas cortadas del medio …"},
+    "report.cut": {
+        "en": {"one": "… {count:n} line cut from the middle …", "other": "… {count:n} lines cut from the middle …"},
+        "es": {"one": "… {count:n} línea cortada del medio …", "other": "… {count:n} líneas cortadas del medio …"},
+    },
     "report.audit_cut": {
-        "en": "Only the first {count} audit rows are in this file.",
-        "es": "Solo las primeras {count} filas de auditoría están en este archivo.",
+        "en": {
+            "one": "Only the first audit row is in this file.",
+            "other": "Only the first {count:n} audit rows are in this file.",
+        },
+        "es": {
+            "one": "Solo la primera fila de auditoría está en este archivo.",
+            "other": "Solo las primeras {count:n} filas de auditoría están en este archivo.",
+        },
     },
     "report.not_yet": {"en": "not yet", "es": "aún no"},
     "report.figure.tta": {"en": "Time to acknowledge: {value}", "es": "Tiempo hasta el reconocimiento: {value}"},
     "report.figure.ttr": {"en": "Time to resolve: {value}", "es": "Tiempo hasta la resolución: {value}"},
-    "report.figure.pages": {"en": "Pages ({count}): {pages}", "es": "Avisos ({count}): {pages}"},
+    "report.figure.pages": {
+        "en": "Pages ({count:n}): {pages}",
+        "es": "Avisos ({count:n}): {pages}",
+    },
     "report.figure.destructive": {
         "en": "Destructive steps run: {count} ({outcomes})",
         "es": "Pasos destructivos ejecutados: {count} ({outcomes})",
@@ -1247,7 +1404,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "report.page.pending": {"en": "not sent yet", "es": "aún no enviado"},
     "report.page.stopped": {"en": "not needed (acknowledged)", "es": "no hizo falta (reconocido)"},
     "report.page.cancelled": {"en": "not needed (resolved)", "es": "no hizo falta (resuelto)"},
-    "report.last_lines": {"en": "Last {count} lines ({tz}):", "es": "Últimas {count} líneas ({tz}):"},
+    "report.last_lines": {
+        "en": {"one": "Last line ({tz}):", "other": "Last {count:n} lines ({tz}):"},
+        "es": {"one": "Última línea ({tz}):", "other": "Últimas {count:n} líneas ({tz}):"},
+    },
     "report.who": {"en": "{user} ({role})", "es": "{user} ({role})"},
     "report.late": {"en": ", {late} late", "es": ", con {late} de retraso"},
     "report.line.declared": {"en": "declared {sev}: {title}", "es": "declaró {sev}: {title}"},
@@ -1322,8 +1482,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "Prometheus no tiene datos de {what} en esa ventana.",
     },
     "metrics.chart.summary": {
-        "en": "{what} over the last {window} from Prometheus: {series} line(s), {points} points.",
-        "es": "{what} en los últimos {window} según Prometheus: {series} línea(s), {points} puntos.",
+        "en": "{what} over the last {window} from Prometheus: {series:one=# line|other=# lines}, {points:one=# point|other=# points}.",
+        "es": "{what} en los últimos {window} según Prometheus: {series:one=# línea|other=# líneas}, {points:one=# punto|other=# puntos}.",
     },
     "alerts.title": {"en": "Firing alerts", "es": "Alertas activas"},
     "alerts.columns": {
@@ -1376,7 +1536,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "alerts.button.expire": {"en": "Expire {id}", "es": "Expirar {id}"},
     "alerts.msg.counts": {
         "en": "{firing} firing, {resolved} resolved · since {since}",
-        "es": "{firing} activas, {resolved} resueltas · desde {since}",
+        "es": "{firing:one=# activa|other=# activas}, {resolved:one=# resuelta|other=# resueltas} · desde {since}",
     },
     "alerts.msg.runbook": {"en": "Runbook", "es": "Runbook"},
     "alerts.msg.resolved_one": {"en": "resolved", "es": "resuelta"},
@@ -1409,46 +1569,67 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "El bot ya ejecuta {limit} operaciones largas (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
     },
     "logs.follow.replies_lost": {
-        "en": "{count} messages could not be posted in the thread ({detail}); their lines are in the file.",
-        "es": "{count} mensajes no se pudieron publicar en el hilo ({detail}); sus líneas están en el archivo.",
+        "en": {
+            "one": "{count:n} message could not be posted in the thread ({detail}); its lines are in the file.",
+            "other": "{count:n} messages could not be posted in the thread ({detail}); their lines are in the file.",
+        },
+        "es": {
+            "one": "{count:n} mensaje no se pudo publicar en el hilo ({detail}); sus líneas están en el archivo.",
+            "other": "{count:n} mensajes no se pudieron publicar en el hilo ({detail}); sus líneas están en el archivo.",
+        },
     },
     "logs.follow.saved_on_host": {
-        "en": "The upload of the capture failed ({detail}), so it was saved on the bot's host: {path} ({count} lines).",
-        "es": "La subida de la captura falló ({detail}), así que se guardó en el servidor del bot: {path} ({count} líneas).",
+        "en": "The upload of the capture failed ({detail}), so it was saved on the bot's host: {path} ({count:one=# line|other=# lines}).",
+        "es": "La subida de la captura falló ({detail}), así que se guardó en el servidor del bot: {path} ({count:one=# línea|other=# líneas}).",
     },
     "logs.follow.not_saved": {
         "en": "The upload of the capture failed ({detail}) and it could not be saved on the bot's host either ({error}).",
         "es": "La subida de la captura falló ({detail}) y tampoco se pudo guardar en el servidor del bot ({error}).",
     },
     # bounded output, redaction and what a flush touches (helper "safety")
-    "output.cut": {"en": " … cut {count} characters", "es": " … {count} caracteres cortados"},
+    "output.cut": {
+        "en": {"one": " … cut {count:n} character", "other": " … cut {count:n} characters"},
+        "es": {"one": " … {count:n} carácter cortado", "other": " … {count:n} caracteres cortados"},
+    },
     "cache.preview.db": {
-        "en": "FLUSHDB would delete {keys} keys in database {where} of the stack's Redis (the one `stack.redis.url` names); no other database is touched. Nothing has been deleted yet.",
-        "es": "FLUSHDB borraría {keys} claves en la base {where} del Redis del stack (la que indica `stack.redis.url`); ninguna otra base se toca. Aún no se borró nada.",
+        "en": {
+            "one": "FLUSHDB would delete {keys:n} key in database {where} of the stack's Redis (the one `stack.redis.url` names); no other database is touched. Nothing has been deleted yet.",
+            "other": "FLUSHDB would delete {keys:n} keys in database {where} of the stack's Redis (the one `stack.redis.url` names); no other database is touched. Nothing has been deleted yet.",
+        },
+        "es": {
+            "one": "FLUSHDB borraría {keys:n} clave en la base {where} del Redis del stack (la que indica `stack.redis.url`); ninguna otra base se toca. Aún no se borró nada.",
+            "other": "FLUSHDB borraría {keys:n} claves en la base {where} del Redis del stack (la que indica `stack.redis.url`); ninguna otra base se toca. Aún no se borró nada.",
+        },
     },
     "cache.preview.queues": {
-        "en": "⚠️ This database also holds {count} Bull queue keys (`{pattern}`): the flush deletes those queues and their jobs too.",
-        "es": "⚠️ Esta base también guarda {count} claves de colas Bull (`{pattern}`): el borrado elimina también esas colas y sus jobs.",
+        "en": "⚠️ This database also holds {count:one=# Bull queue key|other=# Bull queue keys} (`{pattern}`): the flush deletes those queues and their jobs too.",
+        "es": "⚠️ Esta base también guarda {count:one=# clave de colas Bull|other=# claves de colas Bull} (`{pattern}`): el borrado elimina también esas colas y sus jobs.",
     },
     "cache.preview.bot": {
-        "en": "⚠️ This database is also the bot's own (REDIS_URL, prefix `{prefix}`): its {count} keys (pending confirmations, duplicate checks) go too, so pending buttons will say expired.",
-        "es": "⚠️ Esta base es también la del bot (REDIS_URL, prefijo `{prefix}`): sus {count} claves (confirmaciones pendientes, control de duplicados) también se borran, así que los botones pendientes dirán que expiraron.",
+        "en": "⚠️ This database is also the bot's own (REDIS_URL, prefix `{prefix}`): its {count:one=# key|other=# keys} (pending confirmations, duplicate checks) go too, so pending buttons will say expired.",
+        "es": "⚠️ Esta base es también la del bot (REDIS_URL, prefijo `{prefix}`): {count:one=su # clave|other=sus # claves} (confirmaciones pendientes, control de duplicados) también se borran, así que los botones pendientes dirán que expiraron.",
     },
     "cache.preview.others": {
         "en": "Other databases on this server, not touched: {dbs}.",
         "es": "Otras bases de este servidor, que no se tocan: {dbs}.",
     },
     "cache.flush_db.done": {
-        "en": "FLUSHDB of {where} done: {keys} keys were there just before, {left} left.",
-        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes, quedan {left}.",
+        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before, {left:n} left.",
+        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes, quedan {left:n}.",
     },
     "cache.flush_db.refilled": {
-        "en": "FLUSHDB of {where} done: {keys} keys were there just before; {left} are there again (written since the flush).",
-        "es": "FLUSHDB de {where} hecho: había {keys} claves justo antes; ya hay {left} de nuevo (escritas tras el borrado).",
+        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before; {left:n} are there again (written since the flush).",
+        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes; ya hay {left:n} de nuevo (escritas tras el borrado).",
     },
     "output.cut_lines": {
-        "en": "… {count} earlier lines cut to keep the file under {size}",
-        "es": "… {count} líneas anteriores cortadas para que el archivo no pase de {size}",
+        "en": {
+            "one": "… {count:n} earlier line cut to keep the file under {size}",
+            "other": "… {count:n} earlier lines cut to keep the file under {size}",
+        },
+        "es": {
+            "one": "… {count:n} línea anterior cortada para que el archivo no pase de {size}",
+            "other": "… {count:n} líneas anteriores cortadas para que el archivo no pase de {size}",
+        },
     },
     # backups: retention per origin (helper "perf", bot/procedures/backups.py, handlers/database.py)
     "steps.label.prune.on_demand": {
@@ -1649,6 +1830,28 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "not checked again (the section no longer has it)",
         "es": "no se volvió a chequear (la sección ya no lo tiene)",
     },
+    # --- Language (issue 13): argument errors pydantic or shlex would say in English; alert summaries
+    "arg.unbalanced_quote": {
+        "en": "a quote is not closed (or a `\\` ends the line)",
+        "es": "hay una comilla sin cerrar (o la línea termina en `\\`)",
+    },
+    "arg.not_valid": {"en": "is not a valid value", "es": "no es un valor válido"},
+    "arg.bad_form": {"en": "does not have the expected form", "es": "no tiene la forma esperada"},
+    "arg.too_short": {
+        "en": "is too short (at least {limit} characters)",
+        "es": "es demasiado corto (mínimo {limit} caracteres)",
+    },
+    "arg.not_number": {"en": "must be a number", "es": "debe ser un número"},
+    "container.up": {"en": "up {took}", "es": "activo desde hace {took}"},
+    "container.exited": {"en": "exited ({code})", "es": "terminado (código {code})"},
+    "container.state.created": {"en": "created", "es": "creado"},
+    "container.state.paused": {"en": "paused", "es": "en pausa"},
+    "container.state.restarting": {"en": "restarting", "es": "reiniciándose"},
+    "container.state.removing": {"en": "removing", "es": "eliminándose"},
+    "container.state.dead": {"en": "dead", "es": "muerto"},
+    "alerts.summary.firing": {"en": "{name}: {firing:n} firing", "es": "{name}: {firing:one=# activa|other=# activas}"},
+    "alerts.summary.resolved": {"en": "{name}: resolved", "es": "{name}: resuelta"},
+    "arg.not_bool": {"en": "must be yes or no (true/false)", "es": "debe ser sí o no (true/false)"},
 }
 
 
@@ -1726,22 +1929,77 @@ class Msg:
         return Catalog("en")(self.key, **self.fields)
 
 
+class _Formatter(string.Formatter):
+    """`str.format` plus the catalog's specs: `{x:n}` a localized number, timedeltas localized."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, timedelta) and not format_spec:
+            return lc.format_duration(value, self.locale)
+        if "=" in format_spec:  # inline plural: `one=# línea|other=# líneas`
+            variants = dict(part.partition("=")[::2] for part in format_spec.split("|"))
+            return pick_plural(variants, value, self.locale).replace("#", lc.format_number(value, self.locale))
+        if format_spec.endswith("n") and format_spec[:-1] in ("", ".0", ".1", ".2", ".3"):
+            decimals = int(format_spec[-2]) if format_spec[:-1] else None
+            return lc.format_number(value, self.locale, decimals)
+        try:
+            return str(super().format_field(value, format_spec))
+        except (ValueError, TypeError):  # a spec that does not fit the value: the value as it is
+            return str(value)
+
+
+def pick_plural(variants: dict[str, str], count: Any, locale: str) -> str:
+    """The variant for `count`'s CLDR category, else `other`, else any."""
+    category = lc.plural_category(count, locale)
+    return variants.get(category) or variants.get("other") or next(iter(variants.values()), "")
+
+
+def plural_count(variants: dict[str, str], fields: dict[str, Any]) -> Any:
+    """What picks a plural entry's variant: `count`, else the first number field of `other`."""
+    if "count" in fields:
+        return fields["count"]
+    for _, name, _, _ in string.Formatter().parse(variants.get("other", "")):
+        if name and lc.is_number(fields.get(name)):
+            return fields[name]
+    return None
+
+
 class Catalog:
     """Looks up sentences for one locale and fills their `{fields}`."""
 
     def __init__(self, locale: str = "en") -> None:
         self.locale = locale if locale in LOCALES else "en"
+        self._formatter = _Formatter(self.locale)
 
     def __call__(self, key: str, /, **fields: Any) -> str:
         entry = CATALOG.get(key)
         if entry is None:
             return key
         fields = {name: self.text(value) if isinstance(value, Msg) else value for name, value in fields.items()}
-        template = entry.get(self.locale) or entry["en"]
+        value = entry.get(self.locale) or entry["en"]
+        template = pick_plural(value, plural_count(value, fields), self.locale) if isinstance(value, dict) else value
         try:
-            return template.format(**fields)
-        except (KeyError, IndexError, ValueError):
+            return self._formatter.vformat(template, (), fields)
+        except (KeyError, IndexError, ValueError, AttributeError):
             return template
+
+    def number(self, value: Any, decimals: int | None = None) -> str:
+        """`20,000` / `20.000` (Babel's `format_decimal` for this locale)."""
+        return lc.format_number(value, self.locale, decimals)
+
+    def duration(self, delta: timedelta) -> str:
+        """`1h 5m` / `1h 5min`: at most two units."""
+        return lc.format_duration(delta, self.locale)
+
+    def words(self, items: list[str], style: str = "standard") -> str:
+        """`a, b, and c` / `a, b y c` (Babel's list patterns; `or` style for alternatives)."""
+        return lc.format_words(items, self.locale, style)
+
+    def ago(self, delta: timedelta) -> str:
+        """`5 min. ago` / `hace 5 min`."""
+        return lc.format_ago(delta, self.locale)
 
     def text(self, value: Msg | str) -> str:
         """A Msg in this language, or a plain string as it is."""

@@ -95,7 +95,7 @@ class Redactor:
 
     def cut_note(self, count: int) -> str:
         """The marker put where text was cut, in the configured language."""
-        return self._t("output.cut", count=f"{count:,}")
+        return self._t("output.cut", count=count)
 
     def _mask_split_secret(self, head: str) -> str:
         for secret in self._secrets:
