@@ -1488,6 +1488,22 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
         "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
     },
+    # --- answers that cannot be misread (issue 13)
+    "time.zone_note": {"en": "Times in {zone}.", "es": "Horas en {zone}."},
+    "logs.grep.summary": {
+        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}); the last {shown} are shown.",
+        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}); se muestran las últimas {shown}.",
+    },
+    "logs.grep.none": {
+        "en": "No line of {container} ({window}) contains “{grep}” ({scanned} lines searched).",
+        "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned} líneas revisadas).",
+    },
+    "logs.grep.window.all": {"en": "the whole log", "es": "todo el log"},
+    "logs.grep.window.since": {"en": "the last {since}", "es": "los últimos {since}"},
+    "logs.grep.capped": {
+        "en": "The log is larger than {size}: only its newest {lines} lines were searched (from {since}). Narrow it with --since.",
+        "es": "El log supera {size}: solo se revisaron sus {lines} líneas más recientes (desde {since}). Acótalo con --since.",
+    },
 }
 
 
