@@ -1504,6 +1504,26 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The log is larger than {size}: only its newest {lines} lines were searched (from {since}). Narrow it with --since.",
         "es": "El log supera {size}: solo se revisaron sus {lines} líneas más recientes (desde {since}). Acótalo con --since.",
     },
+    "check.api_unreachable": {"en": "API unreachable: {reason}", "es": "API inalcanzable: {reason}"},
+    "check.name.http": {"en": "API {path}", "es": "API {path}"},
+    "check.name.postgres": {"en": "Postgres SELECT 1 (direct)", "es": "Postgres SELECT 1 (directo)"},
+    "check.name.redis": {"en": "Redis PING (direct)", "es": "Redis PING (directo)"},
+    "check.api_down_note": {
+        "en": "The API at {url} did not answer ({reason}): its health endpoints could not be asked. "
+        "This says nothing about the database or cache behind it.",
+        "es": "La API en {url} no respondió ({reason}): no se pudo consultar sus endpoints de salud. "
+        "Esto no dice nada de la base de datos ni del caché detrás de ella.",
+    },
+    "net.refused": {"en": "connection refused", "es": "conexión rechazada"},
+    "net.reset": {"en": "connection reset", "es": "conexión reiniciada"},
+    "net.no_route": {"en": "no route to host", "es": "sin ruta al host"},
+    "net.timeout": {"en": "timed out", "es": "se agotó el tiempo"},
+    "net.tls": {"en": "TLS handshake failed", "es": "falló el handshake TLS"},
+    "net.closed": {"en": "server closed the connection", "es": "el servidor cerró la conexión"},
+    "net.bad_url": {"en": "invalid URL", "es": "URL inválida"},
+    "net.dns": {"en": "host name not found", "es": "nombre de host no encontrado"},
+    "net.bad_answer": {"en": "malformed answer", "es": "respuesta mal formada"},
+    "net.other": {"en": "connection failed ({kind})", "es": "falló la conexión ({kind})"},
 }
 
 
