@@ -1524,6 +1524,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "net.dns": {"en": "host name not found", "es": "nombre de host no encontrado"},
     "net.bad_answer": {"en": "malformed answer", "es": "respuesta mal formada"},
     "net.other": {"en": "connection failed ({kind})", "es": "falló la conexión ({kind})"},
+    "error.role.who": {
+        "en": "`{operation}` needs the *{needed}* role; you have *{role}*. Nothing was run. {holders}",
+        "es": "`{operation}` requiere el rol *{needed}*; tienes *{role}*. No se ejecutó nada. {holders}",
+    },
+    "error.role.held_by": {"en": "Who holds it: {names}.", "es": "Quién lo tiene: {names}."},
+    "error.role.held_by_none": {
+        "en": "No one in the contact table holds it; it is given in ops.yml `{roles_key}`.",
+        "es": "Nadie de la tabla de contactos lo tiene; se asigna en ops.yml `{roles_key}`.",
+    },
+    "diagnose.remedy.needs_role": {
+        "en": "Not offered, they need the *{needed}* role ({who}): {labels}",
+        "es": "No se ofrecen, requieren el rol *{needed}* ({who}): {labels}",
+    },
 }
 
 
