@@ -1533,6 +1533,28 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "No one in the contact table holds it; it is given in ops.yml `{roles_key}`.",
         "es": "Nadie de la tabla de contactos lo tiene; se asigna en ops.yml `{roles_key}`.",
     },
+    "metrics.legend.window": {
+        "en": "Columns: REQUESTS is the total since the API started; REQ/S, 5XX and P50–P99 are over the last {seconds}s.",
+        "es": "Columnas: PETICIONES es el total desde que arrancó la API; PET/S, 5XX y P50–P99 son de los últimos {seconds}s.",
+    },
+    "metrics.legend.single": {
+        "en": "Columns: REQUESTS, 5XX and P50–P99 are since the API started; REQ/S is empty.",
+        "es": "Columnas: PETICIONES, 5XX y P50–P99 son desde que arrancó la API; PET/S queda vacío.",
+    },
+    "metrics.basis.window": {"en": "{label} (last {seconds}s)", "es": "{label} (últimos {seconds}s)"},
+    "metrics.basis.since_start": {"en": "{label} (since API start)", "es": "{label} (desde que arrancó la API)"},
+    "metrics.field.cache_api": {"en": "Cache hit rate (API's {name})", "es": "Aciertos de caché ({name} de la API)"},
+    "metrics.cache_source": {
+        "en": "As the API reports it in its {name} gauge; the Redis server's own rate is in `/ops cache stats`.",
+        "es": "Como la API lo informa en su gauge {name}; la tasa del propio servidor Redis está en `/ops cache stats`.",
+    },
+    "cache.stats.hit_rate_server": {"en": "Hit rate (Redis server)", "es": "Tasa de aciertos (servidor Redis)"},
+    "cache.stats.hit_rate_source": {
+        "en": "The hit rate is the Redis server's: keyspace_hits / (hits + misses) over every client's lookups "
+        "since it started {uptime} ago. It is not the API's cache_hit_rate (`/ops metrics cache`).",
+        "es": "La tasa de aciertos es la del servidor Redis: keyspace_hits / (hits + misses) de las consultas de "
+        "todos los clientes desde que arrancó hace {uptime}. No es el cache_hit_rate de la API (`/ops metrics cache`).",
+    },
     "diagnose.remedy.needs_role": {
         "en": "Not offered, they need the *{needed}* role ({who}): {labels}",
         "es": "No se ofrecen, requieren el rol *{needed}* ({who}): {labels}",
