@@ -11,22 +11,24 @@ count estimated from what was read), so the answer is still about *now*, and say
 from __future__ import annotations
 
 import asyncio
+import codecs
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import aiodocker
 import aiohttp
-from aiodocker.multiplexed import multiplexed_result_stream
 
 from bot.targets.docker import MAX_PENDING_LINE, ContainerInfo, DockerTarget
 from bot.text.errors import TargetError
 from bot.text.messages import Msg
 
-MAX_SCAN_CHARS = 64 * 1024 * 1024
-"""Characters of log read by one search pass (about 64 MB); past it only the newest part is searched."""
+MAX_SCAN_CHARS = 32 * 1024 * 1024
+"""Characters of log read by one search pass (about 32 MB, some 5 s at the 6 MB/s measured on a loaded 2-core machine); past it only the newest part is searched."""
+READ_CHUNK = 256 * 1024
+"""Bytes read from the engine at a time."""
 RETRIES = 4
 """Passes over the newest part at most: the work is bounded by (1 + RETRIES) × MAX_SCAN_CHARS."""
 
@@ -68,47 +70,78 @@ def split_stamp(line: str) -> LogLine:
     return LogLine(at, rest)
 
 
-async def _stream(docker: DockerTarget, info: ContainerInfo, params: dict[str, Any]) -> AsyncIterator[str]:
-    """The log's lines as the engine sends them, without ever holding the whole log.
+async def _frames(response: aiohttp.ClientResponse, tty: bool) -> AsyncIterator[str]:
+    """The log's text in network-sized pieces. Without a TTY the engine multiplexes stdout and
+    stderr in frames (8-byte header: stream, 3 zero bytes, big-endian size); they are cut out
+    of each chunk here in one loop, which is many times faster than reading frame by frame."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    buffer = bytearray()
+    async for data in response.content.iter_chunked(READ_CHUNK):
+        if tty:
+            yield decoder.decode(data)
+            continue
+        buffer += data
+        payloads: list[bytes] = []
+        pos = 0
+        while len(buffer) - pos >= 8:
+            size = int.from_bytes(buffer[pos + 4 : pos + 8], "big")
+            if len(buffer) - pos - 8 < size:
+                break
+            payloads.append(bytes(buffer[pos + 8 : pos + 8 + size]))
+            pos += 8 + size
+        del buffer[:pos]
+        if payloads:
+            yield decoder.decode(b"".join(payloads))
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+async def _stream(docker: DockerTarget, info: ContainerInfo, params: dict[str, Any]) -> AsyncIterator[list[str]]:
+    """The log's lines, a batch per network chunk, without ever holding the whole log.
 
     aiodocker only streams with `follow`, which never ends; its non-follow call returns one
-    list. So the request is made the way aiodocker makes it and decoded with its own frame
-    reader, chunk by chunk.
+    list. So the request is made the way aiodocker makes it, and the frames are read here.
     """
     client = docker._docker()
+    raw = await client.containers.container(info.id).show()
+    tty = bool((raw.get("Config") or {}).get("Tty"))
     query = {"stdout": True, "stderr": True, "follow": False, "timestamps": True, **params}
     async with client._query(f"containers/{info.id}/logs", method="GET", params=query) as response:
         pending = ""
-        stream = cast(AsyncIterator[str], multiplexed_result_stream(response, is_tty=False))  # type: ignore[no-untyped-call]
-        async for chunk in stream:
-            *lines, pending = (pending + chunk).split("\n")
-            for line in lines:
-                yield line.rstrip("\r")
-            while len(pending) > MAX_PENDING_LINE:
-                yield pending[:MAX_PENDING_LINE]
+        async for text in _frames(response, tty):
+            *lines, pending = (pending + text).split("\n")
+            if len(pending) > MAX_PENDING_LINE:  # a line without end: pass it on in pieces
+                lines.append(pending[:MAX_PENDING_LINE])
                 pending = pending[MAX_PENDING_LINE:]
+            if lines:
+                yield lines
         if pending:
-            yield pending
+            yield [pending]
 
 
 async def _pass(
     docker: DockerTarget, info: ContainerInfo, needle: str, keep: int, params: dict[str, Any], max_chars: int
 ) -> tuple[deque[LogLine], int, int, int, datetime | None]:
-    """One pass: (last matches, matched, lines read, chars read, time of the first line read)."""
+    """One pass: (last matches, matched, lines read, chars read, time of the first line read).
+
+    Only a line that contains the needle is split from its time: most lines cost one `in`."""
     found: deque[LogLine] = deque(maxlen=keep)
     matched = lines = chars = 0
     first: datetime | None = None
-    async for raw in _stream(docker, info, params):
-        line = split_stamp(raw)
-        if lines == 0:
-            first = line.at
-        lines += 1
-        chars += len(raw) + 1
-        if needle in line.text.lower():
-            matched += 1
-            found.append(line)
-        if chars >= max_chars:
-            break
+    async for batch in _stream(docker, info, params):
+        if lines == 0 and batch:
+            first = split_stamp(batch[0]).at
+        for raw in batch:
+            lines += 1
+            chars += len(raw) + 1
+            if needle in raw.lower():
+                line = split_stamp(raw.rstrip("\r"))
+                if needle in line.text.lower():  # not only in the time stamp
+                    matched += 1
+                    found.append(line)
+            if chars >= max_chars:
+                return found, matched, lines, chars, first
     return found, matched, lines, chars, first
 
 
