@@ -26,7 +26,8 @@ from bot.text.errors import TargetError
 from bot.text.messages import Msg
 
 MAX_SCAN_CHARS = 32 * 1024 * 1024
-"""Characters of log read by one search pass (about 32 MB, some 5 s at the 6 MB/s measured on a loaded 2-core machine); past it only the newest part is searched."""
+"""Characters of log read by one search pass (about 32 MB: some 5 s at the 6 MB/s measured on a
+loaded 2-core machine); past it only the newest part is searched."""
 READ_CHUNK = 256 * 1024
 """Bytes read from the engine at a time."""
 RETRIES = 4
