@@ -99,7 +99,7 @@ async def _grep(ctx: OpContext, docker: DockerTarget, args: LogsArgs, tz: ZoneIn
         )
         return Result(title=title, blocks=[Text(line) for line in [text, *notes]], summary=text)
     summary = ctx.t(
-        "logs.grep.summary",
+        "logs.grep.summary_all" if len(scan.lines) == scan.matched else "logs.grep.summary",
         grep=args.grep,
         matched=scan.matched,
         scanned=scan.scanned_lines,

@@ -95,3 +95,18 @@ async def test_a_log_line_shows_its_time_in_the_configured_zone(
     assert code_lines(result) == [f"{moment:%m-%d %H:%M:%S}  postgres ready"]
     summary = texts(result)
     assert summary.count("America/Santiago") == 1 and "Times in America/Santiago (UTC−03:00)" in summary
+
+
+async def test_when_every_match_fits_the_answer_says_all_are_shown(
+    make_runtime: RuntimeFactory, compose_project: str
+) -> None:
+    runtime = await make_runtime(base_config(project=compose_project))
+    result = await runtime.dispatcher.dispatch(
+        Invocation("logs api --grep 'boot line 29' --tail 50", "U0VIEW", "C1", "slack")
+    )
+    # boot line 29 and 290..299: 11 matches, all of them within --tail 50
+    assert [line.split("  ", 1)[1] for line in code_lines(result)] == [
+        "boot line 29",
+        *(f"boot line {n}" for n in range(290, 300)),
+    ]
+    assert "matched 11 of" in texts(result) and "all shown" in texts(result)

@@ -1494,6 +1494,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}); the last {shown} are shown.",
         "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}); se muestran las últimas {shown}.",
     },
+    "logs.grep.summary_all": {
+        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}), all shown.",
+        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}), todas se muestran.",
+    },
     "logs.grep.none": {
         "en": "No line of {container} ({window}) contains “{grep}” ({scanned} lines searched).",
         "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned} líneas revisadas).",
