@@ -68,7 +68,7 @@ class LogsArgs(OpArgs):
 
 @operation("logs", LogsArgs)
 async def logs(ctx: OpContext, args: LogsArgs) -> Result:
-    """Recent log lines of a service's container, optionally filtered (case-insensitive)."""
+    """A service's log lines; --grep searches the whole log (or --since), then keeps the last N matches."""
     docker = docker_of(ctx)
     tz = times.zone(ctx.config.timezone)
     title = ctx.t("logs.title", service=args.service)

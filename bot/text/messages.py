@@ -1600,7 +1600,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "incident report": "La línea de tiempo del incidente (avisos, reconocimientos, notas, cada comando) y un borrador de postmortem como archivo.",
     "incident list": "Primero los incidentes abiertos, luego los últimos resueltos.",
     "incident resolve": "Resuelve un incidente con un resumen: duración, quién lo reconoció, avisos enviados.",
-    "logs": "Las últimas líneas de log del contenedor de un servicio, con filtro opcional (sin distinguir mayúsculas).",
+    "logs": "Las líneas de log de un servicio; --grep busca en todo el log (o --since) y deja las últimas N coincidencias.",
     "logs --follow": "Log en vivo de un servicio en un hilo, por lotes, acotado en el tiempo, con botón Detener.",
     "metrics": "Métricas de la API: latencia p50/p95/p99 por ruta, tasa de requests, porcentaje de 5xx, hit rate de caché.",
     "oncall": "Quién está de guardia ahora, por rol.",
