@@ -89,7 +89,8 @@ async def _grep(ctx: OpContext, docker: DockerTarget, args: LogsArgs, tz: ZoneIn
     window = ctx.t("logs.grep.window.since", since=_fmt(args.since)) if args.since else ctx.t("logs.grep.window.all")
     notes: list[str] = []
     if scan.capped:
-        since = times.stamped(scan.scanned_from, tz, "%Y-%m-%d %H:%M:%S") if scan.scanned_from else "?"
+        shown_at = times.local if scan.lines else times.stamped  # with lines, the summary says the zone once
+        since = shown_at(scan.scanned_from, tz, "%Y-%m-%d %H:%M:%S") if scan.scanned_from else "?"
         notes.append(
             ctx.t("logs.grep.capped", size=_size(log_scan.MAX_SCAN_CHARS), lines=scan.scanned_lines, since=since)
         )

@@ -71,7 +71,7 @@ async def test_a_log_larger_than_the_cap_is_searched_from_its_newest_part_and_sa
     assert "The log is larger than" in note and "Narrow it with --since" in note
     searched = int(re.search(r"only its newest (\d+) lines", note).group(1))  # type: ignore[union-attr]
     assert 0 < searched <= cap // 20, "no more than the cap was read (a log line here is over 20 characters)"
-    assert "America/Santiago" in note, "the time the search starts from says its zone"
+    assert note.count("America/Santiago") == 1, "the time the search starts from is in the zone said once"
     orders = [int(line.split("/orders/")[1].split()[0]) for line in code_lines(result)]
     assert len(orders) == 3 and orders == sorted(orders)
     if newest is not None:
