@@ -10,7 +10,7 @@ import pytest
 from conftest import RuntimeFactory, base_config
 
 from bot.core.dispatcher import Invocation
-from bot.output.results import Code, Result, Text
+from bot.output.results import Buttons, Checks, Code, Result, Text
 from bot.targets import log_scan
 
 
@@ -110,3 +110,21 @@ async def test_when_every_match_fits_the_answer_says_all_are_shown(
         *(f"boot line {n}" for n in range(290, 300)),
     ]
     assert "matched 11 of" in texts(result) and "all shown" in texts(result)
+
+
+async def test_diagnose_counts_what_its_own_webhook_button_then_finds(
+    make_runtime: RuntimeFactory, compose_project: str, redis_prefix: str
+) -> None:
+    """The runbook's webhook check and its button search the same 15 minutes: the button finds
+    the count diagnose reported (plus the lines the api wrote in between, one per 0.6 s)."""
+    runtime = await make_runtime(base_config(project=compose_project), redis_prefix=f"{redis_prefix}ans-diag:")
+    await asyncio.sleep(1.5)
+    diagnosed = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0VIEW", "C1", "slack"))
+    found = next(c for b in diagnosed.blocks if isinstance(b, Checks) for c in b.checks if "webhook" in c.name)
+    count = int(found.detail.split()[0])
+    button = next(
+        b for bs in diagnosed.blocks if isinstance(bs, Buttons) for b in bs.buttons if "--grep webhook" in b.command
+    )
+    clicked = await runtime.dispatcher.dispatch(Invocation(button.command, "U0VIEW", "C1", "button"))
+    matched = int(re.search(r"matched (\d+) of", texts(clicked)).group(1))  # type: ignore[union-attr]
+    assert count >= 2 and count <= matched <= count + 3, (count, matched)
