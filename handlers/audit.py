@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from bot.core.argtypes import SlackUser, positional
 from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation
 from bot.output.results import Result, Table, Text
+from bot.text import times
 
 
 class AuditArgs(OpArgs):
@@ -23,10 +22,10 @@ async def audit(ctx: OpContext, args: AuditArgs) -> Result:
     title = t("audit.title", count=args.count)
     if not rows:
         return Result(title=title, blocks=[Text(t("audit.empty"))])
-    tz = ZoneInfo(ctx.config.timezone)
+    tz = times.zone(ctx.config.timezone)
     table = [
         [
-            f"{r.at.astimezone(tz):%m-%d %H:%M:%S}",
+            times.local(r.at, tz, "%m-%d %H:%M:%S"),
             r.user_id,
             r.channel_id or "-",
             _command(r.operation, r.arguments),
@@ -36,7 +35,8 @@ async def audit(ctx: OpContext, args: AuditArgs) -> Result:
         ]
         for r in rows
     ]
-    return Result(title=title, blocks=[Table(t("audit.columns").split("|"), table)])
+    zone_note = Text(t("time.zone_note", zone=times.zone_label(tz)))
+    return Result(title=title, blocks=[Table(t("audit.columns").split("|"), table), zone_note])
 
 
 def _command(operation: str, arguments: dict[str, object]) -> str:

@@ -387,7 +387,7 @@ async def stats(ctx: OpContext, args: NoArgs) -> Result:
         (t("cache.stats.memory"), str(info.get("used_memory_human", "?"))),
         (t("cache.stats.hits"), number(t, hits)),
         (t("cache.stats.misses"), number(t, misses)),
-        (t("cache.stats.hit_rate"), rate),
+        (t("cache.stats.hit_rate_server"), rate),
         (t("cache.stats.evicted"), number(t, int(info.get("evicted_keys", 0)))),
     ]
     dbs = _keyspace(info)
@@ -399,6 +399,8 @@ async def stats(ctx: OpContext, args: NoArgs) -> Result:
         blocks.append(Table(t("cache.stats.columns").split("|"), rows))
     else:
         blocks.append(Text(t("cache.empty")))
+    # Not the API's cache_hit_rate (`/ops metrics cache`): the server counts every lookup since it started.
+    blocks.append(Text(t("cache.stats.hit_rate_source", uptime=uptime)))
     return Result(title=t("cache.stats.title"), blocks=list(blocks), summary=summary)
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.argtypes import DurationArg, ServiceName, option, positional
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation, preview_for
 from bot.core.verify import verified
 from bot.output.results import Attachment, Code, Fields, Result, Table, Text
+from bot.targets import log_scan
 from bot.targets.docker import ContainerInfo, DockerTarget
+from bot.targets.log_scan import LogLine, scan_logs, split_stamp
+from bot.text import times
 from bot.text.durations import format_duration
 from bot.text.errors import BotError
 from handlers.container_checks import verify_all
@@ -22,6 +26,8 @@ LINE_LIMIT = 1_000
 and the output goes as a file as well."""
 FILE_LINE_LIMIT = 20_000
 """Characters of one log line kept in the file (cut before redaction)."""
+LOG_TIME = "%m-%d %H:%M:%S"
+"""A log line's time in the message: month-day and seconds; the zone is said once above the lines."""
 FILE_CHARS = 1_000_000
 """About 1 MB of lines in the file, the newest; older ones are dropped with a note."""
 
@@ -66,25 +72,67 @@ class LogsArgs(OpArgs):
 
 @operation("logs", LogsArgs)
 async def logs(ctx: OpContext, args: LogsArgs) -> Result:
-    """Recent log lines of a service's container, optionally filtered (case-insensitive)."""
+    """A service's log lines; --grep searches the whole log (or --since), then keeps the last N matches."""
     docker = docker_of(ctx)
-    info, lines = await docker.logs(args.service, args.tail, args.since)
-    if args.grep:
-        needle = args.grep.lower()
-        lines = [line for line in lines if needle in line.lower()]
-    filters = ""
-    if args.grep:
-        filters += ctx.t("logs.filter.grep", grep=args.grep)
-    if args.since:
-        filters += ctx.t("logs.filter.since", since=args.since)
+    tz = times.zone(ctx.config.timezone)
     title = ctx.t("logs.title", service=args.service)
-    if not lines:
+    if args.grep:
+        return await _grep(ctx, docker, args, tz, title)
+    info, raw = await docker.logs(args.service, args.tail, args.since, timestamps=True)
+    filters = ctx.t("logs.filter.since", since=_fmt(args.since)) if args.since else ""
+    if not raw:
         return Result(title=title, blocks=[Text(ctx.t("logs.empty", filters=filters))])
-    kept, dropped = _file_lines(ctx, lines)
-    summary = ctx.t("logs.summary", count=len(lines), container=info.name, filters=filters)
-    whole = "\n".join(shown for shown, _ in kept)
-    inline = _inline_tail([_inline(ctx, shown, size) for shown, size in kept[-INLINE_LINES:]])
-    blocks: list[Text | Code | Attachment] = [Text(summary), Code(inline)]
+    summary = ctx.t("logs.summary", count=len(raw), container=info.name, filters=filters)
+    return _render(ctx, args, title, summary, [split_stamp(line) for line in raw], tz)
+
+
+async def _grep(ctx: OpContext, docker: DockerTarget, args: LogsArgs, tz: ZoneInfo, title: str) -> Result:
+    """`logs | grep TEXT | tail N` over the whole log (or the --since window), bounded in size."""
+    assert args.grep is not None
+    scan = await scan_logs(docker, args.service, args.grep, args.tail, args.since, log_scan.MAX_SCAN_CHARS)
+    window = ctx.t("logs.grep.window.since", since=_fmt(args.since)) if args.since else ctx.t("logs.grep.window.all")
+    notes: list[str] = []
+    if scan.capped:
+        shown_at = times.local if scan.lines else times.stamped  # with lines, the summary says the zone once
+        since = shown_at(scan.scanned_from, tz, "%Y-%m-%d %H:%M:%S") if scan.scanned_from else "?"
+        notes.append(
+            ctx.t("logs.grep.capped", size=_size(log_scan.MAX_SCAN_CHARS), lines=scan.scanned_lines, since=since)
+        )
+    if not scan.lines:
+        text = ctx.t(
+            "logs.grep.none", grep=args.grep, container=scan.container.name, window=window, scanned=scan.scanned_lines
+        )
+        return Result(title=title, blocks=[Text(line) for line in [text, *notes]], summary=text)
+    summary = ctx.t(
+        "logs.grep.summary_all" if len(scan.lines) == scan.matched else "logs.grep.summary",
+        grep=args.grep,
+        matched=scan.matched,
+        scanned=scan.scanned_lines,
+        container=scan.container.name,
+        window=window,
+        shown=len(scan.lines),
+    )
+    return _render(ctx, args, title, summary, scan.lines, tz, notes)
+
+
+def _render(
+    ctx: OpContext,
+    args: LogsArgs,
+    title: str,
+    summary: str,
+    lines: list[LogLine],
+    tz: ZoneInfo,
+    notes: list[str] | None = None,
+) -> Result:
+    """The lines, each with its time in the configured zone (said once, in the summary)."""
+    dated = any(line.at for line in lines)
+    if dated:
+        summary += " " + ctx.t("time.zone_note", zone=times.zone_label(tz))
+    shown = [(times.local(line.at, tz, LOG_TIME) + "  " if line.at else "") + line.text for line in lines]
+    kept, dropped = _file_lines(ctx, shown)
+    whole = "\n".join(text for text, _ in kept)
+    inline = _inline_tail([_inline(ctx, text, size) for text, size in kept[-INLINE_LINES:]])
+    blocks: list[Text | Code | Attachment] = [Text(summary), *(Text(note) for note in notes or []), Code(inline)]
     if inline != whole or dropped:  # something is not in the message: the file has it (within bounds)
         if dropped:
             whole = ctx.t("output.cut_lines", count=dropped, size=f"{FILE_CHARS // 1_000_000} MB") + "\n" + whole
@@ -92,6 +140,10 @@ async def logs(ctx: OpContext, args: LogsArgs) -> Result:
         blocks.append(Attachment(name, (whole + "\n").encode(), title))
         blocks.append(Text(ctx.t("file.attached", name=name)))
     return Result(title=title, blocks=list(blocks), summary=summary)
+
+
+def _size(chars: int) -> str:
+    return f"{chars / (1024 * 1024):.3g} MB"
 
 
 def _file_lines(ctx: OpContext, lines: list[str]) -> tuple[list[tuple[str, int]], int]:

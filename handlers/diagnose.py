@@ -39,7 +39,8 @@ from redis.exceptions import RedisError
 
 from bot.core.argtypes import positional
 from bot.core.context import OpContext
-from bot.core.registry import OpArgs, operation
+from bot.core.parsing import find_operation, split_words
+from bot.core.registry import REGISTRY, OpArgs, operation
 from bot.output.results import Block, Button, Buttons, Check, Checks, CheckState, Code, Result, Table, Text
 from bot.output.terminal import render_text
 from bot.storage.database import short_error
@@ -555,6 +556,30 @@ async def keep_findings(ctx: OpContext, section: str, text: str) -> str | None:
     return findings_id
 
 
+async def offerable(ctx: OpContext, remedies: list[Button]) -> tuple[list[Button], list[Text]]:
+    """The remedies the caller may run, as buttons; the others named in one line per role with
+    who holds it: a viewer is not handed a Restart button that only answers "you may not"."""
+    kept: list[Button] = []
+    refused: dict[str, list[str]] = {}
+    for button in remedies:
+        try:
+            words = split_words(button.command, ctx.t)[1:]
+            op = find_operation(words, REGISTRY, ctx.prefix, ctx.t).operation
+        except BotError:
+            kept.append(button)
+            continue
+        if ctx.deps.roles.allows(ctx.role, op):
+            kept.append(button)
+        else:
+            refused.setdefault(ctx.deps.roles.required(op), []).append(button.label)
+    lines: list[Text] = []
+    for needed, labels in refused.items():
+        who = ", ".join(await ctx.deps.roles.holders(needed)) or f"ops.yml roles.{needed}"
+        text = ctx.t("diagnose.remedy.needs_role", needed=ctx.t(f"role.{needed}"), who=who, labels=" · ".join(labels))
+        lines.append(Text(text))
+    return kept, lines
+
+
 async def run_section(ctx: OpContext, section: str) -> tuple[Plan, list[Ran]]:
     """Every step of one section at once, each under its own timeout."""
     t = ctx.t
@@ -603,7 +628,8 @@ async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
     if plan.skipped:
         blocks.append(Text(t("diagnose.skipped", names=", ".join(plan.skipped))))
     blocks.append(Text(timing))
-    buttons = list(plan.remedies)
+    buttons, not_offered = await offerable(ctx, plan.remedies)
+    blocks.extend(not_offered)
     await remember(ctx, args.section, plan.remedies, checks)
     if incidents and checks:
         plain = render_text(Result(plan.title, [Text(summary), Checks(checks)])).text

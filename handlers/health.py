@@ -12,7 +12,9 @@ from bot.core.registry import NoArgs, OpArgs, operation
 from bot.output.results import Check, Checks, Result, Text
 from bot.storage.database import short_error
 from bot.targets.http import check_http
+from bot.targets.net_errors import connect_failure, describe
 from bot.text.errors import BotError
+from bot.text.messages import Msg
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -32,7 +34,7 @@ def http_checks(ctx: OpContext, only: str | None = None) -> list[Awaitable[Check
         return []
     base = api.base_url.rstrip("/")
     return [
-        check_http(ctx.deps.http, name, base + path, _timeout(ctx), ctx.t)
+        check_http(ctx.deps.http, ctx.t("check.name.http", path=path), base + path, _timeout(ctx), ctx.t)
         for name, path in api.health.items()
         if only is None or name == only
     ]
@@ -46,9 +48,13 @@ async def timed(name: str, probe: Callable[[], Awaitable[str]], timeout: float, 
             detail = await probe()
     except TimeoutError:
         return Check(name, "timeout", ctx.t("check.timeout", seconds=f"{timeout:g}"), _ms(started))
-    except BotError as exc:
-        return Check(name, "fail", ctx.deps.redact(ctx.t.text(exc.fields.get("detail", exc.key))), _ms(started))
     except Exception as exc:  # a probe's own failure is its verdict
+        worded = isinstance(exc, BotError) and isinstance(exc.fields.get("detail"), Msg)  # already a sentence
+        failed = None if worded else connect_failure(exc)
+        if failed is not None:  # a connection that failed: why, in a few words, not the library's repr
+            return Check(name, "fail", ctx.t.text(describe(failed)), _ms(started))
+        if isinstance(exc, BotError):
+            return Check(name, "fail", ctx.deps.redact(ctx.t.text(exc.fields.get("detail", exc.key))), _ms(started))
         return Check(name, "fail", ctx.deps.redact(short_error(exc)), _ms(started))
     return Check(name, "ok", detail, _ms(started))
 
@@ -66,7 +72,23 @@ def summarize(ctx: OpContext, title: str, checks: list[Check]) -> Result:
         if not bad
         else ctx.t("status.summary.bad", bad=bad, count=len(checks))
     )
-    return Result(title=title, blocks=[Text(summary), Checks(checks)], ok=bad == 0, summary=summary)
+    blocks: list[Text | Checks] = [Text(summary), Checks(checks)]
+    note = api_down_note(ctx, checks)
+    if note:
+        blocks.append(Text(note))
+    return Result(title=title, blocks=list(blocks), ok=bad == 0, summary=summary)
+
+
+def api_down_note(ctx: OpContext, checks: list[Check]) -> str | None:
+    """When no API endpoint answered at all, say so once: "API /health/db failed" must not read
+    as "the database is down" when the API itself could not be reached."""
+    api = ctx.config.stack.api
+    prefix = ctx.t("check.api_unreachable", reason="")
+    http = [c for c in checks if c.name.startswith(ctx.t("check.name.http", path=""))]
+    if api is None or not http or not all(c.state == "fail" and c.detail.startswith(prefix) for c in http):
+        return None
+    reasons = sorted({c.detail.removeprefix(prefix) for c in http})
+    return ctx.t("check.api_down_note", url=ctx.deps.redact(api.base_url), reason=", ".join(reasons))
 
 
 @operation("health", HealthArgs)
@@ -98,7 +120,7 @@ def service_probes(ctx: OpContext) -> list[Awaitable[Check]]:
             await target_db.ping()
             return ctx.t("check.sql_ok")
 
-        probes.append(timed("postgres", postgres, timeout, ctx))
+        probes.append(timed(ctx.t("check.name.postgres"), postgres, timeout, ctx))
     target_redis = ctx.deps.target_redis
     if target_redis is not None:
 
@@ -106,7 +128,7 @@ def service_probes(ctx: OpContext) -> list[Awaitable[Check]]:
             await target_redis.ping()
             return ctx.t("check.pong")
 
-        probes.append(timed("redis", redis, timeout, ctx))
+        probes.append(timed(ctx.t("check.name.redis"), redis, timeout, ctx))
     return probes
 
 

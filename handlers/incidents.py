@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
@@ -18,6 +17,7 @@ from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation
 from bot.incidents import report as incident_report
 from bot.output.results import Attachment, Button, Buttons, Fields, Result, Table, Text
+from bot.text import times
 from bot.text.errors import BotError
 from bot.text.messages import Catalog
 
@@ -58,7 +58,7 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     incident = await ctx.deps.incidents.declare(severity, title, ctx.user_id, ctx.channel_id)
     _wake(ctx)
     steps = await ctx.deps.incidents.steps(incident.id)
-    tz = ZoneInfo(ctx.config.timezone)
+    tz = times.zone(ctx.config.timezone)
     lines = []
     for step in steps:
         if step.kind not in ("page", "ticket", "checklist"):
@@ -67,7 +67,7 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
         when = (
             t("incident.plan.now")
             if soon
-            else t("incident.plan.at", when=f"{step.due_at.astimezone(tz):%Y-%m-%d %H:%M}")
+            else t("incident.plan.at", when=times.local(step.due_at, tz, "%Y-%m-%d %H:%M"))
         )
         if step.kind == "page":
             line = t("incident.plan.page", name=step.payload.get("name"), role=step.payload.get("role"), when=when)
@@ -81,6 +81,7 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     ]
     if lines:
         blocks.append(Fields([(t("incident.plan"), "\n".join(lines))]))
+        blocks.append(Text(t("time.zone_note", zone=times.zone_label(tz))))
     if getattr(ctx.deps, "escalation", None) is None:
         blocks.append(Text(t("incident.no_worker")))
     return Result(
@@ -206,20 +207,21 @@ async def list_incidents(ctx: OpContext, args: NoArgs) -> Result:
     declare_button = Buttons([Button(t("incident.button.declare"), f"{ctx.prefix} incident declare", style="danger")])
     if not incidents:
         return Result(title=t("incident.list_title"), blocks=[Text(t("incident.list_empty")), declare_button])
-    tz = ZoneInfo(ctx.config.timezone)
+    tz = times.zone(ctx.config.timezone)
     rows = [
         [
             i.ref,
             i.severity.upper(),
             i.state,
             i.title[:50],
-            f"{i.declared_at.astimezone(tz):%m-%d %H:%M}",
+            times.local(i.declared_at, tz, "%m-%d %H:%M"),
             i.acknowledged_by or "-",
         ]
         for i in incidents
     ]
     table = Table(t("incident.list_columns").split("|"), rows)
-    return Result(title=t("incident.list_title"), blocks=[table, declare_button])
+    zone_note = Text(t("time.zone_note", zone=times.zone_label(tz)))
+    return Result(title=t("incident.list_title"), blocks=[table, zone_note, declare_button])
 
 
 class TickArgs(OpArgs):

@@ -100,4 +100,7 @@ async def test_a_100kb_log_line_is_cut_and_other_commands_are_acked_meanwhile(
         assert "Traceback" not in bot.stderr()
         (file,) = [f for f in emu.files if f.name == "api-logs.txt"]
         assert "after the long line" in file.text and "a" * (FILE_LINE_LIMIT + 1) not in file.text
-        assert re.search(r"a … cut [\d,]+ characters\nafter the long line", file.text), file.text[-300:]
+        # each line starts with its time in ops.yml's zone (the message says the zone once)
+        assert re.search(r"a … cut [\d,]+ characters\n\d\d-\d\d \d\d:\d\d:\d\d  after the long line", file.text), (
+            file.text[-300:]
+        )

@@ -97,7 +97,7 @@ async def test_payments_reports_webhook_lines_and_failed_jobs_and_its_retry_butt
         config(compose_project, board_url=bull_board.url), redis_prefix=f"{redis_prefix}diag-pay:"
     )
 
-    result = await ask(runtime, "diagnose payments")
+    result = await ask(runtime, "diagnose payments", OPERATOR)  # a viewer is offered no retry button
 
     found = findings(result)
     webhooks = found["webhooks in api logs (last 15 min)"]
@@ -232,7 +232,7 @@ async def test_api_db_and_redis_sections(
         redis_prefix=f"{redis_prefix}diag-sections:",
     )
     api, db, redis = await asyncio.gather(
-        ask(runtime, "diagnose api"), ask(runtime, "diagnose db"), ask(runtime, "diagnose redis")
+        ask(runtime, "diagnose api", OPERATOR), ask(runtime, "diagnose db"), ask(runtime, "diagnose redis", OPERATOR)
     )
 
     assert api.ok, api.summary

@@ -25,7 +25,7 @@ async def test_three_one_second_checks_answer_in_about_one_second(make_runtime: 
     finally:
         await target.close()
     assert result.ok
-    assert {n: c.state for n, c in checks_of(result).items()} == {"a": "ok", "b": "ok", "c": "ok"}
+    assert {n: c.state for n, c in checks_of(result).items()} == {"API /a": "ok", "API /b": "ok", "API /c": "ok"}
     assert 0.95 < elapsed < 1.8, f"checks ran one after another? {elapsed:.2f}s"
     assert all(c.latency_ms is not None and c.latency_ms >= 950 for c in checks_of(result).values())
 
@@ -41,8 +41,8 @@ async def test_hung_target_gives_a_timeout_line_not_a_hung_bot(make_runtime: Run
     finally:
         await target.close()
     checks = checks_of(result)
-    assert checks["api"].state == "ok"
-    assert checks["db"].state == "timeout" and "no answer within 1s" in checks["db"].detail
+    assert checks["API /health"].state == "ok"
+    assert checks["API /health/db"].state == "timeout" and "no answer within 1s" in checks["API /health/db"].detail
     assert elapsed < 1.8
     assert not result.ok
 
@@ -54,7 +54,7 @@ async def test_silent_tcp_server_times_out_too(make_runtime: RuntimeFactory) -> 
         result = await runtime.dispatcher.dispatch(Invocation("health api", "U0VIEW", "C1", "slack"))
     finally:
         server.close()
-    assert checks_of(result)["api"].state == "timeout"
+    assert checks_of(result)["API /health"].state == "timeout"
 
 
 async def test_unknown_health_check_is_a_usage_error(make_runtime: RuntimeFactory) -> None:
@@ -70,7 +70,7 @@ async def test_down_endpoint_fails_with_reason(make_runtime: RuntimeFactory) -> 
         result = await runtime.dispatcher.dispatch(Invocation("health", "U0VIEW", "C1", "slack"))
     finally:
         await target.close()
-    assert checks_of(result)["api"].state == "fail" and "HTTP 503" in checks_of(result)["api"].detail
+    assert checks_of(result)["API /health"].state == "fail" and "HTTP 503" in checks_of(result)["API /health"].detail
 
 
 async def test_status_covers_api_containers_postgres_and_redis(
@@ -85,12 +85,12 @@ async def test_status_covers_api_containers_postgres_and_redis(
         await target.close()
     states = {n: c.state for n, c in checks_of(result).items()}
     assert states == {
-        "api": "ok",
+        "API /health": "ok",
         "container api": "ok",
         "container postgres": "ok",
         "container redis": "ok",
-        "postgres": "ok",
-        "redis": "ok",
+        "Postgres SELECT 1 (direct)": "ok",
+        "Redis PING (direct)": "ok",
     }
     assert result.ok
 
@@ -100,5 +100,6 @@ async def test_status_reports_a_down_database_without_its_password(make_runtime:
     runtime = await make_runtime(base_config(target_db=dsn, target_redis="redis://127.0.0.1:1/0", timeout="1s"))
     result = await runtime.dispatcher.dispatch(Invocation("status", "U0VIEW", "C1", "slack"))
     checks = checks_of(result)
-    assert checks["postgres"].state in ("fail", "timeout") and checks["redis"].state in ("fail", "timeout")
+    assert checks["Postgres SELECT 1 (direct)"].state in ("fail", "timeout")
+    assert checks["Redis PING (direct)"].state in ("fail", "timeout")
     assert "hunter2secret" not in repr(result)

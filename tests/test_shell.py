@@ -79,7 +79,7 @@ async def test_an_interactive_session_reads_commands_until_exit(shell: Shell, ap
     assert done.returncode == 0, done
     assert f"ops-bot shell as {ADMIN} (admin)" in done.stdout
     assert "== Status of no-such-project ==" in done.stdout
-    assert re.search(r"^\[ok\]\s+api: HTTP 200", done.stdout, re.M), done.stdout
+    assert re.search(r"^\[ok\]\s+API /health: HTTP 200", done.stdout, re.M), done.stdout
     assert done.stdout.rstrip().endswith("Bye."), done.stdout
 
 

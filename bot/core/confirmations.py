@@ -41,7 +41,7 @@ from bot.core.step_leases import Leases
 from bot.core.verify import audit_record
 from bot.output.results import Block, Button, Buttons, Fields, Result, Text
 from bot.storage.database import short_error
-from bot.text.errors import BotError, ConfirmationError, RoleError, UnavailableError
+from bot.text.errors import BotError, ConfirmationError, UnavailableError
 from bot.text.ids import new_id
 from bot.text.messages import Catalog
 
@@ -342,11 +342,7 @@ class Confirmations:
         role = await self.deps.roles.role_of(ctx.user_id)
         needed = "admin" if need_admin else self.deps.roles.required(op)
         if rank(role) < rank(needed) or not self.deps.roles.allows(role, op):
-            raise RoleError(
-                operation=f"{ctx.prefix} {op.name}",
-                needed=ctx.t(f"role.{needed}"),
-                role=ctx.t(f"role.{role}") if role else ctx.t("role.none"),
-            )
+            raise await self.deps.roles.refusal(ctx.t, f"{ctx.prefix} {op.name}", needed, role)
 
     async def confirm(self, ctx: Caller, action_id: str) -> Result:
         """The requester's yes: a critical step then waits for a second admin, any other runs now.

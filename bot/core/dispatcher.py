@@ -133,11 +133,7 @@ class Dispatcher:
             raise RoleError("error.channel", prefix=prefix, channels=channels)
         role = await self.deps.roles.role_of(inv.user_id)
         if not self.deps.roles.allows(role, op):
-            raise RoleError(
-                operation=f"{prefix} {op.name}",
-                needed=t(f"role.{self.deps.roles.required(op)}"),
-                role=t(f"role.{role}") if role else t("role.none"),
-            )
+            raise await self.deps.roles.refusal(t, f"{prefix} {op.name}", self.deps.roles.required(op), role)
         return role
 
     async def dispatch(

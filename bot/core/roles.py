@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from bot.config.ops_yml import OpsConfig
 from bot.core.registry import ROLE_ORDER, Operation
+from bot.text.errors import RoleError
+from bot.text.messages import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +74,28 @@ class RoleResolver:
     def channel_allowed(self, channel_id: str | None) -> bool:
         allowed = self._config.slack.allowed_channels
         return not allowed or channel_id in allowed
+
+    async def holders(self, needed: str) -> list[str]:
+        """Names from the contact table of the people whose role is at least `needed`: a refusal
+        that says whom to ask saves a tired person a search through ops.yml at 3 AM."""
+        names: list[str] = []
+        for contact in self._config.contacts:
+            if contact.name not in names and rank(await self.role_of(contact.slack)) >= rank(needed):
+                names.append(contact.name)
+        return names
+
+    async def refusal(self, t: Catalog, operation: str, needed: str, role: str | None) -> RoleError:
+        """The one role refusal: what was asked, the role it needs, the caller's, and who holds it."""
+        names = await self.holders(needed)
+        who = (
+            t("error.role.held_by", names=", ".join(names))
+            if names
+            else t("error.role.held_by_none", roles_key=f"roles.{needed}")
+        )
+        return RoleError(
+            "error.role.who",
+            operation=operation,
+            needed=t(f"role.{needed}"),
+            role=t(f"role.{role}") if role else t("role.none"),
+            holders=who,
+        )

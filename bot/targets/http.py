@@ -8,6 +8,7 @@ import time
 import aiohttp
 
 from bot.output.results import Check
+from bot.targets.net_errors import describe
 from bot.text.messages import Catalog
 
 
@@ -22,8 +23,7 @@ async def check_http(session: aiohttp.ClientSession, name: str, url: str, timeou
     except TimeoutError:
         return Check(name, "timeout", t("check.timeout", seconds=f"{timeout:g}"), _ms(started))
     except (aiohttp.ClientError, OSError) as exc:
-        detail = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0][:160]
-        return Check(name, "fail", t("check.refused", detail=detail), _ms(started))
+        return Check(name, "fail", t("check.api_unreachable", reason=describe(exc)), _ms(started))
     return Check(name, "ok" if 200 <= status < 300 else "fail", t("check.http", status=status), _ms(started))
 
 

@@ -1852,6 +1852,81 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "alerts.summary.firing": {"en": "{name}: {firing:n} firing", "es": "{name}: {firing:one=# activa|other=# activas}"},
     "alerts.summary.resolved": {"en": "{name}: resolved", "es": "{name}: resuelta"},
     "arg.not_bool": {"en": "must be yes or no (true/false)", "es": "debe ser sí o no (true/false)"},
+    # --- answers that cannot be misread (issue 13)
+    "time.zone_note": {"en": "Times in {zone}.", "es": "Horas en {zone}."},
+    "logs.grep.summary": {
+        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}); the last {shown} are shown.",
+        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}); se muestran las últimas {shown}.",
+    },
+    "logs.grep.summary_all": {
+        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}), all shown.",
+        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}), todas se muestran.",
+    },
+    "logs.grep.none": {
+        "en": "No line of {container} ({window}) contains “{grep}” ({scanned} lines searched).",
+        "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned} líneas revisadas).",
+    },
+    "logs.grep.window.all": {"en": "the whole log", "es": "todo el log"},
+    "logs.grep.window.since": {"en": "the last {since}", "es": "los últimos {since}"},
+    "logs.grep.capped": {
+        "en": "The log is larger than {size}: only its newest {lines} lines were searched (from {since}). Narrow it with --since.",
+        "es": "El log supera {size}: solo se revisaron sus {lines} líneas más recientes (desde {since}). Acótalo con --since.",
+    },
+    "check.api_unreachable": {"en": "API unreachable: {reason}", "es": "API inalcanzable: {reason}"},
+    "check.name.http": {"en": "API {path}", "es": "API {path}"},
+    "check.name.postgres": {"en": "Postgres SELECT 1 (direct)", "es": "Postgres SELECT 1 (directo)"},
+    "check.name.redis": {"en": "Redis PING (direct)", "es": "Redis PING (directo)"},
+    "check.api_down_note": {
+        "en": "The API at {url} did not answer ({reason}): its health endpoints could not be asked. "
+        "This says nothing about the database or cache behind it.",
+        "es": "La API en {url} no respondió ({reason}): no se pudo consultar sus endpoints de salud. "
+        "Esto no dice nada de la base de datos ni del caché detrás de ella.",
+    },
+    "net.refused": {"en": "connection refused", "es": "conexión rechazada"},
+    "net.reset": {"en": "connection reset", "es": "conexión reiniciada"},
+    "net.no_route": {"en": "no route to host", "es": "sin ruta al host"},
+    "net.timeout": {"en": "timed out", "es": "se agotó el tiempo"},
+    "net.tls": {"en": "TLS handshake failed", "es": "falló el handshake TLS"},
+    "net.closed": {"en": "server closed the connection", "es": "el servidor cerró la conexión"},
+    "net.bad_url": {"en": "invalid URL", "es": "URL inválida"},
+    "net.dns": {"en": "host name not found", "es": "nombre de host no encontrado"},
+    "net.bad_answer": {"en": "malformed answer", "es": "respuesta mal formada"},
+    "net.other": {"en": "connection failed ({kind})", "es": "falló la conexión ({kind})"},
+    "error.role.who": {
+        "en": "`{operation}` needs the *{needed}* role; you have *{role}*. Nothing was run. {holders}",
+        "es": "`{operation}` requiere el rol *{needed}*; tienes *{role}*. No se ejecutó nada. {holders}",
+    },
+    "error.role.held_by": {"en": "Who holds it: {names}.", "es": "Quién lo tiene: {names}."},
+    "error.role.held_by_none": {
+        "en": "No one in the contact table holds it; it is given in ops.yml `{roles_key}`.",
+        "es": "Nadie de la tabla de contactos lo tiene; se asigna en ops.yml `{roles_key}`.",
+    },
+    "metrics.legend.window": {
+        "en": "Columns: REQUESTS is the total since the API started; REQ/S, 5XX and P50–P99 are over the last {seconds}s.",
+        "es": "Columnas: PETICIONES es el total desde que arrancó la API; PET/S, 5XX y P50–P99 son de los últimos {seconds}s.",
+    },
+    "metrics.legend.single": {
+        "en": "Columns: REQUESTS, 5XX and P50–P99 are since the API started; REQ/S is empty.",
+        "es": "Columnas: PETICIONES, 5XX y P50–P99 son desde que arrancó la API; PET/S queda vacío.",
+    },
+    "metrics.basis.window": {"en": "{label} (last {seconds}s)", "es": "{label} (últimos {seconds}s)"},
+    "metrics.basis.since_start": {"en": "{label} (since API start)", "es": "{label} (desde que arrancó la API)"},
+    "metrics.field.cache_api": {"en": "Cache hit rate (API's {name})", "es": "Aciertos de caché ({name} de la API)"},
+    "metrics.cache_source": {
+        "en": "As the API reports it in its {name} gauge; the Redis server's own rate is in `/ops cache stats`.",
+        "es": "Como la API lo informa en su gauge {name}; la tasa del propio servidor Redis está en `/ops cache stats`.",
+    },
+    "cache.stats.hit_rate_server": {"en": "Hit rate (Redis server)", "es": "Tasa de aciertos (servidor Redis)"},
+    "cache.stats.hit_rate_source": {
+        "en": "The hit rate is the Redis server's: keyspace_hits / (hits + misses) over every client's lookups "
+        "since it started {uptime} ago. It is not the API's cache_hit_rate (`/ops metrics cache`).",
+        "es": "La tasa de aciertos es la del servidor Redis: keyspace_hits / (hits + misses) de las consultas de "
+        "todos los clientes desde que arrancó hace {uptime}. No es el cache_hit_rate de la API (`/ops metrics cache`).",
+    },
+    "diagnose.remedy.needs_role": {
+        "en": "Not offered, they need the *{needed}* role ({who}): {labels}",
+        "es": "No se ofrecen, requieren el rol *{needed}* ({who}): {labels}",
+    },
 }
 
 
@@ -1889,7 +1964,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "incident report": "La línea de tiempo del incidente (avisos, reconocimientos, notas, cada comando) y un borrador de postmortem como archivo.",
     "incident list": "Primero los incidentes abiertos, luego los últimos resueltos.",
     "incident resolve": "Resuelve un incidente con un resumen: duración, quién lo reconoció, avisos enviados.",
-    "logs": "Las últimas líneas de log del contenedor de un servicio, con filtro opcional (sin distinguir mayúsculas).",
+    "logs": "Las líneas de log de un servicio; --grep busca en todo el log (o --since) y deja las últimas N coincidencias.",
     "logs --follow": "Log en vivo de un servicio en un hilo, por lotes, acotado en el tiempo, con botón Detener.",
     "metrics": "Métricas de la API: latencia p50/p95/p99 por ruta, tasa de requests, porcentaje de 5xx, hit rate de caché.",
     "oncall": "Quién está de guardia ahora, por rol.",
