@@ -97,7 +97,7 @@ async def test_cache_stats_says_its_hit_rate_is_the_redis_servers(
         result = await ask(runtime, "cache stats")
     finally:
         client.close()
-    assert pairs(result)["Tasa de aciertos (servidor Redis)"] == "66.7%"
+    assert pairs(result)["Tasa de aciertos (servidor Redis)"] == "66,7%"  # Spanish decimal comma
     note = texts(result)
     assert "La tasa de aciertos es la del servidor Redis: keyspace_hits / (hits + misses)" in note
     assert "No es el cache_hit_rate de la API (`/ops metrics cache`)" in note

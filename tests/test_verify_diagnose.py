@@ -62,7 +62,7 @@ async def test_restart_from_diagnose_says_the_stopped_container_finding_is_gone(
     api = stack.add("api", GRACEFUL)
     _docker("stop", "-t", "1", api)
     runtime = await bot(make_runtime, stack, health_api, redis_prefix, "gone")
-    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0VIEW", "C1", "slack"))
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0OPER", "C1", "slack"))
     assert not found.ok and "api container" in found.summary, found.summary
     done = await press(runtime, remedy(found, "/ops restart api"))
     verification = verification_of(done)
@@ -90,7 +90,7 @@ async def test_a_remedy_that_does_not_help_says_the_finding_is_still_there(
             break
         await asyncio.sleep(0.05)
     runtime = await bot(make_runtime, stack, health_api, redis_prefix, "still")
-    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0VIEW", "C1", "slack"))
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0OPER", "C1", "slack"))
     assert not found.ok
     done = await press(runtime, remedy(found, "/ops restart api"))
     verification = verification_of(done)
@@ -108,7 +108,7 @@ async def test_the_recheck_runs_once_and_only_after_a_diagnose(
     plain = await press(runtime, Button("Restart", "/ops restart api"))
     assert all(not c.name.startswith("diagnose ") for c in verification_of(plain).checks), "no diagnose before"
     _docker("stop", "-t", "1", api)
-    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0VIEW", "C1", "slack"))
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0OPER", "C1", "slack"))
     first = await press(runtime, remedy(found, "/ops restart api"))
     assert any(c.name.startswith("diagnose api") for c in verification_of(first).checks)
     second = await press(runtime, remedy(found, "/ops restart api"))
@@ -120,7 +120,7 @@ async def test_an_all_ok_diagnose_or_a_look_button_parks_nothing(
 ) -> None:
     stack.add("api", GRACEFUL)
     runtime = await bot(make_runtime, stack, health_api, redis_prefix, "ok")
-    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0VIEW", "C1", "slack"))
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose api", "U0OPER", "C1", "slack"))
     assert found.ok, found.summary
     keys = [k async for k in runtime.deps.redis.scan_iter(match=f"{redis_prefix}ok:diagnosis:remedy:*")]
     assert keys == []
@@ -137,14 +137,14 @@ async def test_queue_retry_from_diagnose_payments_says_whether_the_failed_jobs_a
     runtime = await queue_bot(make_runtime, redis_prefix, board.url)
     name = "diagnose payments: failed jobs in payments"
 
-    found = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0VIEW", "C1", "slack"))
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0OPER", "C1", "slack"))
     assert "failed jobs in payments" in found.summary, found.summary
     still = await press(runtime, remedy(found, "/ops queue retry payments all"))
     recheck = next(c for c in verification_of(still).checks if c.name == name)
     assert recheck.state == "fail" and recheck.detail.startswith("still fail: 12 failed"), recheck
 
     await board.set_failing(False)  # the cause is fixed; the same remedy from a new diagnose
-    found = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0VIEW", "C1", "slack"))
+    found = await runtime.dispatcher.dispatch(Invocation("diagnose payments", "U0OPER", "C1", "slack"))
     gone = await press(runtime, remedy(found, "/ops queue retry payments all"))
     recheck = next(c for c in verification_of(gone).checks if c.name == name)
     assert recheck.state == "ok" and recheck.detail.startswith("gone (was fail: 12 failed"), recheck
