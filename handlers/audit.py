@@ -31,12 +31,20 @@ async def audit(ctx: OpContext, args: AuditArgs) -> Result:
             _command(r.operation, r.arguments),
             r.decision,
             r.outcome,
+            _verified(r.verification),
             str(r.duration_ms if r.duration_ms is not None else ""),
         ]
         for r in rows
     ]
     zone_note = Text(t("time.zone_note", zone=times.zone_label(tz)))
     return Result(title=title, blocks=[Table(t("audit.columns").split("|"), table), zone_note])
+
+
+def _verified(verification: dict[str, object] | None) -> str:
+    """✅ / ❌ for a step whose effect was checked again (bot.core.verify); blank when none was."""
+    if not verification:
+        return ""
+    return "✅" if verification.get("verified") else "❌"
 
 
 def _command(operation: str, arguments: dict[str, object]) -> str:

@@ -127,6 +127,9 @@ async def test_restart_into_a_failing_health_check_is_not_verified(make_runtime:
     outcome, recorded = await executed_row(runtime, "restart")
     assert outcome == "failed" and recorded is not None and recorded["verified"] is False
     assert "unhealthy" in recorded["checks"][1]["detail"]
+    shown = await runtime.dispatcher.dispatch(Invocation("audit 5", "U0ADMIN", "C1", "slack"))
+    executed = [line for line in render_text(shown).text.splitlines() if "restart" in line and "executed" in line]
+    assert executed and "❌" in executed[0], render_text(shown).text  # /ops audit shows the verdict
 
 
 async def test_restart_of_a_container_that_crashes_at_once_is_not_verified(

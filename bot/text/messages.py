@@ -1007,8 +1007,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     # audit
     "audit.title": {"en": "Audit: last {count}", "es": "Auditoría: últimas {count}"},
     "audit.columns": {
-        "en": "WHEN|WHO|CHANNEL|COMMAND|DECISION|OUTCOME|MS",
-        "es": "CUÁNDO|QUIÉN|CANAL|COMANDO|DECISIÓN|RESULTADO|MS",
+        "en": "WHEN|WHO|CHANNEL|COMMAND|DECISION|OUTCOME|VERIFIED|MS",
+        "es": "CUÁNDO|QUIÉN|CANAL|COMANDO|DECISIÓN|RESULTADO|VERIFICADO|MS",
     },
     "audit.empty": {"en": "No audit rows yet.", "es": "Aún no hay filas de auditoría."},
     "part.database": {"en": "audit database", "es": "base de datos de auditoría"},
