@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,6 +36,23 @@ from bot.text.messages import Catalog
 log = logging.getLogger(__name__)
 
 RESPONSE_URL_USES = 5
+
+
+class _DropClientTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment and, seeing our client beside it, warns at
+    every start that the token is unused. The client is given on purpose (its base_url is
+    SLACK_API_URL) and `authorize` supplies the token per request: the warning says nothing an
+    operator can act on, and a warning at start-up reads like trouble at 3 AM."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _DropClientTokenNotice) for f in logger.filters):
+        logger.addFilter(_DropClientTokenNotice())
+    return logger
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -211,6 +229,7 @@ def build_slack_app(
         )
 
     app = AsyncApp(
+        logger=_bolt_logger(),
         client=AsyncWebClient(base_url=settings.slack_api_url, timeout=10),
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         authorize=authorize,
