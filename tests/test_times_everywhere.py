@@ -253,3 +253,38 @@ async def test_the_restart_verdict_gives_the_new_start_time_in_the_configured_zo
     at = datetime.fromisoformat(started.stdout.strip()[:26].rstrip("Z") + "+00:00")
     assert f"started {at.astimezone(KOLKATA):%H:%M:%S} {LABEL}" in shown, shown
     assert shown.count("Asia/Kolkata") == 1 and "UTC)" not in shown
+
+
+# ---- escalation notices: "late, Slack did not answer from …" ----------------------------
+
+DEVOPS_ONLY = """\
+escalation:
+  sev1:
+    - {notify: devops, on_call: true}
+"""
+
+
+@pytest.mark.timeout(120)
+async def test_a_late_page_says_since_when_slack_was_away_in_the_configured_zone(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    notifier = SlackNotifier(slack_client_for_notices(emu.api_url, "xoxb-test-token-123"))
+    runtime = await make_runtime(kolkata(base_config(extra=DEVOPS_ONLY)), database_url=fresh_db_url, notifier=notifier)
+    assert runtime.deps.escalation is not None
+    runtime.deps.escalation.poll = 0.2
+    await emu.close_port()
+    closed = datetime.now(UTC)
+    assert (await ask(runtime, "incident declare sev1 Payments down", "U0BACKEND", "C0DEV")).ok
+    await asyncio.sleep(7.0)  # longer than the 5 s after which a page says it is late
+    reopened = datetime.now(UTC)
+    await emu.reopen_port()
+    await emu.wait_for("chat.postMessage", timeout=20, predicate=lambda c: "Paged" in str(c.args.get("text")))
+    line = next(str(c.args["text"]) for c in emu.calls("chat.postMessage") if "Paged" in str(c.args.get("text")))
+    found = re.search(r"Slack did not answer from (\d\d:\d\d:\d\d) Asia/Kolkata \(UTC\+05:30\)", line)
+    assert found, line
+    seconds = {
+        f"{closed.astimezone(KOLKATA) + timedelta(seconds=s):%H:%M:%S}"
+        for s in range(int((reopened - closed).total_seconds()) + 1)
+    }
+    assert found.group(1) in seconds, (found.group(1), sorted(seconds))
+    assert line.count("Asia/Kolkata") == 1
