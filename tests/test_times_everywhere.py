@@ -76,8 +76,9 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout.strip()
 
 
+@pytest.mark.parametrize(("locale", "note"), [("en", NOTE_EN), ("es", "Horas en Asia/Kolkata (UTC+05:30).")])
 async def test_deploy_history_shows_commit_times_in_the_configured_zone(
-    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, redis_prefix: str
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, redis_prefix: str, locale: str, note: str
 ) -> None:
     repo = tmp_path / "pedidos"
     repo.mkdir()
@@ -95,12 +96,13 @@ async def test_deploy_history_shows_commit_times_in_the_configured_zone(
         "GIT_COMMITTER_DATE": committed.isoformat(),
     }
     git(repo, "commit", "-q", "-m", "First version", env=env)
-    text = kolkata(base_config(project=compose_project)).replace("  docker:\n", f"  repo: {repo}\n  docker:\n", 1)
-    runtime = await make_runtime(text, redis_prefix=f"{redis_prefix}history:")
+    config = kolkata(base_config(project=compose_project, locale=locale))
+    text = config.replace("  docker:\n", f"  repo: {repo}\n  docker:\n", 1)
+    runtime = await make_runtime(text, redis_prefix=f"{redis_prefix}history{locale}:")
     result = await ask(runtime, "deploy history 5", user="U0VIEW")
     assert result.ok, result.summary
     assert [row[1] for row in table(result).rows] == ["2026-12-02 09:10"]
-    said_once(render_text(result).text)
+    said_once(render_text(result).text, note)
 
 
 # ---- /ops silences ----------------------------------------------------------------------
