@@ -361,7 +361,7 @@ def render_markdown(
     out = [
         f"# {t('report.heading', ref=incident.ref, title=_md(incident.title))}",
         "",
-        t("report.meta", sev=incident.severity.upper(), state=incident.state, tz=tz_name),
+        t("report.meta", sev=incident.severity.upper(), state=incident.state),  # the zone: timeline note
         "",
         f"## {t('report.section.figures')}",
         "",
