@@ -19,6 +19,7 @@ from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation
 from bot.output.results import Button, Buttons, Result, Table, Text
 from bot.targets.alertmanager import Alertmanager, Matcher
+from bot.text import times
 from bot.text.durations import format_duration, parse_duration
 from bot.text.errors import BotError
 
@@ -154,12 +155,13 @@ async def silences(ctx: OpContext, args: NoArgs) -> Result:
     active = [s for s in await _alertmanager(ctx).silences() if s.state == "active"]
     if not active:
         return Result(title=t("alerts.silences.title"), blocks=[Text(t("alerts.silences.none"))])
+    tz = times.zone(ctx.config.timezone)
     rows = [
         [
             s.id[:8],
             ", ".join(f"{m.name}{'=~' if m.isRegex else '='}{m.value}" for m in s.matchers)[:60],
             s.createdBy,
-            f"{s.endsAt:%Y-%m-%d %H:%M} UTC",
+            times.local(s.endsAt, tz),
             s.comment[:40],
         ]
         for s in active
@@ -167,7 +169,11 @@ async def silences(ctx: OpContext, args: NoArgs) -> Result:
     buttons = [Button(t("alerts.button.expire", id=s.id[:8]), f"{ctx.prefix} silence expire {s.id}") for s in active]
     return Result(
         title=t("alerts.silences.title"),
-        blocks=[Table(t("alerts.silences.columns").split("|"), rows), Buttons(buttons[:20])],
+        blocks=[
+            Table(t("alerts.silences.columns").split("|"), rows),
+            Text(t("time.zone_note", zone=times.zone_label(tz))),
+            Buttons(buttons[:20]),
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from bot.core.context import OpContext
 from bot.core.verify import check, poll
 from bot.output.results import Check
 from bot.targets.docker import ContainerInfo, DockerTarget
+from bot.text import times
 
 RUN_BOUND = 10.0
 """Seconds a (re)started container has to show as running with a new start time."""
@@ -28,8 +29,13 @@ STEADY = 2.0
 POLL_INTERVAL = 0.25
 
 
-def _clock(moment: datetime | None) -> str:
-    return moment.strftime("%H:%M:%S UTC") if moment else "—"
+def _clock(ctx: OpContext, moment: datetime | None, zoned: bool = True) -> str:
+    """A start time in ops.yml's zone; `zoned` says the zone, for the one time of a verdict that
+    carries it (the others of the same sentence are read in that zone)."""
+    if moment is None:
+        return "—"
+    tz = times.zone(ctx.config.timezone)
+    return times.labelled(moment, tz, "%H:%M:%S") if zoned else times.local(moment, tz, "%H:%M:%S")
 
 
 def _new_start(before: ContainerInfo, now: ContainerInfo) -> bool:
@@ -59,13 +65,13 @@ async def running_checks(ctx: OpContext, docker: DockerTarget, before: Container
         now = steady
         detail = t(
             "verify.container.started",
-            at=_clock(now.started_at),
-            before=_clock(before.started_at),
+            at=_clock(ctx, now.started_at),
+            before=_clock(ctx, before.started_at, zoned=False),
             seconds=f"{STEADY:g}",
         )
         checks = [check(name, True, detail)]
     elif now.running:
-        detail = t("verify.container.same_start", at=_clock(now.started_at))
+        detail = t("verify.container.same_start", at=_clock(ctx, now.started_at))
         return [check(name, False, detail)]
     elif _new_start(before, now):
         detail = t("verify.container.crashed", state=now.status, seconds=f"{seen.waited:.1f}")
@@ -81,7 +87,7 @@ async def running_checks(ctx: OpContext, docker: DockerTarget, before: Container
 def already_running(ctx: OpContext, info: ContainerInfo) -> Check:
     """`start` of a running container changes nothing: say since when it runs."""
     name = ctx.t("verify.container.running", name=info.name)
-    return check(name, True, ctx.t("verify.container.already", at=_clock(info.started_at)))
+    return check(name, True, ctx.t("verify.container.already", at=_clock(ctx, info.started_at)))
 
 
 async def _health_check(ctx: OpContext, docker: DockerTarget, now: ContainerInfo) -> Check:

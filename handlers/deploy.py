@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
@@ -20,6 +19,7 @@ from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation, preview_for
 from bot.output.results import Block, Fields, Result, Table, Text
 from bot.procedures.steps import Procedure, Step, StepFailed, StepOutput, capture, configured_step, host_env, run_host
+from bot.text import times
 from bot.text.errors import BotError, TargetError
 from bot.text.messages import Catalog
 from handlers.procedures import health_step
@@ -74,14 +74,14 @@ class Commit:
 
 
 def _commits(ctx: OpContext, text: str) -> list[Commit]:
-    zone = ZoneInfo(ctx.config.timezone)
+    zone = times.zone(ctx.config.timezone)
     found = []
     for line in text.splitlines():
         parts = line.split(_SEP)
         if len(parts) != 5:
             continue
         sha, short, date, author, subject = parts
-        when = datetime.fromisoformat(date).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        when = times.local(datetime.fromisoformat(date), zone)
         found.append(Commit(sha, short, when, author, subject))
     return found
 
@@ -106,6 +106,7 @@ async def history(ctx: OpContext, args: HistoryArgs) -> Result:
     blocks: list[Block] = [
         Text(summary),
         Table(ctx.t("deploy.history.columns").split("|"), rows),
+        Text(ctx.t("time.zone_note", zone=times.zone_label(times.zone(ctx.config.timezone)))),
         Text(ctx.t("deploy.history.hint", prefix=ctx.prefix)),
     ]
     return Result(title=title, blocks=blocks, summary=summary)

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 from pydantic import AfterValidator, Field, ValidationInfo
@@ -47,6 +46,7 @@ from bot.output.results import Attachment, Block, Button, Buttons, Code, Result,
 from bot.output.terminal import save_files
 from bot.storage.database import short_error
 from bot.targets.docker import DockerTarget
+from bot.text import times
 from bot.text.durations import format_duration
 from bot.text.errors import TargetError, UnavailableError
 from bot.text.ids import new_id
@@ -316,7 +316,7 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
         raise UnavailableError(
             part=t("part.redis"), operation=f"{ctx.prefix} logs --follow", detail=short_error(exc)
         ) from None
-    zone = ZoneInfo(ctx.config.timezone)
+    zone = times.zone(ctx.config.timezone)
     until = datetime.now(zone) + args.follow
     stop_command = f"{ctx.prefix} logs stop {follow_id}"
     opening = Result(
@@ -327,7 +327,7 @@ async def follow(ctx: OpContext, args: FollowArgs) -> Result:
                     "logs.follow.started",
                     service=args.service,
                     duration=args.follow,
-                    until=f"{until:%H:%M:%S} {ctx.config.timezone}",
+                    until=times.labelled(until, zone, "%H:%M:%S"),
                     command=stop_command,
                 )
             ),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.alerts.store import AlertGroup
 from bot.output.results import Button, Buttons, Result, Text
 from bot.output.slack import escape
+from bot.text import times
 from bot.text.messages import Catalog
 
 SHOWN_ALERTS = 15
@@ -27,8 +28,7 @@ SEVERITY_ICON = {"critical": "🔴", "error": "🔴", "warning": "🟠", "info":
 def _when(value: str | None, tz: ZoneInfo) -> str:
     if not value:
         return "?"
-    moment = datetime.fromisoformat(value)
-    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}"
+    return times.labelled(datetime.fromisoformat(value), tz)
 
 
 def distinguishing(alert: dict[str, Any], common: dict[str, str]) -> str:
@@ -38,7 +38,7 @@ def distinguishing(alert: dict[str, Any], common: dict[str, str]) -> str:
 
 
 def alert_message(group: AlertGroup, t: Catalog, tz_name: str, prefix: str, section: str | None) -> Result:
-    tz = ZoneInfo(tz_name)
+    tz = times.zone(tz_name)
     severity = group.labels.get("severity") or next(
         (a["labels"].get("severity") for a in group.alerts.values() if a["labels"].get("severity")), ""
     )

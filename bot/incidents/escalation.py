@@ -36,7 +36,6 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
@@ -51,6 +50,7 @@ from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled
 from bot.storage.incidents import INCIDENT_COLUMNS, STEPS_CHANNEL, Clock, Incident, PlannedStep, utcnow
 from bot.storage.pg_listen import PgListener
+from bot.text import times
 from bot.text.durations import format_duration
 from bot.text.errors import UnavailableError
 from bot.text.messages import Catalog
@@ -625,8 +625,9 @@ class EscalationWorker:
     def _reason_text(self, reason: str) -> str:
         kind, _, since = reason.partition(":")
         if kind in ("slack", "database") and since:
-            when = datetime.fromisoformat(since).astimezone(ZoneInfo(self.deps.config.timezone))
-            return self.t(f"escalation.late.{kind}", since=f"{when:%H:%M:%S}")
+            when = datetime.fromisoformat(since)
+            tz = times.zone(self.deps.config.timezone)
+            return self.t(f"escalation.late.{kind}", since=times.labelled(when, tz, "%H:%M:%S"))
         if kind in ("rate_limited", "lease"):
             return self.t(f"escalation.late.{kind}")
         return self.t("escalation.late.no_worker")
@@ -853,8 +854,8 @@ class EscalationWorker:
             return text
         if event == "waiting_hours":
             when = datetime.fromisoformat(str(payload["when"]))
-            local = when.astimezone(ZoneInfo(str(payload.get("tz") or self.deps.config.timezone)))
-            return t("escalation.waiting_hours", user=user, when=f"{local:%Y-%m-%d %H:%M} {payload.get('tz')}")
+            tz = times.zone(str(payload.get("tz") or self.deps.config.timezone))  # the contact's own zone
+            return t("escalation.waiting_hours", user=user, when=times.labelled(when, tz))
         if event == "ticked":
             key = "escalation.ticked" if payload.get("done") else "escalation.unticked"
             return t(key, user=user, item=escape(str(payload.get("item", ""))))

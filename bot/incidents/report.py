@@ -27,6 +27,7 @@ from bot.config.ops_yml import OpsConfig
 from bot.core.audit import AuditRow
 from bot.storage.database import BotDatabase
 from bot.storage.incidents import INCIDENT_COLUMNS, Incident
+from bot.text import times
 from bot.text.messages import Catalog
 
 MAX_LINES = 2000
@@ -320,7 +321,7 @@ def _md(text: str) -> str:
 
 
 def _when(moment: datetime, tz: ZoneInfo) -> str:
-    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M:%S}"
+    return times.local(moment, tz, "%Y-%m-%d %H:%M:%S")
 
 
 def _actor(actor: str | None, names: dict[str, str]) -> str:
@@ -360,7 +361,7 @@ def render_markdown(
     out = [
         f"# {t('report.heading', ref=incident.ref, title=_md(incident.title))}",
         "",
-        t("report.meta", sev=incident.severity.upper(), state=incident.state, tz=tz_name),
+        t("report.meta", sev=incident.severity.upper(), state=incident.state),  # the zone: timeline note
         "",
         f"## {t('report.section.figures')}",
         "",
@@ -368,7 +369,7 @@ def render_markdown(
         "",
         f"## {t('report.section.timeline')}",
         "",
-        t("report.timeline_note", tz=tz_name),
+        t("report.timeline_note", tz=times.zone_label(tz, incident.declared_at)),
         "",
         f"| {t('report.column.time')} | {t('report.column.who')} | {t('report.column.what')} |",
         "|---|---|---|",
@@ -398,12 +399,12 @@ def summary_text(record: IncidentRecord, lines: list[Line], fig: Figures, t: Cat
     tz = ZoneInfo(tz_name)
     last = lines[-SUMMARY_LINES:]
     tail = [
-        f"{line.at.astimezone(tz):%H:%M:%S} {_actor(line.actor, {})}: {line.text[:200]}"
+        f"{times.local(line.at, tz, '%H:%M:%S')} {_actor(line.actor, {})}: {line.text[:200]}"
         + (f" ×{line.repeats}" if line.repeats > 1 else "")
         for line in last
     ]
     body = "\n".join(f"• {item}" for item in figure_lines(fig, t))
-    text = body + "\n" + t("report.last_lines", count=len(last), tz=tz_name) + "\n" + "\n".join(tail)
+    text = body + "\n" + t("report.last_lines", count=len(last), tz=times.zone_label(tz)) + "\n" + "\n".join(tail)
     return text[:2900]
 
 

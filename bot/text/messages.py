@@ -1356,8 +1356,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "report.file_title": {"en": "{ref} postmortem draft", "es": "Borrador del postmortem de {ref}"},
     "report.heading": {"en": "Postmortem draft: {ref} — {title}", "es": "Borrador de postmortem: {ref} — {title}"},
     "report.meta": {
-        "en": "Severity {sev}, {state}. Written by ops-bot from its own records; times in {tz}.",
-        "es": "Severidad {sev}, {state}. Escrito por ops-bot a partir de sus propios registros; horas en {tz}.",
+        "en": "Severity {sev}, {state}. Written by ops-bot from its own records.",
+        "es": "Severidad {sev}, {state}. Escrito por ops-bot a partir de sus propios registros.",
     },
     "report.section.figures": {"en": "Figures", "es": "Cifras"},
     "report.section.timeline": {"en": "Timeline", "es": "Línea de tiempo"},

@@ -45,3 +45,9 @@ def local(moment: datetime, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def stamped(moment: datetime, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """`moment` in `tz` with its zone: for a single time in a sentence (`2026-12-02 09:12 America/Santiago`)."""
     return f"{local(moment, tz, fmt)} {tz.key}"
+
+
+def labelled(moment: datetime, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """`09:12:30 Asia/Kolkata (UTC+05:30)`: the one time of a short notice with its zone and offset,
+    so a message holding a single time says its zone without a separate zone note."""
+    return f"{local(moment, tz, fmt)} {zone_label(tz, moment)}"
