@@ -475,8 +475,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "el hilo rechazó un mensaje: {detail}",
     },
     "logs.follow.capped": {
-        "en": "Only the first {kept:n} lines ({size} MB) were kept in the file.",
-        "es": "Solo se guardaron en el archivo las primeras {kept:n} líneas ({size} MB).",
+        "en": "{kept:one=Only the first line|other=Only the first # lines} ({size} MB) {kept:one=was|other=were} kept in the file.",
+        "es": "{kept:one=Solo se guardó en el archivo la primera línea|other=Solo se guardaron en el archivo las primeras # líneas} ({size} MB).",
     },
     "logs.follow.file_in_thread": {
         "en": "The whole capture is attached in the thread as {name}.",
@@ -536,13 +536,13 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Peticiones por tramo de latencia, desde que arrancó la API:",
     },
     "metrics.unknown": {
-        "en": "There is no metric {name} among the {count:n} families of /metrics.",
-        "es": "No hay métrica {name} entre las {count:n} familias de /metrics.",
+        "en": "There is no metric {name} in /metrics ({count:one=# family|other=# families}).",
+        "es": "No hay métrica {name} en /metrics ({count:one=# familia|other=# familias}).",
     },
     "metrics.close": {"en": "Close names: {names}", "es": "Nombres parecidos: {names}"},
     "metrics.latency_summary": {
-        "en": "Slowest route: {route}, p95 {p95} ({routes} routes).",
-        "es": "Ruta más lenta: {route}, p95 {p95} ({routes} rutas).",
+        "en": "Slowest route: {route}, p95 {p95} ({routes:one=# route|other=# routes}).",
+        "es": "Ruta más lenta: {route}, p95 {p95} ({routes:one=# ruta|other=# rutas}).",
     },
     "metrics.no_requests": {"en": "No requests recorded yet.", "es": "Aún no hay peticiones registradas."},
     "metrics.no_latency": {
@@ -550,7 +550,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "La API no exporta el histograma {name}.",
     },
     "metrics.cache_summary": {"en": "Cache hit rate {rate}.", "es": "Tasa de aciertos de caché {rate}."},
-    "metrics.overview_summary": {"en": "{families} metric families.", "es": "{families} familias de métricas."},
+    "metrics.overview_summary": {
+        "en": "{families:one=# metric family|other=# metric families}.",
+        "es": "{families:one=# familia|other=# familias} de métricas.",
+    },
     "metrics.field.rate": {"en": "Requests/s", "es": "Peticiones/s"},
     "metrics.field.errors": {"en": "5xx share", "es": "Porcentaje 5xx"},
     "metrics.field.worst": {"en": "Worst p95", "es": "Peor p95"},
@@ -1855,22 +1858,22 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     # --- answers that cannot be misread (issue 13)
     "time.zone_note": {"en": "Times in {zone}.", "es": "Horas en {zone}."},
     "logs.grep.summary": {
-        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}); the last {shown} are shown.",
-        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}); se muestran las últimas {shown}.",
+        "en": "“{grep}” matched {matched:n} of {scanned:one=# line|other=# lines} of {container} ({window}); {shown:one=only the last one is shown|other=the last # are shown}.",
+        "es": "“{grep}” coincide en {matched:n} de {scanned:one=# línea|other=# líneas} de {container} ({window}); {shown:one=solo se muestra la última|other=se muestran las últimas #}.",
     },
     "logs.grep.summary_all": {
-        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}), all shown.",
-        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}), todas se muestran.",
+        "en": "“{grep}” matched {matched:n} of {scanned:one=# line|other=# lines} of {container} ({window}), {matched:one=shown|other=all shown}.",
+        "es": "“{grep}” coincide en {matched:n} de {scanned:one=# línea|other=# líneas} de {container} ({window}), {matched:one=se muestra|other=todas se muestran}.",
     },
     "logs.grep.none": {
-        "en": "No line of {container} ({window}) contains “{grep}” ({scanned} lines searched).",
-        "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned} líneas revisadas).",
+        "en": "No line of {container} ({window}) contains “{grep}” ({scanned:one=# line|other=# lines} searched).",
+        "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned:one=# línea revisada|other=# líneas revisadas}).",
     },
     "logs.grep.window.all": {"en": "the whole log", "es": "todo el log"},
     "logs.grep.window.since": {"en": "the last {since}", "es": "los últimos {since}"},
     "logs.grep.capped": {
-        "en": "The log is larger than {size}: only its newest {lines} lines were searched (from {since}). Narrow it with --since.",
-        "es": "El log supera {size}: solo se revisaron sus {lines} líneas más recientes (desde {since}). Acótalo con --since.",
+        "en": "The log is larger than {size}: only its newest {lines:one=line was|other=# lines were} searched (from {since}). Narrow it with --since.",
+        "es": "El log supera {size}: {lines:one=solo se revisó su línea más reciente|other=solo se revisaron sus # líneas más recientes} (desde {since}). Acótalo con --since.",
     },
     "check.api_unreachable": {"en": "API unreachable: {reason}", "es": "API inalcanzable: {reason}"},
     "check.name.http": {"en": "API {path}", "es": "API {path}"},
@@ -1926,6 +1929,11 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "diagnose.remedy.needs_role": {
         "en": "Not offered, they need the *{needed}* role ({who}): {labels}",
         "es": "No se ofrecen, requieren el rol *{needed}* ({who}): {labels}",
+    },
+    # --- language leftovers (issue 13)
+    "config.problems": {
+        "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
+        "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
 }
 
