@@ -396,7 +396,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "check.timeout": {"en": "no answer within {seconds}s", "es": "sin respuesta en {seconds}s"},
     "check.http": {"en": "HTTP {status}", "es": "HTTP {status}"},
-    "check.refused": {"en": "unreachable: {detail}", "es": "inalcanzable: {detail}"},
     "check.container": {"en": "container {state}", "es": "contenedor {state}"},
     "check.no_container": {"en": "no container", "es": "sin contenedor"},
     "check.pong": {"en": "PONG", "es": "PONG"},
@@ -785,7 +784,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "cache.stats.memory": {"en": "Used memory", "es": "Memoria usada"},
     "cache.stats.hits": {"en": "Keyspace hits", "es": "Aciertos"},
     "cache.stats.misses": {"en": "Keyspace misses", "es": "Fallos"},
-    "cache.stats.hit_rate": {"en": "Hit rate", "es": "Tasa de aciertos"},
     "cache.stats.evicted": {"en": "Evicted keys", "es": "Claves desalojadas"},
     "cache.stats.columns": {"en": "DB|KEYS|WITH TTL", "es": "BD|CLAVES|CON TTL"},
     "cache.stats.summary": {
@@ -937,7 +935,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "queue.no_failed": {"en": "No failed jobs.", "es": "No hay jobs fallidos."},
     "queue.no_reason": {"en": "(no reason given)", "es": "(sin motivo)"},
-    "queue.ago": {"en": "{age} ago", "es": "hace {age}"},
     "queue.reasons": {"en": "Failure reasons:", "es": "Motivos de fallo:"},
     "queue.reasons_newest": {
         "en": "Failure reasons (newest {read} of {total} failed jobs):",
@@ -1216,7 +1213,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Backups: {count}; el más reciente es {newest}, hecho {age}.",
     },
     "db.backups.none": {"en": "There are no backups in {dir} yet.", "es": "Aún no hay backups en {dir}."},
-    "db.backups.ago": {"en": "{age} ago", "es": "hace {age}"},
     "db.backups.no_checksum": {"en": "no checksum", "es": "sin checksum"},
     "db.restore.title": {"en": "Restore {name}", "es": "Restaurar {name}"},
     "db.restore.unknown": {
