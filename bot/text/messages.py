@@ -67,8 +67,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "arg.too_small": {"en": "must be at least {limit}", "es": "debe ser al menos {limit}"},
     "arg.too_big": {"en": "must be at most {limit}", "es": "debe ser como máximo {limit}"},
     "arg.too_long": {
-        "en": "is too long (at most {limit} characters)",
-        "es": "es demasiado largo (máximo {limit} caracteres)",
+        "en": "is too long (at most {limit:one=# character|other=# characters})",
+        "es": "es demasiado largo (máximo {limit:one=# carácter|other=# caracteres})",
     },
     "arg.choice": {"en": "must be one of {choices}", "es": "debe ser uno de {choices}"},
     "arg.unknown_service": {
@@ -391,8 +391,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "El {count:n} chequeo pasa.", "other": "Los {count:n} chequeos pasan."},
     },
     "status.summary.bad": {
-        "en": "{bad:one=# of {count:n} checks needs|other=# of {count:n} checks need} attention.",
-        "es": "{bad:one=# de {count:n} chequeos requiere|other=# de {count:n} chequeos requieren} atención.",
+        "en": "{bad:one=# of {count:one=# check|other=# checks} needs|other=# of {count:n} checks need} attention.",
+        "es": "{bad:one=# de {count:one=# chequeo|other=# chequeos} requiere|other=# de {count:n} chequeos requieren} atención.",
     },
     "check.timeout": {"en": "no answer within {seconds}s", "es": "sin respuesta en {seconds}s"},
     "check.http": {"en": "HTTP {status}", "es": "HTTP {status}"},
@@ -577,8 +577,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "El {count:n} hallazgo está bien.", "other": "Los {count:n} hallazgos están bien."},
     },
     "diagnose.summary.bad": {
-        "en": "{bad:one=# of {count:n} findings needs|other=# of {count:n} findings need} attention: {names}.",
-        "es": "{bad:one=# de {count:n} hallazgos requiere|other=# de {count:n} hallazgos requieren} atención: {names}.",
+        "en": "{bad:one=# of {count:one=# finding|other=# findings} needs|other=# of {count:n} findings need} attention: {names}.",
+        "es": "{bad:one=# de {count:one=# hallazgo|other=# hallazgos} requiere|other=# de {count:n} hallazgos requieren} atención: {names}.",
     },
     "diagnose.timing": {
         "en": {
@@ -596,8 +596,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "diagnose.step.container": {"en": "{service} container", "es": "contenedor {service}"},
     "diagnose.step.log_errors": {
-        "en": "errors in {service}'s last {lines:n} log lines",
-        "es": "errores en las últimas {lines:n} líneas de log de {service}",
+        "en": "errors in {service}'s last {lines:one=log line|other=# log lines}",
+        "es": "errores en {lines:one=la última línea|other=las últimas # líneas} de log de {service}",
     },
     "diagnose.step.health": {"en": "GET {path}", "es": "GET {path}"},
     "diagnose.step.connections": {"en": "connections (pg_stat_activity)", "es": "conexiones (pg_stat_activity)"},
@@ -614,8 +614,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "diagnose.container": {"en": "{name} is {state}", "es": "{name} está {state}"},
     "diagnose.no_log_lines": {"en": "no log lines", "es": "sin líneas de log"},
     "diagnose.log_errors": {
-        "en": "{errors:one=# of {lines:n} lines mentions|other=# of {lines:n} lines mention} an error",
-        "es": "{errors:one=# de {lines:n} líneas menciona|other=# de {lines:n} líneas mencionan} un error",
+        "en": "{errors:one=# of {lines:one=# line|other=# lines} mentions|other=# of {lines:one=# line|other=# lines} mention} an error",
+        "es": "{errors:one=# de {lines:one=# línea|other=# líneas} menciona|other=# de {lines:one=# línea|other=# líneas} mencionan} un error",
     },
     "diagnose.last_errors": {
         "en": "Last errors in {service}'s logs:",
@@ -668,8 +668,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         },
     },
     "diagnose.latency": {
-        "en": "slowest route {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} routes, {basis})",
-        "es": "ruta más lenta {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} rutas, {basis})",
+        "en": "slowest route {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes:one=# route|other=# routes}, {basis})",
+        "es": "ruta más lenta {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes:one=# ruta|other=# rutas}, {basis})",
     },
     "diagnose.basis.window": {"en": "last {seconds}s", "es": "últimos {seconds}s"},
     "diagnose.basis.start": {"en": "since the API started", "es": "desde que arrancó la API"},
@@ -793,7 +793,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "cache.ping.title": {"en": "Cache PING", "es": "PING de caché"},
     "cache.ping.summary": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
     "cache.flush.title": {"en": "Cache of tenant {tenant}", "es": "Caché del tenant {tenant}"},
-    "cache.flush.progress": {"en": "deleted {deleted} keys so far", "es": "{deleted} claves borradas hasta ahora"},
+    "cache.flush.progress": {
+        "en": "deleted {deleted:one=# key|other=# keys} so far",
+        "es": "{deleted:one=# clave borrada|other=# claves borradas} hasta ahora",
+    },
     "cache.flush.done": {
         "en": {
             "one": "Deleted {deleted:n} cache key of tenant {tenant} in {seconds:.2n}s.",
@@ -805,8 +808,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         },
     },
     "cache.flush.interrupted": {
-        "en": "The flush of tenant {tenant} STOPPED after deleting {deleted} keys: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
-        "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted} claves: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
+        "en": "The flush of tenant {tenant} STOPPED after deleting {deleted:one=# key|other=# keys}: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
+        "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted:one=# clave|other=# claves}: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
     },
     "cache.preview.tenant": {
         "en": {
@@ -852,8 +855,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{disabled}; {deleted:one=# clave de caché borrada|other=# claves de caché borradas} en {seconds:.2n}s.",
     },
     "tenant.disabled_flush_failed": {
-        "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted} keys: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
-        "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted} claves: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
+        "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted:one=# key|other=# keys}: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
+        "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted:one=# clave|other=# claves}: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
     },
     "tenant.preview.disable": {
         "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}). Nothing has changed yet.",
@@ -937,16 +940,16 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "queue.no_reason": {"en": "(no reason given)", "es": "(sin motivo)"},
     "queue.reasons": {"en": "Failure reasons:", "es": "Motivos de fallo:"},
     "queue.reasons_newest": {
-        "en": "Failure reasons (newest {read} of {total} failed jobs):",
-        "es": "Motivos de fallo (los {read} más recientes de {total} jobs fallidos):",
+        "en": "Failure reasons (newest {read:n} of {total:one=# failed job|other=# failed jobs}):",
+        "es": "Motivos de fallo ({read:one=el más reciente|other=los # más recientes} de {total:one=# job fallido|other=# jobs fallidos}):",
     },
     "queue.reasons_more": {
         "en": {"one": "…and {count:n} other reason", "other": "…and {count:n} other reasons"},
         "es": {"one": "…y {count:n} motivo más", "other": "…y {count:n} motivos más"},
     },
     "queue.jobs_shown": {
-        "en": "Showing the newest {shown} of {total} failed jobs.",
-        "es": "Se muestran los {shown} más recientes de {total} jobs fallidos.",
+        "en": "Showing the newest {shown:n} of {total:one=# failed job|other=# failed jobs}.",
+        "es": "{shown:one=Se muestra el más reciente|other=Se muestran los # más recientes} de {total:one=# job fallido|other=# jobs fallidos}.",
     },
     "queue.retry_hint": {"en": "To retry them: `{command}`", "es": "Para reintentarlos: `{command}`"},
     "queue.retry_title": {"en": "Retry failed jobs of {queue}", "es": "Reintentar jobs fallidos de {queue}"},
@@ -1110,12 +1113,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "{count:n} chequeo pasa", "other": "{count:n} chequeos pasan"},
     },
     "steps.health.failed": {
-        "en": "{bad:one=# of {count:n} checks fails|other=# of {count:n} checks fail}: {names}",
-        "es": "{bad:one=# de {count:n} chequeos falla|other=# de {count:n} chequeos fallan}: {names}",
+        "en": "{bad:one=# of {count:one=# check|other=# checks} fails|other=# of {count:n} checks fail}: {names}",
+        "es": "{bad:one=# de {count:one=# chequeo|other=# chequeos} falla|other=# de {count:n} chequeos fallan}: {names}",
     },
     "steps.health.retrying": {
-        "en": "{bad:n} of {count:n} checks not passing yet (try {attempt})",
-        "es": "{bad:one=# de {count:n} chequeos aún no pasa|other=# de {count:n} chequeos aún no pasan} (intento {attempt})",
+        "en": "{bad:n} of {count:one=# check|other=# checks} not passing yet (try {attempt})",
+        "es": "{bad:one=# de {count:one=# chequeo|other=# chequeos} aún no pasa|other=# de {count:n} chequeos aún no pasan} (intento {attempt})",
     },
     # database (runbook "Gestión de Base de Datos", "Backups y Recuperación")
     "arg.bad_migration": {
@@ -1146,7 +1149,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
             "other": "{count:n} conexiones a {db} ({states}); {total:n} de max_connections {max:n} en uso en el servidor.",
         },
     },
-    "db.slow.title": {"en": "Slowest {count} queries of {db}", "es": "Las {count} consultas más lentas de {db}"},
+    "db.slow.title": {
+        "en": {"one": "Slowest query of {db}", "other": "Slowest {count:n} queries of {db}"},
+        "es": {"one": "La consulta más lenta de {db}", "other": "Las {count:n} consultas más lentas de {db}"},
+    },
     "db.slow.columns": {"en": "MEAN MS|CALLS|TOTAL MS|ROWS|QUERY", "es": "MEDIA MS|LLAMADAS|TOTAL MS|FILAS|CONSULTA"},
     "db.slow.summary": {
         "en": {
@@ -1560,12 +1566,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # work after the ack: lanes, answers, live tails (bot/core/lanes.py, bot/slack/answer.py, handlers/live_logs.py)
     "lanes.user_full": {
-        "en": "You already have {limit} long-running operations going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
-        "es": "Ya tienes {limit} operaciones largas en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
+        "en": "You already have {limit:one=# long-running operation|other=# long-running operations} going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
+        "es": "Ya tienes {limit:one=# operación larga|other=# operaciones largas} en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
     },
     "lanes.full": {
-        "en": "The bot is already running {limit} long-running operations (live tails, migrations, backups…), its limit. Try again when one ends.",
-        "es": "El bot ya ejecuta {limit} operaciones largas (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
+        "en": "The bot is already running {limit:one=# long-running operation|other=# long-running operations} (live tails, migrations, backups…), its limit. Try again when one ends.",
+        "es": "El bot ya ejecuta {limit:one=# operación larga|other=# operaciones largas} (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
     },
     "logs.follow.replies_lost": {
         "en": {
@@ -1774,8 +1780,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{count} sin terminar tras {seconds} s",
     },
     "verify.queue.tracked_part": {
-        "en": "Followed by id: the newest {tracked} of the {total} failed jobs.",
-        "es": "Seguidos por id: los {tracked} más recientes de los {total} jobs fallidos.",
+        "en": "Followed by id: the newest {tracked:n} of {total:one=the # failed job|other=the # failed jobs}.",
+        "es": "Seguidos por id: {tracked:one=el más reciente|other=los # más recientes} {total:one=del # job fallido|other=de los # jobs fallidos}.",
     },
     "verify.cache.keys_left": {"en": "keys matching {pattern}", "es": "claves que calzan con {pattern}"},
     "verify.cache.none_left": {"en": "0 left", "es": "quedan 0"},
@@ -1803,8 +1809,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "El tenant {tenant} ya está activo: no hay nada que hacer, no se pidió ni cambió nada.",
     },
     "tenant.already.keys": {
-        "en": "It still has {keys} cache keys; to clear them: {command}",
-        "es": "Aún tiene {keys} claves de caché; para borrarlas: {command}",
+        "en": "It still has {keys:one=# cache key; to clear it|other=# cache keys; to clear them}: {command}",
+        "es": "Aún tiene {keys:one=# clave de caché; para borrarla|other=# claves de caché; para borrarlas}: {command}",
     },
     "verify.unreadable": {
         "en": "could not read it again: {detail}",
@@ -1837,8 +1843,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "arg.not_valid": {"en": "is not a valid value", "es": "no es un valor válido"},
     "arg.bad_form": {"en": "does not have the expected form", "es": "no tiene la forma esperada"},
     "arg.too_short": {
-        "en": "is too short (at least {limit} characters)",
-        "es": "es demasiado corto (mínimo {limit} caracteres)",
+        "en": "is too short (at least {limit:one=# character|other=# characters})",
+        "es": "es demasiado corto (mínimo {limit:one=# carácter|other=# caracteres})",
     },
     "arg.not_number": {"en": "must be a number", "es": "debe ser un número"},
     "container.up": {"en": "up {took}", "es": "activo desde hace {took}"},
