@@ -190,6 +190,79 @@ SENTENCES: list[tuple[str, str, dict[str, object], str]] = [
         {"size": "5 MB", "lines": 3, "since": "s"},
         "El log supera 5 MB: solo se revisaron sus 3 líneas más recientes (desde s). Acótalo con --since.",
     ),
+    ("en", "diagnose.log_errors", {"errors": 1, "lines": 1}, "1 of 1 line mentions an error"),
+    ("es", "diagnose.log_errors", {"errors": 1, "lines": 1}, "1 de 1 línea menciona un error"),
+    ("es", "diagnose.log_errors", {"errors": 3, "lines": 3000}, "3 de 3.000 líneas mencionan un error"),
+    ("en", "diagnose.step.log_errors", {"service": "api", "lines": 1}, "errors in api's last log line"),
+    ("es", "diagnose.step.log_errors", {"service": "api", "lines": 3}, "errores en las últimas 3 líneas de log de api"),
+    ("es", "diagnose.step.log_errors", {"service": "api", "lines": 1}, "errores en la última línea de log de api"),
+    ("en", "status.summary.bad", {"bad": 1, "count": 1}, "1 of 1 check needs attention."),
+    ("en", "status.summary.bad", {"bad": 3, "count": 3}, "3 of 3 checks need attention."),
+    ("es", "status.summary.bad", {"bad": 1, "count": 1}, "1 de 1 chequeo requiere atención."),
+    ("es", "status.summary.bad", {"bad": 1, "count": 3}, "1 de 3 chequeos requiere atención."),
+    ("en", "diagnose.summary.bad", {"bad": 1, "count": 1, "names": "x"}, "1 of 1 finding needs attention: x."),
+    ("es", "diagnose.summary.bad", {"bad": 3, "count": 3, "names": "x"}, "3 de 3 hallazgos requieren atención: x."),
+    ("en", "steps.health.failed", {"bad": 1, "count": 1, "names": "x"}, "1 of 1 check fails: x"),
+    ("es", "steps.health.failed", {"bad": 1, "count": 1, "names": "x"}, "1 de 1 chequeo falla: x"),
+    ("en", "steps.health.retrying", {"bad": 1, "count": 1, "attempt": 2}, "1 of 1 check not passing yet (try 2)"),
+    ("es", "steps.health.retrying", {"bad": 3, "count": 3, "attempt": 2}, "3 de 3 chequeos aún no pasan (intento 2)"),
+    ("en", "cache.flush.progress", {"deleted": "1"}, "deleted 1 key so far"),
+    ("es", "cache.flush.progress", {"deleted": "1"}, "1 clave borrada hasta ahora"),
+    ("es", "cache.flush.progress", {"deleted": "3.000"}, "3.000 claves borradas hasta ahora"),
+    ("en", "tenant.already.keys", {"keys": 1, "command": "c"}, "It still has 1 cache key; to clear it: c"),
+    ("en", "tenant.already.keys", {"keys": 3, "command": "c"}, "It still has 3 cache keys; to clear them: c"),
+    ("es", "tenant.already.keys", {"keys": 1, "command": "c"}, "Aún tiene 1 clave de caché; para borrarla: c"),
+    ("en", "db.slow.title", {"count": 1, "db": "pedidos"}, "Slowest query of pedidos"),
+    ("en", "db.slow.title", {"count": 3, "db": "pedidos"}, "Slowest 3 queries of pedidos"),
+    ("es", "db.slow.title", {"count": 1, "db": "pedidos"}, "La consulta más lenta de pedidos"),
+    ("es", "db.slow.title", {"count": 3, "db": "pedidos"}, "Las 3 consultas más lentas de pedidos"),
+    ("en", "queue.jobs_shown", {"shown": 1, "total": 1}, "Showing the newest 1 of 1 failed job."),
+    ("es", "queue.jobs_shown", {"shown": 1, "total": 3}, "Se muestra el más reciente de 3 jobs fallidos."),
+    ("es", "queue.jobs_shown", {"shown": 3, "total": 3}, "Se muestran los 3 más recientes de 3 jobs fallidos."),
+    ("en", "queue.reasons_newest", {"read": 3, "total": 3}, "Failure reasons (newest 3 of 3 failed jobs):"),
+    ("es", "queue.reasons_newest", {"read": 1, "total": 1}, "Motivos de fallo (el más reciente de 1 job fallido):"),
+    (
+        "es",
+        "verify.queue.tracked_part",
+        {"tracked": 1, "total": 1},
+        "Seguidos por id: el más reciente del 1 job fallido.",
+    ),
+    (
+        "en",
+        "verify.queue.tracked_part",
+        {"tracked": 3, "total": 3},
+        "Followed by id: the newest 3 of the 3 failed jobs.",
+    ),
+    ("en", "arg.too_long", {"limit": 1}, "is too long (at most 1 character)"),
+    ("es", "arg.too_long", {"limit": 3}, "es demasiado largo (máximo 3 caracteres)"),
+    ("es", "arg.too_short", {"limit": 1}, "es demasiado corto (mínimo 1 carácter)"),
+    ("en", "arg.too_short", {"limit": 3}, "is too short (at least 3 characters)"),
+    (
+        "es",
+        "lanes.full",
+        {"limit": 1},
+        "El bot ya ejecuta 1 operación larga (logs en vivo, migraciones, backups…), su límite. "
+        "Vuelve a intentarlo cuando termine una.",
+    ),
+    (
+        "en",
+        "lanes.full",
+        {"limit": 1},
+        "The bot is already running 1 long-running operation (live tails, migrations, backups…), its limit. "
+        "Try again when one ends.",
+    ),
+    (
+        "en",
+        "diagnose.latency",
+        {"route": "/", "p50": "1 ms", "p95": "2 ms", "p99": "3 ms", "routes": 1, "basis": "b"},
+        "slowest route /: p50 1 ms, p95 2 ms, p99 3 ms (1 route, b)",
+    ),
+    (
+        "es",
+        "diagnose.latency",
+        {"route": "/", "p50": "1 ms", "p95": "2 ms", "p99": "3 ms", "routes": 3, "basis": "b"},
+        "ruta más lenta /: p50 1 ms, p95 2 ms, p99 3 ms (3 rutas, b)",
+    ),
     ("en", "config.problems", {"count": 1}, "1 problem"),
     ("en", "config.problems", {"count": 3}, "3 problems"),
     ("es", "config.problems", {"count": 1}, "1 problema"),
@@ -209,6 +282,31 @@ def test_every_fixed_key_is_checked_at_one_and_at_three_in_both_languages() -> N
     keys = {key for _, key, _, _ in SENTENCES}
     for key in keys:
         assert {locale for locale, k, _, _ in SENTENCES if k == key} == {"en", "es"}, key
+
+
+# ---- logs --grep through a real container -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "tail", "said"),
+    [
+        ("en", 1, "; only the last one is shown."),
+        ("en", 3, "; the last 3 are shown."),
+        ("es", 1, "; solo se muestra la última."),
+        ("es", 3, "; se muestran las últimas 3."),
+    ],
+)
+async def test_the_grep_summary_says_how_many_are_shown_in_words(
+    make_runtime: RuntimeFactory, compose_project: str, locale: str, tail: int, said: str
+) -> None:
+    runtime = await make_runtime(base_config(project=compose_project, locale=locale))
+    result = await runtime.dispatcher.dispatch(
+        Invocation(f"logs api --grep BOOT --tail {tail}", "U0VIEW", "C1", "slack")
+    )
+    summary = next(b.text for b in result.blocks if isinstance(b, Text))
+    assert said in summary, summary
+    assert (" 300 de " if locale == "es" else " 300 of ") in summary, summary
+    assert len([line for b in result.blocks if isinstance(b, Code) for line in b.text.splitlines()]) == tail
 
 
 # ---- check-config through the real process ---------------------------------------------------
