@@ -1638,36 +1638,36 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # backups: retention per origin (helper "perf", bot/procedures/backups.py, handlers/database.py)
     "steps.label.prune.on_demand": {
-        "en": "Keep the newest {keep} on-demand backups (scheduled ones are not touched)",
-        "es": "Conservar los {keep} backups a pedido más recientes (los programados no se tocan)",
+        "en": "Keep the newest {keep:one=on-demand backup|other=# on-demand backups} (scheduled ones are not touched)",
+        "es": "Conservar {keep:one=el backup a pedido más reciente|other=los # backups a pedido más recientes} (los programados no se tocan)",
     },
     "steps.label.prune.scheduled": {
-        "en": "Keep the newest {keep} scheduled backups (on-demand ones are not touched)",
-        "es": "Conservar los {keep} backups programados más recientes (los hechos a pedido no se tocan)",
+        "en": "Keep the newest {keep:one=scheduled backup|other=# scheduled backups} (on-demand ones are not touched)",
+        "es": "Conservar {keep:one=el backup programado más reciente|other=los # backups programados más recientes} (los hechos a pedido no se tocan)",
     },
     "db.backup.pruned_none.on_demand": {
-        "en": "no backup removed (at most {keep} on-demand backups are kept)",
-        "es": "no se borró ningún backup (se conservan hasta {keep} backups a pedido)",
+        "en": "no backup removed (at most {keep:one=# on-demand backup is|other=# on-demand backups are} kept)",
+        "es": "no se borró ningún backup ({keep:one=se conserva hasta # backup a pedido|other=se conservan hasta # backups a pedido})",
     },
     "db.backup.pruned_one.on_demand": {
-        "en": "removed the oldest on-demand backup {name} (the newest {keep} on-demand backups are kept)",
-        "es": "se borró el backup a pedido más antiguo, {name} (se conservan los {keep} backups a pedido más recientes)",
+        "en": "removed the oldest on-demand backup {name} (the newest {keep:one=on-demand backup is|other=# on-demand backups are} kept)",
+        "es": "se borró el backup a pedido más antiguo, {name} ({keep:one=se conserva el backup a pedido más reciente|other=se conservan los # backups a pedido más recientes})",
     },
     "db.backup.pruned_many.on_demand": {
-        "en": "removed the {count} oldest on-demand backups: {names} (the newest {keep} on-demand backups are kept)",
-        "es": "se borraron los {count} backups a pedido más antiguos: {names} (se conservan los {keep} backups a pedido más recientes)",
+        "en": "removed the {count} oldest on-demand backups: {names} (the newest {keep:one=on-demand backup is|other=# on-demand backups are} kept)",
+        "es": "se borraron los {count} backups a pedido más antiguos: {names} ({keep:one=se conserva el backup a pedido más reciente|other=se conservan los # backups a pedido más recientes})",
     },
     "db.backup.pruned_none.scheduled": {
-        "en": "no backup removed (at most {keep} scheduled backups are kept)",
-        "es": "no se borró ningún backup (se conservan hasta {keep} backups programados)",
+        "en": "no backup removed (at most {keep:one=# scheduled backup is|other=# scheduled backups are} kept)",
+        "es": "no se borró ningún backup ({keep:one=se conserva hasta # backup programado|other=se conservan hasta # backups programados})",
     },
     "db.backup.pruned_one.scheduled": {
-        "en": "removed the oldest scheduled backup {name} (the newest {keep} scheduled backups are kept)",
-        "es": "se borró el backup programado más antiguo, {name} (se conservan los {keep} backups programados más recientes)",
+        "en": "removed the oldest scheduled backup {name} (the newest {keep:one=scheduled backup is|other=# scheduled backups are} kept)",
+        "es": "se borró el backup programado más antiguo, {name} ({keep:one=se conserva el backup programado más reciente|other=se conservan los # backups programados más recientes})",
     },
     "db.backup.pruned_many.scheduled": {
-        "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep} scheduled backups are kept)",
-        "es": "se borraron los {count} backups programados más antiguos: {names} (se conservan los {keep} backups programados más recientes)",
+        "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep:one=scheduled backup is|other=# scheduled backups are} kept)",
+        "es": "se borraron los {count} backups programados más antiguos: {names} ({keep:one=se conserva el backup programado más reciente|other=se conservan los # backups programados más recientes})",
     },
     # the terminal for two people (standalone demo, issue 14)
     "shell.approve_elsewhere": {
@@ -1766,7 +1766,7 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "verify.queue.completed": {"en": "retried jobs completed", "es": "jobs reintentados completados"},
     "verify.queue.completed_detail": {
         "en": "{done} of {total} completed",
-        "es": "{done} de {total} completados",
+        "es": "{done:n} de {total:one=# completado|other=# completados}",
     },
     "verify.queue.failed_again": {"en": "failed again", "es": "fallaron de nuevo"},
     "verify.queue.failed_again_detail": {
