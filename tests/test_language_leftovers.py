@@ -19,7 +19,7 @@ from exporter import Exporter, start_exporter
 from targets import HttpTarget
 
 from bot.core.dispatcher import Invocation
-from bot.output.results import Code, Result, Table, Text
+from bot.output.results import Checks, Code, Result, Table, Text
 from bot.text.messages import Catalog
 
 pytestmark = pytest.mark.timeout(90)
@@ -81,6 +81,26 @@ async def test_family_tables_and_the_window_use_the_locale(
     windowed = await ask(make_runtime, exporter.url, locale, "metrics --window 300ms")
     notes = "\n".join(b.text for b in windowed.blocks if isinstance(b, Text))
     assert window in notes, notes
+
+
+@pytest.mark.parametrize(
+    ("locale", "latency", "cache"),
+    [
+        ("en", "p50 1.00 s, p95 1.00 s, p99 1.00 s (3 routes,", "93.0%"),
+        ("es", "p50 1,00 s, p95 1,00 s, p99 1,00 s (3 rutas,", "93,0%"),
+    ],
+)
+async def test_diagnose_slow_uses_the_same_locale_aware_formatters(
+    make_runtime: RuntimeFactory, exporter: HttpTarget, locale: str, latency: str, cache: str
+) -> None:
+    """diagnose borrows metrics' formatters: its findings read like the metrics table does."""
+    text = base_config(api_url=exporter.url, locale=locale)
+    text = text.replace("    timeout: 2s\n", "    timeout: 2s\n    metrics_window: 0s\n", 1)
+    runtime = await make_runtime(text)
+    result = await runtime.dispatcher.dispatch(Invocation("diagnose slow", "U0VIEW", "C1", "slack"))
+    details = [c.detail for b in result.blocks if isinstance(b, Checks) for c in b.checks]
+    assert any(latency in d for d in details), details
+    assert any(d.startswith(cache) for d in details), details
 
 
 # ---- sentences at 1 and 3 ----------------------------------------------------------------------
