@@ -523,8 +523,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Tasas, porcentaje de 5xx y cuantiles salen de dos lecturas separadas por {seconds}s (los contadores solo guardan totales desde que arrancó la API).",
     },
     "metrics.note_since_start": {
-        "en": "* since the API started: fewer than {min} requests in those {seconds}s.",
-        "es": "* desde que arrancó la API: menos de {min} peticiones en esos {seconds}s.",
+        "en": "* since the API started: fewer than {min:one=# request|other=# requests} in those {seconds}s.",
+        "es": "* desde que arrancó la API: menos de {min:one=# petición|other=# peticiones} en esos {seconds}s.",
     },
     "metrics.bars_window": {
         "en": "Requests per latency bucket, last {seconds}s:",
@@ -1623,8 +1623,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes, quedan {left:n}.",
     },
     "cache.flush_db.refilled": {
-        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before; {left:n} are there again (written since the flush).",
-        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes; ya hay {left:n} de nuevo (escritas tras el borrado).",
+        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before; {left:one=# is|other=# are} there again (written since the flush).",
+        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes; ya {left:one=hay # de nuevo (escrita|other=hay # de nuevo (escritas} tras el borrado).",
     },
     "output.cut_lines": {
         "en": {
