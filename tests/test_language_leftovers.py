@@ -9,6 +9,8 @@ count through the real `ops-bot check-config` process.
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from targets import HttpTarget
 
 from bot.core.dispatcher import Invocation
 from bot.output.results import Checks, Code, Result, Table, Text
-from bot.text.messages import Catalog
+from bot.text.messages import CATALOG, Catalog
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -423,3 +425,40 @@ async def test_check_config_counts_its_problems_in_words(
     assert f"{path}: {said}\n" in done.stderr, done.stderr
     assert "(s)" not in done.stderr and "Traceback" not in done.stderr
     assert len([line for line in done.stderr.splitlines() if line.startswith("  ")]) == slips, done.stderr
+
+
+# ---- a guard over the whole catalog ------------------------------------------------------------
+
+# a plural noun or verb right after a 1 reads wrong ("1 lines", "1 claves", "1 are shown")
+PLURAL_AFTER_ONE = re.compile(
+    r"\b1 (lines|líneas|keys|claves|checks|chequeos|findings|hallazgos|routes|rutas|families|familias|"
+    r"problems|problemas|jobs|queries|consultas|backups|characters|caracteres|requests|peticiones|"
+    r"operations|operaciones|are|were|mention|mencionan|fallidos|completados)\b"
+)
+# entries whose count is never 1 by construction (the `_many` variants are picked for 2 or more),
+# and one whose field before "jobs" is a queue's name, not a number ("Retry failed payments jobs")
+NEVER_ONE = {"db.backup.pruned_many.on_demand", "db.backup.pruned_many.scheduled", "diagnose.remedy.retry"}
+
+
+def every_field(template: str | dict[str, str]) -> set[str]:
+    """The entry's field names, also those nested inside an inline plural's variants."""
+    out: set[str] = set()
+    for text in template.values() if isinstance(template, dict) else [template]:
+        for _, name, spec, _ in string.Formatter().parse(text):
+            out |= {name} if name else set()
+            out |= {inner for _, inner, _, _ in string.Formatter().parse(spec or "") if inner}
+    return out
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_no_entry_says_a_plural_after_one(locale: str) -> None:
+    t = Catalog(locale)
+    wrong = []
+    for key, entry in CATALOG.items():
+        template = entry.get(locale)
+        if template is None or key in NEVER_ONE:
+            continue
+        text = t(key, **dict.fromkeys(every_field(template), 1))
+        if PLURAL_AFTER_ONE.search(text):
+            wrong.append(f"{key}: {text}")
+    assert not wrong, "\n".join(wrong)
