@@ -322,12 +322,20 @@ def cache_rates(found: Scrape) -> list[tuple[str, float]]:
 # ---- formatting ---------------------------------------------------------------------------------
 
 
-def fmt_seconds(value: float, locale: str = "en") -> str:
-    """`1.5 ms` / `1,5 ms`: milliseconds under a second, else seconds, in the reader's digits."""
+def _not_finite(value: float) -> str | None:
+    """How NaN and ±Inf are shown (Prometheus exports both); None for an ordinary number.
+    Babel would write `NaN,0` and `∞`, which nobody reading a metric expects."""
     if math.isnan(value):
         return "—"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
+    return None
+
+
+def fmt_seconds(value: float, locale: str = "en") -> str:
+    """`1.5 ms` / `1,5 ms`: milliseconds under a second, else seconds, in the reader's digits."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
     if abs(value) < 0.01:
         return f"{format_number(value * 1000, locale, 1)} ms"
     if abs(value) < 1:
@@ -337,15 +345,25 @@ def fmt_seconds(value: float, locale: str = "en") -> str:
 
 def fmt_count(value: float, locale: str = "en") -> str:
     """`20,000` / `20.000` (Babel): a Spanish reader takes `20,000` for twenty."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
     return format_number(value, locale, 0 if float(value).is_integer() else 1)
 
 
 def fmt_share(value: float | None, locale: str = "en") -> str:
-    return "—" if value is None else f"{format_number(value * 100, locale, 1)}%"
+    if value is None:
+        return "—"
+    if (odd := _not_finite(value)) is not None:
+        return odd
+    return f"{format_number(value * 100, locale, 1)}%"
 
 
 def fmt_rate(value: float | None, locale: str = "en") -> str:
-    return "—" if value is None else f"{format_number(value, locale, 1)}/s"
+    if value is None:
+        return "—"
+    if (odd := _not_finite(value)) is not None:
+        return odd
+    return f"{format_number(value, locale, 1)}/s"
 
 
 def bar(value: float, maximum: float, width: int = BAR_WIDTH) -> str:

@@ -18,6 +18,7 @@ import pytest
 from botproc import bot_env, run_bot
 from conftest import RuntimeFactory, base_config
 from exporter import Exporter, start_exporter
+from prometheus_client import Gauge
 from targets import HttpTarget
 
 from bot.core.dispatcher import Invocation
@@ -103,6 +104,23 @@ async def test_diagnose_slow_uses_the_same_locale_aware_formatters(
     details = [c.detail for b in result.blocks if isinstance(b, Checks) for c in b.checks]
     assert any(latency in d for d in details), details
     assert any(d.startswith(cache) for d in details), details
+
+
+async def test_nan_and_inf_samples_read_as_a_dash_and_inf_in_both_languages(make_runtime: RuntimeFactory) -> None:
+    """Prometheus exports NaN and +Inf gauges; Babel alone would write `NaN,0` and `∞`."""
+    found = Exporter()
+    odd = Gauge("odd_ratio", "A ratio with nothing to divide yet", ["kind"], registry=found.registry)
+    odd.labels("nan").set(float("nan"))
+    odd.labels("inf").set(float("inf"))
+    odd.labels("big").set(20_000)
+    target = await start_exporter(found)
+    try:
+        for locale, big in (("en", "20,000"), ("es", "20.000")):
+            result = await ask(make_runtime, target.url, locale, "metrics odd_ratio")
+            values = {row[1]: row[2] for row in next(b for b in result.blocks if isinstance(b, Table)).rows}
+            assert values == {'kind="big"': big, 'kind="inf"': "+Inf", 'kind="nan"': "—"}, values
+    finally:
+        await target.close()
 
 
 # ---- sentences at 1 and 3 ----------------------------------------------------------------------
