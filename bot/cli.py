@@ -50,12 +50,17 @@ def _load_config(path: str) -> OpsConfig:
     return load_checked(path)
 
 
+def problem_count(count: int) -> str:
+    """`1 problem` / `2 problems`: the config failed to load, so its `locale` is unknown; English."""
+    return Catalog("en")("config.problems", count=count)
+
+
 def check_config(path: str | None, settings: Settings) -> int:
     target = path or settings.ops_config
     try:
         config = _load_config(target)
     except ConfigError as exc:
-        print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        print(f"{exc.path}: {problem_count(len(exc.problems))}", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
@@ -273,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.mode == "socket":
             return asyncio.run(_socket(settings, args.host, args.port))
     except ConfigError as exc:
-        print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        print(f"{exc.path}: {problem_count(len(exc.problems))}", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         print("Run `ops-bot check-config` after fixing it.", file=sys.stderr)

@@ -326,7 +326,10 @@ def plan_redis(ctx: OpContext, plan: Plan) -> None:
                 return Finding("ok", ctx.t("diagnose.memory_unbounded", used=human))
             share = used / limit
             detail = ctx.t(
-                "diagnose.memory", used=human, max=str(info.get("maxmemory_human", limit)), share=fmt_share(share)
+                "diagnose.memory",
+                used=human,
+                max=str(info.get("maxmemory_human", limit)),
+                share=fmt_share(share, ctx.t.locale),
             )
             state: CheckState = "fail" if share >= MEMORY_FAIL else "warn" if share >= MEMORY_WARN else "ok"
             return Finding(state, detail)
@@ -451,11 +454,11 @@ def plan_slow(ctx: OpContext, plan: Plan) -> None:
             detail = t(
                 "diagnose.latency",
                 route=worst.route,
-                p50=fmt_seconds(p50),
-                p95=fmt_seconds(p95),
-                p99=fmt_seconds(p99),
+                p50=fmt_seconds(p50, t.locale),
+                p95=fmt_seconds(p95, t.locale),
+                p99=fmt_seconds(p99, t.locale),
                 routes=len(report.routes),
-                basis=t("diagnose.basis.window", seconds=f"{report.window or 0:.1f}")
+                basis=t("diagnose.basis.window", seconds=t.number(report.window or 0, 1))
                 if worst.windowed
                 else t("diagnose.basis.start"),
             )
@@ -506,7 +509,7 @@ def plan_slow(ctx: OpContext, plan: Plan) -> None:
             else:
                 return Finding("warn", t("diagnose.cache_unknown"))
             state: CheckState = "fail" if rate < CACHE_FAIL else "warn" if rate < CACHE_WARN else "ok"
-            return Finding(state, t("diagnose.cache", rate=fmt_share(rate), source=source))
+            return Finding(state, t("diagnose.cache", rate=fmt_share(rate, t.locale), source=source))
 
         plan.steps.append(Step(cache_name, cache, metrics_step_timeout))
     plan.remedies = [

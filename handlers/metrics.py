@@ -39,6 +39,7 @@ from bot.targets.prometheus import Family, Scrape, scrape
 from bot.targets.prometheus_api import query_range
 from bot.targets.promql import Bucket, bucket_quantile, increase, parse_le, per_bucket, sum_buckets
 from bot.text.errors import BotError
+from bot.text.locale import format_number
 from bot.text.messages import Catalog
 
 LATENCY = "http_request_duration_seconds"
@@ -321,28 +322,48 @@ def cache_rates(found: Scrape) -> list[tuple[str, float]]:
 # ---- formatting ---------------------------------------------------------------------------------
 
 
-def fmt_seconds(value: float) -> str:
+def _not_finite(value: float) -> str | None:
+    """How NaN and ±Inf are shown (Prometheus exports both); None for an ordinary number.
+    Babel would write `NaN,0` and `∞`, which nobody reading a metric expects."""
     if math.isnan(value):
         return "—"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
+    return None
+
+
+def fmt_seconds(value: float, locale: str = "en") -> str:
+    """`1.5 ms` / `1,5 ms`: milliseconds under a second, else seconds, in the reader's digits."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
     if abs(value) < 0.01:
-        return f"{value * 1000:.1f} ms"
+        return f"{format_number(value * 1000, locale, 1)} ms"
     if abs(value) < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.2f} s"
+        return f"{format_number(round(value * 1000), locale)} ms"
+    return f"{format_number(value, locale, 2)} s"
 
 
-def fmt_count(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+def fmt_count(value: float, locale: str = "en") -> str:
+    """`20,000` / `20.000` (Babel): a Spanish reader takes `20,000` for twenty."""
+    if (odd := _not_finite(value)) is not None:
+        return odd
+    return format_number(value, locale, 0 if float(value).is_integer() else 1)
 
 
-def fmt_share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+def fmt_share(value: float | None, locale: str = "en") -> str:
+    if value is None:
+        return "—"
+    if (odd := _not_finite(value)) is not None:
+        return odd
+    return f"{format_number(value * 100, locale, 1)}%"
 
 
-def fmt_rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}/s"
+def fmt_rate(value: float | None, locale: str = "en") -> str:
+    if value is None:
+        return "—"
+    if (odd := _not_finite(value)) is not None:
+        return odd
+    return f"{format_number(value, locale, 1)}/s"
 
 
 def bar(value: float, maximum: float, width: int = BAR_WIDTH) -> str:
@@ -354,27 +375,36 @@ def bar(value: float, maximum: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + (BAR_EIGHTHS[part] if part else "")
 
 
-def bar_chart(buckets: list[Bucket], seconds: bool = True, width: int = BAR_WIDTH) -> str:
+def bar_chart(buckets: list[Bucket], seconds: bool = True, width: int = BAR_WIDTH, locale: str = "en") -> str:
     """One line per bucket: its bound, its own count (not cumulative) as a bar, the count."""
     alone = per_bucket(buckets)
     if not alone:
         return ""
     finite = [b.upper for b in alone if not math.isinf(b.upper)]
-    shown = fmt_seconds if seconds else (lambda v: f"{v:g}")
     labels = []
     for bucket in alone:
         if math.isinf(bucket.upper):
-            labels.append(f"> {shown(finite[-1])}" if finite else "+Inf")
+            labels.append(f"> {_bound(finite[-1], seconds, locale)}" if finite else "+Inf")
         else:
-            labels.append(f"≤ {shown(bucket.upper)}")
+            labels.append(f"≤ {_bound(bucket.upper, seconds, locale)}")
     top = max(b.count for b in alone)
     label_width = max(len(label) for label in labels)
-    count_width = max(len(fmt_count(b.count)) for b in alone)
+    counts = [fmt_count(b.count, locale) for b in alone]
+    count_width = max(len(count) for count in counts)
     lines = [
-        f"{label.ljust(label_width)} {bar(b.count, top, width).ljust(width)} {fmt_count(b.count).rjust(count_width)}"
-        for label, b in zip(labels, alone, strict=True)
+        f"{label.ljust(label_width)} {bar(b.count, top, width).ljust(width)} {count.rjust(count_width)}"
+        for label, b, count in zip(labels, alone, counts, strict=True)
     ]
     return "\n".join(lines)
+
+
+def _bound(value: float, seconds: bool, locale: str) -> str:
+    """A bucket bound or quantile: a duration for `_seconds` histograms, else the bare number."""
+    if seconds:
+        return fmt_seconds(value, locale)
+    if math.isnan(value) or math.isinf(value):
+        return f"{value:g}"
+    return format_number(value, locale)
 
 
 def _labels_text(labels: dict[str, str]) -> str:
@@ -388,10 +418,10 @@ def latency_table(t: Catalog, report: LatencyReport) -> Table:
         rows.append(
             [
                 route.route,
-                fmt_count(route.total),
-                fmt_rate(route.rate),
-                fmt_share(route.counts.error_share) + (mark if route.counts.error_share is not None else ""),
-                *(fmt_seconds(q) + mark for q in route.quantiles),
+                fmt_count(route.total, t.locale),
+                fmt_rate(route.rate, t.locale),
+                fmt_share(route.counts.error_share, t.locale) + (mark if route.counts.error_share is not None else ""),
+                *(fmt_seconds(q, t.locale) + mark for q in route.quantiles),
             ]
         )
     return Table(t("metrics.latency_columns").split("|"), rows)
@@ -403,19 +433,19 @@ def window_note(t: Catalog, report: LatencyReport) -> str:
     if report.window is None:
         return t("metrics.legend.single") + " " + t("metrics.note_single")
     note = (
-        t("metrics.legend.window", seconds=f"{report.window:.1f}")
+        t("metrics.legend.window", seconds=t.number(report.window, 1))
         + " "
-        + t("metrics.note_window", seconds=f"{report.window:.1f}")
+        + t("metrics.note_window", seconds=t.number(report.window, 1))
     )
     if any(not r.windowed for r in report.routes):
-        note += " " + t("metrics.note_since_start", min=MIN_WINDOW_OBSERVATIONS, seconds=f"{report.window:.1f}")
+        note += " " + t("metrics.note_since_start", min=MIN_WINDOW_OBSERVATIONS, seconds=t.number(report.window, 1))
     return note
 
 
 def latency_blocks(t: Catalog, report: LatencyReport) -> list[Block]:
-    chart = bar_chart(report.overall.buckets)
+    chart = bar_chart(report.overall.buckets, locale=t.locale)
     basis = (
-        t("metrics.bars_window", seconds=f"{report.window or 0:.1f}")
+        t("metrics.bars_window", seconds=t.number(report.window or 0, 1))
         if report.overall_windowed
         else t("metrics.bars_since_start")
     )
@@ -471,7 +501,12 @@ def _latency(ctx: OpContext, report: LatencyReport) -> Result:
     t = ctx.t
     worst = report.worst
     summary = (
-        t("metrics.latency_summary", route=worst.route, p95=fmt_seconds(worst.quantiles[1]), routes=len(report.routes))
+        t(
+            "metrics.latency_summary",
+            route=worst.route,
+            p95=fmt_seconds(worst.quantiles[1], t.locale),
+            routes=len(report.routes),
+        )
         if worst
         else t("metrics.no_requests")
     )
@@ -482,8 +517,8 @@ def _cache(ctx: OpContext, found: Scrape) -> Result:
     rates = cache_rates(found)
     if not rates:
         return missing_metric(ctx, found, CACHE)
-    pairs = [(label, fmt_share(rate)) for label, rate in rates]
-    summary = ctx.t("metrics.cache_summary", rate=fmt_share(rates[0][1]))
+    pairs = [(label, fmt_share(rate, ctx.t.locale)) for label, rate in rates]
+    summary = ctx.t("metrics.cache_summary", rate=fmt_share(rates[0][1], ctx.t.locale))
     note = Text(ctx.t("metrics.cache_source", name=CACHE))
     return Result(title=ctx.t("metrics.cache_title"), blocks=[Fields(pairs), note], summary=summary)
 
@@ -491,7 +526,7 @@ def _cache(ctx: OpContext, found: Scrape) -> Result:
 def _overview(ctx: OpContext, observation: Observation, report: LatencyReport | None) -> Result:
     t = ctx.t
     rates = cache_rates(observation.now)
-    pairs = [(t("metrics.field.cache_api", name=CACHE), fmt_share(rates[0][1]) if rates else "—")]
+    pairs = [(t("metrics.field.cache_api", name=CACHE), fmt_share(rates[0][1], t.locale) if rates else "—")]
     blocks: list[Block] = []
     summary = t("metrics.overview_summary", families=len(observation.now.families))
     if report is not None:
@@ -499,12 +534,15 @@ def _overview(ctx: OpContext, observation: Observation, report: LatencyReport | 
         pairs = [
             (
                 _over(t, "metrics.field.rate", report, True) if report.window else t("metrics.field.rate"),
-                fmt_rate(report.rate),
+                fmt_rate(report.rate, t.locale),
             ),
-            (_over(t, "metrics.field.errors", report, report.overall_windowed), fmt_share(report.overall.error_share)),
+            (
+                _over(t, "metrics.field.errors", report, report.overall_windowed),
+                fmt_share(report.overall.error_share, t.locale),
+            ),
             (
                 _over(t, "metrics.field.worst", report, bool(worst and worst.windowed)),
-                f"{fmt_seconds(worst.quantiles[1])} · {worst.route}" if worst else "—",
+                f"{fmt_seconds(worst.quantiles[1], t.locale)} · {worst.route}" if worst else "—",
             ),
             *pairs,
         ]
@@ -517,7 +555,7 @@ def _overview(ctx: OpContext, observation: Observation, report: LatencyReport | 
 def _over(t: Catalog, key: str, report: LatencyReport, windowed: bool) -> str:
     """A field's label with the span its value covers: the window, or since the API started."""
     if windowed and report.window:
-        return t("metrics.basis.window", label=t(key), seconds=f"{report.window:.1f}")
+        return t("metrics.basis.window", label=t(key), seconds=t.number(report.window, 1))
     return t("metrics.basis.since_start", label=t(key))
 
 
@@ -531,7 +569,7 @@ def _one_family(ctx: OpContext, found: Scrape, name: str) -> Result:
     if family.type == "histogram":
         blocks += _histogram_blocks(t, family)
     else:
-        rows = [[s.name, _labels_text(s.labels), fmt_count(s.value)] for s in family.samples]
+        rows = [[s.name, _labels_text(s.labels), fmt_count(s.value, t.locale)] for s in family.samples]
         blocks.append(Table(t("metrics.sample_columns").split("|"), rows[:MAX_ROWS]))
         if len(rows) > MAX_ROWS:
             blocks.append(Text(t("metrics.more_rows", count=len(rows) - MAX_ROWS)))
@@ -549,18 +587,17 @@ def _histogram_blocks(t: Catalog, family: Family) -> list[Block]:
             triples.append((key, upper, sample.value))
     grouped = sum_buckets(triples)
     seconds = family.name.endswith("_seconds")
-    shown = fmt_seconds if seconds else (lambda v: f"{v:g}")
     rows = [
         [
             key or "—",
-            fmt_count(max((b.count for b in buckets), default=0)),
-            *(shown(bucket_quantile(q, buckets)) for q in QUANTILES),
+            fmt_count(max((b.count for b in buckets), default=0), t.locale),
+            *(_bound(bucket_quantile(q, buckets), seconds, t.locale) for q in QUANTILES),
         ]
         for key, buckets in sorted(grouped.items())
     ]
     blocks: list[Block] = [Table(t("metrics.histogram_columns").split("|"), rows[:MAX_ROWS])]
     everything = sum_buckets(("", upper, count) for _, upper, count in triples).get("", [])
-    chart = bar_chart(everything, seconds=seconds)
+    chart = bar_chart(everything, seconds=seconds, locale=t.locale)
     if chart:
         blocks += [Text(t("metrics.bars_since_start")), Code(chart)]
     return blocks

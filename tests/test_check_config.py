@@ -306,7 +306,7 @@ async def test_check_config_reports_each_mistake_with_its_key_and_line(tmp_path:
     path.write_text(mistakes(), encoding="utf-8")
     done = await run_bot(["check-config", str(path)], bot_env(path, "http://127.0.0.1:9", bot_db_url), cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert f"{path}: 6 problem(s)" in done.stderr
+    assert f"{path}: 6 problems" in done.stderr
     for expected in expected_lines(mistakes()):
         assert expected in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "line 1)" not in done.stderr

@@ -52,7 +52,7 @@ async def test_check_config_refuses_permission_keys_that_name_no_command(
     env = bot_env(bad_config, "http://127.0.0.1:9", bot_db_url)
     done = await run_bot(["check-config", str(bad_config)], env, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "2 problem(s)" in done.stderr and "db backup" not in done.stderr, done.stderr
+    assert "2 problems" in done.stderr and "db backup" not in done.stderr, done.stderr
     for line in _expected(bad_config):
         assert line in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

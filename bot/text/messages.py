@@ -67,8 +67,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "arg.too_small": {"en": "must be at least {limit}", "es": "debe ser al menos {limit}"},
     "arg.too_big": {"en": "must be at most {limit}", "es": "debe ser como máximo {limit}"},
     "arg.too_long": {
-        "en": "is too long (at most {limit} characters)",
-        "es": "es demasiado largo (máximo {limit} caracteres)",
+        "en": "is too long (at most {limit:one=# character|other=# characters})",
+        "es": "es demasiado largo (máximo {limit:one=# carácter|other=# caracteres})",
     },
     "arg.choice": {"en": "must be one of {choices}", "es": "debe ser uno de {choices}"},
     "arg.unknown_service": {
@@ -391,12 +391,11 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "El {count:n} chequeo pasa.", "other": "Los {count:n} chequeos pasan."},
     },
     "status.summary.bad": {
-        "en": "{bad:one=# of {count:n} checks needs|other=# of {count:n} checks need} attention.",
-        "es": "{bad:one=# de {count:n} chequeos requiere|other=# de {count:n} chequeos requieren} atención.",
+        "en": "{bad:one=# of {count:one=# check|other=# checks} needs|other=# of {count:n} checks need} attention.",
+        "es": "{bad:one=# de {count:one=# chequeo|other=# chequeos} requiere|other=# de {count:n} chequeos requieren} atención.",
     },
     "check.timeout": {"en": "no answer within {seconds}s", "es": "sin respuesta en {seconds}s"},
     "check.http": {"en": "HTTP {status}", "es": "HTTP {status}"},
-    "check.refused": {"en": "unreachable: {detail}", "es": "inalcanzable: {detail}"},
     "check.container": {"en": "container {state}", "es": "contenedor {state}"},
     "check.no_container": {"en": "no container", "es": "sin contenedor"},
     "check.pong": {"en": "PONG", "es": "PONG"},
@@ -475,8 +474,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "el hilo rechazó un mensaje: {detail}",
     },
     "logs.follow.capped": {
-        "en": "Only the first {kept:n} lines ({size} MB) were kept in the file.",
-        "es": "Solo se guardaron en el archivo las primeras {kept:n} líneas ({size} MB).",
+        "en": "{kept:one=Only the first line|other=Only the first # lines} ({size} MB) {kept:one=was|other=were} kept in the file.",
+        "es": "{kept:one=Solo se guardó en el archivo la primera línea|other=Solo se guardaron en el archivo las primeras # líneas} ({size} MB).",
     },
     "logs.follow.file_in_thread": {
         "en": "The whole capture is attached in the thread as {name}.",
@@ -524,8 +523,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Tasas, porcentaje de 5xx y cuantiles salen de dos lecturas separadas por {seconds}s (los contadores solo guardan totales desde que arrancó la API).",
     },
     "metrics.note_since_start": {
-        "en": "* since the API started: fewer than {min} requests in those {seconds}s.",
-        "es": "* desde que arrancó la API: menos de {min} peticiones en esos {seconds}s.",
+        "en": "* since the API started: fewer than {min:one=# request|other=# requests} in those {seconds}s.",
+        "es": "* desde que arrancó la API: menos de {min:one=# petición|other=# peticiones} en esos {seconds}s.",
     },
     "metrics.bars_window": {
         "en": "Requests per latency bucket, last {seconds}s:",
@@ -536,13 +535,13 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Peticiones por tramo de latencia, desde que arrancó la API:",
     },
     "metrics.unknown": {
-        "en": "There is no metric {name} among the {count:n} families of /metrics.",
-        "es": "No hay métrica {name} entre las {count:n} familias de /metrics.",
+        "en": "There is no metric {name} in /metrics ({count:one=# family|other=# families}).",
+        "es": "No hay métrica {name} en /metrics ({count:one=# familia|other=# familias}).",
     },
     "metrics.close": {"en": "Close names: {names}", "es": "Nombres parecidos: {names}"},
     "metrics.latency_summary": {
-        "en": "Slowest route: {route}, p95 {p95} ({routes} routes).",
-        "es": "Ruta más lenta: {route}, p95 {p95} ({routes} rutas).",
+        "en": "Slowest route: {route}, p95 {p95} ({routes:one=# route|other=# routes}).",
+        "es": "Ruta más lenta: {route}, p95 {p95} ({routes:one=# ruta|other=# rutas}).",
     },
     "metrics.no_requests": {"en": "No requests recorded yet.", "es": "Aún no hay peticiones registradas."},
     "metrics.no_latency": {
@@ -550,7 +549,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "La API no exporta el histograma {name}.",
     },
     "metrics.cache_summary": {"en": "Cache hit rate {rate}.", "es": "Tasa de aciertos de caché {rate}."},
-    "metrics.overview_summary": {"en": "{families} metric families.", "es": "{families} familias de métricas."},
+    "metrics.overview_summary": {
+        "en": "{families:one=# metric family|other=# metric families}.",
+        "es": "{families:one=# familia|other=# familias} de métricas.",
+    },
     "metrics.field.rate": {"en": "Requests/s", "es": "Peticiones/s"},
     "metrics.field.errors": {"en": "5xx share", "es": "Porcentaje 5xx"},
     "metrics.field.worst": {"en": "Worst p95", "es": "Peor p95"},
@@ -575,8 +577,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "El {count:n} hallazgo está bien.", "other": "Los {count:n} hallazgos están bien."},
     },
     "diagnose.summary.bad": {
-        "en": "{bad:one=# of {count:n} findings needs|other=# of {count:n} findings need} attention: {names}.",
-        "es": "{bad:one=# de {count:n} hallazgos requiere|other=# de {count:n} hallazgos requieren} atención: {names}.",
+        "en": "{bad:one=# of {count:one=# finding|other=# findings} needs|other=# of {count:n} findings need} attention: {names}.",
+        "es": "{bad:one=# de {count:one=# hallazgo|other=# hallazgos} requiere|other=# de {count:n} hallazgos requieren} atención: {names}.",
     },
     "diagnose.timing": {
         "en": {
@@ -594,8 +596,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "diagnose.step.container": {"en": "{service} container", "es": "contenedor {service}"},
     "diagnose.step.log_errors": {
-        "en": "errors in {service}'s last {lines:n} log lines",
-        "es": "errores en las últimas {lines:n} líneas de log de {service}",
+        "en": "errors in {service}'s last {lines:one=log line|other=# log lines}",
+        "es": "errores en {lines:one=la última línea|other=las últimas # líneas} de log de {service}",
     },
     "diagnose.step.health": {"en": "GET {path}", "es": "GET {path}"},
     "diagnose.step.connections": {"en": "connections (pg_stat_activity)", "es": "conexiones (pg_stat_activity)"},
@@ -612,8 +614,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "diagnose.container": {"en": "{name} is {state}", "es": "{name} está {state}"},
     "diagnose.no_log_lines": {"en": "no log lines", "es": "sin líneas de log"},
     "diagnose.log_errors": {
-        "en": "{errors:one=# of {lines:n} lines mentions|other=# of {lines:n} lines mention} an error",
-        "es": "{errors:one=# de {lines:n} líneas menciona|other=# de {lines:n} líneas mencionan} un error",
+        "en": "{errors:one=# of {lines:one=# line|other=# lines} mentions|other=# of {lines:one=# line|other=# lines} mention} an error",
+        "es": "{errors:one=# de {lines:one=# línea|other=# líneas} menciona|other=# de {lines:one=# línea|other=# líneas} mencionan} un error",
     },
     "diagnose.last_errors": {
         "en": "Last errors in {service}'s logs:",
@@ -666,8 +668,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         },
     },
     "diagnose.latency": {
-        "en": "slowest route {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} routes, {basis})",
-        "es": "ruta más lenta {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes} rutas, {basis})",
+        "en": "slowest route {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes:one=# route|other=# routes}, {basis})",
+        "es": "ruta más lenta {route}: p50 {p50}, p95 {p95}, p99 {p99} ({routes:one=# ruta|other=# rutas}, {basis})",
     },
     "diagnose.basis.window": {"en": "last {seconds}s", "es": "últimos {seconds}s"},
     "diagnose.basis.start": {"en": "since the API started", "es": "desde que arrancó la API"},
@@ -782,7 +784,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "cache.stats.memory": {"en": "Used memory", "es": "Memoria usada"},
     "cache.stats.hits": {"en": "Keyspace hits", "es": "Aciertos"},
     "cache.stats.misses": {"en": "Keyspace misses", "es": "Fallos"},
-    "cache.stats.hit_rate": {"en": "Hit rate", "es": "Tasa de aciertos"},
     "cache.stats.evicted": {"en": "Evicted keys", "es": "Claves desalojadas"},
     "cache.stats.columns": {"en": "DB|KEYS|WITH TTL", "es": "BD|CLAVES|CON TTL"},
     "cache.stats.summary": {
@@ -792,7 +793,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "cache.ping.title": {"en": "Cache PING", "es": "PING de caché"},
     "cache.ping.summary": {"en": "PONG in {ms} ms", "es": "PONG en {ms} ms"},
     "cache.flush.title": {"en": "Cache of tenant {tenant}", "es": "Caché del tenant {tenant}"},
-    "cache.flush.progress": {"en": "deleted {deleted} keys so far", "es": "{deleted} claves borradas hasta ahora"},
+    "cache.flush.progress": {
+        "en": "deleted {deleted:one=# key|other=# keys} so far",
+        "es": "{deleted:one=# clave borrada|other=# claves borradas} hasta ahora",
+    },
     "cache.flush.done": {
         "en": {
             "one": "Deleted {deleted:n} cache key of tenant {tenant} in {seconds:.2n}s.",
@@ -804,8 +808,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         },
     },
     "cache.flush.interrupted": {
-        "en": "The flush of tenant {tenant} STOPPED after deleting {deleted} keys: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
-        "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted} claves: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
+        "en": "The flush of tenant {tenant} STOPPED after deleting {deleted:one=# key|other=# keys}: {detail}. Its cache is partly cleared; run the command again once Redis answers.",
+        "es": "El borrado del tenant {tenant} SE DETUVO tras borrar {deleted:one=# clave|other=# claves}: {detail}. Su caché quedó a medias; repite el comando cuando Redis responda.",
     },
     "cache.preview.tenant": {
         "en": {
@@ -851,8 +855,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{disabled}; {deleted:one=# clave de caché borrada|other=# claves de caché borradas} en {seconds:.2n}s.",
     },
     "tenant.disabled_flush_failed": {
-        "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted} keys: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
-        "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted} claves: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
+        "en": "PARTIAL: {disabled}, but clearing its cache FAILED after {deleted:one=# key|other=# keys}: {detail}. Retry with `/ops cache flush-tenant {tenant}`.",
+        "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted:one=# clave|other=# claves}: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
     },
     "tenant.preview.disable": {
         "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}). Nothing has changed yet.",
@@ -934,19 +938,18 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "queue.no_failed": {"en": "No failed jobs.", "es": "No hay jobs fallidos."},
     "queue.no_reason": {"en": "(no reason given)", "es": "(sin motivo)"},
-    "queue.ago": {"en": "{age} ago", "es": "hace {age}"},
     "queue.reasons": {"en": "Failure reasons:", "es": "Motivos de fallo:"},
     "queue.reasons_newest": {
-        "en": "Failure reasons (newest {read} of {total} failed jobs):",
-        "es": "Motivos de fallo (los {read} más recientes de {total} jobs fallidos):",
+        "en": "Failure reasons (newest {read:n} of {total:one=# failed job|other=# failed jobs}):",
+        "es": "Motivos de fallo ({read:one=el más reciente|other=los # más recientes} de {total:one=# job fallido|other=# jobs fallidos}):",
     },
     "queue.reasons_more": {
         "en": {"one": "…and {count:n} other reason", "other": "…and {count:n} other reasons"},
         "es": {"one": "…y {count:n} motivo más", "other": "…y {count:n} motivos más"},
     },
     "queue.jobs_shown": {
-        "en": "Showing the newest {shown} of {total} failed jobs.",
-        "es": "Se muestran los {shown} más recientes de {total} jobs fallidos.",
+        "en": "Showing the newest {shown:n} of {total:one=# failed job|other=# failed jobs}.",
+        "es": "{shown:one=Se muestra el más reciente|other=Se muestran los # más recientes} de {total:one=# job fallido|other=# jobs fallidos}.",
     },
     "queue.retry_hint": {"en": "To retry them: `{command}`", "es": "Para reintentarlos: `{command}`"},
     "queue.retry_title": {"en": "Retry failed jobs of {queue}", "es": "Reintentar jobs fallidos de {queue}"},
@@ -1110,12 +1113,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "{count:n} chequeo pasa", "other": "{count:n} chequeos pasan"},
     },
     "steps.health.failed": {
-        "en": "{bad:one=# of {count:n} checks fails|other=# of {count:n} checks fail}: {names}",
-        "es": "{bad:one=# de {count:n} chequeos falla|other=# de {count:n} chequeos fallan}: {names}",
+        "en": "{bad:one=# of {count:one=# check|other=# checks} fails|other=# of {count:n} checks fail}: {names}",
+        "es": "{bad:one=# de {count:one=# chequeo|other=# chequeos} falla|other=# de {count:n} chequeos fallan}: {names}",
     },
     "steps.health.retrying": {
-        "en": "{bad:n} of {count:n} checks not passing yet (try {attempt})",
-        "es": "{bad:one=# de {count:n} chequeos aún no pasa|other=# de {count:n} chequeos aún no pasan} (intento {attempt})",
+        "en": "{bad:n} of {count:one=# check|other=# checks} not passing yet (try {attempt})",
+        "es": "{bad:one=# de {count:one=# chequeo|other=# chequeos} aún no pasa|other=# de {count:n} chequeos aún no pasan} (intento {attempt})",
     },
     # database (runbook "Gestión de Base de Datos", "Backups y Recuperación")
     "arg.bad_migration": {
@@ -1146,7 +1149,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
             "other": "{count:n} conexiones a {db} ({states}); {total:n} de max_connections {max:n} en uso en el servidor.",
         },
     },
-    "db.slow.title": {"en": "Slowest {count} queries of {db}", "es": "Las {count} consultas más lentas de {db}"},
+    "db.slow.title": {
+        "en": {"one": "Slowest query of {db}", "other": "Slowest {count:n} queries of {db}"},
+        "es": {"one": "La consulta más lenta de {db}", "other": "Las {count:n} consultas más lentas de {db}"},
+    },
     "db.slow.columns": {"en": "MEAN MS|CALLS|TOTAL MS|ROWS|QUERY", "es": "MEDIA MS|LLAMADAS|TOTAL MS|FILAS|CONSULTA"},
     "db.slow.summary": {
         "en": {
@@ -1213,7 +1219,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Backups: {count}; el más reciente es {newest}, hecho {age}.",
     },
     "db.backups.none": {"en": "There are no backups in {dir} yet.", "es": "Aún no hay backups en {dir}."},
-    "db.backups.ago": {"en": "{age} ago", "es": "hace {age}"},
     "db.backups.no_checksum": {"en": "no checksum", "es": "sin checksum"},
     "db.restore.title": {"en": "Restore {name}", "es": "Restaurar {name}"},
     "db.restore.unknown": {
@@ -1561,12 +1566,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # work after the ack: lanes, answers, live tails (bot/core/lanes.py, bot/slack/answer.py, handlers/live_logs.py)
     "lanes.user_full": {
-        "en": "You already have {limit} long-running operations going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
-        "es": "Ya tienes {limit} operaciones largas en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
+        "en": "You already have {limit:one=# long-running operation|other=# long-running operations} going (live tails, migrations, backups…). Stop one (its Stop button) or wait for one to end, then try again.",
+        "es": "Ya tienes {limit:one=# operación larga|other=# operaciones largas} en curso (logs en vivo, migraciones, backups…). Detén una (su botón Detener) o espera a que termine una, y vuelve a intentarlo.",
     },
     "lanes.full": {
-        "en": "The bot is already running {limit} long-running operations (live tails, migrations, backups…), its limit. Try again when one ends.",
-        "es": "El bot ya ejecuta {limit} operaciones largas (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
+        "en": "The bot is already running {limit:one=# long-running operation|other=# long-running operations} (live tails, migrations, backups…), its limit. Try again when one ends.",
+        "es": "El bot ya ejecuta {limit:one=# operación larga|other=# operaciones largas} (logs en vivo, migraciones, backups…), su límite. Vuelve a intentarlo cuando termine una.",
     },
     "logs.follow.replies_lost": {
         "en": {
@@ -1618,8 +1623,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes, quedan {left:n}.",
     },
     "cache.flush_db.refilled": {
-        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before; {left:n} are there again (written since the flush).",
-        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes; ya hay {left:n} de nuevo (escritas tras el borrado).",
+        "en": "FLUSHDB of {where} done: {keys:one=# key was|other=# keys were} there just before; {left:one=# is|other=# are} there again (written since the flush).",
+        "es": "FLUSHDB de {where} hecho: {keys:one=había # clave|other=había # claves} justo antes; ya {left:one=hay # de nuevo (escrita|other=hay # de nuevo (escritas} tras el borrado).",
     },
     "output.cut_lines": {
         "en": {
@@ -1633,36 +1638,36 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # backups: retention per origin (helper "perf", bot/procedures/backups.py, handlers/database.py)
     "steps.label.prune.on_demand": {
-        "en": "Keep the newest {keep} on-demand backups (scheduled ones are not touched)",
-        "es": "Conservar los {keep} backups a pedido más recientes (los programados no se tocan)",
+        "en": "Keep the newest {keep:one=on-demand backup|other=# on-demand backups} (scheduled ones are not touched)",
+        "es": "Conservar {keep:one=el backup a pedido más reciente|other=los # backups a pedido más recientes} (los programados no se tocan)",
     },
     "steps.label.prune.scheduled": {
-        "en": "Keep the newest {keep} scheduled backups (on-demand ones are not touched)",
-        "es": "Conservar los {keep} backups programados más recientes (los hechos a pedido no se tocan)",
+        "en": "Keep the newest {keep:one=scheduled backup|other=# scheduled backups} (on-demand ones are not touched)",
+        "es": "Conservar {keep:one=el backup programado más reciente|other=los # backups programados más recientes} (los hechos a pedido no se tocan)",
     },
     "db.backup.pruned_none.on_demand": {
-        "en": "no backup removed (at most {keep} on-demand backups are kept)",
-        "es": "no se borró ningún backup (se conservan hasta {keep} backups a pedido)",
+        "en": "no backup removed (at most {keep:one=# on-demand backup is|other=# on-demand backups are} kept)",
+        "es": "no se borró ningún backup ({keep:one=se conserva hasta # backup a pedido|other=se conservan hasta # backups a pedido})",
     },
     "db.backup.pruned_one.on_demand": {
-        "en": "removed the oldest on-demand backup {name} (the newest {keep} on-demand backups are kept)",
-        "es": "se borró el backup a pedido más antiguo, {name} (se conservan los {keep} backups a pedido más recientes)",
+        "en": "removed the oldest on-demand backup {name} (the newest {keep:one=on-demand backup is|other=# on-demand backups are} kept)",
+        "es": "se borró el backup a pedido más antiguo, {name} ({keep:one=se conserva el backup a pedido más reciente|other=se conservan los # backups a pedido más recientes})",
     },
     "db.backup.pruned_many.on_demand": {
-        "en": "removed the {count} oldest on-demand backups: {names} (the newest {keep} on-demand backups are kept)",
-        "es": "se borraron los {count} backups a pedido más antiguos: {names} (se conservan los {keep} backups a pedido más recientes)",
+        "en": "removed the {count} oldest on-demand backups: {names} (the newest {keep:one=on-demand backup is|other=# on-demand backups are} kept)",
+        "es": "se borraron los {count} backups a pedido más antiguos: {names} ({keep:one=se conserva el backup a pedido más reciente|other=se conservan los # backups a pedido más recientes})",
     },
     "db.backup.pruned_none.scheduled": {
-        "en": "no backup removed (at most {keep} scheduled backups are kept)",
-        "es": "no se borró ningún backup (se conservan hasta {keep} backups programados)",
+        "en": "no backup removed (at most {keep:one=# scheduled backup is|other=# scheduled backups are} kept)",
+        "es": "no se borró ningún backup ({keep:one=se conserva hasta # backup programado|other=se conservan hasta # backups programados})",
     },
     "db.backup.pruned_one.scheduled": {
-        "en": "removed the oldest scheduled backup {name} (the newest {keep} scheduled backups are kept)",
-        "es": "se borró el backup programado más antiguo, {name} (se conservan los {keep} backups programados más recientes)",
+        "en": "removed the oldest scheduled backup {name} (the newest {keep:one=scheduled backup is|other=# scheduled backups are} kept)",
+        "es": "se borró el backup programado más antiguo, {name} ({keep:one=se conserva el backup programado más reciente|other=se conservan los # backups programados más recientes})",
     },
     "db.backup.pruned_many.scheduled": {
-        "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep} scheduled backups are kept)",
-        "es": "se borraron los {count} backups programados más antiguos: {names} (se conservan los {keep} backups programados más recientes)",
+        "en": "removed the {count} oldest scheduled backups: {names} (the newest {keep:one=scheduled backup is|other=# scheduled backups are} kept)",
+        "es": "se borraron los {count} backups programados más antiguos: {names} ({keep:one=se conserva el backup programado más reciente|other=se conservan los # backups programados más recientes})",
     },
     # the terminal for two people (standalone demo, issue 14)
     "shell.approve_elsewhere": {
@@ -1761,7 +1766,7 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "verify.queue.completed": {"en": "retried jobs completed", "es": "jobs reintentados completados"},
     "verify.queue.completed_detail": {
         "en": "{done} of {total} completed",
-        "es": "{done} de {total} completados",
+        "es": "{done:n} de {total:one=# completado|other=# completados}",
     },
     "verify.queue.failed_again": {"en": "failed again", "es": "fallaron de nuevo"},
     "verify.queue.failed_again_detail": {
@@ -1775,8 +1780,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{count} sin terminar tras {seconds} s",
     },
     "verify.queue.tracked_part": {
-        "en": "Followed by id: the newest {tracked} of the {total} failed jobs.",
-        "es": "Seguidos por id: los {tracked} más recientes de los {total} jobs fallidos.",
+        "en": "Followed by id: the newest {tracked:n} of {total:one=the # failed job|other=the # failed jobs}.",
+        "es": "Seguidos por id: {tracked:one=el más reciente|other=los # más recientes} {total:one=del # job fallido|other=de los # jobs fallidos}.",
     },
     "verify.cache.keys_left": {"en": "keys matching {pattern}", "es": "claves que calzan con {pattern}"},
     "verify.cache.none_left": {"en": "0 left", "es": "quedan 0"},
@@ -1804,8 +1809,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "El tenant {tenant} ya está activo: no hay nada que hacer, no se pidió ni cambió nada.",
     },
     "tenant.already.keys": {
-        "en": "It still has {keys} cache keys; to clear them: {command}",
-        "es": "Aún tiene {keys} claves de caché; para borrarlas: {command}",
+        "en": "It still has {keys:one=# cache key; to clear it|other=# cache keys; to clear them}: {command}",
+        "es": "Aún tiene {keys:one=# clave de caché; para borrarla|other=# claves de caché; para borrarlas}: {command}",
     },
     "verify.unreadable": {
         "en": "could not read it again: {detail}",
@@ -1838,8 +1843,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "arg.not_valid": {"en": "is not a valid value", "es": "no es un valor válido"},
     "arg.bad_form": {"en": "does not have the expected form", "es": "no tiene la forma esperada"},
     "arg.too_short": {
-        "en": "is too short (at least {limit} characters)",
-        "es": "es demasiado corto (mínimo {limit} caracteres)",
+        "en": "is too short (at least {limit:one=# character|other=# characters})",
+        "es": "es demasiado corto (mínimo {limit:one=# carácter|other=# caracteres})",
     },
     "arg.not_number": {"en": "must be a number", "es": "debe ser un número"},
     "container.up": {"en": "up {took}", "es": "activo desde hace {took}"},
@@ -1855,22 +1860,22 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     # --- answers that cannot be misread (issue 13)
     "time.zone_note": {"en": "Times in {zone}.", "es": "Horas en {zone}."},
     "logs.grep.summary": {
-        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}); the last {shown} are shown.",
-        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}); se muestran las últimas {shown}.",
+        "en": "“{grep}” matched {matched:n} of {scanned:one=# line|other=# lines} of {container} ({window}); {shown:one=only the last one is shown|other=the last # are shown}.",
+        "es": "“{grep}” coincide en {matched:n} de {scanned:one=# línea|other=# líneas} de {container} ({window}); {shown:one=solo se muestra la última|other=se muestran las últimas #}.",
     },
     "logs.grep.summary_all": {
-        "en": "“{grep}” matched {matched} of {scanned} lines of {container} ({window}), all shown.",
-        "es": "“{grep}” coincide en {matched} de {scanned} líneas de {container} ({window}), todas se muestran.",
+        "en": "“{grep}” matched {matched:n} of {scanned:one=# line|other=# lines} of {container} ({window}), {matched:one=shown|other=all shown}.",
+        "es": "“{grep}” coincide en {matched:n} de {scanned:one=# línea|other=# líneas} de {container} ({window}), {matched:one=se muestra|other=todas se muestran}.",
     },
     "logs.grep.none": {
-        "en": "No line of {container} ({window}) contains “{grep}” ({scanned} lines searched).",
-        "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned} líneas revisadas).",
+        "en": "No line of {container} ({window}) contains “{grep}” ({scanned:one=# line|other=# lines} searched).",
+        "es": "Ninguna línea de {container} ({window}) contiene “{grep}” ({scanned:one=# línea revisada|other=# líneas revisadas}).",
     },
     "logs.grep.window.all": {"en": "the whole log", "es": "todo el log"},
     "logs.grep.window.since": {"en": "the last {since}", "es": "los últimos {since}"},
     "logs.grep.capped": {
-        "en": "The log is larger than {size}: only its newest {lines} lines were searched (from {since}). Narrow it with --since.",
-        "es": "El log supera {size}: solo se revisaron sus {lines} líneas más recientes (desde {since}). Acótalo con --since.",
+        "en": "The log is larger than {size}: only its newest {lines:one=line was|other=# lines were} searched (from {since}). Narrow it with --since.",
+        "es": "El log supera {size}: {lines:one=solo se revisó su línea más reciente|other=solo se revisaron sus # líneas más recientes} (desde {since}). Acótalo con --since.",
     },
     "check.api_unreachable": {"en": "API unreachable: {reason}", "es": "API inalcanzable: {reason}"},
     "check.name.http": {"en": "API {path}", "es": "API {path}"},
@@ -1926,6 +1931,11 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "diagnose.remedy.needs_role": {
         "en": "Not offered, they need the *{needed}* role ({who}): {labels}",
         "es": "No se ofrecen, requieren el rol *{needed}* ({who}): {labels}",
+    },
+    # --- language leftovers (issue 13)
+    "config.problems": {
+        "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
+        "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
 }
 
