@@ -1,7 +1,8 @@
 """A private demo stack on which every command of docs/commands.md works, then `ops-bot shell`.
 
 Everything it uses is made for this run and removed when the shell exits (exit, Ctrl-D,
-Ctrl-C, SIGTERM, a crash; a demo killed with -9 is swept by the next one, from its state file):
+SIGTERM, a closed terminal, a crash; a demo killed with -9 is swept by the next one, from its
+state file). Ctrl-C stops the running command, not the shell; with piped input it ends it:
 
 - busybox containers of a compose project of its own (api, postgres, redis);
 - two private redis-servers on free ports, each in its own folder: the stack's cache (tenant
@@ -62,13 +63,13 @@ BANNER = {
         "Demo stack up in {secs:.1f} s ({project}; config {config}).\n"
         "You are {user} ({role}). Try: /ops status, /ops help, /ops incident declare, /ops db restore …\n"
         "A critical step waits for a second admin: in another terminal, bash scripts/demo.sh --as U0TECHLEAD\n"
-        "Leave with exit (or Ctrl-D / Ctrl-C): everything the demo made is removed."
+        "Leave with exit (or Ctrl-D): everything the demo made is removed. Ctrl-C stops a running command."
     ),
     "es": (
         "Stack de demo listo en {secs:.1f} s ({project}; config {config}).\n"
         "Eres {user} ({role}). Prueba: /ops status, /ops help, /ops incident declare, /ops db restore …\n"
         "Un paso crítico espera a un segundo admin: en otra terminal, bash scripts/demo.sh --as U0TECHLEAD\n"
-        "Sal con exit (o Ctrl-D / Ctrl-C): se borra todo lo que creó la demo."
+        "Sal con exit (o Ctrl-D): se borra todo lo que creó la demo. Ctrl-C detiene un comando en curso."
     ),
 }
 JOINED = {
