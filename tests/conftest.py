@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 import redis
+from private_redis import PrivateRedis, start_private_redis
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -101,6 +102,24 @@ def redis_prefix(run_id: str) -> Iterator[str]:
     keys = list(client.scan_iter(match=prefix + "*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start : start + 500])
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def private_redis() -> Iterator[PrivateRedis]:
+    """A redis-server of the module's own (the stack's cache in the cache and tenant tests);
+    a module that needs one per test defines its own."""
+    server = start_private_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stack_redis(private_redis: PrivateRedis) -> Iterator[redis.Redis]:
+    """The private server, emptied before each test (it is ours alone)."""
+    client = private_redis.client()
+    client.flushall()
+    yield client
     client.close()
 
 

@@ -8,7 +8,7 @@ database with its `tenants` table.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -17,7 +17,7 @@ import redis
 import redis.asyncio as aioredis
 from confirm_flow import buttons, click, run_confirmed
 from conftest import RuntimeFactory, base_config
-from private_redis import PrivateRedis, free_port, start_private_redis
+from private_redis import PrivateRedis, free_port
 
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
@@ -30,22 +30,6 @@ from handlers.tenants import quote_identifier
 
 OPERATOR, ADMIN, VIEWER = "U0OPER", "U0ADMIN", "U0VIEW"
 BAD_IDS = ["*", "abc*", "a?c", "[a-z]", "../x", "''", "x" * 65, "x" * 500, "abc\\\\123", "abc123:*"]
-
-
-@pytest.fixture(scope="module")
-def private_redis() -> Iterator[PrivateRedis]:
-    server = start_private_redis()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stack_redis(private_redis: PrivateRedis) -> Iterator[redis.Redis]:
-    """The private server, emptied before each test (it is ours alone)."""
-    client = private_redis.client()
-    client.flushall()
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -20,6 +20,7 @@ import redis
 from confirm_flow import buttons, run_confirmed
 from conftest import RuntimeFactory, base_config
 from private_redis import PrivateRedis, start_private_redis
+from test_cache_tenants import fill
 
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
@@ -27,21 +28,6 @@ from bot.output.results import Result, Verification
 from bot.output.terminal import render_text
 
 ADMIN, ADMIN2, OPERATOR = "U0ADMIN", "U0ADMIN2", "U0OPER"
-
-
-@pytest.fixture(scope="module")
-def private_redis() -> Iterator[PrivateRedis]:
-    server = start_private_redis()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stack_redis(private_redis: PrivateRedis) -> Iterator[redis.Redis]:
-    client = private_redis.client()
-    client.flushall()
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -55,13 +41,6 @@ async def tenants(target_db_url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.execute("DROP TRIGGER IF EXISTS keep_active ON tenants")
         await conn.execute(reset)
         await conn.close()
-
-
-def fill(client: redis.Redis, tenant: str, count: int) -> None:
-    pipe = client.pipeline(transaction=False)
-    for i in range(count):
-        pipe.set(f"tenant:{tenant}:k{i}", "v")
-    pipe.execute()
 
 
 @contextlib.asynccontextmanager
