@@ -168,12 +168,6 @@ class AlertPoster:
             )
         return [(replace(AlertGroup.from_row(r), post_attempted=r["was_attempted"]), r["history_posted"]) for r in rows]
 
-    async def sync_due(self) -> int:
-        """Lease up to IN_FLIGHT groups whose message is behind and bring each up to date (one pass)."""
-        due = await self.lease_due(IN_FLIGHT)
-        await asyncio.gather(*(self._sync_guarded(group, history_posted) for group, history_posted in due))
-        return len(due)
-
     async def _renew(self, group_id: int) -> bool:
         """Extend our lease on a group still in its pass; False when it is no longer ours."""
         async with self.deps.db.connection() as conn:
