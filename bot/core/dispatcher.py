@@ -224,9 +224,7 @@ class Dispatcher:
             entry.detail = "cancelled before it ended"
             entry.duration_ms = int((time.perf_counter() - started) * 1000)
             self.deps.metrics.commands.labels(entry.operation, entry.outcome).inc()
-            late = asyncio.ensure_future(self._write(entry, strict=False))
-            self._late_rows.add(late)
-            late.add_done_callback(self._late_rows.discard)
+            self._finish_later(asyncio.ensure_future(self._write(entry, strict=False)))
             raise
         except Exception:
             error_id = new_request_id()
@@ -254,9 +252,13 @@ class Dispatcher:
         try:
             await asyncio.wait_for(asyncio.shield(write), AUDIT_WAIT)
         except TimeoutError:
-            self._late_rows.add(write)
-            write.add_done_callback(self._late_rows.discard)
+            self._finish_later(write)
             log.warning("audit row for %s not written within %gs; answering first", entry.operation, AUDIT_WAIT)
+
+    def _finish_later(self, write: asyncio.Future[None]) -> None:
+        """Keep a reference to an audit write that goes on after the answer (or the cancellation)."""
+        self._late_rows.add(write)
+        write.add_done_callback(self._late_rows.discard)
 
     async def _write(self, entry: AuditEntry, strict: bool) -> None:
         try:
