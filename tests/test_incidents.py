@@ -16,6 +16,7 @@ from slack_emulator import Call, SlackEmulator
 
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
+from bot.incidents.escalation import EscalationWorker
 from bot.incidents.notify import SlackNotifier, slack_client_for_notices
 from bot.storage.incidents import StepRow
 
@@ -209,6 +210,36 @@ async def test_pages_sent_together_share_one_message_in_the_thread(
     paged = [text for text in lines if "Paged" in text]
     assert len(paged) == 1, lines
     assert "<@U0DEVOPS>" in paged[0] and "<@U0TECHLEAD>" in paged[0] and "\n" in paged[0]
+
+
+CLAIM_ROUNDS = 40
+"""On the claim before CLAIM_LOCKS, 2 to 6 of 40 rounds divided the pages (three runs)."""
+
+
+async def test_claims_running_at_once_never_split_the_steps_due_together(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    """Why the pages of one declare share one thread line: one claim takes every step due
+    together. Sixteen claims at once (eight on each of two replicas) must not divide them."""
+    runtime = await make_runtime(base_config(extra=POLICY), database_url=fresh_db_url)  # no worker running
+    notifier = SlackNotifier(slack_client_for_notices(emu.api_url, "xoxb-test-token-123"))
+    workers = [EscalationWorker(runtime.deps, notifier) for _ in range(2)]
+    split: list[list[int]] = []
+    for n in range(CLAIM_ROUNDS):
+        await declare(runtime, f"sev2 Pagos lentos {n}")  # its incident row; the steps are replaced below
+        async with runtime.deps.db.connection() as conn:
+            await conn.execute("UPDATE escalation_steps SET state = 'done' WHERE state = 'pending'")
+            await conn.execute(
+                "INSERT INTO escalation_steps (incident_id, position, kind, payload, due_at)"
+                " SELECT $1, 100 + g, 'page', jsonb_build_object('user', 'U0P' || g, 'role', 'dba'), now()"
+                " FROM generate_series(1, 6) g",
+                n + 1,
+            )
+        claims = await asyncio.gather(*(worker._claim() for worker in workers for _ in range(8)))
+        split.append(sorted(len(claim) for claim in claims))
+        async with runtime.deps.db.connection() as conn:
+            await conn.execute("UPDATE escalation_steps SET state = 'done' WHERE state = 'sending'")
+    assert all(sizes == [0] * 15 + [6] for sizes in split), split
 
 
 async def test_a_step_fires_when_it_falls_due_not_at_the_next_poll(
