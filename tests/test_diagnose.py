@@ -21,6 +21,7 @@ from targets import HttpTarget, delayed, hangs, start_http_target
 from test_queues import Board
 from test_queues import board as bull_board  # noqa: F401  the real Bull Board, as test_queues starts it
 
+import handlers.diagnose
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
 from bot.incidents.notify import SlackNotifier, slack_client_for_notices
@@ -220,7 +221,10 @@ async def test_api_db_and_redis_sections(
     target_db_url: str,
     health_api: HttpTarget,
     redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # what the sections hold, not how fast a loaded machine answers PING (that: the test below)
+    monkeypatch.setattr(handlers.diagnose, "PING_WARN_MS", 60_000.0)
     runtime = await make_runtime(
         config(
             compose_project,
@@ -253,6 +257,18 @@ async def test_api_db_and_redis_sections(
     assert "used" in found["Redis memory"].detail
     assert found["GET /health/redis"].state == "ok"
     assert commands(redis) == ["/ops restart redis", "/ops cache stats"]
+
+
+async def test_a_slow_redis_ping_is_a_warning_with_its_time(
+    make_runtime: RuntimeFactory, compose_project: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handlers.diagnose, "PING_WARN_MS", 0.0)  # every real round trip is slower than 0 ms
+    runtime = await make_runtime(
+        config(compose_project, target_redis=REDIS_URL), redis_prefix=f"{redis_prefix}diag-slow-ping:"
+    )
+    found = findings(await ask(runtime, "diagnose redis", OPERATOR))
+    assert found["Redis PING"].state == "warn"
+    assert re.fullmatch(r"PONG in \d+\.\d ms", found["Redis PING"].detail), found["Redis PING"].detail
 
 
 async def test_an_unknown_section_lists_the_sections(make_runtime: RuntimeFactory, compose_project: str) -> None:
