@@ -223,7 +223,8 @@ async def test_health_checks_run_concurrently(start_bot: StartBot, emu: SlackEmu
         assert sent.status == 200 and sent.seconds < 1.0
         [call] = await posted(emu, sent.response_url)
         took = call.at - sent.at
-        assert 1.0 <= took < 2.5, f"three 1 s checks took {took:.2f}s: not run concurrently"
+        assert took >= 1.0
+        assert slow.ran_together(), f"three 1 s checks not run concurrently: {slow.visits}"
         text = shown(call)
         assert "All 3 checks pass" in text, text
         for name in "abc":
