@@ -412,7 +412,7 @@ async def ping(ctx: OpContext, args: NoArgs) -> Result:
     async with talking_to_redis(ctx, READ_TIMEOUT):
         await redis.ping()
     ms = (time.perf_counter() - started) * 1000
-    summary = ctx.t("cache.ping.summary", ms=f"{ms:.1f}")
+    summary = ctx.t("cache.ping.summary", ms=ctx.t.number(ms, 1))
     check = Check("redis", "ok", ctx.t("check.pong"), ms)
     return Result(title=ctx.t("cache.ping.title"), blocks=[Checks([check])], summary=summary)
 

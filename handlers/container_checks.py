@@ -74,7 +74,7 @@ async def running_checks(ctx: OpContext, docker: DockerTarget, before: Container
         detail = t("verify.container.same_start", at=_clock(ctx, now.started_at))
         return [check(name, False, detail)]
     elif _new_start(before, now):
-        detail = t("verify.container.crashed", state=now.status, seconds=f"{seen.waited:.1f}")
+        detail = t("verify.container.crashed", state=now.status, seconds=t.number(seen.waited, 1))
         return [check(name, False, detail)]
     else:
         detail = t("verify.container.not_running", state=now.status, seconds=f"{RUN_BOUND:g}")
@@ -101,7 +101,7 @@ async def _health_check(ctx: OpContext, docker: DockerTarget, now: ContainerInfo
         give_up=lambda c: c.health == "unhealthy" or not c.running,
     )
     since_start = (datetime.now(UTC) - now.started_at).total_seconds() if now.started_at else seen.waited
-    fields = {"seconds": f"{since_start:.1f}", "bound": f"{HEALTH_BOUND:g}", "status": seen.value.health or "—"}
+    fields = {"seconds": t.number(since_start, 1), "bound": f"{HEALTH_BOUND:g}", "status": seen.value.health or "—"}
     name = t("verify.container.health", name=now.name)
     if seen.met:
         return check(name, True, t("verify.container.healthy", **fields))

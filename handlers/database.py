@@ -314,7 +314,7 @@ async def take_backup(ctx: OpContext, origin: Origin) -> Result:
 
     async def dump_step(output: StepOutput) -> str | None:
         made.append(await dump_database(store, name, dsn, output, BACKUP_TIMEOUT))
-        return human_size(made[0].size)
+        return human_size(made[0].size, ctx.t.locale)
 
     async def prune_step(output: StepOutput) -> str | None:
         removed.extend(await asyncio.to_thread(store.prune, keep, origin))
@@ -335,7 +335,7 @@ async def take_backup(ctx: OpContext, origin: Origin) -> Result:
             Fields(
                 [
                     (ctx.t("db.field.name"), backup.name),
-                    (ctx.t("db.field.size"), human_size(backup.size)),
+                    (ctx.t("db.field.size"), human_size(backup.size, ctx.t.locale)),
                     ("sha256", backup.sha256 or "—"),
                     (ctx.t("db.field.dir"), str(store.dir)),
                 ]
@@ -368,7 +368,12 @@ async def backups(ctx: OpContext, args: NoArgs) -> Result:
         text = ctx.t("db.backups.none", dir=str(store.dir))
         return Result(title=title, blocks=[Text(text)], summary=text)
     rows = [
-        [b.name, human_size(b.size), _ago(ctx, b.modified), (b.sha256 or ctx.t("db.backups.no_checksum"))[:12]]
+        [
+            b.name,
+            human_size(b.size, ctx.t.locale),
+            _ago(ctx, b.modified),
+            (b.sha256 or ctx.t("db.backups.no_checksum"))[:12],
+        ]
         for b in found
     ]
     summary = ctx.t("db.backups.summary", count=len(found), newest=found[0].name, age=_ago(ctx, found[0].modified))
@@ -403,7 +408,11 @@ async def restore(ctx: OpContext, args: RestoreArgs) -> Result:
     async def verify(output: StepOutput) -> str | None:
         verified = await asyncio.to_thread(verify_file, backup_file.path, backup_file.sha256)
         output.line(
-            t("db.restore.verified_line", size=human_size(verified.size), inflated=human_size(verified.inflated))
+            t(
+                "db.restore.verified_line",
+                size=human_size(verified.size, t.locale),
+                inflated=human_size(verified.inflated, t.locale),
+            )
         )
         return t("db.restore.verified", sha=verified.sha256[:12])
 
@@ -448,7 +457,7 @@ async def restore_preview(ctx: OpContext, args: RestoreArgs) -> Result:
     fields = Fields(
         [
             (ctx.t("db.field.name"), found.name),
-            (ctx.t("db.field.size"), human_size(found.size)),
+            (ctx.t("db.field.size"), human_size(found.size, ctx.t.locale)),
             (ctx.t("db.field.age"), _ago(ctx, found.modified)),
             ("sha256", found.sha256 or ctx.t("db.backups.no_checksum")),
             (ctx.t("db.field.database"), database_name(ctx)),

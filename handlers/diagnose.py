@@ -315,7 +315,7 @@ def plan_redis(ctx: OpContext, plan: Plan) -> None:
             started = time.perf_counter()
             await redis.ping()
             ms = (time.perf_counter() - started) * 1000
-            detail = ctx.t("diagnose.ping", ms=f"{ms:.1f}")
+            detail = ctx.t("diagnose.ping", ms=ctx.t.number(ms, 1))
             return Finding("warn" if ms > PING_WARN_MS else "ok", detail)
 
         async def memory() -> Finding:
@@ -481,7 +481,9 @@ def plan_slow(ctx: OpContext, plan: Plan) -> None:
             if not found.rows:
                 return Finding("ok", t("db.slow.empty", db=db))
             worst = float(found.rows[0]["mean"])
-            detail = t("diagnose.slow_queries", db=db, worst=f"{worst:.1f}", query=_short(found.rows[0]["query"], 80))
+            detail = t(
+                "diagnose.slow_queries", db=db, worst=t.number(worst, 1), query=_short(found.rows[0]["query"], 80)
+            )
             table = Table(
                 t("db.slow.columns").split("|"),
                 [

@@ -112,7 +112,7 @@ def service_probes(ctx: OpContext) -> list[Awaitable[Check]]:
                     raise BotError(detail=ctx.t("check.container", state=info.describe(ctx.t)))
                 return ctx.t("check.container", state=info.describe(ctx.t))
 
-            probes.append(timed(f"container {service}", container, timeout, ctx))
+            probes.append(timed(ctx.t("check.name.container", service=service), container, timeout, ctx))
     target_db = ctx.deps.target_db
     if target_db is not None:
 

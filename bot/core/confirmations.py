@@ -606,7 +606,7 @@ class Confirmations:
         await view.close()
         if click_cancelled:
             raise asyncio.CancelledError
-        status = t(f"confirm.{state}", seconds=f"{elapsed:.1f}")
+        status = t(f"confirm.{state}", seconds=t.number(elapsed, 1))
         blocks: list[Any] = [Fields([*people, (t("confirm.field.state"), status)])]
         if result is not None:
             blocks.extend(result.blocks)

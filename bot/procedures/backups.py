@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 from bot.procedures.steps import StepFailed, StepOutput, host_env, kill_group, spawn
 from bot.text.errors import BotError
+from bot.text.locale import format_number
 
 BACKUP_PREFIX = "pedidos"
 Origin = Literal["scheduled", "on-demand"]
@@ -107,12 +108,13 @@ class Verified:
     inflated: int
 
 
-def human_size(size: float) -> str:
+def human_size(size: float, locale: str = "en") -> str:
+    """`1.3 KB` / `1,3 KB`: the reader's decimal mark (Babel), binary units as `ls -lh` counts them."""
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            return f"{format_number(size, locale, 0 if unit == 'B' else 1)} {unit}"
         size /= 1024
-    return f"{size:.1f} GB"
+    return f"{format_number(size, locale, 1)} GB"
 
 
 def valid_name(name: str) -> bool:
