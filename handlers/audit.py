@@ -7,7 +7,6 @@ from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation
 from bot.output.results import Result, Table, Text
 from bot.text import times
-from bot.text.messages import CATALOG
 
 
 class AuditArgs(OpArgs):
@@ -30,8 +29,8 @@ async def audit(ctx: OpContext, args: AuditArgs) -> Result:
             r.user_id,
             r.channel_id or "-",
             _command(r.operation, r.arguments),
-            _word(ctx, r.decision),
-            _word(ctx, r.outcome),
+            t.code("audit.word", r.decision),
+            t.code("audit.word", r.outcome),
             _verified(r.verification),
             str(r.duration_ms if r.duration_ms is not None else ""),
         ]
@@ -39,12 +38,6 @@ async def audit(ctx: OpContext, args: AuditArgs) -> Result:
     ]
     zone_note = Text(t("time.zone_note", zone=times.zone_label(tz)))
     return Result(title=title, blocks=[Table(t("audit.columns").split("|"), table), zone_note])
-
-
-def _word(ctx: OpContext, code: str) -> str:
-    """An audit code in the reader's language; a code of a newer or older bot shows as it is."""
-    key = f"audit.word.{code}"
-    return ctx.t(key) if key in CATALOG else code
 
 
 def _verified(verification: dict[str, object] | None) -> str:

@@ -82,6 +82,8 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     if lines:
         blocks.append(Fields([(t("incident.plan"), "\n".join(lines))]))
         blocks.append(Text(t("time.zone_note", zone=times.zone_label(tz))))
+    if severity not in ctx.config.escalation.policies:
+        blocks.append(Text(t("incident.no_policy", sev=severity.upper(), key=severity)))
     if getattr(ctx.deps, "escalation", None) is None:
         blocks.append(Text(t("incident.no_worker")))
     return Result(
@@ -212,7 +214,7 @@ async def list_incidents(ctx: OpContext, args: NoArgs) -> Result:
         [
             i.ref,
             i.severity.upper(),
-            i.state,
+            t.code("incident.state", i.state),
             i.title[:50],
             times.local(i.declared_at, tz, "%m-%d %H:%M"),
             i.acknowledged_by or "-",

@@ -204,8 +204,13 @@ async def test_pages_sent_together_share_one_message_in_the_thread(
     frozen_clocks(runtime)  # the CTO's page never falls due: only the two sent together
     await declare(runtime, "sev1 Base de datos sin espacio")
     await wait_pages(emu, 2, 5)
-    steps = await settled(runtime, two_pages_done)  # their thread line is posted before that commit
-    assert two_pages_done(steps), steps
+
+    def lines_posted(steps: list[StepRow]) -> bool:  # the line is a note the pages' record queues, sent after it
+        notes = [s for s in steps if s.kind == "note" and s.payload.get("event") == "paged_lines"]
+        return two_pages_done(steps) and bool(notes) and all(s.state == "done" for s in notes)
+
+    steps = await settled(runtime, lines_posted)
+    assert lines_posted(steps), steps
     lines = [str(c.args["text"]) for c in emu.calls("chat.postMessage") if c.args.get("thread_ts")]
     paged = [text for text in lines if "Paged" in text]
     assert len(paged) == 1, lines
@@ -398,3 +403,23 @@ async def test_bad_incident_input_is_refused_plainly(
     ]:
         result = await runtime.dispatcher.dispatch(Invocation(text, "U0VIEW", "C1", "slack"))
         assert not result.ok and expected in result.summary, (text, result.summary)
+
+
+async def test_an_incident_is_declared_without_a_policy_for_its_severity_and_says_nobody_is_paged(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    """The spec's sev1 and sev2 are always declarable: at 3 AM an ops.yml without an escalation
+    section must not stop the record and its thread (it used to say "use one of: ." and stop)."""
+    runtime = await start(make_runtime, emu, fresh_db_url, extra="")
+    declared = await declare(runtime, "sev1 Checkout caído")
+    assert declared.ok, declared.summary
+    text = " ".join(str(getattr(b, "text", "")) for b in declared.blocks)
+    assert "no escalation policy for SEV1 (`escalation.sev1`): nobody is paged" in text, text
+    [announce] = await emu.wait_for(
+        "chat.postMessage", timeout=5, predicate=lambda c: c.args["channel"] == "C0INCIDENTS"
+    )
+    assert "INC-1" in str(announce.args.get("text"))
+    refused = await declare(runtime, "sev3 Algo raro")
+    assert not refused.ok and refused.summary == "Unknown severity; use one of: sev1, sev2.", refused.summary
+    assert [i.ref for i in await runtime.deps.incidents.recent()] == ["INC-1"]
+    assert not [c for c in emu.calls("chat.postMessage") if is_dm(c)], "nobody to page: no DM"

@@ -1,19 +1,23 @@
 """Spanish leftovers seen by running the demo in Spanish, command by command: decimals written
 with a point ("PONG en 3.7 ms", "1.3 KB"), status naming its containers in English, and the
-audit table's decision and outcome codes (allowed, failed) left as the bot stores them.
+audit table's decision and outcome codes (allowed, failed) and an incident's state (open) left
+as the bot stores them, a procedure's seconds as "hecho en 0.2s".
 
 Through the real dispatcher, against the session's real containers, Redis and bot database."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from conftest import REDIS_URL, RuntimeFactory, base_config
 from targets import delayed, start_http_target
+from test_steps import context, makefile, steps_config
 
 from bot.core.dispatcher import Invocation
-from bot.output.results import Checks, Result, Table
+from bot.output.results import Checks, Result, Table, Text
 from bot.procedures.backups import human_size
+from bot.procedures.steps import Procedure, configured_step
 
 
 def table_rows(result: Result) -> list[list[str]]:
@@ -55,3 +59,33 @@ async def test_the_audit_table_speaks_the_readers_language(make_runtime: Runtime
     assert by_command["audit"] == ("denegado", "rechazado")
     english = {"allowed", "denied", "refused", "failed", "executed"}
     assert not english & {word for row in table_rows(shown) for word in row[4:6]}
+
+
+async def test_a_procedure_counts_its_seconds_with_the_readers_decimal_mark(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path, redis_prefix: str
+) -> None:
+    makefile(tmp_path, {"build": "@sleep 0.3", "deploy": "@true"})
+    steps = f"    build: {{cwd: {tmp_path}, run: make build}}\n    deploy: {{cwd: {tmp_path}, run: make deploy}}\n"
+    runtime = await make_runtime(steps_config(compose_project, steps, locale="es"), redis_prefix=redis_prefix)
+    ctx = context(runtime)
+    procedure = Procedure(
+        ctx, "Build", [configured_step(ctx, "build"), configured_step(ctx, "deploy")], filename="o.log", interval=0.05
+    )
+    assert await procedure.run()
+    result = procedure.result()
+    lines = result.blocks[0]
+    assert isinstance(lines, Text)
+    assert re.search(r"hecho en \d+,\d+s", lines.text), lines.text
+    assert re.search(r"terminaron en \d+,\d+s", result.summary), result.summary
+    assert not re.search(r"\d\.\ds", lines.text + result.summary)
+
+
+async def test_the_incident_list_says_the_state_in_words(make_runtime: RuntimeFactory) -> None:
+    runtime = await make_runtime(base_config(locale="es"))
+    declared = await runtime.dispatcher.dispatch(
+        Invocation("incident declare sev2 Checkout lento", "U0VIEW", "C1", "slack")
+    )
+    assert declared.ok, declared.summary
+    listed = await runtime.dispatcher.dispatch(Invocation("incident list", "U0VIEW", "C1", "slack"))
+    [row] = table_rows(listed)
+    assert row[2] == "abierto", row

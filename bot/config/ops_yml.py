@@ -227,6 +227,9 @@ class EscalationStep(_Model):
         return self
 
 
+STANDARD_SEVERITIES = ("sev1", "sev2")
+
+
 class EscalationConfig(BaseModel):
     """Severity name -> steps; `ticket_webhook` is the one key that is not a policy."""
 
@@ -280,6 +283,13 @@ class EscalationConfig(BaseModel):
     def policies(self) -> dict[str, list[EscalationStep]]:
         extra = self.model_extra or {}
         return {k: [EscalationStep.model_validate(s) for s in v] for k, v in extra.items()}
+
+    @property
+    def severities(self) -> list[str]:
+        """What `/ops incident declare` accepts: the spec's sev1 and sev2 always (an incident can
+        be declared before anyone wrote a policy for it: it gets its thread, no pages), and any
+        other name a policy gives."""
+        return sorted({*STANDARD_SEVERITIES, *self.policies})
 
 
 def _cross_problems(config: OpsConfig, broken: frozenset[str]) -> list[tuple[KeyPath, str]]:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 from bot.output.results import Attachment, Block, Code, Result, Text, redact_result
 from bot.storage.database import short_error
 from bot.text.errors import BotError
+from bot.text.locale import format_number
 
 if TYPE_CHECKING:
     from bot.core.context import OpContext
@@ -343,9 +344,10 @@ def configured_step(ctx: OpContext, key: str, hint: str = "", values: Mapping[st
     return Step(label=label, action=on_host, hint=hint)
 
 
-def _elapsed(seconds: float) -> str:
+def _elapsed(seconds: float, locale: str = "en") -> str:
+    """`2.5s` / `2,5s` under a minute (the reader's decimal mark), then whole minutes and seconds."""
     if seconds < 60:
-        return f"{seconds:.1f}s"
+        return f"{format_number(seconds, locale, 1)}s"
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m" if hours else f"{minutes}m {secs}s"
@@ -460,7 +462,7 @@ class Procedure:
     def _line(self, number: int, step: Step) -> str:
         t = self.ctx.t
         now = self.clock()
-        elapsed = _elapsed((step.ended or now) - step.started) if step.started is not None else ""
+        elapsed = _elapsed((step.ended or now) - step.started, t.locale) if step.started is not None else ""
         key = f"steps.state.{step.state}"
         extra = ""
         if step.state == "running" and step.output is not None and step.output.status:
@@ -490,7 +492,7 @@ class Procedure:
         """The message while the procedure runs."""
         t = self.ctx.t
         running = next((n for n, s in enumerate(self.steps, 1) if s.state == "running"), None)
-        elapsed = _elapsed(self.clock() - (self.started or self.clock()))
+        elapsed = _elapsed(self.clock() - (self.started or self.clock()), t.locale)
         summary = (
             t("steps.summary.running", n=running, total=len(self.steps), elapsed=elapsed)
             if running
@@ -507,7 +509,7 @@ class Procedure:
     def summary(self) -> str:
         t = self.ctx.t
         total = len(self.steps)
-        elapsed = _elapsed((self.ended or self.clock()) - (self.started or self.clock()))
+        elapsed = _elapsed((self.ended or self.clock()) - (self.started or self.clock()), t.locale)
         failed = self.failed_step
         if failed is None:
             return t("steps.summary.done", total=total, elapsed=elapsed)

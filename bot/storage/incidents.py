@@ -155,8 +155,8 @@ class IncidentStore:
     # ---- lifecycle -----------------------------------------------------------------
 
     async def declare(self, severity: str, title: str, user_id: str, channel_id: str | None) -> Incident:
-        if severity not in self.config.escalation.policies:
-            raise BotError("incident.unknown_severity", severities=", ".join(self.config.escalation.policies))
+        if severity not in self.config.escalation.severities:
+            raise BotError("incident.unknown_severity", severities=", ".join(self.config.escalation.severities))
         async with self.db.connection() as conn, conn.transaction():
             now = await self.now(conn)
             row = await conn.fetchrow(

@@ -255,6 +255,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "{ref}: {title}. The timeline is a thread in the incident channel; escalation follows the {sev} policy.",
         "es": "{ref}: {title}. La línea de tiempo es un hilo en el canal de incidentes; el escalamiento sigue la política {sev}.",
     },
+    "incident.no_policy": {
+        "en": "ops.yml has no escalation policy for {sev} (`escalation.{key}`): nobody is paged. Call people yourself (`/ops contacts`), or add the policy.",
+        "es": "ops.yml no tiene política de escalamiento para {sev} (`escalation.{key}`): no se avisa a nadie. Llama tú a las personas (`/ops contacts`), o agrega la política.",
+    },
     "incident.plan": {"en": "Plan", "es": "Plan"},
     "incident.plan.page": {"en": "page {name} ({role}) {when}", "es": "avisar a {name} ({role}) {when}"},
     "incident.plan.ticket": {"en": "open a ticket {when}", "es": "abrir un ticket {when}"},
@@ -1901,6 +1905,9 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "check.name.postgres": {"en": "Postgres SELECT 1 (direct)", "es": "Postgres SELECT 1 (directo)"},
     "check.name.redis": {"en": "Redis PING (direct)", "es": "Redis PING (directo)"},
     "check.name.container": {"en": "container {service}", "es": "contenedor {service}"},
+    "incident.state.open": {"en": "open", "es": "abierto"},
+    "incident.state.acknowledged": {"en": "acknowledged", "es": "reconocido"},
+    "incident.state.resolved": {"en": "resolved", "es": "resuelto"},
     "check.api_down_note": {
         "en": "The API at {url} did not answer ({reason}): its health endpoints could not be asked. "
         "This says nothing about the database or cache behind it.",
@@ -2089,6 +2096,12 @@ class Catalog:
             return self._formatter.vformat(template, (), fields)
         except (KeyError, IndexError, ValueError, AttributeError):
             return template
+
+    def code(self, family: str, code: str) -> str:
+        """A stored code (an audit decision, an incident's state) in the reader's words: the entry
+        `family.code`, or the code itself when there is none (a row written by another version)."""
+        key = f"{family}.{code}"
+        return self(key) if key in CATALOG else code
 
     def number(self, value: Any, decimals: int | None = None) -> str:
         """`20,000` / `20.000` (Babel's `format_decimal` for this locale)."""
