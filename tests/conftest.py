@@ -236,8 +236,11 @@ async def make_runtime(bot_db_url: str, write_config: Callable[[str], Path]) -> 
         }
         values.update(settings)
         s = Settings(**values)
+        # migrate=True: the workers wait for the runtime's own migrations, as `ops-bot serve` does
+        # (started at once they met a fresh database without tables and logged warnings); the
+        # explicit migrate below waits for the same advisory lock, so the tables exist on return.
         runtime = await rt.start(
-            s, rt.load_config(path), group_members, migrate=False, configure_logging=False, notifier=notifier
+            s, rt.load_config(path), group_members, migrate=migrate, configure_logging=False, notifier=notifier
         )
         started.append(runtime)
         if migrate:
