@@ -116,23 +116,23 @@ _CLAIMABLE = f"""
 """A step is held back while an earlier line of its thread is due or in flight, and a page of a
 later tier while a page of an earlier, shorter-delayed tier is."""
 
+
+def _claimable_half(state: str, since: str) -> str:
+    """Steps in `state` whose `since` time has come, in that column's index order, locked."""
+    return f"""
+    SELECT s.id, s.state AS was, s.due_at
+    FROM escalation_steps s
+    WHERE s.state = '{state}' AND s.{since} <= (SELECT t FROM clock) AND {_CLAIMABLE}
+    ORDER BY s.{since}, s.id
+    FOR UPDATE OF s SKIP LOCKED
+    LIMIT $2"""
+
+
 _CLAIM = f"""
 WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock({CLAIM_LOCK})),
 clock AS MATERIALIZED (SELECT coalesce($1::timestamptz, clock_timestamp()) AS t FROM turn),
-due AS (
-    SELECT s.id, s.state AS was, s.due_at
-    FROM escalation_steps s
-    WHERE s.state = 'pending' AND s.due_at <= (SELECT t FROM clock) AND {_CLAIMABLE}
-    ORDER BY s.due_at, s.id
-    FOR UPDATE OF s SKIP LOCKED
-    LIMIT $2
-), expired AS (
-    SELECT s.id, s.state AS was, s.due_at
-    FROM escalation_steps s
-    WHERE s.state = 'sending' AND s.lease_until <= (SELECT t FROM clock) AND {_CLAIMABLE}
-    ORDER BY s.lease_until, s.id
-    FOR UPDATE OF s SKIP LOCKED
-    LIMIT $2
+due AS ({_claimable_half("pending", "due_at")}
+), expired AS ({_claimable_half("sending", "lease_until")}
 ), picked AS (
     SELECT id, was FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) both_kinds ORDER BY due_at, id LIMIT $2
 )
