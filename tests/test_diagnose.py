@@ -145,7 +145,7 @@ async def test_a_hung_step_shows_as_a_timeout_while_the_others_still_report(
     assert found["failed jobs in payments"].state == "timeout"
     assert found["failed jobs in payments"].detail == "no answer within 1s"
     assert found["webhooks in api logs (last 15 min)"].state == "ok", "the other step still reports"
-    assert took < 1.6, f"the whole diagnose waits for the step timeout (1 s), not more: {took:.2f}s"
+    assert took < 4, f"the whole diagnose waits for the step timeout (1 s), not a default one (5 s): {took:.2f}s"
 
 
 # ---- slow --------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ async def test_hung_target_gives_a_timeout_line_not_a_hung_bot(make_runtime: Run
     checks = checks_of(result)
     assert checks["API /health"].state == "ok"
     assert checks["API /health/db"].state == "timeout" and "no answer within 1s" in checks["API /health/db"].detail
-    assert elapsed < 1.8
+    assert elapsed < 4, "answered at the 1 s timeout, not a default one (5 s and more) or never"
     assert not result.ok
 
 

@@ -355,7 +355,7 @@ async def test_hung_board_times_out_within_the_configured_timeout(
     finally:
         server.close()
     assert not result.ok and "no answer from Bull Board within 1s" in result.summary, result.summary
-    assert elapsed < 1.8
+    assert elapsed < 4, "answered at its 1 s timeout, not a default one (5 s and more) or never"
 
 
 async def test_base_url_that_is_not_the_board_says_so(
