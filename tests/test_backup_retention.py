@@ -146,6 +146,8 @@ def _children() -> list[tuple[list[str], dict[str, str]]]:
             if int(stat.rsplit(")", 1)[1].split()[1]) != os.getpid():
                 continue
             argv = [a.decode() for a in Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0") if a]
+            if not argv:  # a child between fork and exec, or already a zombie: nothing to read yet
+                continue
             environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
             found.append((argv, dict(item.decode().split("=", 1) for item in environ if b"=" in item)))
     return found
