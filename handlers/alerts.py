@@ -97,8 +97,6 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     if group.incident_id is not None:
         raise BotError("alerts.already_declared", alert=group.name, ref=f"INC-{group.incident_id}")
     severity = (args.severity or ("sev1" if group.labels.get("severity") == "critical" else "sev2")).lower()
-    if severity not in ctx.config.escalation.severities:
-        raise BotError("incident.unknown_severity", severities=", ".join(ctx.config.escalation.severities))
     channel = group.channel_id or ctx.channel_id or ""
     incident_id = await declare_for(ctx.deps, group, severity, ctx.user_id, channel, group.ts)
     text = ctx.t("alerts.declared", alert=group.name, ref=f"INC-{incident_id}", sev=severity.upper())

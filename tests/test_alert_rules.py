@@ -218,3 +218,17 @@ async def test_a_slack_that_posts_but_answers_after_the_timeout_gets_one_alert_m
     ]
     assert len(posts) == 1, f"{len(posts)} messages for one alert group"
     assert group.ts in emu.messages
+
+
+async def test_declaring_an_alert_with_an_unknown_severity_is_refused_and_declares_nothing(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    runtime = await start(make_runtime, emu, fresh_db_url)
+    group_id = await receive(runtime, webhook("DiskFull", severity="warning"))
+    refused = await runtime.dispatcher.dispatch(
+        Invocation(f"/ops alerts declare {group_id} sev9", "U0DEVOPS", "C0ALERTS", "button")
+    )
+    assert not refused.ok and refused.summary == "Unknown severity; use one of: sev1, sev2.", refused.summary
+    assert await incidents(fresh_db_url) == []
+    group = await AlertStore(runtime.deps.db).get(group_id)
+    assert group is not None and group.incident_id is None
