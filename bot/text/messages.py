@@ -259,6 +259,9 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "ops.yml has no escalation policy for {sev} (`escalation.{key}`): nobody is paged. Call people yourself (`/ops contacts`), or add the policy.",
         "es": "ops.yml no tiene política de escalamiento para {sev} (`escalation.{key}`): no se avisa a nadie. Llama tú a las personas (`/ops contacts`), o agrega la política.",
     },
+    "incident.state.open": {"en": "open", "es": "abierto"},
+    "incident.state.acknowledged": {"en": "acknowledged", "es": "reconocido"},
+    "incident.state.resolved": {"en": "resolved", "es": "resuelto"},
     "incident.plan": {"en": "Plan", "es": "Plan"},
     "incident.plan.page": {"en": "page {name} ({role}) {when}", "es": "avisar a {name} ({role}) {when}"},
     "incident.plan.ticket": {"en": "open a ticket {when}", "es": "abrir un ticket {when}"},
@@ -1905,9 +1908,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "check.name.postgres": {"en": "Postgres SELECT 1 (direct)", "es": "Postgres SELECT 1 (directo)"},
     "check.name.redis": {"en": "Redis PING (direct)", "es": "Redis PING (directo)"},
     "check.name.container": {"en": "container {service}", "es": "contenedor {service}"},
-    "incident.state.open": {"en": "open", "es": "abierto"},
-    "incident.state.acknowledged": {"en": "acknowledged", "es": "reconocido"},
-    "incident.state.resolved": {"en": "resolved", "es": "resuelto"},
     "check.api_down_note": {
         "en": "The API at {url} did not answer ({reason}): its health endpoints could not be asked. "
         "This says nothing about the database or cache behind it.",
