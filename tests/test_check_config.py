@@ -27,6 +27,7 @@ EXAMPLE_ENV = {
     "TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost/pedidos",
     "TARGET_REDIS_URL": "redis://localhost",
     "ALERTS_TOKEN": "alerts-token-0123456789abcdef",
+    "ONCALL_ICAL_TOKEN": "ical-token-0123456789abcdef",
 }
 POLICY = """\
 escalation:
@@ -330,7 +331,7 @@ async def test_check_config_accepts_both_examples(example: str, tmp_path: Path, 
     env = bot_env(path, "http://127.0.0.1:9", bot_db_url, extra=EXAMPLE_ENV)
     done = await run_bot(["check-config", str(path)], env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "ok (3 services, 4 contacts, 2 escalation policies)" in done.stdout
+    assert "ok (3 services, 5 contacts, 2 escalation policies)" in done.stdout
 
 
 def test_the_mistakes_file_is_the_base_config_with_one_slip_each() -> None:

@@ -15,6 +15,7 @@ ENV = {
     "TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost/pedidos",
     "TARGET_REDIS_URL": "redis://localhost",
     "ALERTS_TOKEN": "alerts-token-0123456789abcdef",
+    "ONCALL_ICAL_TOKEN": "ical-token-0123456789abcdef",
 }
 
 
@@ -53,7 +54,7 @@ def test_a_short_alerts_token_is_refused() -> None:
 
 def test_missing_env_var_is_named_with_key_and_line() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_config(example_text(), env={"TARGET_REDIS_URL": "redis://x", "ALERTS_TOKEN": ENV["ALERTS_TOKEN"]})
+        parse_config(example_text(), env={k: v for k, v in ENV.items() if k != "TARGET_DATABASE_URL"})
     (problem,) = caught.value.problems
     assert problem.key == "stack.postgres.dsn"
     assert "TARGET_DATABASE_URL" in problem.message
@@ -124,7 +125,7 @@ def test_check_config_cli_accepts_the_example(tmp_path: Path) -> None:
         timeout=30,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "ok (3 services, 4 contacts, 2 escalation policies)" in proc.stdout
+    assert "ok (3 services, 5 contacts, 2 escalation policies)" in proc.stdout
 
 
 def test_load_config_of_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
@@ -139,3 +140,66 @@ def test_the_vendored_example_matches_the_spec_when_the_spec_is_beside_the_repo(
         pytest.skip("no ../shared/spec beside this clone: the vendored copies are the reference")
     for name in ("ops.example.yml", "slack-manifest.schema.1.0.0.json"):
         assert (SPEC.parent / name).read_bytes() == (beside / name).read_bytes(), f"tests/spec/{name} is stale"
+
+
+def test_the_spec_example_reads_its_rota_docker_mode_and_second_devops_contact() -> None:
+    config = parse_config(example_text(), env=ENV)
+    assert config.stack.docker is not None and config.stack.docker.mode == "compose"
+    assert [c.slack for c in config.contacts if c.role == "devops"] == ["U0DEVOPS", "U0DEVOPS2"]
+    rota = config.oncall.rotas["devops"]
+    assert rota.timezone == "America/Santiago" and rota.usergroup == "S0ONCALL" and rota.channel == "C0ONCALL"
+    assert rota.remind == timedelta(hours=1) and rota.import_ is None
+    weekly, nights = rota.layers
+    assert (weekly.members, weekly.rotation, str(weekly.handoff)) == (["U0DEVOPS", "U0DEVOPS2"], "weekly", "mon 09:00")
+    assert weekly.start is not None and weekly.start.isoformat() == "2026-12-07"
+    assert nights.rotation == "FREQ=WEEKLY;BYDAY=SA,SU" and str(nights.hours) == "20:00-08:00"
+    assert config.oncall.ical_token == ENV["ONCALL_ICAL_TOKEN"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "says"),
+    [
+        ("rotation: weekly", "rotation: fortnightly", "oncall.devops.layers[0].rotation", "RRULE"),
+        ('"FREQ=WEEKLY;BYDAY=SA,SU"', '"FREQ=WEEKLY;BYDAY=XX"', "oncall.devops.layers[1].rotation", "RRULE"),
+        ('handoff: "mon 09:00"', 'handoff: "monday 9"', "oncall.devops.layers[0].handoff", "mon 09:00"),
+        ('handoff: "mon 09:00"', 'handoff: "09:00"', "oncall.devops.layers[0]", "on a day"),
+        ("members: [U0DEVOPS, U0DEVOPS2]", "members: [marta, U0DEVOPS2]", "oncall.devops.layers[0].members[0]", "U…"),
+        ("usergroup: S0ONCALL", "usergroup: oncall", "oncall.devops.usergroup", "user group id"),
+        ("channel: C0ONCALL", "channel: '#oncall'", "oncall.devops.channel", "channel id"),
+        (
+            "timezone: America/Santiago    # the rota",
+            "timezone: Mars/Olympus    # the rota",
+            "oncall.devops.timezone",
+            "time zone",
+        ),
+        ("remind: 1h", "remind: soon", "oncall.devops.remind", ""),
+        (
+            "  devops:                         # a contact",
+            "  devopz:                         # a contact",
+            "oncall.devopz",
+            "did you mean 'devops'",
+        ),
+        ("mode: compose", "mode: kubernetes", "stack.docker.mode", "compose"),
+    ],
+)
+def test_a_rota_or_docker_mode_mistake_is_named_at_its_key_and_line(old: str, new: str, key: str, says: str) -> None:
+    text = example_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, env=ENV)
+    found = {p.key: p for p in caught.value.problems}
+    assert key in found, caught.value.problems
+    assert says in found[key].message
+    assert found[key].line is not None
+
+
+def test_a_short_ical_token_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(example_text(), env={**ENV, "ONCALL_ICAL_TOKEN": "abc"})
+    assert [p.key for p in caught.value.problems] == ["oncall.ical_token"]
+
+
+def test_swarm_mode_is_read() -> None:
+    config = parse_config(example_text().replace("mode: compose", "mode: swarm"), env=ENV)
+    assert config.stack.docker is not None and config.stack.docker.mode == "swarm"

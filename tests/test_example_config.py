@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from bot.config.ops_yml import EscalationConfig, EscalationStep, OpsConfig, StackConfig, load_config
+from bot.config.ops_yml import EscalationConfig, EscalationStep, OncallConfig, OpsConfig, Rota, StackConfig, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "ops.example.yml"
@@ -23,9 +23,10 @@ ENV = {
     "TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost:5432/pedidos",
     "TARGET_REDIS_URL": "redis://localhost:6379/0",
     "ALERTS_TOKEN": "alerts-token-0123456789abcdef",
+    "ONCALL_ICAL_TOKEN": "ical-token-0123456789abcdef",
 }
 # A model whose keys are free (extra="allow") says here what its free keys hold.
-FREE_KEYS: dict[type[BaseModel], Any] = {EscalationConfig: list[EscalationStep]}
+FREE_KEYS: dict[type[BaseModel], Any] = {EscalationConfig: list[EscalationStep], OncallConfig: Rota}
 
 
 def missing_keys(model: type[BaseModel], values: list[Any], path: str = "") -> list[str]:
@@ -126,4 +127,4 @@ def test_check_config_accepts_the_example_through_the_real_cli() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert ": ok (3 services, 4 contacts, 2 escalation policies)" in done.stdout
+    assert ": ok (3 services, 5 contacts, 2 escalation policies)" in done.stdout

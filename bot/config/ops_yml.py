@@ -13,15 +13,17 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from dateutil.rrule import rrulestr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from bot.config.lines import KeyLines, KeyPath
+from bot.config.rules import USER_ID as _USER_ID
 from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slack_user, slash_command
 from bot.config.suggest import did_you_mean
 from bot.text.durations import Duration
@@ -87,7 +89,11 @@ class RedisTarget(_Model):
 
 
 class DockerConfig(_Model):
+    """Where the stack's containers run. `mode: compose` (one host) finds them by their compose
+    labels; `mode: swarm` reads the services and tasks of the Swarm stack `compose_project` names."""
+
     url: str = "unix:///var/run/docker.sock"
+    mode: Literal["compose", "swarm"] = "compose"
     compose_project: str
     services: list[str]
     stop_timeout: Duration = timedelta(seconds=10)
@@ -323,6 +329,11 @@ def _cross_problems(config: OpsConfig, broken: frozenset[str]) -> list[tuple[Key
                 "(a channel id like C0INCIDENTS)",
             )
         )
+    for role in config.oncall.rotas if reads("contacts", "oncall") else ():
+        if role not in roles:
+            close = difflib.get_close_matches(role, sorted(roles), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append((("oncall", role), f"no contact has role {role!r}: a rota belongs to a contact role{hint}"))
     nowhere = config.alerts is not None and config.alerts.channel is None and config.slack.incident_channel is None
     if nowhere and reads("alerts", "slack"):
         problems.append((("alerts", "channel"), "missing, and no slack.incident_channel either: alerts go nowhere"))
@@ -340,6 +351,167 @@ def _check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {value!r}") from exc
     return value
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HANDOFF = re.compile(r"(?:(?P<day>[a-z]{3})\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})")
+
+
+class Handoff(_Model):
+    """When each shift of a layer starts: a weekday (weekly rotations) and a wall-clock time in
+    the rota's own zone, so a 09:00 hand-off stays 09:00 across daylight-saving changes."""
+
+    weekday: int | None = None  # 0 = Monday, as datetime.weekday()
+    at: time
+
+    def __str__(self) -> str:
+        day = f"{_WEEKDAYS[self.weekday]} " if self.weekday is not None else ""
+        return f"{day}{self.at:%H:%M}"
+
+
+def _parse_handoff(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    match = _HANDOFF.fullmatch(value.strip().lower())
+    if not match or (match["day"] is not None and match["day"] not in _WEEKDAYS):
+        raise ValueError('a hand-off looks like "mon 09:00" (weekly) or "09:00" (daily)')
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{hour:02d}:{minute:02d} is not a time of day (00:00-23:59)")
+    weekday = _WEEKDAYS.index(match["day"]) if match["day"] else None
+    return {"weekday": weekday, "at": time(hour, minute)}
+
+
+def _check_rotation(value: str) -> str:
+    """`daily`, `weekly`, or an iCal RRULE that python-dateutil expands (as Grafana OnCall's
+    layers do): a rule that cannot be expanded would leave the rota silently empty."""
+    if value in ("daily", "weekly"):
+        return value
+    rule = value.strip()
+    if not rule.upper().startswith(("FREQ=", "RRULE:")):
+        raise ValueError(f'{value!r} is not daily, weekly or an iCal RRULE like "FREQ=WEEKLY;INTERVAL=2"')
+    try:
+        rrulestr(rule.removeprefix("RRULE:"), dtstart=datetime(2026, 1, 1))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid iCal RRULE: {exc}") from None
+    return value
+
+
+class RotaLayer(_Model):
+    """One layer of a rota: its members take shifts in turn from `start`, one shift each."""
+
+    name: str
+    members: list[str] = Field(min_length=1)
+    rotation: str = "weekly"
+    handoff: Handoff | None = None
+    start: date | None = None
+    hours: Hours | None = None
+
+    _rotation = field_validator("rotation")(_check_rotation)
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, values: list[str]) -> list[str]:
+        problems = [
+            ((n,), f"{v!r} is not a Slack user id (U…/W…)") for n, v in enumerate(values) if not _USER_ID.fullmatch(v)
+        ]
+        if problems:
+            raise Located(problems)
+        return values
+
+    @field_validator("handoff", mode="before")
+    @classmethod
+    def _handoff(cls, value: Any) -> Any:
+        return _parse_handoff(value)
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        return _parse_hours(value)
+
+    @model_validator(mode="after")
+    def _handoff_fits_rotation(self) -> RotaLayer:
+        if self.handoff is None:
+            return self
+        if self.rotation == "weekly" and self.handoff.weekday is None:
+            raise ValueError('a weekly rotation hands off on a day: handoff like "mon 09:00"')
+        if self.rotation == "daily" and self.handoff.weekday is not None:
+            raise ValueError('a daily rotation hands off every day: handoff like "09:00", without a day')
+        return self
+
+
+class Rota(_Model):
+    """The on-call rota of one contact role (`oncall.<role>`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    timezone: str | None = None
+    layers: list[RotaLayer] = Field(default_factory=list)
+    import_: str | None = Field(default=None, alias="import")
+    usergroup: str | None = None
+    channel: str | None = None
+    remind: Duration | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return _check_timezone(value) if value is not None else None
+
+    @field_validator("import_")
+    @classmethod
+    def _feed(cls, value: str | None) -> str | None:
+        return http_url(value) if value is not None else None
+
+    @field_validator("usergroup")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", value):
+            raise ValueError(f"{value!r} is not a Slack user group id (S…)")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+            raise ValueError(f"{value!r} is not a channel id (C…/G…); a name like #oncall cannot be posted to")
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> Rota:
+        if not self.layers and self.import_ is None:
+            raise ValueError("a rota needs layers, an import, or both")
+        return self
+
+
+class OncallConfig(BaseModel):
+    """Contact role -> its rota; `ical_token` is the one key that is not a role."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    ical_token: str | None = Field(default=None, min_length=16)
+
+    @model_validator(mode="after")
+    def _rotas_valid(self) -> OncallConfig:
+        problems: list[tuple[KeyPath, str]] = []
+        for role, rota in (self.model_extra or {}).items():
+            try:
+                Rota.model_validate(rota)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+                    cause = err.get("ctx", {}).get("error")
+                    if isinstance(cause, Located):
+                        problems += [((role, *loc, *rel), message) for rel, message in cause.problems]
+                    elif err["type"] == "extra_forbidden":
+                        problems.append(((role, *loc), did_you_mean(Rota, loc)))
+                    else:
+                        problems.append(((role, *loc), err["msg"].removeprefix("Value error, ")))
+        if problems:
+            raise Located(problems)
+        return self
+
+    @property
+    def rotas(self) -> dict[str, Rota]:
+        return {role: Rota.model_validate(data) for role, data in (self.model_extra or {}).items()}
 
 
 class AlertRule(_Model):
@@ -383,6 +555,7 @@ class OpsConfig(_Model):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     confirm_ttl: Duration | None = None
     alerts: AlertsConfig | None = None
+    oncall: OncallConfig = Field(default_factory=OncallConfig)
 
     @field_validator("timezone")
     @classmethod

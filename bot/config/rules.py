@@ -20,6 +20,7 @@ _SLASH_COMMAND = re.compile(r"/[a-z0-9_\-]+")
 #: Slack user ids start with U (or W on Enterprise Grid), user-group ids with S.
 _MEMBER = re.compile(r"\*|[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}")
 _USER = re.compile(r"[UW][A-Z0-9]{2,}")
+USER_ID = _USER  # the same pattern, for models that check lists of ids themselves
 _CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
