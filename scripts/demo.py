@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -76,6 +77,12 @@ JOINED = {
     "en": "Joined the running demo ({project}). You are {user} ({role}).",
     "es": "Unido a la demo en curso ({project}). Eres {user} ({role}).",
 }
+DEMO_ENDED = {
+    "en": "The demo ended: its first terminal left and removed everything it made. This terminal leaves too.",
+    "es": "La demo terminó: su primera terminal salió y borró todo lo que creó. Esta terminal también sale.",
+}
+JOINED_GRACE = 10.0
+"""Seconds the first terminal waits, on leaving, for the joined ones to leave before it removes the stack."""
 ROLE_NAMES = {"es": {"admin": "admin", "operator": "operador", "viewer": "lector", "none": "sin rol"}}
 STEP_SCRIPTS = {
     "migrate.sh": 'echo "prisma migrate deploy: applying 20250102_add_refunds"; sleep 1; echo "1 migration applied"',
@@ -368,8 +375,16 @@ alerts:
         )
         return path
 
+    def end_joined(self) -> None:
+        """Joined terminals leave before the stack goes: their shells would otherwise find its
+        databases dropped under them (a warning a second, forever) and never hear the demo ended."""
+        self.write_state(ending=True)
+        deadline = time.monotonic() + JOINED_GRACE
+        while any(alive(pid) for pid in joined_pids(self.work)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     # ---------------------------------------------------------------- state file
-    def write_state(self) -> None:
+    def write_state(self, ending: bool = False) -> None:
         state = {
             "pid": os.getpid(),
             "project": self.project,
@@ -377,6 +392,7 @@ alerts:
             "databases": self.databases,
             "env": self.env,
             "locale": locale(),
+            "ending": ending,
         }
         tmp = STATE.with_name(STATE.name + f".{os.getpid()}")
         tmp.write_text(json.dumps(state), encoding="utf-8")
@@ -412,6 +428,7 @@ alerts:
     # ---------------------------------------------------------------- cleanup
     def close(self) -> None:
         self._stop_printing.set()
+        self.end_joined()
         for name in ("api", "bull-board", "slack", "cache-redis", "bot-redis"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
@@ -459,8 +476,18 @@ def slack_line(call: dict[str, Any]) -> str | None:
     return "\n".join(f"[slack] {where}: {line}" if i == 0 else f"[slack]   {line}" for i, line in enumerate(lines))
 
 
-def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, extra: list[str]) -> int:
-    """`ops-bot shell` on the demo, as `user`; files it saves go to the demo's folder."""
+def run_shell(
+    env: dict[str, str],
+    work: Path,
+    user: str,
+    command: str | None,
+    extra: list[str],
+    ended: Callable[[], bool] | None = None,
+) -> int:
+    """`ops-bot shell` on the demo, as `user`; files it saves go to the demo's folder.
+
+    `ended` (a joined terminal's): asked a few times a second; once true, the shell is stopped,
+    the terminal's modes put back as they were, and DemoEnded raised."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPS_CONFIG"))}
     child_env.update({k: v for k, v in env.items() if not k.startswith("OPS_DEMO_")})
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
@@ -469,10 +496,16 @@ def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, e
     args = [sys.executable, "-m", "bot.cli", "shell", "--as", user, *extra]
     if command is not None:
         args += ["-c", command]
+    terminal = _terminal_modes()
     proc = subprocess.Popen(args, env=child_env, cwd=work, preexec_fn=_die_with_parent)
     previous = signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the shell's to handle
     try:
-        return proc.wait()
+        while True:
+            try:
+                return proc.wait(0.25)
+            except subprocess.TimeoutExpired:
+                if ended is not None and ended():
+                    raise DemoEnded from None
     finally:
         signal.signal(signal.SIGINT, previous)
         if proc.poll() is None:
@@ -481,17 +514,95 @@ def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, e
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(5)
+        _restore_terminal(terminal)
 
 
-def locale() -> str:
-    return "es" if os.environ.get("OPS_LOCALE", "en").lower().startswith("es") else "en"
+class DemoEnded(Exception):
+    """The first terminal left while this joined one was open."""
 
 
-def role_of(user: str) -> str:
+def _terminal_modes() -> list[Any] | None:
+    """The terminal's modes, to put back if the shell is stopped while its line editor holds it raw."""
+    try:
+        import termios
+
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (ImportError, OSError, ValueError):  # not a terminal (piped input): nothing to put back
+        return None
+
+
+def _restore_terminal(modes: list[Any] | None) -> None:
+    if modes is None:
+        return
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import termios
+
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, modes)
+
+
+def joined_pids(work: Path) -> list[int]:
+    """The demo.py processes of the terminals that joined this demo (each left its pid in work/joined)."""
+    with contextlib.suppress(OSError):
+        return [int(p.name) for p in (work / "joined").iterdir() if p.name.isdigit()]
+    return []
+
+
+def demo_is_over(owner: int) -> bool:
+    """The first terminal is leaving (its state says so or is gone) or already died."""
+    try:
+        state = json.loads(STATE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return int(state.get("pid", 0)) != owner or bool(state.get("ending")) or not alive(owner)
+
+
+def join(state: dict[str, Any], user: str, command: str | None, extra: list[str]) -> int:
+    """A second terminal on the running demo, in its own language, until it leaves or the demo ends."""
+    lang = locale(default=str(state.get("locale", "en")))
+    print(JOINED[lang].format(project=state["project"], user=user, role=role_of(user, lang)), flush=True)
+    work, owner = Path(state["work"]), int(state["pid"])
+    env = dict(state["env"])
+    if lang != state.get("locale"):
+        env["OPS_CONFIG"] = str(config_in(Path(env["OPS_CONFIG"]), lang))
+    mark = work / "joined" / str(os.getpid())
+    mark.parent.mkdir(exist_ok=True)
+    mark.touch()
+    try:
+        return run_shell(env, work, user, command, extra, ended=lambda: demo_is_over(owner))
+    except DemoEnded:
+        print(f"\n{DEMO_ENDED[lang]}", flush=True)
+        if not alive(owner):
+            running_demo()  # the first terminal died without cleaning up (kill -9): sweep as the next demo would
+        return 0
+    finally:
+        with contextlib.suppress(OSError):
+            mark.unlink()
+
+
+def config_in(config: Path, lang: str) -> Path:
+    """The demo's ops.yml answering in `lang`: a joined terminal speaks its own language."""
+    copy = config.with_name(f"ops.{lang}.yml")
+    if not copy.exists():
+        text = re.sub(r"^locale: \w+$", f"locale: {lang}", config.read_text(encoding="utf-8"), flags=re.M)
+        tmp = copy.with_name(f"{copy.name}.{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(copy)
+    return copy
+
+
+def locale(default: str = "en") -> str:
+    """OPS_LOCALE's language; unset, `default` (a joined terminal: the running demo's)."""
+    chosen = os.environ.get("OPS_LOCALE") or default
+    return "es" if chosen.lower().startswith("es") else "en"
+
+
+def role_of(user: str, lang: str | None = None) -> str:
+    names = ROLE_NAMES.get(lang or locale(), {})
     for role in ("admin", "operator", "viewer"):
         if user in ROLES[role] or "*" in ROLES[role]:
-            return ROLE_NAMES.get(locale(), {}).get(role, role)
-    return ROLE_NAMES.get(locale(), {}).get("none", "no role")
+            return names.get(role, role)
+    return names.get("none", "no role")
 
 
 def parse_args(argv: list[str]) -> tuple[str, str | None, list[str]]:
@@ -522,7 +633,7 @@ def running_demo() -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if alive(int(state.get("pid", 0))):
-        return state if state.get("env") else None
+        return state if state.get("env") and not state.get("ending") else None
     sweep(str(state.get("project", "")), list(state.get("databases", [])), Path(state.get("work", "/nonexistent")))
     with contextlib.suppress(OSError):
         STATE.unlink()
@@ -537,8 +648,7 @@ def main(argv: list[str]) -> int:
     user, command, extra = parse_args(argv)
     joined = running_demo()
     if joined is not None:
-        print(JOINED[locale()].format(project=joined["project"], user=user, role=role_of(user)), flush=True)
-        return run_shell(joined["env"], Path(joined["work"]), user, command, extra)
+        return join(joined, user, command, extra)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
     began = time.monotonic()

@@ -22,11 +22,12 @@ import yaml
 from dateutil.rrule import rrulestr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from bot.config import rules as config_rules
 from bot.config.lines import KeyLines, KeyPath
 from bot.config.rules import USER_ID as _USER_ID
+from bot.config.rules import ConfigDuration as Duration
 from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slack_user, slash_command
 from bot.config.suggest import did_you_mean
-from bot.text.durations import Duration
 
 Role = Literal["viewer", "operator", "admin"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -42,6 +43,7 @@ class SlackConfig(_Model):
     allowed_channels: list[str] = Field(default_factory=list)
 
     _command = field_validator("command")(slash_command)
+    _incident_channel = field_validator("incident_channel")(config_rules.channel_id)
 
 
 class ApiConfig(_Model):
@@ -61,6 +63,7 @@ class BullBoardConfig(_Model):
     queues: list[str] = Field(default_factory=list)
 
     _url = field_validator("base_url")(http_url)
+    _queues = field_validator("queues")(config_rules.some_names)
 
 
 class PostgresTarget(_Model):
@@ -181,7 +184,7 @@ class Hours(_Model):
 def _parse_hours(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    match = re.fullmatch(r"\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*", value)
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
     if not match:
         raise ValueError("hours must look like 09:00-18:00")
     h1, m1, h2, m2 = match.groups()
@@ -523,6 +526,8 @@ class AlertRule(_Model):
     diagnose: str | None = None
     declare: str | None = None
 
+    _diagnose = field_validator("diagnose")(config_rules.diagnose_topic)
+
     @field_validator("match")
     @classmethod
     def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
@@ -541,6 +546,8 @@ class AlertsConfig(_Model):
     channel: str | None = None
     token: str = Field(min_length=16)
     rules: list[AlertRule] = Field(default_factory=list)
+
+    _channel = field_validator("channel")(config_rules.channel_id)
 
 
 class OpsConfig(_Model):

@@ -866,12 +866,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted:one=# clave|other=# claves}: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
     },
     "tenant.preview.disable": {
-        "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}). Nothing has changed yet.",
-        "es": "El tenant {tenant} está {state}. Al confirmar se desactiva y se borran sus claves de caché ({keys}). Aún no se cambió nada.",
+        "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}).",
+        "es": "El tenant {tenant} está {state}. Al confirmar se desactiva y se borran sus claves de caché ({keys}).",
     },
     "tenant.preview.enable": {
-        "en": "Tenant {tenant} is {state}. Confirming sets it active. Nothing has changed yet.",
-        "es": "El tenant {tenant} está {state}. Al confirmar se activa. Aún no se cambió nada.",
+        "en": "Tenant {tenant} is {state}. Confirming sets it active.",
+        "es": "El tenant {tenant} está {state}. Al confirmar se activa.",
     },
     # queues (Bull Board)
     "arg.unknown_queue": {
@@ -1964,6 +1964,39 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # --- i24b: tenant list, check-config --live, the demo's joined terminals
+    "tenant.list.title": {"en": "Tenants ({table})", "es": "Tenants ({table})"},
+    "tenant.list.columns": {"en": "id|name|state", "es": "id|nombre|estado"},
+    "tenant.list.summary": {
+        "en": "{shown:n} of {total:one=# tenant|other=# tenants}",
+        "es": "{shown:n} de {total:one=# tenant|other=# tenants}",
+    },
+    "tenant.list.more": {
+        "en": "…and {count:n} more; narrow it with `{command}`.",
+        "es": "…y {count:n} más; acota con `{command}`.",
+    },
+    "tenant.list.none_match": {
+        "en": "No tenant's id or name in table {table} matches `{pattern}`.",
+        "es": "Ningún id ni nombre de tenant de la tabla {table} coincide con `{pattern}`.",
+    },
+    "tenant.list.empty": {"en": "Table {table} has no tenants.", "es": "La tabla {table} no tiene tenants."},
+    "config.ok": {
+        "en": "{path}: ok ({services:one=# service|other=# services}, {contacts:one=# contact|other=# contacts}, "
+        "{policies:one=# escalation policy|other=# escalation policies})",
+        "es": "{path}: ok ({services:one=# servicio|other=# servicios}, {contacts:one=# contacto|other=# contactos}, "
+        "{policies:one=# política de escalamiento|other=# políticas de escalamiento})",
+    },
+    "config.live.summary": {
+        "en": {
+            "one": "live check from this machine: {count:n} warning",
+            "other": "live check from this machine: {count:n} warnings",
+        },
+        "es": {
+            "one": "prueba en vivo desde esta máquina: {count:n} advertencia",
+            "other": "prueba en vivo desde esta máquina: {count:n} advertencias",
+        },
+    },
+    "config.live.warning": {"en": "warning", "es": "advertencia"},
 }
 
 
@@ -2015,6 +2048,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "stop": "Detiene el contenedor de un servicio (docker-compose stop).",
     "tenant disable": "Desactiva un tenant en la base y limpia su caché (se informan ambos).",
     "tenant enable": "Reactiva un tenant en la base (su caché se vuelve a llenar sola).",
+    "tenant list": "La tabla de tenants (id, nombre, activo), ordenada por id; un patrón (texto o glob) la acota.",
     "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
     "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
 }
