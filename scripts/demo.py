@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import urllib.request
@@ -90,7 +91,34 @@ STEP_SCRIPTS = {
     "build.sh": 'echo "building orders API at $(git rev-parse --short HEAD)"; sleep 1; echo "build ok"',
     "deploy.sh": 'echo "deploying $(git rev-parse --short HEAD)"; sleep 1; echo "deploy ok"',
 }
+ALERT_FOR = os.environ.get("OPS_DEMO_ALERT_FOR", "40s")
+"""How long the demo's alert rule must hold before it fires: with 5 s scrapes and Alertmanager's
+5 s group wait, the first alert message comes about a minute after the demo starts."""
+ALERT_INTERVAL = os.environ.get("OPS_DEMO_ALERT_INTERVAL", "5s")
+"""Prometheus's scrape and rule evaluation interval (a test may shorten it with the `for:`)."""
+ALERT_RULES = """\
+groups:
+  - name: demo
+    rules:
+      - alert: PaymentsFailing
+        expr: increase(payment_webhook_failures_total[1m]) > 0
+        for: {for_}
+        labels: {{severity: warning, service: payments}}
+        annotations:
+          summary: Payment webhooks are failing
+          description: The orders API counted failed payment webhooks in the last minute.
+"""
 COMMITS = ("Initial orders API", "Add refunds endpoint", "Faster payments webhook", "Cache tenant settings")
+
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+
+
+def has_alerting() -> bool:
+    """Debian's prometheus and prometheus-alertmanager (scripts/setup.sh installs them); without them
+    the demo runs without alerts, and says so in its config (no stack.prometheus, stack.alertmanager)."""
+    return all(os.access(path, os.X_OK) for path in (PROMETHEUS, ALERTMANAGER))
 
 
 def _die_with_parent() -> None:
@@ -154,11 +182,14 @@ class Demo:
         self.databases = [f"pedidos_demo_{self.tag}", f"opsbot_demo_{self.tag}"]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.made_databases: list[str] = []
+        self.alerts_token = f"demo-alerts-token-{self.project}"
         self.env: dict[str, str] = {}
         self._stop_printing = threading.Event()
 
     # ---------------------------------------------------------------- start
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+        """Start a process of the demo; from the main thread only: PR_SET_PDEATHSIG follows the thread
+        that spawned it, so a child spawned from a pool's thread is stopped when that thread ends."""
         out = self.work / f"{name}.out"
         self.procs[name] = subprocess.Popen(
             args,
@@ -203,6 +234,8 @@ class Demo:
             databases.result()
             migrate = pool.submit(self.migrate_bot_database, bot_port)
             api_port = free_port()
+            observability = self.start_alerting(api_port) if has_alerting() else None  # spawned here: see spawn
+            alerting = pool.submit(self.wait_alerting, observability) if observability is not None else None
             self.spawn(
                 "api",
                 [sys.executable, str(REPO / "scripts" / "demo_api.py"), "--port", str(api_port),
@@ -215,7 +248,9 @@ class Demo:
             pool.submit(self.seed_jobs, board_port)
             slack = wait_until("the Slack stand-in", lambda: json.loads(emulator_out.read_text().splitlines()[0]))
             repo_dir = repo.result()
-            config = self.write_config(api_port, board_port, cache, backups, repo_dir)
+            if alerting is not None:
+                alerting.result()
+            config = self.write_config(api_port, board_port, cache, backups, repo_dir, observability)
             wait_until("the demo API", lambda: urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1))
             containers.result()
             migrate.result()
@@ -228,7 +263,77 @@ class Demo:
             "SLACK_BOT_TOKEN": "xoxb-demo-0000-local-stand-in",  # the stand-in's, not a real token
             "OPS_DEMO_SLACK_URL": slack["url"],
         }
+        if observability is not None:
+            self.start_alert_intake(observability["intake_port"])
         self.write_state()
+
+    def start_alerting(self, api_port: int) -> dict[str, Any]:
+        """A private Alertmanager and Prometheus: Prometheus scrapes the demo API, one rule fires
+        about a minute in, and Alertmanager posts it to the demo's `ops-bot serve` (its alert intake)."""
+        intake_port, am_port, prom_port = free_port(), free_port(), free_port()
+        token = self.alerts_token
+        am_dir, prom_dir = self.work / "alertmanager", self.work / "prometheus"
+        am_dir.mkdir()
+        prom_dir.mkdir()
+        (am_dir / "alertmanager.yml").write_text(
+            f"""\
+route:
+  receiver: ops-bot
+  group_by: [alertname]
+  group_wait: 5s
+  group_interval: 1m
+  repeat_interval: 4h
+receivers:
+  - name: ops-bot
+    webhook_configs:
+      - url: http://127.0.0.1:{intake_port}/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization: {{type: Bearer, credentials: {token}}}
+""",
+            encoding="utf-8",
+        )
+        self.spawn(
+            "alertmanager",
+            [ALERTMANAGER, f"--config.file={am_dir / 'alertmanager.yml'}", f"--storage.path={am_dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=warn"],
+        )  # fmt: skip
+        (prom_dir / "rules.yml").write_text(ALERT_RULES.format(for_=ALERT_FOR), encoding="utf-8")
+        (prom_dir / "prometheus.yml").write_text(
+            f"""\
+global: {{scrape_interval: {ALERT_INTERVAL}, evaluation_interval: {ALERT_INTERVAL}}}
+alerting:
+  alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]
+rule_files: [{prom_dir / "rules.yml"}]
+scrape_configs:
+  - job_name: api
+    static_configs: [{{targets: ['127.0.0.1:{api_port}']}}]
+""",
+            encoding="utf-8",
+        )
+        self.spawn(
+            "prometheus",
+            [PROMETHEUS, f"--config.file={prom_dir / 'prometheus.yml'}", f"--storage.tsdb.path={prom_dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=5s", "--log.level=warn"],
+        )  # fmt: skip
+        return {"intake_port": intake_port, "alertmanager": am_port, "prometheus": prom_port}
+
+    @staticmethod
+    def wait_alerting(observability: dict[str, Any]) -> None:
+        for name in ("alertmanager", "prometheus"):
+            url = f"http://127.0.0.1:{observability[name]}/-/ready"
+            wait_until(name, lambda u=url: urllib.request.urlopen(u, timeout=1), 60)
+
+    def start_alert_intake(self, port: int) -> None:
+        """`ops-bot serve` on loopback: its /alerts/alertmanager takes what Alertmanager sends and posts
+        the living alert message (printed here as [slack] lines), its diagnosis in the thread."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPS_CONFIG"))}
+        env.update({k: v for k, v in self.env.items() if not k.startswith("OPS_DEMO_")})
+        env["SLACK_SIGNING_SECRET"] = secrets.token_hex(16)  # nobody signs requests to it: Slack is the stand-in
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        env.setdefault("LOG_LEVEL", "WARNING")
+        serve = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        self.spawn("serve", serve, env=env, cwd=self.work)  # not waited for: Alertmanager retries until it answers
 
     def migrate_bot_database(self, bot_port: int) -> None:
         """The bot's tables before any shell starts (its escalation worker reads them at once)."""
@@ -310,8 +415,22 @@ class Demo:
             run(*git, "commit", "-q", "-m", message)
         return repo
 
-    def write_config(self, api_port: int, board_port: int, cache: str, backups: Path, repo: Path) -> Path:
+    def write_config(
+        self,
+        api_port: int,
+        board_port: int,
+        cache: str,
+        backups: Path,
+        repo: Path,
+        observability: dict[str, Any] | None = None,
+    ) -> Path:
         steps = self.work / "steps"
+        alerting = ""
+        if observability is not None:
+            alerting = (
+                f"  prometheus: {{url: http://127.0.0.1:{observability['prometheus']}, timeout: 5s}}\n"
+                f"  alertmanager: {{url: http://127.0.0.1:{observability['alertmanager']}, timeout: 5s}}\n"
+            )
         path = self.work / "ops.yml"
         path.write_text(
             f"""\
@@ -347,7 +466,7 @@ stack:
     build: {{cwd: {repo}, run: "sh {steps}/build.sh", timeout: 30s}}
     deploy: {{cwd: {repo}, run: "sh {steps}/deploy.sh", timeout: 30s}}
   repo: {repo}
-timezone: {TIMEZONE}
+{alerting}timezone: {TIMEZONE}
 locale: {locale()}
 roles:
   viewer: ["*"]
@@ -369,7 +488,9 @@ escalation:
     - {{checklist: [Reproduce, Find the cause, Fix or mitigate, Write the follow-up]}}
 alerts:
   channel: C0INCIDENTS
-  token: demo-alerts-token-{self.project}
+  token: {self.alerts_token}
+  rules:
+    - {{match: {{alertname: PaymentsFailing}}, diagnose: payments}}
 """,
             encoding="utf-8",
         )
@@ -429,7 +550,7 @@ alerts:
     def close(self) -> None:
         self._stop_printing.set()
         self.end_joined()
-        for name in ("api", "bull-board", "slack", "cache-redis", "bot-redis"):
+        for name in ("serve", "prometheus", "alertmanager", "api", "bull-board", "slack", "cache-redis", "bot-redis"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
                 proc.terminate()
@@ -525,19 +646,15 @@ class DemoEnded(Exception):
 def _terminal_modes() -> list[Any] | None:
     """The terminal's modes, to put back if the shell is stopped while its line editor holds it raw."""
     try:
-        import termios
-
         return termios.tcgetattr(sys.stdin.fileno())
-    except (ImportError, OSError, ValueError):  # not a terminal (piped input): nothing to put back
+    except (termios.error, OSError, ValueError):  # not a terminal (piped input): nothing to put back
         return None
 
 
 def _restore_terminal(modes: list[Any] | None) -> None:
     if modes is None:
         return
-    with contextlib.suppress(ImportError, OSError, ValueError):
-        import termios
-
+    with contextlib.suppress(termios.error, OSError, ValueError):
         termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, modes)
 
 
