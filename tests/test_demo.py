@@ -217,7 +217,9 @@ def test_the_demo_runs_every_command_as_two_admins_and_leaves_nothing(tmp_path: 
         run("/ops incident ack")
         run("/ops incident report", expect=ref.group(0))
         run("/ops oncall set <@U0TECHLEAD> devops")
-        run("/ops alerts", expect="Firing alerts")  # the demo's rule fires about a minute in (test_demo_alerts_and_join)
+        run(
+            "/ops alerts", expect="Firing alerts"
+        )  # the demo's rule fires about a minute in (test_demo_alerts_and_join)
         run("/ops silence PaymentsFailing 1h demo", expect="alertname=PaymentsFailing")
         run("/ops silences", expect="alertname=PaymentsFailing")
         run("/ops pending", expect="Nothing waits for you")
