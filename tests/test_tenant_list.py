@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
-from conftest import PG_ADMIN, PG_HOST, REDIS_URL, RuntimeFactory, base_config
+from conftest import PG_HOST, REDIS_URL, RuntimeFactory, _admin, base_config
 
 from bot.core.dispatcher import Invocation
 from bot.output.results import Result, Table
@@ -20,14 +20,6 @@ from handlers.tenants import LIST_LIMIT, like_pattern
 
 VIEWER, ADMIN = "U0VIEW", "U0ADMIN"
 MANY = 60
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
