@@ -72,13 +72,12 @@ def test_the_demo_shows_a_firing_alert_with_its_diagnosis_within_two_minutes(tmp
     print(f"the demo's alert message came {fired:.0f} s after the demo started")
 
 
-def test_a_joined_terminal_speaks_its_language_and_leaves_when_the_demo_ends(tmp_path: Path) -> None:
+def test_a_joined_terminal_answers_in_its_own_language(tmp_path: Path) -> None:
     state = tmp_path / "demo-state.json"
     first = DemoTerminal([], demo_env(state, OPS_DEMO_ALERT_FOR="1h"))
     second: DemoTerminal | None = None
     try:
         first.wait_prompt(0, timeout=120)
-        demo = json.loads(state.read_text())
         second = DemoTerminal(["--as", "U0TECHLEAD"], demo_env(state, OPS_LOCALE="es"))
         joined = second.wait_prompt(0, timeout=90)
         assert "Unido a la demo en curso" in joined and "Eres U0TECHLEAD (admin)" in joined, joined
@@ -86,7 +85,22 @@ def test_a_joined_terminal_speaks_its_language_and_leaves_when_the_demo_ends(tmp
         assert re.search(r"Los \d+ chequeos pasan", status), status
         assert "checks pass" not in status
         assert "checks pass" in first.type("/ops status")  # the first terminal keeps its own language
+    finally:
+        if second is not None:
+            second.close()
+        first.close()
 
+
+def test_a_joined_terminal_says_once_that_the_demo_ended_and_leaves_cleanly(tmp_path: Path) -> None:
+    state = tmp_path / "demo-state.json"
+    first = DemoTerminal([], demo_env(state, OPS_LOCALE="es", OPS_DEMO_ALERT_FOR="1h"))
+    second: DemoTerminal | None = None
+    try:
+        first.wait_prompt(0, timeout=120)
+        demo = json.loads(state.read_text())
+        second = DemoTerminal(["--as", "U0TECHLEAD"], demo_env(state, OPS_LOCALE="es"))
+        joined = second.wait_prompt(0, timeout=90)
+        assert "Unido a la demo en curso" in joined, joined
         assert first.close() == 0  # the first terminal leaves
         assert second.proc.wait(60) == 0, second.text[-3000:]
     finally:
