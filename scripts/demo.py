@@ -12,11 +12,17 @@ state file). Ctrl-C stops the running command, not the shell; with piped input i
 - a temporary folder: backups (one real pg_dump), harmless step scripts (migrate,
   migrate_rollback, build, deploy: they print and sleep a second), a git repository with commits;
 - a local Slack Web API stand-in (tests/slack_emulator.py): what the bot posts (pages, incident
-  threads, on-call handovers) is printed in the terminal as `[slack] …` lines.
+  threads, on-call handovers, alert messages) is printed in the terminal as `[slack] …` lines;
+- a private Prometheus and Alertmanager (Debian's, when installed) in the demo's folder, and an
+  `ops-bot serve` on loopback for Alertmanager's webhook: one rule (PaymentsFailing) fires about
+  a minute in (OPS_DEMO_ALERT_FOR, OPS_DEMO_ALERT_INTERVAL change its timing).
 
 A second terminal (`bash scripts/demo.sh --as U0TECHLEAD`) joins the running demo through the
 state file (OPS_DEMO_STATE, default /tmp/ops-bot-demo.json) and starts nothing of its own, so a
-second admin can approve a critical step waiting in the first.
+second admin can approve a critical step waiting in the first. It answers in its own OPS_LOCALE
+(a copy of the demo's ops.yml with that `locale`). When the first terminal leaves, it marks the
+state file `ending` and waits (up to JOINED_GRACE) for the joined terminals, which say so once
+and exit 0, before it removes the stack.
 
 The bot is reached only through its command line (`python -m bot.cli shell`), never imported.
 """
