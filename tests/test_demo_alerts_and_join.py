@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -114,5 +115,27 @@ def test_a_joined_terminal_says_once_that_the_demo_ended_and_leaves_cleanly(tmp_
     after_join = second.text[len(joined) :]
     assert after_join.count(ENDED_ES) == 1, after_join
     assert "does not exist" not in after_join and "Traceback" not in after_join, after_join
+    assert _leftovers(demo["project"], demo["project"].removeprefix("opsbotdemo"), demo["work"]) == []
+    assert not state.exists()
+
+
+def test_a_joined_terminal_notices_a_first_terminal_killed_and_sweeps_what_it_left(tmp_path: Path) -> None:
+    state = tmp_path / "demo-state.json"
+    first = DemoTerminal([], demo_env(state, OPS_DEMO_ALERT_FOR="1h"))
+    second: DemoTerminal | None = None
+    try:
+        first.wait_prompt(0, timeout=120)
+        demo = json.loads(state.read_text())
+        second = DemoTerminal(["--as", "U0TECHLEAD"], demo_env(state))
+        joined = second.wait_prompt(0, timeout=90)
+        os.kill(first.proc.pid, signal.SIGKILL)  # demo.py itself: no cleanup of its own
+        first.close()
+        assert second.proc.wait(60) == 0, second.text[-3000:]
+    finally:
+        if second is not None:
+            second.close()
+        first.close()
+    after_join = second.text[len(joined) :]
+    assert after_join.count("The demo ended") == 1, after_join
     assert _leftovers(demo["project"], demo["project"].removeprefix("opsbotdemo"), demo["work"]) == []
     assert not state.exists()
