@@ -1409,16 +1409,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "… {count:n} line cut from the middle …", "other": "… {count:n} lines cut from the middle …"},
         "es": {"one": "… {count:n} línea cortada del medio …", "other": "… {count:n} líneas cortadas del medio …"},
     },
-    "report.audit_cut": {
-        "en": {
-            "one": "Only the first audit row is in this file.",
-            "other": "Only the first {count:n} audit rows are in this file.",
-        },
-        "es": {
-            "one": "Solo la primera fila de auditoría está en este archivo.",
-            "other": "Solo las primeras {count:n} filas de auditoría están en este archivo.",
-        },
-    },
     "report.not_yet": {"en": "not yet", "es": "aún no"},
     "report.figure.tta": {"en": "Time to acknowledge: {value}", "es": "Tiempo hasta el reconocimiento: {value}"},
     "report.figure.ttr": {"en": "Time to resolve: {value}", "es": "Tiempo hasta la resolución: {value}"},
@@ -1963,6 +1953,13 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "config.problems": {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
+    },
+    # --- branch i22a (issue 22: one step per target, bodies read whole, report counts all, smaller fixes)
+    "report.audit_cut_of": {
+        "en": "{count:n} of the incident's {total:n} audit rows are in this file: every step's, and the first and "
+        "last of the rest. The figures count all of them.",
+        "es": "{count:n} de las {total:n} filas de auditoría del incidente están en este archivo: las de cada paso, y "
+        "las primeras y últimas del resto. Las cifras las cuentan todas.",
     },
 }
 
