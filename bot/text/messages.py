@@ -1961,6 +1961,41 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{count:n} de las {total:n} filas de auditoría del incidente están en este archivo: las de cada paso, y "
         "las primeras y últimas del resto. Las cifras las cuentan todas.",
     },
+    "targets.name.service": {"en": "service {name}", "es": "el servicio {name}"},
+    "targets.name.database": {"en": "the stack's database", "es": "la base de datos del stack"},
+    "targets.name.cache": {"en": "the cache", "es": "la caché"},
+    "targets.name.tenant-cache": {"en": "tenant {name}'s cache", "es": "la caché del tenant {name}"},
+    "targets.name.code": {"en": "the deployed code", "es": "el código desplegado"},
+    "targets.name.tenant": {"en": "tenant {name}", "es": "el tenant {name}"},
+    "targets.name.queue": {"en": "queue {name}", "es": "la cola {name}"},
+    "targets.busy_refused": {
+        "en": "🚫 `{command}` by {user} is running on {target} (since {since}), so `{this}` was refused and did not "
+        "run. The same Confirm works again once it has ended.",
+        "es": "🚫 `{command}` de {user} se está ejecutando sobre {target} (desde las {since}), así que `{this}` se "
+        "rechazó y no se ejecutó. El mismo Confirmar sirve otra vez cuando haya terminado.",
+    },
+    "targets.preview_refuse": {
+        "en": "⚠️ `{command}` by {user} holds {target} (since {since}). Confirmed while it runs, this step is "
+        "refused; it never runs on top of it.",
+        "es": "⚠️ `{command}` de {user} ocupa {target} (desde las {since}). Si se confirma mientras se ejecuta, este "
+        "paso se rechaza; nunca se ejecuta encima.",
+    },
+    "targets.preview_wait": {
+        "en": "⚠️ `{command}` by {user} holds {target} (since {since}). Confirmed while it runs, this step waits "
+        "for it to end, then runs.",
+        "es": "⚠️ `{command}` de {user} ocupa {target} (desde las {since}). Si se confirma mientras se ejecuta, este "
+        "paso espera a que termine y luego se ejecuta.",
+    },
+    "targets.waiting": {
+        "en": "⏳ waiting for `{command}` by {user} ({target}, since {since}) to end; this step starts then.",
+        "es": "⏳ esperando a que termine `{command}` de {user} ({target}, desde las {since}); este paso empieza después.",
+    },
+    "targets.still_busy": {
+        "en": "Waited {minutes} min for `{command}` by {user} ({target}, since {since}); it still holds it, so this "
+        "step did not run. Send the command again later.",
+        "es": "Se esperó {minutes} min a `{command}` de {user} ({target}, desde las {since}); aún lo ocupa, así que "
+        "este paso no se ejecutó. Envía el comando otra vez más tarde.",
+    },
 }
 
 
