@@ -598,7 +598,7 @@ class Confirmations:
         except (RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError(part="Redis", operation="confirm", detail=short_error(exc)) from None
         if action is None:
-            raise ConfirmationError("confirm.expired")
+            raise await self._gone(ctx, action_id)
         if action.channel_id != ctx.channel_id:
             raise ConfirmationError("confirm.wrong_channel", channel=action.channel_id or ctx.t("confirm.no_channel"))
         return action
@@ -788,6 +788,34 @@ class Confirmations:
             )
             await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
             await self._tell_interrupted(action, t)
+
+    async def _gone(self, ctx: Caller, action_id: str) -> ConfirmationError:
+        """Why a confirmation's record is not there: it ran (its record outlived KEEP_FINISHED, or the
+        bot's Redis lost it) and the audit log says how, or it expired unconfirmed; when the audit
+        log cannot be read, that the bot cannot tell, never "nothing was run"."""
+        try:
+            async with asyncio.timeout(AUDIT_TIMEOUT):
+                async with self.deps.db.connection() as conn:
+                    row = await conn.fetchrow(
+                        "SELECT operation, arguments, user_id, at, outcome FROM audit_log WHERE decision = 'executed'"
+                        " AND arguments->>'confirmation' = $1 ORDER BY id DESC LIMIT 1",
+                        action_id,
+                    )
+        except (UnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            return ConfirmationError("confirm.gone_unknown", detail=short_error(exc), prefix=ctx.prefix)
+        if row is None:
+            return ConfirmationError("confirm.expired")
+        arguments = json.loads(row["arguments"]) if isinstance(row["arguments"], str) else dict(row["arguments"])
+        shown = " ".join(str(v) for k, v in arguments.items() if k != "confirmation" and v not in (None, False, ""))
+        tz = times.zone(self.deps.config.timezone)
+        return ConfirmationError(
+            "confirm.already_ran",
+            command=f"{ctx.prefix} {row['operation']} {shown}".strip(),
+            user=row["user_id"],
+            when=times.labelled(row["at"], tz, "%Y-%m-%d %H:%M:%S"),
+            outcome=row["outcome"],
+            prefix=ctx.prefix,
+        )
 
     async def _executed_row(self, action_id: str) -> tuple[str, str] | None:
         """The outcome and detail of this confirmation's `executed` audit row, if there is one."""

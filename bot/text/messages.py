@@ -1961,6 +1961,18 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{count:n} de las {total:n} filas de auditoría del incidente están en este archivo: las de cada paso, y "
         "las primeras y últimas del resto. Las cifras las cuentan todas.",
     },
+    "confirm.already_ran": {
+        "en": "This step already ran: `{command}`, run by {user} at {when}, outcome *{outcome}* (the audit log "
+        "says so). It will not run again from this button; `{prefix} audit` has the details.",
+        "es": "Este paso ya se ejecutó: `{command}`, ejecutado por {user} el {when}, resultado *{outcome}* (lo dice "
+        "el registro de auditoría). No se ejecutará otra vez desde este botón; `{prefix} audit` tiene el detalle.",
+    },
+    "confirm.gone_unknown": {
+        "en": "This confirmation's record is gone and the audit log cannot be read now ({detail}), so the bot "
+        "cannot tell whether it ran. Check `{prefix} audit` before sending the command again.",
+        "es": "El registro de esta confirmación ya no está y la auditoría no se puede leer ahora ({detail}), así que "
+        "el bot no sabe si se ejecutó. Revisa `{prefix} audit` antes de enviar el comando otra vez.",
+    },
     "targets.name.service": {"en": "service {name}", "es": "el servicio {name}"},
     "targets.name.database": {"en": "the stack's database", "es": "la base de datos del stack"},
     "targets.name.cache": {"en": "the cache", "es": "la caché"},
