@@ -16,11 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from botproc import BotLauncher, BotProcess
-from confirm_flow import buttons, click
+from confirm_flow import button_command, buttons, click
 from conftest import RuntimeFactory, base_config
 from e2e import answer, new_message_ts, slash
 from e2e import click as click_in_slack
+from private_redis import PrivateRedis
 from slack_emulator import SlackEmulator
 from targets import HttpTarget
 from test_database import db_config, docker_state, health_api, own_db  # noqa: F401  (fixtures)
@@ -186,3 +188,38 @@ async def test_live_tails_started_after_a_confirmed_step_never_get_it_refused(
     await asyncio.gather(*tails)
     assert done.ok, done.summary
     assert (tmp_path / "migrated").exists()
+
+
+async def test_a_waiting_step_says_for_whom_it_waits_and_runs_once_the_target_is_free(
+    make_runtime: RuntimeFactory, private_redis: PrivateRedis, stack_redis: redis.Redis, redis_prefix: str
+) -> None:
+    """`cache flush-tenant` waits (when_busy="wait"): held by another confirmation (another
+    replica's step, as its lock records it), the preview says it will wait, the click's message
+    says for what and whom, and the flush runs when the holder lets go, not before."""
+    runtime = await make_runtime(base_config(target_redis=private_redis.url), redis_prefix=f"{redis_prefix}waits:")
+    stack_redis.mset({f"tenant:t7:key:{n}": "v" for n in range(5)})
+    locks = runtime.deps.confirmations.locks
+    assert await locks.acquire(("tenant-cache:t7",), "otherstep0001", "/ops cache flush-tenant t7", "U0ADMIN2") is None
+
+    preview = await dispatch(runtime, "cache flush-tenant t7", "U0OPER")
+    assert "holds tenant t7's cache" in str(preview.blocks) and "this step waits" in str(preview.blocks)
+    shown: list[str] = []
+
+    async def update(result: Result) -> None:
+        shown.append(str(result.blocks))
+
+    clicked = asyncio.ensure_future(
+        runtime.dispatcher.dispatch(
+            Invocation(button_command(preview, "confirm"), "U0OPER", "C1", "button"), update=update
+        )
+    )
+    deadline = time.monotonic() + 15
+    while not any("waiting for `/ops cache flush-tenant t7` by U0ADMIN2" in s for s in shown):
+        assert time.monotonic() < deadline, shown
+        await asyncio.sleep(0.1)
+    assert not clicked.done() and stack_redis.keys("tenant:t7:*"), "it ran while the target was held"
+
+    await locks.release(("tenant-cache:t7",), "otherstep0001")
+    done = await asyncio.wait_for(clicked, 30)
+    assert done.ok, done.summary
+    assert stack_redis.keys("tenant:t7:*") == []
