@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from botproc import BotLauncher, BotProcess
 from confirm_flow import button_command, buttons, click
-from conftest import RuntimeFactory, base_config
+from conftest import REDIS_URL, RuntimeFactory, base_config
 from e2e import answer, new_message_ts, slash
 from e2e import click as click_in_slack
 from private_redis import PrivateRedis
@@ -31,6 +32,7 @@ from test_replicas import executed
 from bot.core.dispatcher import Invocation
 from bot.core.lanes import Lanes
 from bot.core.registry import REGISTRY
+from bot.core.target_locks import TargetLocks
 from bot.output.results import Result
 from bot.procedures.backups import BackupStore
 
@@ -223,3 +225,29 @@ async def test_a_waiting_step_says_for_whom_it_waits_and_runs_once_the_target_is
     done = await asyncio.wait_for(clicked, 30)
     assert done.ok, done.summary
     assert stack_redis.keys("tenant:t7:*") == []
+
+
+async def test_a_holder_that_stops_renewing_frees_its_targets_when_its_lease_ends(redis_prefix: str) -> None:
+    """A replica killed mid-step renews nothing: its targets free themselves after the lease,
+    while a live holder's renewals keep them taken past it; a release frees only its own."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        locks = TargetLocks(lambda: client, f"{redis_prefix}lease:", lease=1.0)
+        targets = ("database", "service:api")
+        assert await locks.acquire(targets, "killed", "/ops db restore x", "U0ADMIN") is None
+        held = await locks.acquire(("database",), "second", "/ops db migrate", "U0OPER")
+        assert held is not None and held.action == "killed" and held.person == "U0ADMIN"
+        await asyncio.sleep(1.3)  # nobody renewed: the lease ran out
+        assert await locks.acquire(("database",), "second", "/ops db migrate", "U0OPER") is None
+
+        keeper = asyncio.ensure_future(locks.keep(("database",), "second"))
+        await asyncio.sleep(1.6)  # past the lease, renewed every third of it
+        still = await locks.acquire(("database",), "third", "/ops db restore y", "U0ADMIN2")
+        assert still is not None and still.action == "second"
+        await locks.release(("database",), "third")  # not its own: changes nothing
+        assert [h.action for h in await locks.holders(("database",))] == ["second"]
+        keeper.cancel()
+        await locks.release(("database",), "second")
+        assert await locks.holders(targets) == []
+    finally:
+        await client.aclose()
