@@ -173,7 +173,9 @@ class Confirmations:
         self._script: Any = None
         self.leases = Leases(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
         self.spool = AuditSpool(lambda: self.redis, f"{deps.settings.redis_prefix}audit:spool")
-        self.locks = TargetLocks(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
+        self.locks = TargetLocks(
+            lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds, self.leases.owner
+        )
         self.notifier: Poster | None = None
         self.draining = False
         self._steps: dict[str, asyncio.Future[Result]] = {}

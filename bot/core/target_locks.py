@@ -6,7 +6,8 @@ from its arguments. A confirmed step takes all its targets at once (one Lua scri
 replicas cannot both win) before it runs, holds them under a lease it renews while it runs
 (like bot/core/step_leases.py), and releases them when it ends, however it ends; a replica that
 dies leaves them to run out with the lease. Each lock records the holder: the confirmation, the
-operation and its arguments, the person and since when, so a refusal or a wait can name them.
+command with its arguments, the person, since when and the replica running it, so a refusal or
+a wait can name them.
 
 What the second step does when a target is held is its operation's `when_busy`:
 `refuse` (the click is refused, naming the holder; the confirmation stays open to click again)
@@ -81,8 +82,10 @@ def targets_of(touches: tuple[str, ...], arguments: dict[str, Any]) -> tuple[str
 class TargetLocks:
     """The locks of one bot (one Redis prefix), shared by every replica."""
 
-    def __init__(self, redis: Callable[[], aioredis.Redis], key_prefix: str, lease: float) -> None:
+    def __init__(self, redis: Callable[[], aioredis.Redis], key_prefix: str, lease: float, owner: str = "") -> None:
         self._redis = redis
+        self.owner = owner
+        """The replica taking locks (as its step records say), kept in each lock for whoever reads it."""
         self._prefix = f"{key_prefix}target:"
         self.lease = lease
         self._acquire: Any = None
@@ -97,7 +100,9 @@ class TargetLocks:
             return None
         if self._acquire is None:
             self._acquire = self._redis().register_script(_ACQUIRE)
-        record = json.dumps({"action": action, "command": command, "person": person, "since": time.time()})
+        record = json.dumps(
+            {"action": action, "command": command, "person": person, "since": time.time(), "owner": self.owner}
+        )
         keys = self._keys(targets)
         answer = await asyncio.wait_for(
             self._acquire(keys=keys, args=[record, int(self.lease * 1000), action]), STORE_TIMEOUT
