@@ -235,7 +235,9 @@ def _refused(title: str, message: str) -> Result:
     return Result(title=title, blocks=[Text(message)], ok=False, ephemeral=True, summary=message)
 
 
-@operation("queue retry", RetryArgs, role="operator", destructive="confirm")
+@operation(
+    "queue retry", RetryArgs, role="operator", destructive="confirm", touches=("queue:{name}",), when_busy="wait"
+)
 async def queue_retry(ctx: OpContext, args: RetryArgs) -> Result:
     """Retry a queue's failed jobs (all of them, or one by id) through Bull Board."""
     t = ctx.t

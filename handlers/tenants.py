@@ -213,7 +213,9 @@ async def set_active(ctx: OpContext, tenant: str, active: bool) -> Any:
     return row["active"]
 
 
-@operation("tenant disable", TenantArgs, role="admin", destructive="confirm", timeout=600.0)
+@operation(
+    "tenant disable", TenantArgs, role="admin", destructive="confirm", timeout=600.0, touches=("tenant:{tenant}",)
+)
 async def disable(ctx: OpContext, args: TenantArgs) -> Result:
     """Turn a tenant off in the database and clear its cache (both reported)."""
     t = ctx.t
@@ -289,7 +291,7 @@ async def disable_preview(ctx: OpContext, args: TenantArgs) -> Result:
     return Result(title=t("tenant.disable.title", tenant=args.tenant), blocks=blocks, summary=text)
 
 
-@operation("tenant enable", TenantArgs, role="admin", destructive="confirm")
+@operation("tenant enable", TenantArgs, role="admin", destructive="confirm", touches=("tenant:{tenant}",))
 async def enable(ctx: OpContext, args: TenantArgs) -> Result:
     """Turn a tenant back on in the database (its cache refills by itself)."""
     t = ctx.t

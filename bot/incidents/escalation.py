@@ -271,6 +271,7 @@ class EscalationWorker:
         self._slack_back = asyncio.Event()
         self._slack_back.set()
         self._db_down: datetime | None = None  # since when this worker has not reached its database
+        self._db_outage: tuple[datetime, datetime] | None = None  # the last outage ended: (since, back)
         self._probe_task: asyncio.Task[None] | None = None
 
     @property
@@ -331,11 +332,12 @@ class EscalationWorker:
                 break
             try:
                 fired = await self.fire_due()
-                self._db_down = None
+                self._db_answers()
             except (UnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 stop_if_cancelled()
+                if self._db_down is None:  # one line per outage, and one when it ends (_db_answers)
+                    log.warning("escalation worker: bot database unavailable (%s); retrying", exc)
                 self._db_down = self._db_down or utcnow()
-                log.warning("escalation worker: bot database unavailable (%s); retrying", exc)
                 fired = 0
             except Exception:
                 stop_if_cancelled()
@@ -536,15 +538,24 @@ class EscalationWorker:
         self._slack_back.set()
         self._signal()
 
+    def _db_answers(self) -> None:
+        """The database answered: an outage, if there was one, ends here (kept for `_late_reason`)."""
+        if self._db_down is not None:
+            self._db_outage = (self._db_down, utcnow())
+            log.warning("escalation worker: bot database back (unavailable since %s)", self._db_down.isoformat())
+            self._db_down = None
+
     def _late_reason(self, c: Claimed, late: timedelta) -> str | None:
-        """Why a step goes late: what its retries met, else what this replica knows, else that
-        no worker ran when it was due."""
+        """Why a step goes late: what its retries met, else what this replica knows (its database
+        away now, or away when the step fell due), else that no worker ran when it was due."""
         if late <= LATE_NOTICE:
             return None
         if c.row["late_reason"]:
             return str(c.row["late_reason"])
         if self._db_down is not None:
             return f"database:{self._db_down.isoformat()}"
+        if self._db_outage is not None and first_due_of(c.row, c.payload) <= self._db_outage[1]:
+            return f"database:{self._db_outage[0].isoformat()}"
         return "no_worker"
 
     def _queue_lines(self, claimed: list[Claimed], outcomes: dict[int, Outcome]) -> None:
@@ -572,7 +583,7 @@ class EscalationWorker:
                     audits = [o.audit for o in outcomes.values() if o.audit is not None]
                     if audits:  # after the commit: a failed audit row never un-sends a page
                         await self._write_audits(conn, audits)
-                self._db_down = None
+                self._db_answers()
                 return
             except (UnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 stop_if_cancelled()

@@ -1409,16 +1409,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "… {count:n} line cut from the middle …", "other": "… {count:n} lines cut from the middle …"},
         "es": {"one": "… {count:n} línea cortada del medio …", "other": "… {count:n} líneas cortadas del medio …"},
     },
-    "report.audit_cut": {
-        "en": {
-            "one": "Only the first audit row is in this file.",
-            "other": "Only the first {count:n} audit rows are in this file.",
-        },
-        "es": {
-            "one": "Solo la primera fila de auditoría está en este archivo.",
-            "other": "Solo las primeras {count:n} filas de auditoría están en este archivo.",
-        },
-    },
     "report.not_yet": {"en": "not yet", "es": "aún no"},
     "report.figure.tta": {"en": "Time to acknowledge: {value}", "es": "Tiempo hasta el reconocimiento: {value}"},
     "report.figure.ttr": {"en": "Time to resolve: {value}", "es": "Tiempo hasta la resolución: {value}"},
@@ -1997,6 +1987,60 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         },
     },
     "config.live.warning": {"en": "warning", "es": "advertencia"},
+    # --- branch i22a (issue 22: one step per target, bodies read whole, report counts all, smaller fixes)
+    "report.audit_cut_of": {
+        "en": "{count:n} of the incident's {total:n} audit rows are in this file: every step's, and the first and "
+        "last of the rest. The figures count all of them.",
+        "es": "{count:n} de las {total:n} filas de auditoría del incidente están en este archivo: las de cada paso, y "
+        "las primeras y últimas del resto. Las cifras las cuentan todas.",
+    },
+    "confirm.already_ran": {
+        "en": "This step already ran: `{command}`, run by {user} at {when}, outcome *{outcome}* (the audit log "
+        "says so). It will not run again from this button; `{prefix} audit` has the details.",
+        "es": "Este paso ya se ejecutó: `{command}`, ejecutado por {user} el {when}, resultado *{outcome}* (lo dice "
+        "el registro de auditoría). No se ejecutará otra vez desde este botón; `{prefix} audit` tiene el detalle.",
+    },
+    "confirm.gone_unknown": {
+        "en": "This confirmation's record is gone and the audit log cannot be read now ({detail}), so the bot "
+        "cannot tell whether it ran. Check `{prefix} audit` before sending the command again.",
+        "es": "El registro de esta confirmación ya no está y la auditoría no se puede leer ahora ({detail}), así que "
+        "el bot no sabe si se ejecutó. Revisa `{prefix} audit` antes de enviar el comando otra vez.",
+    },
+    "targets.name.service": {"en": "service {name}", "es": "el servicio {name}"},
+    "targets.name.database": {"en": "the stack's database", "es": "la base de datos del stack"},
+    "targets.name.cache": {"en": "the cache", "es": "la caché"},
+    "targets.name.tenant-cache": {"en": "tenant {name}'s cache", "es": "la caché del tenant {name}"},
+    "targets.name.code": {"en": "the deployed code", "es": "el código desplegado"},
+    "targets.name.tenant": {"en": "tenant {name}", "es": "el tenant {name}"},
+    "targets.name.queue": {"en": "queue {name}", "es": "la cola {name}"},
+    "targets.busy_refused": {
+        "en": "🚫 `{command}` by {user} is running on {target} (since {since}), so `{this}` was refused and did not "
+        "run. The same Confirm works again once it has ended.",
+        "es": "🚫 `{command}` de {user} se está ejecutando sobre {target} (desde las {since}), así que `{this}` se "
+        "rechazó y no se ejecutó. El mismo Confirmar sirve otra vez cuando haya terminado.",
+    },
+    "targets.preview_refuse": {
+        "en": "⚠️ `{command}` by {user} holds {target} (since {since}). Confirmed while it runs, this step is "
+        "refused; it never runs on top of it.",
+        "es": "⚠️ `{command}` de {user} ocupa {target} (desde las {since}). Si se confirma mientras se ejecuta, este "
+        "paso se rechaza; nunca se ejecuta encima.",
+    },
+    "targets.preview_wait": {
+        "en": "⚠️ `{command}` by {user} holds {target} (since {since}). Confirmed while it runs, this step waits "
+        "for it to end, then runs.",
+        "es": "⚠️ `{command}` de {user} ocupa {target} (desde las {since}). Si se confirma mientras se ejecuta, este "
+        "paso espera a que termine y luego se ejecuta.",
+    },
+    "targets.waiting": {
+        "en": "⏳ waiting for `{command}` by {user} ({target}, since {since}) to end; this step starts then.",
+        "es": "⏳ esperando a que termine `{command}` de {user} ({target}, desde las {since}); este paso empieza después.",
+    },
+    "targets.still_busy": {
+        "en": "Waited {minutes} min for `{command}` by {user} ({target}, since {since}); it still holds it, so this "
+        "step did not run. Send the command again later.",
+        "es": "Se esperó {minutes} min a `{command}` de {user} ({target}, desde las {since}); aún lo ocupa, así que "
+        "este paso no se ejecutó. Envía el comando otra vez más tarde.",
+    },
 }
 
 
