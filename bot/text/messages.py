@@ -1964,6 +1964,20 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # ---- branch i21: delivery unconfirmed (bot/incidents/escalation.py); a retry whose jobs cannot be read ----
+    "verify.queue.unread": {"en": "retried jobs read from the board", "es": "jobs reintentados leídos del board"},
+    "escalation.page_unconfirmed": {
+        "en": "❔ {ref}: delivery unconfirmed: the page to {user} may have arrived, but Slack never confirmed it"
+        " and reading the DM back failed (`{error}`). It was not sent again; check with {user} directly.",
+        "es": "❔ {ref}: entrega sin confirmar: puede que el aviso a {user} haya llegado, pero Slack nunca lo"
+        " confirmó y no se pudo leer el DM (`{error}`). No se volvió a enviar; confírmalo con {user} directamente.",
+    },
+    "escalation.announce_unconfirmed": {
+        "en": "❔ {ref}: delivery unconfirmed: the incident may have been posted in {channel}, but Slack never"
+        " confirmed it and reading the channel back failed (`{error}`). It was not posted again; look in {channel}.",
+        "es": "❔ {ref}: entrega sin confirmar: puede que el incidente se haya publicado en {channel}, pero Slack"
+        " nunca lo confirmó y no se pudo leer el canal (`{error}`). No se volvió a publicar; mira en {channel}.",
+    },
 }
 
 
