@@ -44,8 +44,9 @@ As strict as Slack (a stand-in that accepts every call proves nothing):
   Limited calls are recorded with ``Call.limited`` and do nothing. ``rate_limits=False``
   turns every limit off except one set explicitly with :meth:`SlackEmulator.rate_limit`.
   Defaults: scopes, Block Kit and tier limits on (the suite runs under them, as the bot
-  runs under Slack's), the per-channel post limit off (its 1/s would slow every test that
-  posts a thread of lines, without finding more than the storm tests that opt in do).
+  runs under Slack's, and stays green and fast: the tier buckets are a minute's worth), the
+  per-channel post limit off (once a burst is spent, every test posting several lines to
+  one channel would wait out Retry-After; the tests that study it opt in).
 * History: conversations.history answers what was posted, newest first,
   conversations.replies the thread oldest first (parent first), as Slack does; each
   message's ``metadata`` only with ``include_all_metadata``.
@@ -456,7 +457,7 @@ class SlackEmulator:
         self._slow.clear()
         self._slow_only.clear()
         self._refused.clear()
-
+        self._tier_buckets.clear()
         self._drops.clear()
         self._uploads.clear()
         self._acks.clear()
@@ -1179,7 +1180,8 @@ class SlackEmulator:
         * ``POST /_reset``
         * ``POST /_canned`` with any of ``{"method", "response", "status", "times"}``,
           ``{"method", "fail": {times, status, retry_after, error}}``,
-          ``{"method", "delay": seconds}``, ``{"usergroups": {...}}``, ``{"users": {...}}``
+          ``{"method", "delay": seconds}``, ``{"usergroups": {...}}``, ``{"users": {...}}``,
+          ``{"scopes": [...]}``
         * ``GET /_files`` → uploaded files (content base64)
         * ``POST /_response_url`` → ``{"url": ...}``
         * ``POST /_socket_send`` ``{"type", "payload", "accepts_response_payload"}`` →
@@ -1202,6 +1204,8 @@ class SlackEmulator:
                 self.usergroups.update(spec["usergroups"])
             if "users" in spec:
                 self.users.update(spec["users"])
+            if "scopes" in spec:  # the bot scopes granted from now on
+                self.scopes = frozenset(spec["scopes"])
             if method and "response" in spec:
                 self.set_response(
                     method,
