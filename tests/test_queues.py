@@ -386,7 +386,7 @@ async def test_base_url_that_is_not_the_board_says_so(
 # ---- issue 21: Bull Board as users run it -------------------------------------------------------
 
 
-async def test_the_latest_install_is_a_board_newer_than_the_pinned_one(board: Board) -> None:
+def test_the_latest_install_is_a_board_newer_than_the_pinned_one() -> None:
     """The parametrisation really runs two boards (else the 'latest' runs prove nothing new)."""
     versions = {
         name: json.loads((path / "node_modules" / "@bull-board" / "api" / "package.json").read_text())["version"]
