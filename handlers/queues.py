@@ -26,7 +26,7 @@ from bot.core.argtypes import positional
 from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation, preview_for
 from bot.core.verify import check, verified
-from bot.output.results import Block, Fields, Result, Table, Text
+from bot.output.results import Block, Check, Fields, Result, Table, Text
 from bot.targets.bull_board import (
     FAILED,
     SERVICE,
@@ -286,14 +286,17 @@ async def queue_retry(ctx: OpContext, args: RetryArgs) -> Result:
     result = Result(title=title, blocks=result_blocks, summary=message)
     checks = retry_checks(ctx, outcome, len(times), lambda job: _reason(ctx, job))
     if unread is not None:  # one job followed by id, its failure time before the retry unknown
-        checks.append(check(t("verify.queue.unread"), False, t("verify.unreadable", detail=unread), state="warn"))
+        checks.append(_unread(t, unread))
     return verified(result, t, checks)
+
+
+def _unread(t: Catalog, why: str) -> Check:
+    return check(t("verify.queue.unread"), False, t("verify.queue.unread_detail", detail=why), state="warn")
 
 
 def _unverified(t: Catalog, result: Result, why: str) -> Result:
     """The retry happened (its own answer said so) but its jobs could not be read: say why."""
-    unread = check(t("verify.queue.unread"), False, t("verify.unreadable", detail=why), state="warn")
-    return verified(result, t, [unread], decisive=False)
+    return verified(result, t, [_unread(t, why)], decisive=False)
 
 
 def _effect_table(t: Catalog, before: JobCounts, after: JobCounts) -> Table:

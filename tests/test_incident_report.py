@@ -271,3 +271,21 @@ async def test_a_note_and_a_resolution_need_no_id_when_one_incident_is_open(
     assert resolved.ok, resolved
     markdown = markdown_of(await run(runtime, "incident report", "U0DEVOPS"))
     assert "note: checked the pool" in markdown and "resolved: pool size raised" in markdown
+
+
+def test_an_unconfirmed_page_reads_as_unconfirmed_in_the_report_never_pending_or_failed() -> None:
+    """Issue 21: a page whose delivery could not be confirmed is said as such in the timeline."""
+    from types import SimpleNamespace
+
+    from bot.incidents.report import StepRecord, _step_lines
+    from bot.text.messages import Catalog
+
+    due = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    step = StepRecord(
+        "page", "unconfirmed", due, None, None, "read-back conversations.history: missing_scope", {"user": "U0DEVOPS"}
+    )
+    incident = SimpleNamespace(acknowledged_at=None, resolved_at=None)
+    for locale, words in (("en", "delivery unconfirmed"), ("es", "entrega sin confirmar")):
+        [line] = _step_lines(step, incident, Catalog(locale))  # type: ignore[arg-type]
+        assert words in line.text and "missing_scope" in line.text, line
+        assert line.at == due

@@ -430,6 +430,7 @@ async def test_a_retry_whose_jobs_cannot_be_read_still_retries_and_says_what_it_
     verification = result.verification
     assert verification is not None and not verification.verified, text
     [unread] = verification.checks
-    assert unread.state == "warn" and "HTTP 400" in unread.detail and "INVALID_QUERY_PARAM" in unread.detail, unread
+    assert unread.state == "warn" and unread.detail.startswith("could not read the queue's jobs"), unread
+    assert "HTTP 400" in unread.detail and "INVALID_QUERY_PARAM" in unread.detail, unread
     assert result.ok, "the retry itself happened: only its verification is missing"
     await board.wait_for(lambda c: c["failed"] == 0 and c["completed"] == 3)

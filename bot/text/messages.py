@@ -1966,6 +1966,15 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # ---- branch i21: delivery unconfirmed (bot/incidents/escalation.py); a retry whose jobs cannot be read ----
     "verify.queue.unread": {"en": "retried jobs read from the board", "es": "jobs reintentados leídos del board"},
+    "verify.queue.unread_detail": {
+        "en": "could not read the queue's jobs, so the retry is not verified: {detail}",
+        "es": "no se pudieron leer los jobs de la cola, así que el reintento no está verificado: {detail}",
+    },
+    "report.page.unconfirmed": {"en": "delivery unconfirmed: {error}", "es": "entrega sin confirmar: {error}"},
+    "report.line.page_unconfirmed": {
+        "en": "page to {who}: delivery unconfirmed ({error})",
+        "es": "aviso a {who}: entrega sin confirmar ({error})",
+    },
     "escalation.page_unconfirmed": {
         "en": "❔ {ref}: delivery unconfirmed: the page to {user} may have arrived, but Slack never confirmed it"
         " and reading the DM back failed (`{error}`). It was not sent again; check with {user} directly.",
