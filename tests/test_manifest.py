@@ -138,6 +138,7 @@ def test_request_urls_point_at_the_events_route() -> None:
     interactivity = manifest["settings"]["interactivity"]
     assert ops["url"].startswith("https://") and ops["url"].endswith(EVENTS_PATH)
     assert interactivity["request_url"] == ops["url"], "commands and buttons go to the same /slack/events"
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == ops["url"], "and events (App Home)"
 
 
 def test_interactivity_and_socket_mode_settings() -> None:
