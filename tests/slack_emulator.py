@@ -541,7 +541,7 @@ class SlackEmulator:
         if limit is None:
             return None
         per_second, burst = limit
-        key = (method, str(args.get("channel", "")))
+        key = (method, self._channel_for(str(args.get("channel", ""))))  # a user id posts into their DM
         now = time.monotonic()
         tokens, since = self._buckets.get(key, (burst, now))
         tokens = min(burst, tokens + (now - since) * per_second)
