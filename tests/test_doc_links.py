@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 DOCUMENTS = sorted([REPO / "README.md", REPO / "manifest.yml", *(REPO / "docs").rglob("*.md")])
 SPEC_COPIES = {"runbook.md", "running.md", "commands.md"}  # docs/spec/: verbatim, their own links are the spec's
 
-#: Files a document names that belong to the user, not to the repo.
-USERS_OWN = {"ops.yml", ".env"}
+#: Files a document names that belong to the user or are written at run time, not to the repo
+#: (`ops.es.yml`: the demo's Spanish copy of its ops.yml, in the demo's own folder).
+USERS_OWN = {"ops.yml", ".env", "ops.es.yml"}
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 NAME = re.compile(r"`([\w./-]+\.(?:md|yml|yaml|py|sh|json|toml|js))`")
