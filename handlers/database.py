@@ -316,12 +316,12 @@ async def take_backup(ctx: OpContext, origin: Origin) -> Result:
     store = store_of(ctx)
     dsn = dsn_of(ctx)
     keep = ctx.config.stack.backups.keep if ctx.config.stack.backups else 14
-    name = backup_name(datetime.now(UTC), ctx.config.timezone, origin)
+    name = backup_name(datetime.now(UTC), ctx.config.timezone)
     made: list[BackupFile] = []
     removed: list[str] = []
 
     async def dump_step(output: StepOutput) -> str | None:
-        made.append(await dump_database(store, name, dsn, output, BACKUP_TIMEOUT))
+        made.append(await dump_database(store, name, dsn, output, BACKUP_TIMEOUT, origin))
         return human_size(made[0].size, ctx.t.locale)
 
     async def prune_step(output: StepOutput) -> str | None:

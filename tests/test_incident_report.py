@@ -303,3 +303,21 @@ async def test_a_confirmed_step_among_20000_status_rows_is_counted_and_shown(
     rows = timeline_rows(markdown)
     index_of(rows, f"tenant disable {tenant}` — executed, ok", "U0ADMIN")
     assert "audit rows are in this file" in markdown and "20,00" in markdown
+
+
+def test_an_unconfirmed_page_reads_as_unconfirmed_in_the_report_never_pending_or_failed() -> None:
+    """Issue 21: a page whose delivery could not be confirmed is said as such in the timeline."""
+    from types import SimpleNamespace
+
+    from bot.incidents.report import StepRecord, _step_lines
+    from bot.text.messages import Catalog
+
+    due = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    step = StepRecord(
+        "page", "unconfirmed", due, None, None, "read-back conversations.history: missing_scope", {"user": "U0DEVOPS"}
+    )
+    incident = SimpleNamespace(acknowledged_at=None, resolved_at=None)
+    for locale, words in (("en", "delivery unconfirmed"), ("es", "entrega sin confirmar")):
+        [line] = _step_lines(step, incident, Catalog(locale))  # type: ignore[arg-type]
+        assert words in line.text and "missing_scope" in line.text, line
+        assert line.at == due

@@ -256,6 +256,9 @@ def _step_lines(step: StepRecord, incident: Incident, t: Catalog) -> list[Line]:
         if step.state == "failed":
             when = step.fired_at or step.due_at
             return [Line(when, None, t("report.line.page_failed", who=who, error=step.last_error or "?"))]
+        if step.state == "unconfirmed":  # may have arrived: never "pending", never "failed"
+            text = t("report.line.page_unconfirmed", who=who, error=step.last_error or "?")
+            return [Line(step.fired_at or step.due_at, None, text)]
         if step.state in ("stopped", "cancelled"):  # at the ack or resolution that made it unneeded
             return [Line(ended or step.due_at, None, t(f"report.line.page_{step.state}", who=who))]
         return [Line(step.due_at, None, t("report.line.page_pending", who=who))]
@@ -329,7 +332,7 @@ def figures(record: IncidentRecord) -> Figures:
             role=str(s.payload.get("role", "?")),
             state=s.state,
             late=timedelta(milliseconds=s.late_ms) if s.late_ms is not None else None,
-            error=s.last_error if s.state == "failed" else None,
+            error=s.last_error if s.state in ("failed", "unconfirmed") else None,
         )
         for s in record.steps
         if s.kind == "page"
@@ -377,8 +380,8 @@ def figure_lines(fig: Figures, t: Catalog) -> list[str]:
         + (
             t("report.page.sent", late=p.late or timedelta())
             if p.state == "done"
-            else t("report.page.failed", error=p.error or "?")
-            if p.state == "failed"
+            else t(f"report.page.{p.state}", error=p.error or "?")
+            if p.state in ("failed", "unconfirmed")
             else t(f"report.page.{p.state}")
         )
         for p in fig.pages

@@ -2041,6 +2041,29 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Se esperó {minutes} min a `{command}` de {user} ({target}, desde las {since}); aún lo ocupa, así que "
         "este paso no se ejecutó. Envía el comando otra vez más tarde.",
     },
+    # ---- branch i21: delivery unconfirmed (bot/incidents/escalation.py); a retry whose jobs cannot be read ----
+    "verify.queue.unread": {"en": "retried jobs read from the board", "es": "jobs reintentados leídos del board"},
+    "verify.queue.unread_detail": {
+        "en": "could not read the queue's jobs, so the retry is not verified: {detail}",
+        "es": "no se pudieron leer los jobs de la cola, así que el reintento no está verificado: {detail}",
+    },
+    "report.page.unconfirmed": {"en": "delivery unconfirmed: {error}", "es": "entrega sin confirmar: {error}"},
+    "report.line.page_unconfirmed": {
+        "en": "page to {who}: delivery unconfirmed ({error})",
+        "es": "aviso a {who}: entrega sin confirmar ({error})",
+    },
+    "escalation.page_unconfirmed": {
+        "en": "❔ {ref}: delivery unconfirmed: the page to {user} may have arrived, but Slack never confirmed it"
+        " and reading the DM back failed (`{error}`). It was not sent again; check with {user} directly.",
+        "es": "❔ {ref}: entrega sin confirmar: puede que el aviso a {user} haya llegado, pero Slack nunca lo"
+        " confirmó y no se pudo leer el DM (`{error}`). No se volvió a enviar; confírmalo con {user} directamente.",
+    },
+    "escalation.announce_unconfirmed": {
+        "en": "❔ {ref}: delivery unconfirmed: the incident may have been posted in {channel}, but Slack never"
+        " confirmed it and reading the channel back failed (`{error}`). It was not posted again; look in {channel}.",
+        "es": "❔ {ref}: entrega sin confirmar: puede que el incidente se haya publicado en {channel}, pero Slack"
+        " nunca lo confirmó y no se pudo leer el canal (`{error}`). No se volvió a publicar; mira en {channel}.",
+    },
 }
 
 
