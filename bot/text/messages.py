@@ -1964,8 +1964,115 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # --- Swarm stacks and /ops scale (branch i26)
+    "swarm.compose_refused": {
+        "en": "`scale` needs a Swarm stack: this one runs on Docker Compose (`stack.docker.mode: compose`), "
+        "where a service is one container. Nothing was changed.",
+        "es": "`scale` requiere un stack de Swarm: este corre con Docker Compose (`stack.docker.mode: compose`), "
+        "donde un servicio es un contenedor. No se cambió nada.",
+    },
+    "swarm.per_service": {
+        "en": "a Swarm task is not restarted by itself: the bot updates its service",
+        "es": "una tarea de Swarm no se reinicia sola: el bot actualiza su servicio",
+    },
+    "swarm.no_service": {
+        "en": "no service {service} in Swarm stack {project}",
+        "es": "no hay servicio {service} en el stack de Swarm {project}",
+    },
+    "swarm.no_task": {
+        "en": "service {service} has no running task",
+        "es": "el servicio {service} no tiene tareas en ejecución",
+    },
+    "swarm.task_elsewhere": {
+        "en": "the running tasks of {service} are on node {node}, not on the node this bot's engine is",
+        "es": "las tareas en ejecución de {service} están en el nodo {node}, no en el del motor de este bot",
+    },
+    "swarm.global": {
+        "en": "{service} is a global service (one task per node): it has no replicas to set",
+        "es": "{service} es un servicio global (una tarea por nodo): no tiene réplicas que fijar",
+    },
+    "swarm.ps.columns": {
+        "en": "SERVICE|TASK|NODE|STATE|STATUS|IMAGE",
+        "es": "SERVICIO|TAREA|NODO|ESTADO|STATUS|IMAGEN",
+    },
+    "swarm.field.task": {"en": "Task", "es": "Tarea"},
+    "swarm.field.node": {"en": "Node", "es": "Nodo"},
+    "swarm.after": {"en": "{name} on {node}: {state}", "es": "{name} en {node}: {state}"},
+    "swarm.restart.preview": {
+        "en": "Will restart {service} rolling (`service update --force`): its {replicas:n} replicas are replaced "
+        "as its update_config says. Tasks now:",
+        "es": "Se reiniciará {service} de forma escalonada (`service update --force`): sus {replicas:n} réplicas "
+        "se reemplazan según su update_config. Tareas ahora:",
+    },
+    "swarm.stop.preview": {
+        "en": "Will scale {service} from {replicas:n} replicas to 0 (the bot remembers {replicas:n} for `start`). "
+        "Tasks now:",
+        "es": "Se escalará {service} de {replicas:n} réplicas a 0 (el bot recuerda {replicas:n} para `start`). "
+        "Tareas ahora:",
+    },
+    "swarm.start.preview": {
+        "en": "Will scale {service} back from {replicas:n} replicas. Tasks now:",
+        "es": "Se escalará {service} de vuelta desde {replicas:n} réplicas. Tareas ahora:",
+    },
+    "swarm.restart.done": {
+        "en": "Rolling restart of {service} asked ({replicas:n} replicas).",
+        "es": "Reinicio escalonado de {service} pedido ({replicas:n} réplicas).",
+    },
+    "swarm.restart.stopped": {
+        "en": "{service} has 0 replicas: nothing to restart (`start` scales it back).",
+        "es": "{service} tiene 0 réplicas: nada que reiniciar (`start` lo vuelve a escalar).",
+    },
+    "swarm.stop.done": {
+        "en": "{service} scaled from {replicas:n} replicas to 0.",
+        "es": "{service} escalado de {replicas:n} réplicas a 0.",
+    },
+    "swarm.start.done": {
+        "en": "{service} scaled to {replicas:n} replicas.",
+        "es": "{service} escalado a {replicas:n} réplicas.",
+    },
+    "swarm.start.already": {
+        "en": "{service} already has {replicas:n} replicas: nothing started.",
+        "es": "{service} ya tiene {replicas:n} réplicas: no se inició nada.",
+    },
+    "swarm.up.already": {
+        "en": "{service}: {replicas:n} replicas, left as they are",
+        "es": "{service}: {replicas:n} réplicas, sin cambios",
+    },
+    "swarm.scale.title": {"en": "Scale {service}", "es": "Escalar {service}"},
+    "swarm.scale.preview": {
+        "en": "Will scale {service} from {before:n} to {after:n} replicas.",
+        "es": "Se escalará {service} de {before:n} a {after:n} réplicas.",
+    },
+    "swarm.scale.same": {
+        "en": "{service} already has {before:n} replicas: scaling to {after:n} changes nothing.",
+        "es": "{service} ya tiene {before:n} réplicas: escalar a {after:n} no cambia nada.",
+    },
+    "swarm.scale.done": {
+        "en": "{service} scaled from {before:n} to {after:n} replicas.",
+        "es": "{service} escalado de {before:n} a {after:n} réplicas.",
+    },
+    "swarm.verify.name": {"en": "Tasks of {service}", "es": "Tareas de {service}"},
+    "swarm.verify.rolled": {
+        "en": "{fresh:n}/{replicas:n} tasks run the new spec and are healthy; update completed ({seconds} s)",
+        "es": "{fresh:n}/{replicas:n} tareas corren la nueva especificación y están sanas; actualización "
+        "completada ({seconds} s)",
+    },
+    "swarm.verify.scaled": {
+        "en": "{running:n} running, as wanted ({replicas:n}) ({seconds} s)",
+        "es": "{running:n} en ejecución, las pedidas ({replicas:n}) ({seconds} s)",
+    },
+    "swarm.verify.update_failed": {
+        "en": "Swarm stopped the update ({state}): {message}; {fresh:n}/{replicas:n} tasks run the new spec "
+        "({seconds} s)",
+        "es": "Swarm detuvo la actualización ({state}): {message}; {fresh:n}/{replicas:n} tareas corren la "
+        "nueva especificación ({seconds} s)",
+    },
+    "swarm.verify.not_yet": {
+        "en": "after {bound} s: {fresh:n}/{replicas:n} tasks of the wanted spec ready, {running:n} running",
+        "es": "tras {bound} s: {fresh:n}/{replicas:n} tareas de la especificación pedida listas, "
+        "{running:n} en ejecución",
+    },
 }
-
 
 # The one-line help of each operation in Spanish (English is the operation's docstring).
 OPERATION_HELP_ES: dict[str, str] = {
@@ -2017,6 +2124,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "tenant enable": "Reactiva un tenant en la base (su caché se vuelve a llenar sola).",
     "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
     "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
+    "scale": "Fija las réplicas de un servicio de Swarm (docker service scale); en un stack de Compose se rechaza.",  # i26
 }
 
 LOCALES = ("en", "es")

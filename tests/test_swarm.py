@@ -1,0 +1,356 @@
+"""Every container command on a real single-node Swarm (`stack.docker.mode: swarm`).
+
+The stack runs on a private dockerd (tests/private_dockerd.py), deployed with `docker stack
+deploy` from a compose file: its services carry `com.docker.stack.namespace` and no compose
+label at all, so a command that fell back to compose labels would find nothing (one test
+shows exactly that). Each test reads the engine itself (the CLI against the private socket)
+to check what the bot says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from confirm_flow import click, run_confirmed
+from conftest import RuntimeFactory, base_config
+from private_dockerd import PrivateDockerd, private_swarm, wait_for_replicas
+from test_steps import context
+from test_verify_containers import executed_row, verification_of
+
+from bot.config.ops_yml import DockerConfig
+from bot.core.dispatcher import Invocation
+from bot.output.results import Code, Result, Table
+from bot.output.terminal import render_text
+from bot.procedures.steps import StepOutput, run_in_container
+from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget
+
+__all__ = ["private_swarm"]  # the session fixture, imported so pytest finds it here
+
+TOKEN = "xoxb-test-token-123"  # make_runtime's Slack token: the bot knows it as a secret
+
+SCRIPTS = {
+    "api": "trap 'exit 0' TERM; i=0; while :; do echo \"api line $$i from $$(hostname)\"; i=$$((i+1)); sleep 0.3; done",
+    "worker": f"trap 'exit 0' TERM; while :; do echo \"work from $$(hostname) token {TOKEN}\"; sleep 0.2; done",
+    # a task started while the flag exists fails its health check: old tasks stay healthy
+    "flaky": "if [ -e /flags/broken ]; then touch /tmp/bad; fi; trap 'exit 0' TERM; while :; do sleep 0.2; done",
+}
+STACK_FILE = """\
+version: "3.8"
+x-fast: &fast
+  image: opsbot/busybox:latest
+  stop_grace_period: 1s
+services:
+  api:
+    <<: *fast
+    command: %(api)s
+    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 1s, retries: 1, start_period: 0s}
+    deploy:
+      replicas: 3
+      update_config: {parallelism: 1, delay: 0s, order: stop-first, monitor: 1s, failure_action: pause}
+      restart_policy: {condition: any, delay: 0s}
+  worker:
+    <<: *fast
+    command: %(worker)s
+    deploy:
+      replicas: 1
+      restart_policy: {condition: any, delay: 0s}
+  flaky:
+    <<: *fast
+    command: %(flaky)s
+    healthcheck: {test: ["CMD-SHELL", "test ! -e /tmp/bad"], interval: 1s, timeout: 1s, retries: 1, start_period: 0s}
+    volumes: [{type: bind, source: "%(flags)s", target: /flags}]
+    deploy:
+      replicas: 2
+      update_config: {parallelism: 1, delay: 0s, order: stop-first, monitor: 2s, failure_action: pause}
+      restart_policy: {condition: any, delay: 0s}
+"""
+
+
+class SwarmStack:
+    """The deployed stack, read back through the private engine's CLI."""
+
+    def __init__(self, engine: PrivateDockerd, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        self.flags = engine.root / f"{name}-flags"
+
+    def service(self, service: str) -> dict[str, Any]:
+        out = self.engine.docker("service", "inspect", f"{self.name}_{service}").stdout
+        return dict(json.loads(out)[0])
+
+    def tasks(self, service: str) -> list[dict[str, Any]]:
+        """Tasks desired running, as the engine has them."""
+        ids = self.engine.docker(
+            "service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", f"{self.name}_{service}"
+        ).stdout.split()
+        if not ids:
+            return []
+        return list(json.loads(self.engine.docker("inspect", "--type", "task", *ids).stdout))
+
+    def replicas(self, service: str) -> int:
+        return int(self.service(service)["Spec"]["Mode"]["Replicated"]["Replicas"])
+
+    def force_mark(self, service: str) -> int:
+        return int(self.service(service)["Spec"]["TaskTemplate"].get("ForceUpdate") or 0)
+
+    def config(self, mode: str = "swarm", **kwargs: Any) -> str:
+        text = base_config(project=self.name, **kwargs)
+        text = text.replace("    url: unix:///var/run/docker.sock\n", f"    url: {self.engine.url}\n    mode: {mode}\n")
+        return text.replace("services: [api, postgres, redis]", "services: [api, worker, flaky]")
+
+
+@pytest.fixture(scope="module")
+def swarm_stack(private_swarm: PrivateDockerd) -> Iterator[SwarmStack]:
+    stack = SwarmStack(private_swarm, f"orders{uuid.uuid4().hex[:6]}")
+    stack.flags.mkdir()
+    began = time.monotonic()
+    commands = {name: json.dumps(["sh", "-c", script]) for name, script in SCRIPTS.items()}
+    private_swarm.deploy(stack.name, STACK_FILE % {**commands, "flags": stack.flags})
+    wait_for_replicas(private_swarm, stack.name)
+    private_swarm.timings["stack_deploy"] = time.monotonic() - began
+    print(f"\nprivate swarm timings (s): {json.dumps({k: round(v, 2) for k, v in private_swarm.timings.items()})}")
+    try:
+        yield stack
+    finally:
+        private_swarm.remove_stack(stack.name)
+
+
+def table_of(result: Result) -> Table:
+    (table,) = [b for b in result.blocks if isinstance(b, Table)]
+    return table
+
+
+def code_text(result: Result) -> str:
+    return "\n".join(b.text for b in result.blocks if isinstance(b, Code))
+
+
+# ---- reading: ps, logs ------------------------------------------------------------------------
+
+
+async def test_ps_lists_every_task_with_its_node_and_state(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    result = await runtime.dispatcher.dispatch(Invocation("ps api", "U0VIEW", "C1", "slack"))
+    table = table_of(result)
+    assert table.columns[:4] == ["SERVICE", "TASK", "NODE", "STATE"]
+    hostname = swarm_stack.engine.docker("info", "--format", "{{.Name}}").stdout.strip()
+    assert sorted(row[1] for row in table.rows) == ["api.1", "api.2", "api.3"]
+    assert {row[2] for row in table.rows} == {hostname}
+    assert all(row[3] == "running" for row in table.rows)
+    assert result.ok
+
+
+async def test_compose_mode_finds_nothing_in_a_swarm_stack(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    """The stack's containers have no compose label: the compose backend (what a silent fallback
+    would use) sees nothing on the same engine, so the swarm tests cannot pass through it."""
+    (task,) = swarm_stack.tasks("worker")
+    container = task["Status"]["ContainerStatus"]["ContainerID"]
+    labels = json.loads(swarm_stack.engine.docker("inspect", "--format", "{{json .Config.Labels}}", container).stdout)
+    assert labels["com.docker.stack.namespace"] == swarm_stack.name
+    assert not [k for k in labels if k.startswith("com.docker.compose")]
+    runtime = await make_runtime(swarm_stack.config(mode="compose"))
+    result = await runtime.dispatcher.dispatch(Invocation("ps", "U0VIEW", "C1", "slack"))
+    assert not result.ok and "No containers found" in render_text(result).text
+
+
+async def test_logs_come_from_every_task_each_line_named(make_runtime: RuntimeFactory, swarm_stack: SwarmStack) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    result = await runtime.dispatcher.dispatch(Invocation("logs api --tail 12", "U0VIEW", "C1", "slack"))
+    lines = code_text(result).splitlines()
+    assert len(lines) == 12
+    named = {line.split("[", 1)[1].split("]", 1)[0] for line in lines}
+    assert len(named) >= 2 and named <= {"api.1", "api.2", "api.3"}, lines
+    assert all("api line" in line for line in lines)
+
+
+async def test_logs_are_redacted(make_runtime: RuntimeFactory, swarm_stack: SwarmStack) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    result = await runtime.dispatcher.dispatch(Invocation("logs worker --tail 5", "U0VIEW", "C1", "slack"))
+    text = render_text(result).text
+    assert "work from" in text and "token" in text
+    assert TOKEN not in text
+
+
+# ---- restart: rolling, verified by the tasks' spec and health ------------------------------------
+
+
+async def test_rolling_restart_is_verified_when_every_task_runs_the_new_spec(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    before_mark = swarm_stack.force_mark("api")
+    before_tasks = {t["ID"] for t in swarm_stack.tasks("api")}
+    runtime = await make_runtime(swarm_stack.config())
+    preview = await runtime.dispatcher.dispatch(Invocation("restart api", "U0OPER", "C1", "slack"))
+    assert "rolling" in render_text(preview).text and "api.3" in render_text(preview).text
+    assert swarm_stack.force_mark("api") == before_mark, "the preview changed nothing"
+    started = time.monotonic()
+    result = await click(runtime, preview, "confirm", "U0OPER")
+    took = time.monotonic() - started
+    found = verification_of(result)
+    assert found.verified and result.ok, found
+    assert swarm_stack.force_mark("api") == before_mark + 1
+    after = swarm_stack.tasks("api")
+    assert len(after) == 3 and not before_tasks & {t["ID"] for t in after}, "every task was replaced"
+    assert all(t["Spec"]["ForceUpdate"] == before_mark + 1 and t["Status"]["State"] == "running" for t in after)
+    outcome, recorded = await executed_row(runtime, "restart")
+    assert outcome == "ok" and recorded is not None and recorded["verified"] is True
+    update = swarm_stack.service("api")["UpdateStatus"]
+    assert update["State"] == "completed"
+    swarm_took = _seconds(update["CompletedAt"]) - _seconds(update["StartedAt"])
+    print(
+        f"\nrolling restart of 3 tasks: {took:.2f} s from the click to the verified answer; Swarm's update "
+        f"{swarm_took:.2f} s (StartedAt→CompletedAt); the bot's share {took - swarm_took:.2f} s"
+    )
+
+
+def _seconds(stamp: str) -> float:
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() + float("0." + (frac or "0"))
+
+
+async def test_rolling_restart_failing_its_health_check_is_not_verified(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    (swarm_stack.flags / "broken").write_text("new tasks fail their health check\n")
+    try:
+        runtime = await make_runtime(swarm_stack.config())
+        result = await run_confirmed(runtime, "restart flaky", "U0OPER")
+        found = verification_of(result)
+        assert not found.verified and not result.ok, found
+        (failed,) = found.checks
+        assert failed.state == "fail" and "Swarm stopped the update (paused)" in failed.detail, failed
+        assert "❌ not verified" in render_text(result).text
+        outcome, recorded = await executed_row(runtime, "restart")
+        assert outcome == "failed" and recorded is not None and recorded["verified"] is False
+    finally:
+        (swarm_stack.flags / "broken").unlink()
+        swarm_stack.engine.docker("service", "update", "--detach", "--force", f"{swarm_stack.name}_flaky")
+
+
+async def test_one_confirmation_clicked_on_two_bot_replicas_restarts_once(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    first = await make_runtime(swarm_stack.config())
+    second = await make_runtime(swarm_stack.config())
+    before = swarm_stack.force_mark("worker")
+    preview = await first.dispatcher.dispatch(Invocation("restart worker", "U0OPER", "C1", "slack"))
+    results = await asyncio.gather(
+        click(first, preview, "confirm", "U0OPER"), click(second, preview, "confirm", "U0OPER")
+    )
+    assert sum(1 for r in results if r.verification is not None) == 1, [render_text(r).text for r in results]
+    assert swarm_stack.force_mark("worker") == before + 1
+
+
+# ---- stop / start / scale --------------------------------------------------------------------------
+
+
+async def test_stop_scales_to_zero_and_start_on_another_bot_brings_back_the_replicas(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    swarm_stack.engine.docker("service", "scale", "--detach", f"{swarm_stack.name}_worker=2")
+    wait_for_replicas(swarm_stack.engine, swarm_stack.name)
+    runtime = await make_runtime(swarm_stack.config())
+    stopped = await run_confirmed(runtime, "stop worker", "U0OPER")
+    assert verification_of(stopped).verified, verification_of(stopped)
+    assert swarm_stack.replicas("worker") == 0 and swarm_stack.tasks("worker") == []
+    assert swarm_stack.service("worker")["Spec"]["Labels"][REMEMBER_LABEL] == "2"
+    other = await make_runtime(swarm_stack.config())  # another bot replica: the memory is on the service
+    started = await other.dispatcher.dispatch(Invocation("start worker", "U0OPER", "C1", "slack"))
+    assert verification_of(started).verified and started.ok, verification_of(started)
+    assert swarm_stack.replicas("worker") == 2 and len(swarm_stack.tasks("worker")) == 2
+    assert REMEMBER_LABEL not in swarm_stack.service("worker")["Spec"]["Labels"]
+    again = await other.dispatcher.dispatch(Invocation("start worker", "U0OPER", "C1", "slack"))
+    assert "already has 2 replicas" in render_text(again).text
+    swarm_stack.engine.docker("service", "scale", "--detach", f"{swarm_stack.name}_worker=1")
+
+
+async def test_up_brings_back_a_stopped_service(make_runtime: RuntimeFactory, swarm_stack: SwarmStack) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    await run_confirmed(runtime, "stop worker", "U0OPER")
+    assert swarm_stack.replicas("worker") == 0
+    result = await runtime.dispatcher.dispatch(Invocation("up", "U0OPER", "C1", "slack"))
+    assert verification_of(result).verified, verification_of(result)
+    assert swarm_stack.replicas("worker") == 1
+    assert "api: 3 replicas, left as they are" in render_text(result).text
+
+
+async def test_scale_previews_the_change_then_scales_verified(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    preview = await runtime.dispatcher.dispatch(Invocation("scale worker 3", "U0OPER", "C1", "slack"))
+    assert "Will scale worker from 1 to 3 replicas." in render_text(preview).text
+    assert swarm_stack.replicas("worker") == 1, "the preview changed nothing"
+    result = await click(runtime, preview, "confirm", "U0OPER")
+    assert verification_of(result).verified and result.ok, verification_of(result)
+    assert swarm_stack.replicas("worker") == 3 and len(swarm_stack.tasks("worker")) == 3
+    outcome, recorded = await executed_row(runtime, "scale")
+    assert outcome == "ok" and recorded is not None and recorded["verified"] is True
+    back = await run_confirmed(runtime, "scale worker 1", "U0OPER")
+    assert back.ok and swarm_stack.replicas("worker") == 1
+
+
+async def test_scale_needs_the_operator_role(make_runtime: RuntimeFactory, swarm_stack: SwarmStack) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    result = await runtime.dispatcher.dispatch(Invocation("scale worker 2", "U0VIEW", "C1", "slack"))
+    assert not result.ok and "operator" in render_text(result).text
+    assert swarm_stack.replicas("worker") == 1
+
+
+async def test_scale_on_a_compose_stack_is_refused_clearly(make_runtime: RuntimeFactory, compose_project: str) -> None:
+    runtime = await make_runtime(base_config(project=compose_project))
+    result = await runtime.dispatcher.dispatch(Invocation("scale api 2", "U0OPER", "C1", "slack"))
+    text = render_text(result).text
+    assert not result.ok and "`scale` needs a Swarm stack" in text and "Nothing was changed" in text
+    assert "confirm" not in text.lower()
+
+
+# ---- live tail and steps ---------------------------------------------------------------------
+
+
+async def test_live_tail_follows_the_task_that_replaces_a_killed_one(swarm_stack: SwarmStack) -> None:
+    target = SwarmTarget(_docker_config(swarm_stack))
+    try:
+        (task,) = swarm_stack.tasks("worker")
+        killed = task["Status"]["ContainerStatus"]["ContainerID"]
+        hosts: list[str] = []
+        async with asyncio.timeout(30), contextlib.aclosing(target.follow_logs("worker")) as lines:
+            async for line in lines:
+                assert line.startswith("[worker.1] "), line
+                host = line.split("work from ", 1)[1].split()[0]
+                if host not in hosts:
+                    hosts.append(host)
+                    if len(hosts) == 1:
+                        swarm_stack.engine.docker("kill", killed)
+                if len(hosts) == 2:
+                    break
+        assert hosts[0] == killed[:12] and hosts[1] != killed[:12]
+    finally:
+        await target.close()
+
+
+def _docker_config(stack: SwarmStack) -> DockerConfig:
+    return DockerConfig(url=stack.engine.url, mode="swarm", compose_project=stack.name, services=["api", "worker"])
+
+
+async def test_a_step_runs_in_a_running_task_of_the_service(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    runtime = await make_runtime(swarm_stack.config())
+    output = StepOutput(lambda s: s)
+    await run_in_container(context(runtime), "api", ["sh", "-c", "echo ran in $(hostname)"], output, timeout=10)
+    output.close()
+    (line,) = output.head
+    running = {t["Status"]["ContainerStatus"]["ContainerID"][:12] for t in swarm_stack.tasks("api")}
+    assert line.startswith("ran in ") and line.removeprefix("ran in ") in running
