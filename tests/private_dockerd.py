@@ -4,7 +4,8 @@ Everything it owns is under one temporary directory (data root, exec root, socke
 and its network pieces have names of their own: `--bridge=none` (no docker0), no iptables
 rules, and the Swarm gateway bridge (`docker_gwbridge`, which `swarm init` would otherwise
 create under a fixed Linux name) made beforehand under a name and subnet of this run's. The
-Swarm listens on a free loopback port, so two private engines never fight over 2377.
+Swarm listens on a free loopback port and carries overlay traffic on another, so two private
+engines never fight over 2377 or 4789.
 
 `stop()` leaves the Swarm, removes that bridge, kills the daemon and its containerd, unmounts
 what the engine mounted and removes the directory.
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -88,6 +91,19 @@ class PrivateDockerd:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _free_udp_port() -> int:
+    """A UDP port in 20000-40000 nobody holds (Swarm's data path port must be below 49152)."""
+    for _ in range(50):
+        port = random.randint(20000, 40000)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise SwarmUnavailable("no free UDP port for the Swarm data path")
+
+
 def _pids_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -149,8 +165,9 @@ def start_private_swarm() -> PrivateDockerd:
             "docker_gwbridge",
         )  # fmt: skip
         init = engine.docker(
-            "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", f"127.0.0.1:{free_port()}", check=False
-        )
+            "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", f"127.0.0.1:{free_port()}",
+            "--data-path-port", str(_free_udp_port()), check=False,
+        )  # fmt: skip
         if init.returncode != 0:
             raise SwarmUnavailable(f"docker swarm init failed: {init.stderr.strip()[:300]}")
         engine.timings["swarm_init"] = time.monotonic() - began

@@ -13,15 +13,12 @@ import asyncio
 import contextlib
 import json
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-import pytest
 from confirm_flow import click, run_confirmed
 from conftest import RuntimeFactory, base_config
-from private_dockerd import PrivateDockerd, private_swarm, wait_for_replicas
+from private_dockerd import wait_for_replicas
+from swarm_stack import TOKEN, SwarmStack
 from test_steps import context
 from test_verify_containers import executed_row, verification_of
 
@@ -31,96 +28,6 @@ from bot.output.results import Code, Result, Table
 from bot.output.terminal import render_text
 from bot.procedures.steps import StepOutput, run_in_container
 from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget
-
-__all__ = ["private_swarm"]  # the session fixture, imported so pytest finds it here
-
-TOKEN = "xoxb-test-token-123"  # make_runtime's Slack token: the bot knows it as a secret
-
-SCRIPTS = {
-    "api": "trap 'exit 0' TERM; i=0; while :; do echo \"api line $$i from $$(hostname)\"; i=$$((i+1)); sleep 0.3; done",
-    "worker": f"trap 'exit 0' TERM; while :; do echo \"work from $$(hostname) token {TOKEN}\"; sleep 0.2; done",
-    # a task started while the flag exists fails its health check: old tasks stay healthy
-    "flaky": "if [ -e /flags/broken ]; then touch /tmp/bad; fi; trap 'exit 0' TERM; while :; do sleep 0.2; done",
-}
-STACK_FILE = """\
-version: "3.8"
-x-fast: &fast
-  image: opsbot/busybox:latest
-  stop_grace_period: 1s
-services:
-  api:
-    <<: *fast
-    command: %(api)s
-    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 1s, retries: 1, start_period: 0s}
-    deploy:
-      replicas: 3
-      update_config: {parallelism: 1, delay: 0s, order: stop-first, monitor: 1s, failure_action: pause}
-      restart_policy: {condition: any, delay: 0s}
-  worker:
-    <<: *fast
-    command: %(worker)s
-    deploy:
-      replicas: 1
-      restart_policy: {condition: any, delay: 0s}
-  flaky:
-    <<: *fast
-    command: %(flaky)s
-    healthcheck: {test: ["CMD-SHELL", "test ! -e /tmp/bad"], interval: 1s, timeout: 1s, retries: 1, start_period: 0s}
-    volumes: [{type: bind, source: "%(flags)s", target: /flags}]
-    deploy:
-      replicas: 2
-      update_config: {parallelism: 1, delay: 0s, order: stop-first, monitor: 2s, failure_action: pause}
-      restart_policy: {condition: any, delay: 0s}
-"""
-
-
-class SwarmStack:
-    """The deployed stack, read back through the private engine's CLI."""
-
-    def __init__(self, engine: PrivateDockerd, name: str) -> None:
-        self.engine = engine
-        self.name = name
-        self.flags = engine.root / f"{name}-flags"
-
-    def service(self, service: str) -> dict[str, Any]:
-        out = self.engine.docker("service", "inspect", f"{self.name}_{service}").stdout
-        return dict(json.loads(out)[0])
-
-    def tasks(self, service: str) -> list[dict[str, Any]]:
-        """Tasks desired running, as the engine has them."""
-        ids = self.engine.docker(
-            "service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", f"{self.name}_{service}"
-        ).stdout.split()
-        if not ids:
-            return []
-        return list(json.loads(self.engine.docker("inspect", "--type", "task", *ids).stdout))
-
-    def replicas(self, service: str) -> int:
-        return int(self.service(service)["Spec"]["Mode"]["Replicated"]["Replicas"])
-
-    def force_mark(self, service: str) -> int:
-        return int(self.service(service)["Spec"]["TaskTemplate"].get("ForceUpdate") or 0)
-
-    def config(self, mode: str = "swarm", **kwargs: Any) -> str:
-        text = base_config(project=self.name, **kwargs)
-        text = text.replace("    url: unix:///var/run/docker.sock\n", f"    url: {self.engine.url}\n    mode: {mode}\n")
-        return text.replace("services: [api, postgres, redis]", "services: [api, worker, flaky]")
-
-
-@pytest.fixture(scope="module")
-def swarm_stack(private_swarm: PrivateDockerd) -> Iterator[SwarmStack]:
-    stack = SwarmStack(private_swarm, f"orders{uuid.uuid4().hex[:6]}")
-    stack.flags.mkdir()
-    began = time.monotonic()
-    commands = {name: json.dumps(["sh", "-c", script]) for name, script in SCRIPTS.items()}
-    private_swarm.deploy(stack.name, STACK_FILE % {**commands, "flags": stack.flags})
-    wait_for_replicas(private_swarm, stack.name)
-    private_swarm.timings["stack_deploy"] = time.monotonic() - began
-    print(f"\nprivate swarm timings (s): {json.dumps({k: round(v, 2) for k, v in private_swarm.timings.items()})}")
-    try:
-        yield stack
-    finally:
-        private_swarm.remove_stack(stack.name)
 
 
 def table_of(result: Result) -> Table:
@@ -324,10 +231,13 @@ async def test_live_tail_follows_the_task_that_replaces_a_killed_one(swarm_stack
     try:
         (task,) = swarm_stack.tasks("worker")
         killed = task["Status"]["ContainerStatus"]["ContainerID"]
+        name = f"[worker.{task['Slot']}] "  # the slot's name stays; its replacement has another container
         hosts: list[str] = []
         async with asyncio.timeout(30), contextlib.aclosing(target.follow_logs("worker")) as lines:
             async for line in lines:
-                assert line.startswith("[worker.1] "), line
+                assert line.startswith("[worker."), line  # every line names its task
+                if not line.startswith(name):
+                    continue  # a task an earlier scale-down is still stopping
                 host = line.split("work from ", 1)[1].split()[0]
                 if host not in hosts:
                     hosts.append(host)
