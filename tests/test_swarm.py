@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
+import re
+import signal
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+from botproc import BotLauncher, shown
 from confirm_flow import click, run_confirmed
 from conftest import RuntimeFactory, base_config
+from e2e import answer, audit_rows, messages_for, new_message_ts, new_user, slash
+from e2e import click as click_in_slack
 from private_dockerd import wait_for_replicas
+from slack_emulator import SlackEmulator
 from swarm_stack import TOKEN, SwarmStack
 from test_steps import context
 from test_verify_containers import executed_row, verification_of
@@ -28,6 +38,7 @@ from bot.output.results import Code, Result, Table
 from bot.output.terminal import render_text
 from bot.procedures.steps import StepOutput, run_in_container
 from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget
+from bot.terminal.shell import Shell
 
 
 def table_of(result: Result) -> Table:
@@ -264,3 +275,67 @@ async def test_a_step_runs_in_a_running_task_of_the_service(
     (line,) = output.head
     running = {t["Status"]["ContainerStatus"]["ContainerID"][:12] for t in swarm_stack.tasks("api")}
     assert line.startswith("ran in ") and line.removeprefix("ran in ") in running
+
+
+async def test_live_tail_command_keeps_following_when_a_task_is_killed(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack, redis_prefix: str
+) -> None:
+    """`/ops logs worker --follow`: the task's container is killed mid-tail; Swarm starts a new
+    task and the same tail carries on with its lines, redacted, until its time is up."""
+    runtime = await make_runtime(swarm_stack.config(), redis_prefix=f"{redis_prefix}swarmtail:")
+    (task,) = swarm_stack.tasks("worker")
+    killed = task["Status"]["ContainerStatus"]["ContainerID"]
+    out = io.StringIO()
+    tail = asyncio.create_task(Shell(runtime, "U0OPER", out=out).run_one("/ops logs worker --follow 10s"))
+    await asyncio.sleep(2)
+    await asyncio.to_thread(swarm_stack.engine.docker, "kill", killed)
+    result = await asyncio.wait_for(tail, 30)
+    printed = out.getvalue()
+    hosts = set(re.findall(r"work from ([0-9a-f]{12})", printed))
+    assert killed[:12] in hosts and len(hosts) >= 2, hosts
+    assert "its time was up" in (result.summary or ""), result.summary
+    assert f"[worker.{task['Slot']}]" in printed
+    assert TOKEN not in printed
+
+
+# ---- drain on SIGTERM: a real `ops-bot serve` mid rolling restart ------------------------------
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[SlackEmulator]:
+    async with SlackEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def launcher(tmp_path: Path) -> AsyncIterator[BotLauncher]:
+    async with BotLauncher(tmp_path) as bots:
+        yield bots
+
+
+@pytest.mark.timeout(150)
+async def test_sigterm_mid_rolling_restart_drains_until_it_is_verified(
+    launcher: BotLauncher, emu: SlackEmulator, tmp_path: Path, bot_db_url: str, redis_prefix: str,
+    swarm_stack: SwarmStack,
+) -> None:  # fmt: skip
+    operator = new_user("U0OP")
+    path = tmp_path / "ops.yml"
+    path.write_text(swarm_stack.config().replace("operator: ['U0OPER']", f"operator: ['{operator}']"))
+    env = {"REDIS_PREFIX": f"{redis_prefix}swarmdrain:", "SHUTDOWN_GRACE_SECONDS": "90"}
+    bot = await launcher.serve(path, emu.api_url, bot_db_url, extra_env=env)
+    before = swarm_stack.force_mark("api")
+    sent = await slash(bot, emu, "restart api", operator)
+    preview = await answer(emu, sent, lambda text: "Confirm" in text and "rolling" in text, timeout=30)
+    clicked = await click_in_slack(bot, emu, preview.button("confirm"), operator, message_ts=new_message_ts())
+    deadline = time.monotonic() + 30
+    while swarm_stack.service("api").get("UpdateStatus", {}).get("State") != "updating":
+        assert time.monotonic() < deadline, "the rolling restart never started"
+        await asyncio.sleep(0.2)
+    bot.proc.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(bot.proc.wait(), 120)
+    assert code == 0, bot.output()
+    assert swarm_stack.service("api")["UpdateStatus"]["State"] == "completed"
+    assert all(t["Spec"]["ForceUpdate"] == before + 1 for t in swarm_stack.tasks("api"))
+    rows = [r for r in await audit_rows(bot_db_url, operator) if r["decision"] == "executed"]
+    assert [(r["operation"], r["outcome"]) for r in rows] == [("restart", "ok")], rows
+    assert "verified" in shown(messages_for(emu, clicked)[-1])
