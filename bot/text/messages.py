@@ -1984,8 +1984,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "el servicio {service} no tiene tareas en ejecución",
     },
     "swarm.task_elsewhere": {
-        "en": "the running tasks of {service} are on node {node}, not on the node this bot's engine is",
-        "es": "las tareas en ejecución de {service} están en el nodo {node}, no en el del motor de este bot",
+        "en": "no running task of {service} is on the node of this bot's engine (they run on {node})",
+        "es": "ninguna tarea en ejecución de {service} está en el nodo del motor de este bot (corren en {node})",
     },
     "swarm.global": {
         "en": "{service} is a global service (one task per node): it has no replicas to set",
