@@ -42,7 +42,8 @@ class Snapshot:
         """All running tasks are of the wanted spec and count; a roll also needs its update finished."""
         running = [t for t in self.tasks if t.running]
         update_done = not rolled or self.state.update_state not in ("updating", *FAILED_UPDATE)
-        return update_done and len(self.fresh(want)) == want.replicas == len(running)
+        wanted = want.replicas if want.replicas >= 0 else max(len(running), 1)  # global: one per node
+        return update_done and len(self.fresh(want)) == wanted == len(running)
 
 
 async def _snapshot(docker: StackServices, service: str) -> Snapshot:

@@ -95,3 +95,10 @@ async def test_an_unknown_service_is_a_clear_error(make_runtime: RuntimeFactory,
     runtime = await make_runtime(backend.config)
     result = await runtime.dispatcher.dispatch(Invocation("logs worker2 --tail 5", "U0VIEW", "C1", "slack"))
     assert not result.ok and "Traceback" not in str(result.blocks)
+
+
+async def test_logs_since_keeps_the_window(make_runtime: RuntimeFactory, backend: Backend) -> None:
+    runtime = await make_runtime(backend.config)
+    result = await runtime.dispatcher.dispatch(Invocation("logs api --since 1h --tail 3", "U0VIEW", "C1", "slack"))
+    (code,) = [b for b in result.blocks if isinstance(b, Code)]
+    assert len(code.text.splitlines()) == 3

@@ -39,6 +39,7 @@ from bot.output.terminal import render_text
 from bot.procedures.steps import StepOutput, run_in_container
 from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget
 from bot.terminal.shell import Shell
+from handlers.procedures import service_step
 
 
 def table_of(result: Result) -> Table:
@@ -339,3 +340,19 @@ async def test_sigterm_mid_rolling_restart_drains_until_it_is_verified(
     rows = [r for r in await audit_rows(bot_db_url, operator) if r["decision"] == "executed"]
     assert [(r["operation"], r["outcome"]) for r in rows] == [("restart", "ok")], rows
     assert "verified" in shown(messages_for(emu, clicked)[-1])
+
+
+async def test_the_restore_procedures_stop_and_start_steps_scale_the_service(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    """`db restore` stops and starts the api with `service_step`: on Swarm a scale to 0 and back."""
+    runtime = await make_runtime(swarm_stack.config())
+    ctx = context(runtime)
+    stopped = StepOutput(lambda s: s)
+    await service_step(ctx, "worker", "stop").action(stopped)
+    assert swarm_stack.replicas("worker") == 0 and swarm_stack.tasks("worker") == []
+    started = StepOutput(lambda s: s)
+    await service_step(ctx, "worker", "start").action(started)
+    assert swarm_stack.replicas("worker") == 1 and len(swarm_stack.tasks("worker")) == 1
+    started.close()
+    assert any("worker scaled to 1 replica." in line for line in started.head), started.head

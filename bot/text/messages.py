@@ -1999,62 +1999,62 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "swarm.field.node": {"en": "Node", "es": "Nodo"},
     "swarm.after": {"en": "{name} on {node}: {state}", "es": "{name} en {node}: {state}"},
     "swarm.restart.preview": {
-        "en": "Will restart {service} rolling (`service update --force`): its {replicas:n} replicas are replaced "
+        "en": "Will restart {service} rolling (`service update --force`): its {replicas:one=# replica|other=# replicas} are replaced "
         "as its update_config says. Tasks now:",
-        "es": "Se reiniciará {service} de forma escalonada (`service update --force`): sus {replicas:n} réplicas "
+        "es": "Se reiniciará {service} de forma escalonada (`service update --force`): sus {replicas:one=# réplica|other=# réplicas} "
         "se reemplazan según su update_config. Tareas ahora:",
     },
     "swarm.stop.preview": {
-        "en": "Will scale {service} from {replicas:n} replicas to 0 (the bot remembers {replicas:n} for `start`). "
+        "en": "Will scale {service} from {replicas:one=# replica|other=# replicas} to 0 (the bot remembers {replicas:n} for `start`). "
         "Tasks now:",
-        "es": "Se escalará {service} de {replicas:n} réplicas a 0 (el bot recuerda {replicas:n} para `start`). "
+        "es": "Se escalará {service} de {replicas:one=# réplica|other=# réplicas} a 0 (el bot recuerda {replicas:n} para `start`). "
         "Tareas ahora:",
     },
     "swarm.start.preview": {
-        "en": "Will scale {service} back from {replicas:n} replicas. Tasks now:",
-        "es": "Se escalará {service} de vuelta desde {replicas:n} réplicas. Tareas ahora:",
+        "en": "Will scale {service} back from {replicas:one=# replica|other=# replicas}. Tasks now:",
+        "es": "Se escalará {service} de vuelta desde {replicas:one=# réplica|other=# réplicas}. Tareas ahora:",
     },
     "swarm.restart.done": {
-        "en": "Rolling restart of {service} asked ({replicas:n} replicas).",
-        "es": "Reinicio escalonado de {service} pedido ({replicas:n} réplicas).",
+        "en": "Rolling restart of {service} asked ({replicas:one=# replica|other=# replicas}).",
+        "es": "Reinicio escalonado de {service} pedido ({replicas:one=# réplica|other=# réplicas}).",
     },
     "swarm.restart.stopped": {
         "en": "{service} has 0 replicas: nothing to restart (`start` scales it back).",
         "es": "{service} tiene 0 réplicas: nada que reiniciar (`start` lo vuelve a escalar).",
     },
     "swarm.stop.done": {
-        "en": "{service} scaled from {replicas:n} replicas to 0.",
-        "es": "{service} escalado de {replicas:n} réplicas a 0.",
+        "en": "{service} scaled from {replicas:one=# replica|other=# replicas} to 0.",
+        "es": "{service} escalado de {replicas:one=# réplica|other=# réplicas} a 0.",
     },
     "swarm.start.done": {
-        "en": "{service} scaled to {replicas:n} replicas.",
-        "es": "{service} escalado a {replicas:n} réplicas.",
+        "en": "{service} scaled to {replicas:one=# replica|other=# replicas}.",
+        "es": "{service} escalado a {replicas:one=# réplica|other=# réplicas}.",
     },
     "swarm.start.already": {
-        "en": "{service} already has {replicas:n} replicas: nothing started.",
-        "es": "{service} ya tiene {replicas:n} réplicas: no se inició nada.",
+        "en": "{service} already has {replicas:one=# replica|other=# replicas}: nothing started.",
+        "es": "{service} ya tiene {replicas:one=# réplica|other=# réplicas}: no se inició nada.",
     },
     "swarm.up.already": {
-        "en": "{service}: {replicas:n} replicas, left as they are",
-        "es": "{service}: {replicas:n} réplicas, sin cambios",
+        "en": "{service}: {replicas:one=# replica|other=# replicas}, left as they are",
+        "es": "{service}: {replicas:one=# réplica|other=# réplicas}, sin cambios",
     },
     "swarm.scale.title": {"en": "Scale {service}", "es": "Escalar {service}"},
     "swarm.scale.preview": {
-        "en": "Will scale {service} from {before:n} to {after:n} replicas.",
-        "es": "Se escalará {service} de {before:n} a {after:n} réplicas.",
+        "en": "Will scale {service} from {before:n} to {after:one=# replica|other=# replicas}.",
+        "es": "Se escalará {service} de {before:n} a {after:one=# réplica|other=# réplicas}.",
     },
     "swarm.scale.same": {
-        "en": "{service} already has {before:n} replicas: scaling to {after:n} changes nothing.",
-        "es": "{service} ya tiene {before:n} réplicas: escalar a {after:n} no cambia nada.",
+        "en": "{service} already has {before:one=# replica|other=# replicas}: scaling to {after:n} changes nothing.",
+        "es": "{service} ya tiene {before:one=# réplica|other=# réplicas}: escalar a {after:n} no cambia nada.",
     },
     "swarm.scale.done": {
-        "en": "{service} scaled from {before:n} to {after:n} replicas.",
-        "es": "{service} escalado de {before:n} a {after:n} réplicas.",
+        "en": "{service} scaled from {before:n} to {after:one=# replica|other=# replicas}.",
+        "es": "{service} escalado de {before:n} a {after:one=# réplica|other=# réplicas}.",
     },
     "swarm.verify.name": {"en": "Tasks of {service}", "es": "Tareas de {service}"},
     "swarm.verify.rolled": {
-        "en": "{fresh:n}/{replicas:n} tasks run the new spec and are healthy; update completed ({seconds} s)",
-        "es": "{fresh:n}/{replicas:n} tareas corren la nueva especificación y están sanas; actualización "
+        "en": "{fresh:n}/{replicas:one=# task|other=# tasks} run the new spec and are healthy; update completed ({seconds} s)",
+        "es": "{fresh:n}/{replicas:one=# tarea|other=# tareas} corren la nueva especificación y están sanas; actualización "
         "completada ({seconds} s)",
     },
     "swarm.verify.scaled": {
@@ -2062,14 +2062,14 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "{running:n} en ejecución, las pedidas ({replicas:n}) ({seconds} s)",
     },
     "swarm.verify.update_failed": {
-        "en": "Swarm stopped the update ({state}): {message}; {fresh:n}/{replicas:n} tasks run the new spec "
+        "en": "Swarm stopped the update ({state}): {message}; {fresh:n}/{replicas:one=# task|other=# tasks} run the new spec "
         "({seconds} s)",
-        "es": "Swarm detuvo la actualización ({state}): {message}; {fresh:n}/{replicas:n} tareas corren la "
+        "es": "Swarm detuvo la actualización ({state}): {message}; {fresh:n}/{replicas:one=# tarea|other=# tareas} corren la "
         "nueva especificación ({seconds} s)",
     },
     "swarm.verify.not_yet": {
-        "en": "after {bound} s: {fresh:n}/{replicas:n} tasks of the wanted spec ready, {running:n} running",
-        "es": "tras {bound} s: {fresh:n}/{replicas:n} tareas de la especificación pedida listas, "
+        "en": "after {bound} s: {fresh:n}/{replicas:one=# task|other=# tasks} of the wanted spec ready, {running:n} running",
+        "es": "tras {bound} s: {fresh:n}/{replicas:one=# tarea|other=# tareas} de la especificación pedida listas, "
         "{running:n} en ejecución",
     },
 }
