@@ -17,8 +17,9 @@ from bot.core.verify import check, observe, poll, verified
 from bot.output.results import Check, Fields, Result, Text
 from bot.targets.stack import ContainerInfo, ServiceState, StackServices, Verb
 
-ROLL_BOUND = 120.0
-"""Seconds a rolling restart has to replace every task (one at a time, each waiting for health)."""
+ROLL_BOUND = 90.0
+"""Seconds a rolling restart has to replace every task (one at a time, each waiting for health):
+within the operation's 120 s, so a slow update is reported "not yet", never cut by the timeout."""
 SCALE_BOUND = 60.0
 """Seconds a scale (or a stop, or a start) has to reach its replicas."""
 POLL_INTERVAL = 0.5
@@ -134,8 +135,11 @@ async def preview(ctx: OpContext, docker: StackServices, service: str, verb: Ver
     """What a confirmation shows: the service's replicas and each task with its node."""
     t = ctx.t
     state = await docker.service(service)
-    tasks = await docker.containers(service)
     title = t(f"containers.{verb}.title", service=service)
+    if state.replicas == 0 and verb in ("restart", "stop"):  # nothing to do: nothing is parked
+        refused = t(f"swarm.{verb}.stopped", service=service)
+        return Result(title=title, blocks=[Text(refused)], ok=False, summary=refused)
+    tasks = await docker.containers(service)
     key = {"restart": "swarm.restart.preview", "stop": "swarm.stop.preview", "start": "swarm.start.preview"}[verb]
     blocks: list[Text | Fields] = [Text(t(key, service=service, replicas=state.replicas, count=len(tasks)))]
     blocks.extend(task_fields(ctx, info) for info in tasks)
@@ -156,8 +160,12 @@ async def scale_preview(ctx: OpContext, docker: StackServices, service: str, rep
     t = ctx.t
     state = await docker.service(service)
     title = t("swarm.scale.title", service=service)
-    key = "swarm.scale.same" if state.replicas == replicas else "swarm.scale.preview"
-    return Result(title=title, blocks=[Text(t(key, service=service, before=state.replicas, after=replicas))])
+    if state.replicas == replicas:  # a no-op is refused before any confirmation
+        same = t("swarm.scale.same", service=service, before=state.replicas, after=replicas)
+        return Result(title=title, blocks=[Text(same)], ok=False, summary=same)
+    return Result(
+        title=title, blocks=[Text(t("swarm.scale.preview", service=service, before=state.replicas, after=replicas))]
+    )
 
 
 async def up(ctx: OpContext, docker: StackServices) -> Result:

@@ -198,6 +198,8 @@ async def test_up_brings_back_a_stopped_service(make_runtime: RuntimeFactory, sw
     runtime = await make_runtime(swarm_stack.config())
     await run_confirmed(runtime, "stop worker", "U0OPER")
     assert swarm_stack.replicas("worker") == 0
+    again = await runtime.dispatcher.dispatch(Invocation("stop worker", "U0OPER", "C1", "slack"))
+    assert not again.ok and "already has 0 replicas: nothing to stop" in render_text(again).text
     result = await runtime.dispatcher.dispatch(Invocation("up", "U0OPER", "C1", "slack"))
     assert verification_of(result).verified, verification_of(result)
     assert swarm_stack.replicas("worker") == 1
@@ -218,6 +220,13 @@ async def test_scale_previews_the_change_then_scales_verified(
     assert outcome == "ok" and recorded is not None and recorded["verified"] is True
     back = await run_confirmed(runtime, "scale worker 1", "U0OPER")
     assert back.ok and swarm_stack.replicas("worker") == 1
+    same = await runtime.dispatcher.dispatch(Invocation("scale worker 1", "U0OPER", "C1", "slack"))
+    assert not same.ok and "already has 1 replica: scaling to 1 changes nothing" in render_text(same).text
+    assert "Confirm" not in render_text(same).text, "a no-op parks no confirmation"
+    for bad in ("scale worker 1000", "scale worker -1", "scale worker two", "scale nginx 2"):
+        refused = await runtime.dispatcher.dispatch(Invocation(bad, "U0OPER", "C1", "slack"))
+        assert not refused.ok and "Traceback" not in render_text(refused).text, bad
+    assert swarm_stack.replicas("worker") == 1
 
 
 async def test_scale_needs_the_operator_role(make_runtime: RuntimeFactory, swarm_stack: SwarmStack) -> None:

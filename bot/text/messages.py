@@ -2022,6 +2022,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "{service} has 0 replicas: nothing to restart (`start` scales it back).",
         "es": "{service} tiene 0 réplicas: nada que reiniciar (`start` lo vuelve a escalar).",
     },
+    "swarm.stop.stopped": {
+        "en": "{service} already has 0 replicas: nothing to stop.",
+        "es": "{service} ya tiene 0 réplicas: nada que detener.",
+    },
     "swarm.stop.done": {
         "en": "{service} scaled from {replicas:one=# replica|other=# replicas} to 0.",
         "es": "{service} escalado de {replicas:one=# réplica|other=# réplicas} a 0.",
