@@ -17,10 +17,14 @@ from test_steps import context
 
 from bot.core.deps import open_stack
 from bot.core.dispatcher import Invocation
-from bot.output.results import Code, Table
+from bot.output.results import Check, Checks, Code, Result, Table
 from bot.procedures.steps import StepOutput, run_in_container
 from bot.targets.docker import DockerTarget
 from bot.targets.swarm import SwarmTarget
+
+
+def checks_of(result: Result) -> list[Check]:
+    return [c for block in result.blocks if isinstance(block, Checks) for c in block.checks]
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,10 @@ async def test_logs_since_keeps_the_window(make_runtime: RuntimeFactory, backend
     result = await runtime.dispatcher.dispatch(Invocation("logs api --since 1h --tail 3", "U0VIEW", "C1", "slack"))
     (code,) = [b for b in result.blocks if isinstance(b, Code)]
     assert len(code.text.splitlines()) == 3
+
+
+async def test_status_checks_the_api_container(make_runtime: RuntimeFactory, backend: Backend) -> None:
+    runtime = await make_runtime(backend.config)
+    result = await runtime.dispatcher.dispatch(Invocation("status", "U0VIEW", "C1", "slack"))
+    (found,) = [c for c in checks_of(result) if c.name == "container api"]
+    assert found.state == "ok" and "up" in found.detail, found

@@ -45,6 +45,12 @@ def _health_of(template: dict[str, Any]) -> bool:
     return bool(test) and test[0] != "NONE"
 
 
+def _task_name(task: dict[str, Any], short: str, nodes: dict[str, str]) -> str:
+    """`api.2` (a replicated service's slot), or `api.<node>` for a global service's task."""
+    slot = task.get("Slot")
+    return f"{short}.{slot}" if slot else f"{short}.{nodes.get(str(task.get('NodeID') or ''), '?')}"
+
+
 class SwarmTarget(EngineClient):
     """Per-service: `roll` and `set_replicas` change the service; Swarm replaces its tasks."""
 
@@ -125,11 +131,10 @@ class SwarmTarget(EngineClient):
             detail = f"up {format_duration(datetime.now(UTC) - at)}"
         else:
             detail = state + (f" ({status['Err']})" if status.get("Err") else "")
-        slot = task.get("Slot")
         exit_code = container.get("ExitCode")
         return ContainerInfo(
             id=str(container.get("ContainerID") or ""),
-            name=f"{short}.{slot}" if slot else f"{short}.{nodes.get(task.get('NodeID', ''), '?')}",
+            name=_task_name(task, short, nodes),
             service=short,
             state=state,
             status=detail,
@@ -172,11 +177,7 @@ class SwarmTarget(EngineClient):
 
     async def _task_names(self, service_id: str, short: str) -> dict[str, str]:
         tasks, nodes = await asyncio.gather(self._tasks([service_id], running_only=False), self._nodes())
-        named = {}
-        for task in tasks:
-            slot = task.get("Slot")
-            named[str(task["ID"])] = f"{short}.{slot}" if slot else f"{short}.{nodes.get(task.get('NodeID', ''), '?')}"
-        return named
+        return {str(task["ID"]): _task_name(task, short, nodes) for task in tasks}
 
     @staticmethod
     def _split(line: str, timestamps: bool) -> tuple[str, str, str]:
