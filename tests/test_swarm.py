@@ -37,7 +37,7 @@ from bot.core.dispatcher import Invocation
 from bot.output.results import Code, Result, Table
 from bot.output.terminal import render_text
 from bot.procedures.steps import StepOutput, run_in_container
-from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget
+from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget, _stamp_key
 from bot.terminal.shell import Shell
 from handlers.procedures import service_step
 
@@ -365,3 +365,10 @@ async def test_the_restore_procedures_stop_and_start_steps_scale_the_service(
     assert swarm_stack.replicas("worker") == 1 and len(swarm_stack.tasks("worker")) == 1
     started.close()
     assert any("worker scaled to 1 replica." in line for line in started.head), started.head
+
+
+def test_service_log_lines_merge_by_time_whatever_the_length_of_their_fraction() -> None:
+    """The engine drops a fraction's trailing zeros: `54.0771887Z` is earlier than `54.07718873Z`
+    although it sorts after it as text."""
+    stamps = ["2026-12-06T21:42:54.0771887Z", "2026-12-06T21:42:54.07718873Z", "2026-12-06T21:42:54Z"]
+    assert sorted(stamps, key=_stamp_key) == [stamps[2], stamps[0], stamps[1]]

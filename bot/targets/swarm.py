@@ -45,6 +45,12 @@ def _health_of(template: dict[str, Any]) -> bool:
     return bool(test) and test[0] != "NONE"
 
 
+def _stamp_key(stamp: str) -> tuple[str, str]:
+    """An engine time (RFC 3339 Nano, UTC, trailing zeros of the fraction dropped) as a sort key."""
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return head, frac.ljust(9, "0")
+
+
 def _task_name(task: dict[str, Any], short: str, nodes: dict[str, str]) -> str:
     """`api.2` (a replicated service's slot), or `api.<node>` for a global service's task."""
     slot = task.get("Slot")
@@ -211,7 +217,7 @@ class SwarmTarget(EngineClient):
         for line in "".join(cast(list[str], chunks)).splitlines():
             stamp, task, message = self._split(line, True)
             lines.append((stamp, f"[{names.get(task, task[:12] or '?')}] {message}"))
-        lines.sort(key=lambda pair: pair[0])  # RFC 3339 in UTC with nanoseconds: sorts as text
+        lines.sort(key=lambda pair: _stamp_key(pair[0]))
         shown = [f"{stamp} {text}" if timestamps else text for stamp, text in lines[-tail:]]
         state = self._state(raw)
         whole = ContainerInfo(
