@@ -34,7 +34,7 @@ services:
   api:
     <<: *fast
     command: %(api)s
-    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 1s, retries: 1, start_period: 0s}
+    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 10s, retries: 3, start_period: 0s}
     deploy:
       replicas: 3
       update_config: {parallelism: 1, delay: 0s, order: stop-first, monitor: 1s, failure_action: pause}
@@ -48,7 +48,7 @@ services:
   flaky:
     <<: *fast
     command: %(flaky)s
-    healthcheck: {test: ["CMD-SHELL", "test ! -e /tmp/bad"], interval: 1s, timeout: 1s, retries: 1, start_period: 0s}
+    healthcheck: {test: ["CMD-SHELL", "test ! -e /tmp/bad"], interval: 1s, timeout: 10s, retries: 1, start_period: 0s}
     volumes: [{type: bind, source: "%(flags)s", target: /flags}]
     deploy:
       replicas: 2
