@@ -34,7 +34,7 @@ from test_verify_containers import executed_row, verification_of
 
 from bot.config.ops_yml import DockerConfig
 from bot.core.dispatcher import Invocation
-from bot.output.results import Code, Result, Table
+from bot.output.results import Attachment, Code, Result, Table
 from bot.output.terminal import render_text
 from bot.procedures.steps import StepOutput, run_in_container
 from bot.targets.swarm import REMEMBER_LABEL, SwarmTarget, _stamp_key
@@ -372,3 +372,20 @@ def test_service_log_lines_merge_by_time_whatever_the_length_of_their_fraction()
     although it sorts after it as text."""
     stamps = ["2026-12-06T21:42:54.0771887Z", "2026-12-06T21:42:54.07718873Z", "2026-12-06T21:42:54Z"]
     assert sorted(stamps, key=_stamp_key) == [stamps[2], stamps[0], stamps[1]]
+
+
+async def test_long_service_logs_are_bounded_like_a_container_s(
+    make_runtime: RuntimeFactory, swarm_stack: SwarmStack
+) -> None:
+    """The merged log of three tasks goes through the same bounds: 40 lines inline, the rest in a file."""
+    runtime = await make_runtime(swarm_stack.config())
+    deadline = time.monotonic() + 30
+    while True:  # a freshly deployed stack may not have written 60 lines yet (about 10 a second)
+        result = await runtime.dispatcher.dispatch(Invocation("logs api --tail 60", "U0VIEW", "C1", "slack"))
+        files = [b.content.decode() for b in result.blocks if isinstance(b, Attachment)]
+        if (files and files[0].count("\n") == 60) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    (whole,) = files
+    assert whole.count("\n") == 60 and len({line.split("[", 1)[1].split("]")[0] for line in whole.splitlines()}) == 3
+    assert len(code_text(result).splitlines()) == 40
