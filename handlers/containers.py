@@ -253,7 +253,7 @@ async def _act(ctx: OpContext, service: str, verb: Verb) -> Result:
     return verified(result, ctx.t, checks)
 
 
-@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def restart(ctx: OpContext, args: ServiceArgs) -> Result:
     """Restart a service's container (docker-compose restart)."""
     return await _act(ctx, args.service, "restart")
@@ -264,7 +264,7 @@ async def restart_preview(ctx: OpContext, args: ServiceArgs) -> Result:
     return await _preview(ctx, args, "restart")
 
 
-@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def stop(ctx: OpContext, args: ServiceArgs) -> Result:
     """Stop a service's container (docker-compose stop)."""
     return await _act(ctx, args.service, "stop")
@@ -327,7 +327,7 @@ def _compose_refused(ctx: OpContext, service: str) -> Result:
     return Result(title=ctx.t("swarm.scale.title", service=service), blocks=[Text(message)], ok=False, summary=message)
 
 
-@operation("scale", ScaleArgs, role="operator", destructive="confirm", timeout=120)
+@operation("scale", ScaleArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def scale(ctx: OpContext, args: ScaleArgs) -> Result:
     """Set a Swarm service's replicas (docker service scale); refused on a compose stack."""
     docker = docker_of(ctx)
