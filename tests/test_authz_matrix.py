@@ -62,6 +62,7 @@ SAMPLES: dict[str, Sample] = {
     "stop": Sample("operator", "api"),
     "start": Sample("operator", "api"),
     "up": Sample("operator"),
+    "scale": Sample("operator", "api 2"),  # a compose stack: refused by its preview
     "metrics": Sample("viewer", "latency"),
     "diagnose": Sample("viewer", "api"),
     "diagnose post": Sample("viewer", "AAAAAAAAAAAA 1"),

@@ -722,6 +722,7 @@ def parse_config(
     ]
     if operations is not None:
         problems.extend(_unknown_permissions(data.get("permissions"), operations, lines))
+    problems.extend(_scale_on_compose(data, lines))
     try:
         config = OpsConfig.model_validate(data)
     except ValidationError as exc:
@@ -790,6 +791,25 @@ def _unknown_permissions(permissions: Any, operations: Mapping[str, str], lines:
             message = f"no command is called {name!r}{hint}"
         problems.append(ConfigProblem(f"permissions.{name}", lines.line_of(("permissions", key)), message))
     return problems
+
+
+def _scale_on_compose(data: dict[str, Any], lines: KeyLines) -> list[ConfigProblem]:
+    """`permissions.scale` on a compose stack: it would grant a command that can only refuse.
+
+    `/ops scale` sets a Swarm service's replicas; on compose (one container per service) it
+    answers that it needs Swarm. A role given to it here says someone expects it to work."""
+    permissions = data.get("permissions")
+    if not isinstance(permissions, dict) or "scale" not in permissions:
+        return []
+    docker = (data.get("stack") or {}).get("docker") if isinstance(data.get("stack"), dict) else None
+    mode = docker.get("mode", "compose") if isinstance(docker, dict) else "compose"
+    if mode == "swarm":
+        return []
+    message = (
+        "`/ops scale` needs `stack.docker.mode: swarm`; this stack is Docker Compose, where a service is one "
+        "container and `scale` is refused. Remove this key or run the stack on Swarm"
+    )
+    return [ConfigProblem("permissions.scale", lines.line_of(("permissions", "scale")), message)]
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

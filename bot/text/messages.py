@@ -2064,8 +2064,119 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "❔ {ref}: entrega sin confirmar: puede que el incidente se haya publicado en {channel}, pero Slack"
         " nunca lo confirmó y no se pudo leer el canal (`{error}`). No se volvió a publicar; mira en {channel}.",
     },
+    # --- Swarm stacks and /ops scale (branch i26)
+    "swarm.compose_refused": {
+        "en": "`scale` needs a Swarm stack: this one runs on Docker Compose (`stack.docker.mode: compose`), "
+        "where a service is one container. Nothing was changed.",
+        "es": "`scale` requiere un stack de Swarm: este corre con Docker Compose (`stack.docker.mode: compose`), "
+        "donde un servicio es un contenedor. No se cambió nada.",
+    },
+    "swarm.per_service": {
+        "en": "a Swarm task is not restarted by itself: the bot updates its service",
+        "es": "una tarea de Swarm no se reinicia sola: el bot actualiza su servicio",
+    },
+    "swarm.no_service": {
+        "en": "no service {service} in Swarm stack {project}",
+        "es": "no hay servicio {service} en el stack de Swarm {project}",
+    },
+    "swarm.no_task": {
+        "en": "service {service} has no running task",
+        "es": "el servicio {service} no tiene tareas en ejecución",
+    },
+    "swarm.task_elsewhere": {
+        "en": "no running task of {service} is on the node of this bot's engine (they run on {node})",
+        "es": "ninguna tarea en ejecución de {service} está en el nodo del motor de este bot (corren en {node})",
+    },
+    "swarm.global": {
+        "en": "{service} is a global service (one task per node): it has no replicas to set",
+        "es": "{service} es un servicio global (una tarea por nodo): no tiene réplicas que fijar",
+    },
+    "swarm.ps.columns": {
+        "en": "SERVICE|TASK|NODE|STATE|STATUS|IMAGE",
+        "es": "SERVICIO|TAREA|NODO|ESTADO|STATUS|IMAGEN",
+    },
+    "swarm.field.task": {"en": "Task", "es": "Tarea"},
+    "swarm.field.node": {"en": "Node", "es": "Nodo"},
+    "swarm.after": {"en": "{name} on {node}: {state}", "es": "{name} en {node}: {state}"},
+    "swarm.restart.preview": {
+        "en": "Will restart {service} rolling (`service update --force`): its {replicas:one=# replica|other=# replicas} are replaced "
+        "as its update_config says. Tasks now:",
+        "es": "Se reiniciará {service} de forma escalonada (`service update --force`): sus {replicas:one=# réplica|other=# réplicas} "
+        "se reemplazan según su update_config. Tareas ahora:",
+    },
+    "swarm.stop.preview": {
+        "en": "Will scale {service} from {replicas:one=# replica|other=# replicas} to 0 (the bot remembers {replicas:n} for `start`). "
+        "Tasks now:",
+        "es": "Se escalará {service} de {replicas:one=# réplica|other=# réplicas} a 0 (el bot recuerda {replicas:n} para `start`). "
+        "Tareas ahora:",
+    },
+    "swarm.start.preview": {
+        "en": "Will scale {service} back from {replicas:one=# replica|other=# replicas}. Tasks now:",
+        "es": "Se escalará {service} de vuelta desde {replicas:one=# réplica|other=# réplicas}. Tareas ahora:",
+    },
+    "swarm.restart.done": {
+        "en": "Rolling restart of {service} asked ({replicas:one=# replica|other=# replicas}).",
+        "es": "Reinicio escalonado de {service} pedido ({replicas:one=# réplica|other=# réplicas}).",
+    },
+    "swarm.restart.stopped": {
+        "en": "{service} has 0 replicas: nothing to restart (`start` scales it back).",
+        "es": "{service} tiene 0 réplicas: nada que reiniciar (`start` lo vuelve a escalar).",
+    },
+    "swarm.stop.stopped": {
+        "en": "{service} already has 0 replicas: nothing to stop.",
+        "es": "{service} ya tiene 0 réplicas: nada que detener.",
+    },
+    "swarm.stop.done": {
+        "en": "{service} scaled from {replicas:one=# replica|other=# replicas} to 0.",
+        "es": "{service} escalado de {replicas:one=# réplica|other=# réplicas} a 0.",
+    },
+    "swarm.start.done": {
+        "en": "{service} scaled to {replicas:one=# replica|other=# replicas}.",
+        "es": "{service} escalado a {replicas:one=# réplica|other=# réplicas}.",
+    },
+    "swarm.start.already": {
+        "en": "{service} already has {replicas:one=# replica|other=# replicas}: nothing started.",
+        "es": "{service} ya tiene {replicas:one=# réplica|other=# réplicas}: no se inició nada.",
+    },
+    "swarm.up.already": {
+        "en": "{service}: {replicas:one=# replica|other=# replicas}, left as they are",
+        "es": "{service}: {replicas:one=# réplica|other=# réplicas}, sin cambios",
+    },
+    "swarm.scale.title": {"en": "Scale {service}", "es": "Escalar {service}"},
+    "swarm.scale.preview": {
+        "en": "Will scale {service} from {before:n} to {after:one=# replica|other=# replicas}.",
+        "es": "Se escalará {service} de {before:n} a {after:one=# réplica|other=# réplicas}.",
+    },
+    "swarm.scale.same": {
+        "en": "{service} already has {before:one=# replica|other=# replicas}: scaling to {after:n} changes nothing.",
+        "es": "{service} ya tiene {before:one=# réplica|other=# réplicas}: escalar a {after:n} no cambia nada.",
+    },
+    "swarm.scale.done": {
+        "en": "{service} scaled from {before:n} to {after:one=# replica|other=# replicas}.",
+        "es": "{service} escalado de {before:n} a {after:one=# réplica|other=# réplicas}.",
+    },
+    "swarm.verify.name": {"en": "Tasks of {service}", "es": "Tareas de {service}"},
+    "swarm.verify.rolled": {
+        "en": "{fresh:n}/{replicas:one=# task|other=# tasks} run the new spec and are healthy; update completed ({seconds} s)",
+        "es": "{fresh:n}/{replicas:one=# tarea|other=# tareas} corren la nueva especificación y están sanas; actualización "
+        "completada ({seconds} s)",
+    },
+    "swarm.verify.scaled": {
+        "en": "{running:n} running, as wanted ({replicas:n}) ({seconds} s)",
+        "es": "{running:n} en ejecución, las pedidas ({replicas:n}) ({seconds} s)",
+    },
+    "swarm.verify.update_failed": {
+        "en": "Swarm stopped the update ({state}): {message}; {fresh:n}/{replicas:one=# task|other=# tasks} run the new spec "
+        "({seconds} s)",
+        "es": "Swarm detuvo la actualización ({state}): {message}; {fresh:n}/{replicas:one=# tarea|other=# tareas} corren la "
+        "nueva especificación ({seconds} s)",
+    },
+    "swarm.verify.not_yet": {
+        "en": "after {bound} s: {fresh:n}/{replicas:one=# task|other=# tasks} of the wanted spec ready, {running:n} running",
+        "es": "tras {bound} s: {fresh:n}/{replicas:one=# tarea|other=# tareas} de la especificación pedida listas, "
+        "{running:n} en ejecución",
+    },
 }
-
 
 # The one-line help of each operation in Spanish (English is the operation's docstring).
 OPERATION_HELP_ES: dict[str, str] = {
@@ -2118,6 +2229,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "tenant list": "La tabla de tenants (id, nombre, activo), ordenada por id; un patrón (texto o glob) la acota.",
     "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
     "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
+    "scale": "Fija las réplicas de un servicio de Swarm (docker service scale); en un stack de Compose se rechaza.",  # i26
 }
 
 LOCALES = ("en", "es")
