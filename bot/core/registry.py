@@ -14,6 +14,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -183,8 +184,9 @@ def preview_for(name: str, registry: Registry | None = None) -> Callable[[F], F]
     return decorate
 
 
-FollowUp = Callable[[Any, Any, "Result"], Awaitable["Result"]]
-"""Runs after an operation's handler with (ctx, args, its result) and returns the result to show."""
+FollowUp = Callable[[Any, Any, "Result", datetime], Awaitable["Result"]]
+"""Runs after an operation's handler with (ctx, args, its result, when the handler started) and
+returns the result to show; the start lets it judge only by what happened after the step."""
 
 
 def follow_up(name: str, hook: FollowUp, registry: Registry | None = None) -> None:
@@ -201,7 +203,8 @@ def follow_up(name: str, hook: FollowUp, registry: Registry | None = None) -> No
 
     @functools.wraps(inner)
     async def run(ctx: Any, args: Any) -> Result:
-        return await hook(ctx, args, await inner(ctx, args))
+        started = datetime.now(UTC)
+        return await hook(ctx, args, await inner(ctx, args), started)
 
     op.handler = run
 

@@ -1964,6 +1964,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # --- i24a: newcomer fixes (issue 24: verdicts after the action, decisions told, tails, small things)
+    "verify.diagnose.unseen": {
+        "en": "Not seen again yet (nothing written since the step started): {names}. Look again with `{command}` in a few minutes.",
+        "es": "Aún no se vuelve a ver (nada escrito desde que empezó el paso): {names}. Vuelve a mirar con `{command}` en unos minutos.",
+    },
+    # --- end i24a
 }
 
 
