@@ -1969,6 +1969,22 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Not seen again yet (nothing written since the step started): {names}. Look again with `{command}` in a few minutes.",
         "es": "Aún no se vuelve a ver (nada escrito desde que empezó el paso): {names}. Vuelve a mirar con `{command}` en unos minutos.",
     },
+    "logs.follow.container_stopped": {
+        "en": "{service}: container {name} stopped; the tail waits for it to start again",
+        "es": "{service}: el contenedor {name} se detuvo; los logs esperan a que vuelva a arrancar",
+    },
+    "logs.follow.container_restarted": {
+        "en": "{service} restarted: container {name} started again at {at}; following it",
+        "es": "{service} se reinició: el contenedor {name} volvió a arrancar a las {at}; se sigue",
+    },
+    "logs.follow.container_replaced": {
+        "en": "{service} was replaced: new container {name} started at {at}; following it",
+        "es": "{service} fue reemplazado: el contenedor nuevo {name} arrancó a las {at}; se sigue",
+    },
+    "logs.follow.why.down": {
+        "en": "its time was up; the container had stopped at {at} and had not started again",
+        "es": "se cumplió su tiempo; el contenedor se detuvo a las {at} y no volvió a arrancar",
+    },
     # --- end i24a
 }
 
