@@ -38,6 +38,7 @@ from bot.output.results import Attachment, Button, Buttons, Result
 from bot.output.terminal import render_text, save_files
 from bot.terminal.choices import choices_lines, numbers_phrase, read_answer
 from bot.terminal.lines import Interrupted, LineReader, PlainReader, TtyReader, history_path, is_terminal, open_history
+from bot.terminal.notices import listen_for_decisions
 from bot.text.errors import BotError
 from bot.text.messages import Catalog
 
@@ -300,6 +301,16 @@ class Shell:
                 await self._end_beside()
 
     async def _repl(self) -> int:
+        deps = self.runtime.deps
+        prefix = self.runtime.settings.redis_prefix
+        listener = asyncio.ensure_future(listen_for_decisions(deps.redis, prefix, self.user_id, self.t, self.say))
+        try:
+            return await self._read_commands()
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    async def _read_commands(self) -> int:
         t = self.t
         role = await self.runtime.deps.roles.role_of(self.user_id)
         print(t("shell.welcome", user=self.user_id, role=role or t("role.none")), file=self.out)

@@ -1985,6 +1985,14 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "its time was up; the container had stopped at {at} and had not started again",
         "es": "se cumplió su tiempo; el contenedor se detuvo a las {at} y no volvió a arrancar",
     },
+    "confirm.told.approved": {
+        "en": "✅ {by} approved `{command}`, which you asked for: it runs now.",
+        "es": "✅ {by} aprobó `{command}`, que pediste: se ejecuta ahora.",
+    },
+    "confirm.told.rejected": {
+        "en": "⛔ {by} turned down `{command}`, which you asked for: nothing was run.",
+        "es": "⛔ {by} rechazó `{command}`, que pediste: no se ejecutó nada.",
+    },
     # --- end i24a
 }
 
