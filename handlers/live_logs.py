@@ -441,7 +441,7 @@ def _why(t: Catalog, ending: Ending, tail: LiveTail) -> str:
     return t("logs.follow.why." + ending)
 
 
-@operation("logs stop", StopArgs, role="operator", hidden=True)
+@operation("logs stop", StopArgs, role="operator", hidden=True, answer=True)
 async def stop(ctx: OpContext, args: StopArgs) -> Result:
     """Stop a live tail (the Stop button of its thread); any replica's click reaches it."""
     t = ctx.t

@@ -466,6 +466,7 @@ def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, e
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     child_env["TMPDIR"] = str(work)
     child_env.setdefault("LOG_LEVEL", "WARNING")
+    child_env["OPS_SHELL_JOIN"] = "bash scripts/demo.sh --as"  # the approve hint names what works here
     args = [sys.executable, "-m", "bot.cli", "shell", "--as", user, *extra]
     if command is not None:
         args += ["-c", command]

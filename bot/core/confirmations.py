@@ -779,19 +779,19 @@ def _flow(ctx: Caller) -> Confirmations:
     return ctx.deps.confirmations
 
 
-@operation("confirm", ActionIdArgs, hidden=True, self_timed=True)
+@operation("confirm", ActionIdArgs, hidden=True, answer=True, self_timed=True)
 async def confirm_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Confirm a destructive step you asked for."""
     return await _flow(ctx).confirm(ctx, args.id)
 
 
-@operation("approve", ActionIdArgs, hidden=True, self_timed=True)
+@operation("approve", ActionIdArgs, hidden=True, answer=True, self_timed=True)
 async def approve_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Approve a critical step someone else confirmed (admins)."""
     return await _flow(ctx).approve(ctx, args.id)
 
 
-@operation("cancel", ActionIdArgs, hidden=True)
+@operation("cancel", ActionIdArgs, hidden=True, answer=True)
 async def cancel_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Cancel a pending step (its requester) or reject a critical one (another admin)."""
     return await _flow(ctx).cancel(ctx, args.id)

@@ -61,6 +61,9 @@ class Operation:
     hidden: bool = False
     any_channel: bool = False
     long: bool = False  # long-lived (a live tail, a migration): runs in the long lane, bot/core/lanes.py
+    answer: bool = False
+    """A button's command that may also be typed (Confirm, Cancel, Approve, a tail's Stop): hidden
+    from suggestions, but `/ops help` and docs/commands.md list it under its own heading."""
     self_timed: bool = False
     """The handler bounds its own work, so the dispatcher does not cut it at `timeout`: a Confirm
     click runs the confirmed step under that step's operation's timeout (an hour for `db
@@ -143,6 +146,7 @@ def operation(
     any_channel: bool = False,
     long: bool = False,
     self_timed: bool = False,
+    answer: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -163,6 +167,7 @@ def operation(
             any_channel=any_channel,
             long=long,
             self_timed=self_timed,
+            answer=answer,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]

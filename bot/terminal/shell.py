@@ -51,6 +51,15 @@ def default_user() -> str:
     return os.environ.get("OPS_SHELL_USER") or f"local:{os.environ.get('USER', 'shell')}"
 
 
+JOIN_VARIABLE = "OPS_SHELL_JOIN"
+
+
+def join_command() -> str:
+    """How another person opens a terminal on this same bot, for the approve hint: the demo sets
+    `OPS_SHELL_JOIN="bash scripts/demo.sh --as"` (its users never type `ops-bot shell`)."""
+    return os.environ.get(JOIN_VARIABLE, "").strip() or "ops-bot shell --as"
+
+
 def make_reader(out: TextIO, t: Catalog) -> LineReader:
     """prompt_toolkit in a terminal, plain lines from anything else (a pipe keeps working)."""
     if not is_terminal(sys.stdin, out):
@@ -147,7 +156,7 @@ class Shell:
             return result
         for choice in message.choices:
             if choice.command.startswith(f"{self.prefix} approve "):
-                print(self.t("shell.approve_elsewhere", command=choice.command), file=self.out)
+                print(self.t("shell.approve_elsewhere", join=join_command(), command=choice.command), file=self.out)
         return await self._choose(message.choices, result, origin or text)
 
     async def _choose(self, choices: list[Button], shown: Result, asked_by: str) -> Result:

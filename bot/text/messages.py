@@ -1697,8 +1697,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # the terminal for two people (standalone demo, issue 14)
     "shell.approve_elsewhere": {
-        "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
-        "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
+        "en": "A second admin approves it from their own terminal (`{join} U…`) with: {command}",
+        "es": "Un segundo admin lo aprueba desde su propia terminal (`{join} U…`) con: {command}",
     },
     # --- the terminal never swallows input (issue 13)
     "shell.choice.or": {"en": " or ", "es": " o "},
@@ -1993,6 +1993,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "⛔ {by} turned down `{command}`, which you asked for: nothing was run.",
         "es": "⛔ {by} rechazó `{command}`, que pediste: no se ejecutó nada.",
     },
+    "help.answers": {
+        "en": "Answers to a button (they may also be typed, with the id the button's message shows):",
+        "es": "Respuestas a un botón (también se pueden escribir, con el id que muestra el mensaje del botón):",
+    },
     # --- end i24a
 }
 
@@ -2047,6 +2051,11 @@ OPERATION_HELP_ES: dict[str, str] = {
     "tenant enable": "Reactiva un tenant en la base (su caché se vuelve a llenar sola).",
     "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
     "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
+    # --- i24a: the answers to a button, listed under their own heading (issue 24)
+    "confirm": "Confirma un paso destructivo que pediste.",
+    "approve": "Aprueba un paso crítico que confirmó otra persona (admins).",
+    "cancel": "Cancela un paso pendiente (quien lo pidió) o rechaza uno crítico (otro admin).",
+    "logs stop": "Detiene unos logs en vivo (el botón Detener de su hilo); el clic llega a cualquier réplica.",
 }
 
 LOCALES = ("en", "es")
