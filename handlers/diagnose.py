@@ -149,6 +149,14 @@ class Plan:
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     since: datetime | None = None
     """When set (the re-check after a remedy), log evidence counts only from this moment on."""
+    only_if_bad: dict[str, str] = field(default_factory=dict)
+    """A remedy's command → the step whose finding it remedies: offered only when that finding
+    is not ok (no "Retry failed jobs" when none failed)."""
+
+    def offered(self, checks: list[Check]) -> list[Button]:
+        """The remedies that fit what was found."""
+        bad = {c.name for c in checks if c.state != "ok"}
+        return [b for b in self.remedies if b.command not in self.only_if_bad or self.only_if_bad[b.command] in bad]
 
 
 @dataclass(frozen=True)
@@ -428,12 +436,10 @@ def plan_payments(ctx: OpContext, plan: Plan) -> None:
             return Finding("fail" if failed >= FAILED_JOBS_FAIL else "warn", detail)
 
         plan.steps.append(Step(failed_name, failed_jobs, _stack_timeout(ctx)))
+    retry = f"{prefix} queue retry {PAYMENTS_QUEUE} all"
+    plan.only_if_bad[retry] = failed_name
     plan.remedies = [
-        Button(
-            t("diagnose.remedy.retry", queue=PAYMENTS_QUEUE),
-            f"{prefix} queue retry {PAYMENTS_QUEUE} all",
-            style="danger",
-        ),
+        Button(t("diagnose.remedy.retry", queue=PAYMENTS_QUEUE), retry, style="danger"),
         Button(t("diagnose.remedy.restart", service=API), f"{prefix} restart {API}", style="danger"),
         Button(t("diagnose.remedy.webhook_logs"), f"{prefix} logs {API} --grep webhook --since 15m"),
         Button(t("diagnose.remedy.queue", queue=PAYMENTS_QUEUE), f"{prefix} queue {PAYMENTS_QUEUE}"),
@@ -660,9 +666,10 @@ async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
     if plan.skipped:
         blocks.append(Text(t("diagnose.skipped", names=", ".join(plan.skipped))))
     blocks.append(Text(timing))
-    buttons, not_offered = await offerable(ctx, plan.remedies)
+    remedies = plan.offered(checks)
+    buttons, not_offered = await offerable(ctx, remedies)
     blocks.extend(not_offered)
-    await remember(ctx, args.section, plan.remedies, checks)
+    await remember(ctx, args.section, remedies, checks)
     if incidents and checks:
         plain = render_text(Result(plan.title, [Text(summary), Checks(checks)])).text
         findings_id = await keep_findings(ctx, args.section, plain)

@@ -55,7 +55,7 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     severity = args.severity.lower()
     # Stored redacted: the title is paged, threaded and sent to the ticket webhook from the database.
     title = ctx.deps.redact(args.title)
-    incident = await ctx.deps.incidents.declare(severity, title, ctx.user_id, ctx.channel_id)
+    incident = await ctx.deps.incidents.declare(args.severity, title, ctx.user_id, ctx.channel_id)
     _wake(ctx)
     steps = await ctx.deps.incidents.steps(incident.id)
     tz = times.zone(ctx.config.timezone)

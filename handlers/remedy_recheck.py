@@ -41,7 +41,6 @@ RECHECK_TTL = int(timedelta(minutes=30).total_seconds())
 STORE_TIMEOUT = 2.0
 
 
-
 @dataclass(frozen=True)
 class Rechecked:
     """A section run again after a remedy: the findings it could judge, and the names of those

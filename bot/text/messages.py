@@ -1436,8 +1436,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "report.page.stopped": {"en": "not needed (acknowledged)", "es": "no hizo falta (reconocido)"},
     "report.page.cancelled": {"en": "not needed (resolved)", "es": "no hizo falta (resuelto)"},
     "report.last_lines": {
-        "en": {"one": "Last line ({tz}):", "other": "Last {count:n} lines ({tz}):"},
-        "es": {"one": "Última línea ({tz}):", "other": "Últimas {count:n} líneas ({tz}):"},
+        "en": {"one": "Last line, times in {tz}:", "other": "Last {count:n} lines, times in {tz}:"},
+        "es": {"one": "Última línea, horas en {tz}:", "other": "Últimas {count:n} líneas, horas en {tz}:"},
     },
     "report.who": {"en": "{user} ({role})", "es": "{user} ({role})"},
     "report.late": {"en": ", {late} late", "es": ", con {late} de retraso"},
@@ -1996,6 +1996,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "help.answers": {
         "en": "Answers to a button (they may also be typed, with the id the button's message shows):",
         "es": "Respuestas a un botón (también se pueden escribir, con el id que muestra el mensaje del botón):",
+    },
+    "incident.severity_first": {
+        "en": "The severity goes first, before the title: `{example}`.",
+        "es": "La severidad va primero, antes del título: `{example}`.",
     },
     # --- end i24a
 }

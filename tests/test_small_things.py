@@ -1,0 +1,68 @@
+"""Small things a newcomer tripped over (issue 24, item 12), each against the real parts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import RuntimeFactory, base_config
+from test_diagnose import OPERATOR, ask, commands, findings
+from test_diagnose import config as diagnose_config
+from test_queues import Board
+from test_queues import board as bull_board  # noqa: F401  the real Bull Board
+
+from bot.core.dispatcher import Invocation
+from bot.incidents.report import exact
+from bot.text.messages import Catalog
+
+POLICY = "escalation:\n  sev1:\n    - {notify: devops, on_call: true}\n  sev2:\n    - {notify: tech_lead}\n"
+
+
+def test_a_time_under_a_minute_is_said_once_and_a_longer_one_exactly_too() -> None:
+    t = Catalog()
+    assert exact(timedelta(seconds=9), t) == "9s"
+    assert exact(timedelta(seconds=245), t).endswith("(245 s)")
+
+
+def test_the_last_lines_heading_names_its_zone_without_nested_brackets() -> None:
+    heading = Catalog()("report.last_lines", count=7, tz="America/Santiago (UTC−03:00)")
+    assert heading == "Last 7 lines, times in America/Santiago (UTC−03:00):"
+
+
+async def test_a_spanish_verb_suggests_the_command_and_a_poor_match_suggests_nothing(
+    make_runtime: RuntimeFactory,
+) -> None:
+    runtime = await make_runtime(base_config())
+    spanish = await runtime.dispatcher.dispatch(Invocation("reinicia api", "U0OPER", "C1", "slack"))
+    assert "Did you mean `/ops restart api`?" in spanish.summary, spanish.summary
+    assert "incident ack" not in spanish.summary
+    odd = await runtime.dispatcher.dispatch(Invocation("frobnicate api", "U0OPER", "C1", "slack"))
+    assert "Did you mean" not in odd.summary, odd.summary
+    typo = await runtime.dispatcher.dispatch(Invocation("stauts", "U0OPER", "C1", "slack"))
+    assert "Did you mean `/ops status`" in typo.summary
+
+
+async def test_a_severity_after_the_title_is_answered_with_where_it_goes(
+    make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await make_runtime(base_config(extra=POLICY), database_url=fresh_db_url)
+    result = await runtime.dispatcher.dispatch(Invocation("incident declare DB is down sev1", "U0OPER", "C1", "slack"))
+    assert not result.ok
+    assert "The severity goes first, before the title: `/ops incident declare sev1 DB is down`." in result.summary
+    async with runtime.deps.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM incidents") == 0, "nothing was declared"
+
+
+async def test_diagnose_payments_offers_no_retry_when_no_job_failed(
+    make_runtime: RuntimeFactory,
+    compose_project: str,
+    redis_prefix: str,
+    bull_board: Board,  # noqa: F811
+) -> None:
+    await bull_board.add_jobs(count=2, fail=False)
+    runtime = await make_runtime(
+        diagnose_config(compose_project, board_url=bull_board.url), redis_prefix=f"{redis_prefix}no-retry:"
+    )
+    result = await ask(runtime, "diagnose payments", OPERATOR)
+    assert findings(result)["failed jobs in payments"].state == "ok", findings(result)
+    assert "/ops queue retry payments all" not in commands(result), commands(result)
+    assert "/ops restart api" in commands(result)
