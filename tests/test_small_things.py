@@ -7,11 +7,16 @@ from datetime import timedelta
 from conftest import RuntimeFactory, base_config
 from test_diagnose import OPERATOR, ask, commands, findings
 from test_diagnose import config as diagnose_config
+from confirm_flow import run_confirmed
+from targets import HttpTarget
+from test_deploy import Repo, health_api, prefix, repo  # noqa: F401  fixtures
+from test_deploy import bot as deploy_bot
 from test_queues import Board
 from test_queues import board as bull_board  # noqa: F401  the real Bull Board
 
 from bot.core.dispatcher import Invocation
 from bot.incidents.report import exact
+from bot.output.terminal import render_text
 from bot.text.messages import Catalog
 
 POLICY = "escalation:\n  sev1:\n    - {notify: devops, on_call: true}\n  sev2:\n    - {notify: tech_lead}\n"
@@ -66,3 +71,15 @@ async def test_diagnose_payments_offers_no_retry_when_no_job_failed(
     assert findings(result)["failed jobs in payments"].state == "ok", findings(result)
     assert "/ops queue retry payments all" not in commands(result), commands(result)
     assert "/ops restart api" in commands(result)
+
+
+async def test_the_steps_a_failed_rollback_never_ran_are_not_run_not_failed(
+    make_runtime: RuntimeFactory, compose_project: str, repo: Repo, health_api: HttpTarget, prefix: str
+) -> None:
+    runtime = await deploy_bot(make_runtime, compose_project, repo, health_api, prefix, build="false")
+    done = await run_confirmed(runtime, f"deploy rollback {repo.second}", "U0ADMIN", approver="U0ADMIN2")
+    assert not done.ok
+    steps = [line for line in render_text(done).text.splitlines() if "step: " in line]
+    assert any(line.strip().startswith("[FAIL]") and "build" in line.lower() for line in steps), steps
+    never = [line for line in steps if "earlier step failed" in line]
+    assert never and all(line.strip().startswith("[not run]") for line in never), steps
