@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from confirm_flow import run_confirmed
 from conftest import RuntimeFactory, base_config
+from targets import HttpTarget
+from test_deploy import Repo, health_api, prefix, repo
+from test_deploy import bot as deploy_bot
 from test_diagnose import OPERATOR, ask, commands, findings
 from test_diagnose import config as diagnose_config
-from confirm_flow import run_confirmed
-from targets import HttpTarget
-from test_deploy import Repo, health_api, prefix, repo  # noqa: F401  fixtures
-from test_deploy import bot as deploy_bot
 from test_queues import Board
-from test_queues import board as bull_board  # noqa: F401  the real Bull Board
+from test_queues import board as bull_board
 
 from bot.core.dispatcher import Invocation
 from bot.incidents.report import exact
 from bot.output.terminal import render_text
 from bot.text.messages import Catalog
+
+__all__ = ["bull_board", "health_api", "prefix", "repo"]  # fixtures: the real Bull Board, a deploy repo
 
 POLICY = "escalation:\n  sev1:\n    - {notify: devops, on_call: true}\n  sev2:\n    - {notify: tech_lead}\n"
 
@@ -61,7 +63,7 @@ async def test_diagnose_payments_offers_no_retry_when_no_job_failed(
     make_runtime: RuntimeFactory,
     compose_project: str,
     redis_prefix: str,
-    bull_board: Board,  # noqa: F811
+    bull_board: Board,
 ) -> None:
     await bull_board.add_jobs(count=2, fail=False)
     runtime = await make_runtime(
