@@ -76,7 +76,9 @@ JOINED = {
     "en": "Joined the running demo ({project}). You are {user} ({role}).",
     "es": "Unido a la demo en curso ({project}). Eres {user} ({role}).",
 }
-ROLE_NAMES = {"es": {"admin": "admin", "operator": "operador", "viewer": "lector", "none": "sin rol"}}
+# The bot's own words for the roles (bot/text/messages.py `role.*`): they are ops.yml's keys, so
+# the banner and the shell's welcome name a role the same way.
+ROLE_NAMES = {"es": {"none": "ningún rol"}}
 STEP_SCRIPTS = {
     "migrate.sh": 'echo "prisma migrate deploy: applying 20250102_add_refunds"; sleep 1; echo "1 migration applied"',
     "migrate_rollback.sh": 'echo "prisma migrate resolve --rolled-back $1"; sleep 1; echo "$1 marked rolled back"',

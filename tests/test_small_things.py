@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 
+import pytest
+from botproc import REPO
 from confirm_flow import run_confirmed
 from conftest import RuntimeFactory, base_config
 from targets import HttpTarget
@@ -85,3 +88,16 @@ async def test_the_steps_a_failed_rollback_never_ran_are_not_run_not_failed(
     assert any(line.strip().startswith("[FAIL]") and "build" in line.lower() for line in steps), steps
     never = [line for line in steps if "earlier step failed" in line]
     assert never and all(line.strip().startswith("[not run]") for line in never), steps
+
+
+def test_the_demo_names_roles_with_the_bots_own_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Spanish demo said "Eres U0BACKEND (operador)", then the shell "(operator)"."""
+    spec = importlib.util.spec_from_file_location("demo_script", REPO / "scripts" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    monkeypatch.setenv("OPS_LOCALE", "es")
+    t = Catalog("es")
+    assert demo.role_of("U0BACKEND") == t("role.operator")
+    assert demo.role_of("U0DEVOPS") == t("role.admin")
+    assert demo.role_of("U0SOMEONE") == t("role.viewer")

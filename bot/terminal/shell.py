@@ -322,7 +322,7 @@ class Shell:
     async def _read_commands(self) -> int:
         t = self.t
         role = await self.runtime.deps.roles.role_of(self.user_id)
-        print(t("shell.welcome", user=self.user_id, role=role or t("role.none")), file=self.out)
+        print(t("shell.welcome", user=self.user_id, role=t(f"role.{role}") if role else t("role.none")), file=self.out)
         loop = asyncio.get_running_loop()
         handled = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
