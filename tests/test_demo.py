@@ -268,7 +268,7 @@ def test_a_demo_killed_by_ctrl_c_or_kill_9_leaves_nothing_and_speaks_the_chosen_
     spanish = DemoTerminal([], {**env, "OPS_LOCALE": "es", "OPS_DEMO_USER": "U0BACKEND"})
     try:
         banner = spanish.wait_prompt(0, timeout=120)
-        assert "Eres U0BACKEND (operador)" in banner
+        assert "Eres U0BACKEND (operator)" in banner  # the bot's own word for the role, as the shell says it
         assert (
             "ops-bot shell como U0BACKEND (operator). Escribe" in banner
         )  # the bot names roles as they are in ops.yml
