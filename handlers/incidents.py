@@ -271,6 +271,9 @@ async def oncall_set(ctx: OpContext, args: OncallSetArgs) -> Result:
         role = roles[0]
     elif role not in {c.role for c in ctx.config.contacts}:
         raise BotError("oncall.which_role", roles=", ".join(sorted({c.role for c in ctx.config.contacts})))
+    if (await ctx.deps.incidents.on_call()).get(role) == args.user:  # no take-over to announce
+        text = t("oncall.already", user=args.user, role=role)
+        return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)
     previous = await ctx.deps.incidents.hand_over(role, args.user, ctx.user_id)
     _wake(ctx)
     text = t("oncall.set", user=args.user, role=role, previous=previous or t("oncall.nobody"))

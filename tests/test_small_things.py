@@ -101,3 +101,15 @@ def test_the_demo_names_roles_with_the_bots_own_words(monkeypatch: pytest.Monkey
     assert demo.role_of("U0BACKEND") == t("role.operator")
     assert demo.role_of("U0DEVOPS") == t("role.admin")
     assert demo.role_of("U0SOMEONE") == t("role.viewer")
+
+
+async def test_setting_the_on_call_to_who_already_is_says_so_and_announces_nothing(
+    make_runtime: RuntimeFactory, fresh_db_url: str
+) -> None:
+    runtime = await make_runtime(base_config(extra=POLICY), database_url=fresh_db_url)
+    result = await runtime.dispatcher.dispatch(Invocation("oncall set U0DEVOPS devops", "U0ADMIN", "C1", "slack"))
+    assert "U0DEVOPS is already on call as devops: nothing changed, nothing announced." in result.summary, result
+    async with runtime.deps.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM oncall") == 0
+    other = await runtime.dispatcher.dispatch(Invocation("oncall set U0TECHLEAD devops", "U0ADMIN", "C1", "slack"))
+    assert "already" not in other.summary and "U0TECHLEAD" in other.summary, other.summary

@@ -2001,6 +2001,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "The severity goes first, before the title: `{example}`.",
         "es": "La severidad va primero, antes del título: `{example}`.",
     },
+    "oncall.already": {
+        "en": "{user} is already on call as {role}: nothing changed, nothing announced.",
+        "es": "{user} ya está de guardia como {role}: no cambió nada, no se anunció nada.",
+    },
     # --- end i24a
 }
 
