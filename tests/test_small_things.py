@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from botproc import REPO
@@ -16,6 +17,7 @@ from test_diagnose import OPERATOR, ask, commands, findings
 from test_diagnose import config as diagnose_config
 from test_queues import Board
 from test_queues import board as bull_board
+from test_steps import makefile, steps_config
 
 from bot.core.dispatcher import Invocation
 from bot.incidents.report import exact
@@ -113,3 +115,35 @@ async def test_setting_the_on_call_to_who_already_is_says_so_and_announces_nothi
         assert await conn.fetchval("SELECT count(*) FROM oncall") == 0
     other = await runtime.dispatcher.dispatch(Invocation("oncall set U0TECHLEAD devops", "U0ADMIN", "C1", "slack"))
     assert "already" not in other.summary and "U0TECHLEAD" in other.summary, other.summary
+
+
+def migrate_with_status(project: str, work: Path, status: str, timeout: str = "10s") -> str:
+    makefile(work, {"migrate": "touch migrated", "status": status})
+    steps = (
+        f"    migrate: {{cwd: {work}, run: make -s migrate, timeout: 60s}}\n"
+        f"    migrate_status: {{cwd: {work}, run: make -s status, timeout: {timeout}}}\n"
+    )
+    return steps_config(project, steps)
+
+
+async def test_the_migrate_preview_lists_what_the_status_step_says_is_pending(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path
+) -> None:
+    status = "echo 'Following migration have not yet been applied:'\necho 20250102_add_refunds\nexit 1"
+    runtime = await make_runtime(migrate_with_status(compose_project, tmp_path, status))
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+    shown = render_text(preview).text
+    assert "What is pending, as migrate_status: `make -s status`" in shown, shown
+    assert "20250102_add_refunds" in shown
+    assert "did not end cleanly" in shown and "Confirm" in shown, shown  # prisma exits 1 when something is pending
+    assert not (tmp_path / "migrated").exists(), "the preview migrated nothing"
+
+
+async def test_a_status_step_that_hangs_is_cut_and_said_unknown(
+    make_runtime: RuntimeFactory, compose_project: str, tmp_path: Path
+) -> None:
+    runtime = await make_runtime(migrate_with_status(compose_project, tmp_path, "sleep 20", timeout="1s"))
+    preview = await runtime.dispatcher.dispatch(Invocation("db migrate", "U0OPER", "C1", "slack"))
+    shown = render_text(preview).text
+    assert "The status step did not end cleanly" in shown and "may be unknown" in shown, shown
+    assert "Confirm" in shown

@@ -2005,6 +2005,18 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "{user} is already on call as {role}: nothing changed, nothing announced.",
         "es": "{user} ya está de guardia como {role}: no cambió nada, no se anunció nada.",
     },
+    "db.migrate.status": {
+        "en": "What is pending, as {label} says it now:",
+        "es": "Lo pendiente, según dice ahora {label}:",
+    },
+    "db.migrate.status_quiet": {
+        "en": "{label} printed nothing.",
+        "es": "{label} no imprimió nada.",
+    },
+    "db.migrate.status_unknown": {
+        "en": "The status step did not end cleanly ({detail}): what is pending may be unknown; the migration itself can still be run.",
+        "es": "El paso de estado no terminó limpio ({detail}): lo pendiente puede ser desconocido; la migración en sí se puede ejecutar igual.",
+    },
     # --- end i24a
 }
 
