@@ -16,7 +16,7 @@ from confirm_flow import click, run_confirmed
 from conftest import RuntimeFactory, base_config
 from private_redis import PrivateRedis
 from slack_emulator import SlackEmulator
-from test_shell_pty import CHOOSE, PROMPT, OpenShell, open_shell
+from test_shell_pty import CHOOSE, PROMPT, OpenShell, Terminal, open_shell
 
 from bot.app.runtime import Runtime
 from bot.incidents.notify import SlackNotifier, slack_client_for_notices
@@ -65,9 +65,9 @@ async def test_a_turn_down_is_sent_to_the_requester_in_slack(
     assert f"{APPROVER} turned down `/ops cache flush-all`, which you asked for: nothing was run." in told
 
 
-def test_the_requesters_terminal_prints_a_turn_down_from_another_terminal(
-    open_shell: OpenShell, private_redis: PrivateRedis
-) -> None:
+def awaiting_approval(open_shell: OpenShell, private_redis: PrivateRedis) -> tuple[Terminal, Terminal, str]:
+    """Two admins' terminals; the first asked for `cache flush-all`, confirmed it (now it waits
+    for a second admin) and is back at its prompt. Returns both and the action's id."""
     asker = open_shell(REQUESTER, target_redis=private_redis.url)
     other = open_shell(APPROVER, target_redis=private_redis.url)
     asker.line("/ops cache flush-all")
@@ -77,6 +77,13 @@ def test_the_requesters_terminal_prints_a_turn_down_from_another_terminal(
     asker.expect(re.escape(CHOOSE))
     asker.line("")  # leave the choice open; back at the prompt
     asker.expect(re.escape(PROMPT))
+    return asker, other, approve
+
+
+def test_the_requesters_terminal_prints_a_turn_down_from_another_terminal(
+    open_shell: OpenShell, private_redis: PrivateRedis
+) -> None:
+    asker, other, approve = awaiting_approval(open_shell, private_redis)
 
     other.line(f"/ops cancel {approve}")
     other.expect(r"was cancelled by U0ADMIN2")
@@ -87,15 +94,7 @@ def test_the_requesters_terminal_prints_a_turn_down_from_another_terminal(
 def test_the_requesters_terminal_prints_an_approval_from_another_terminal(
     open_shell: OpenShell, private_redis: PrivateRedis
 ) -> None:
-    asker = open_shell(REQUESTER, target_redis=private_redis.url)
-    other = open_shell(APPROVER, target_redis=private_redis.url)
-    asker.line("/ops cache flush-all")
-    asker.expect(re.escape(CHOOSE))
-    asker.line("1")
-    approve = asker.expect(r"/ops approve (\w+)")[1]
-    asker.expect(re.escape(CHOOSE))
-    asker.line("")
-    asker.expect(re.escape(PROMPT))
+    asker, other, approve = awaiting_approval(open_shell, private_redis)
 
     other.line(f"/ops approve {approve}")
     asker.expect(re.escape(f"✅ {APPROVER} approved `/ops cache flush-all`, which you asked for: it runs now."))

@@ -12,6 +12,7 @@ import io
 from conftest import RuntimeFactory, base_config
 from test_verify_containers import Stack, _docker, stack
 
+from bot.output.results import Result
 from bot.terminal.shell import Shell
 
 __all__ = ["stack"]  # fixture
@@ -23,17 +24,25 @@ COUNTS_ITS_STARTS = (
 )
 
 
-async def test_the_tail_follows_the_restarted_container_and_says_so(
-    make_runtime: RuntimeFactory, stack: Stack, redis_prefix: str
-) -> None:
-    name = stack.add("api", COUNTS_ITS_STARTS)
-    runtime = await make_runtime(base_config(project=stack.project), redis_prefix=f"{redis_prefix}restarts:")
+async def tail_started(
+    make_runtime: RuntimeFactory, stack: Stack, prefix: str, duration: str
+) -> tuple[asyncio.Task[Result], io.StringIO]:
+    """`/ops logs api --follow <duration>` in the terminal adapter, once its first lines came."""
+    runtime = await make_runtime(base_config(project=stack.project), redis_prefix=prefix)
     out = io.StringIO()
-    tail = asyncio.create_task(Shell(runtime, OPERATOR, out=out).run_one("/ops logs api --follow 9s"))
+    tail = asyncio.create_task(Shell(runtime, OPERATOR, out=out).run_one(f"/ops logs api --follow {duration}"))
     for _ in range(100):
         if "tick of start 1" in out.getvalue():
             break
         await asyncio.sleep(0.1)
+    return tail, out
+
+
+async def test_the_tail_follows_the_restarted_container_and_says_so(
+    make_runtime: RuntimeFactory, stack: Stack, redis_prefix: str
+) -> None:
+    name = stack.add("api", COUNTS_ITS_STARTS)
+    tail, out = await tail_started(make_runtime, stack, f"{redis_prefix}restarts:", "9s")
     await asyncio.to_thread(_docker, "restart", "-t", "1", name)
     result = await tail
     printed = out.getvalue()
@@ -48,13 +57,7 @@ async def test_a_container_that_does_not_come_back_is_waited_for_and_said(
     make_runtime: RuntimeFactory, stack: Stack, redis_prefix: str
 ) -> None:
     name = stack.add("api", COUNTS_ITS_STARTS)
-    runtime = await make_runtime(base_config(project=stack.project), redis_prefix=f"{redis_prefix}stopped:")
-    out = io.StringIO()
-    tail = asyncio.create_task(Shell(runtime, OPERATOR, out=out).run_one("/ops logs api --follow 5s"))
-    for _ in range(100):
-        if "tick of start 1" in out.getvalue():
-            break
-        await asyncio.sleep(0.1)
+    tail, out = await tail_started(make_runtime, stack, f"{redis_prefix}stopped:", "5s")
     await asyncio.to_thread(_docker, "stop", "-t", "1", name)
     result = await tail
     printed = out.getvalue()
