@@ -122,8 +122,10 @@ def _leftovers(project: str, tag: str, work: str) -> list[str]:
 
 
 def _reference() -> list[str]:
-    """The usage lines of docs/commands.md, e.g. `db restore <backup>`."""
-    rows = re.findall(r"^\| `/ops ([^`]*)`", (REPO / "docs" / "commands.md").read_text(encoding="utf-8"), re.M)
+    """The usage lines of docs/commands.md, e.g. `db restore <backup>`; the answers to a button
+    (confirm, cancel, approve, logs stop) are their own section, pressed as numbered choices here."""
+    text = (REPO / "docs" / "commands.md").read_text(encoding="utf-8").split("\n## Answers to a button")[0]
+    rows = re.findall(r"^\| `/ops ([^`]*)`", text, re.M)
     assert len(rows) > 30, "docs/commands.md has no command table"
     return rows
 

@@ -301,13 +301,16 @@ class Shell:
         if self.reader.interrupt_leaves:
             return await self._repl()
         original = sys.stdout
+        patched = self.out is original
         with patch_stdout(raw=True):  # what runs beside the prompt prints above it
-            if self.out is original:
+            if patched:
                 self.out = sys.stdout
             try:
                 return await self._repl()
             finally:
                 await self._end_beside()
+                if patched:
+                    self.out = original
 
     async def _repl(self) -> int:
         deps = self.runtime.deps
