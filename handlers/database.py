@@ -25,7 +25,7 @@ from bot.core.argtypes import positional
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation, preview_for
 from bot.jobs.scheduler import scheduled
-from bot.output.results import Block, Button, Buttons, Fields, Result, Table, Text
+from bot.output.results import Block, Button, Buttons, Code, Fields, Result, Table, Text
 from bot.procedures.backups import (
     ON_DEMAND,
     SCHEDULED,
@@ -234,10 +234,53 @@ async def migrate(ctx: OpContext, args: NoArgs) -> Result:
     return await verified_procedure(ctx, procedure, [step])
 
 
+STATUS_TIMEOUT = 30.0
+"""The most a preview waits for `stack.steps.migrate_status` (its own timeout, if shorter)."""
+STATUS_LINES = 20
+
+
 @preview_for("db migrate")
 async def migrate_preview(ctx: OpContext, args: NoArgs) -> Result:
     step = configured_step(ctx, "migrate")
-    return _step_preview(ctx, ctx.t("db.migrate.title"), step, ctx.t("db.migrate.preview"))
+    preview = _step_preview(ctx, ctx.t("db.migrate.title"), step, ctx.t("db.migrate.preview"))
+    preview.blocks[1:1] = await migration_status(ctx)
+    return preview
+
+
+async def migration_status(ctx: OpContext) -> list[Block]:
+    """What `stack.steps.migrate_status` (e.g. `prisma migrate status`) says is pending, run once
+    for the preview: its last lines, redacted, bounded in time. Such tools often exit non-zero
+    when something is pending, so what they printed is shown either way, with how they ended.
+    A status that cannot be read is said as such (unknown, not failed): the preview still
+    offers the migration."""
+    if "migrate_status" not in ctx.config.stack.steps:
+        return []
+    t = ctx.t
+    configured = ctx.config.stack.steps["migrate_status"].timeout
+    bound = min(STATUS_TIMEOUT, configured.total_seconds()) if configured else STATUS_TIMEOUT
+    output = StepOutput(ctx.deps.redact)
+    problem: str | None = None
+    label = "migrate_status"
+    try:
+        status = configured_step(ctx, "migrate_status")
+        label = status.label
+        async with asyncio.timeout(bound):
+            await status.action(output)
+    except TimeoutError:
+        problem = t("check.timeout", seconds=f"{bound:g}")
+    except BotError as exc:
+        problem = ctx.deps.redact(t(exc.key, **exc.fields))
+    finally:
+        output.close()
+    lines = output.tail(STATUS_LINES)
+    blocks: list[Block] = []
+    if lines:
+        blocks += [Text(t("db.migrate.status", label=label)), Code("\n".join(lines))]
+    elif problem is None:
+        blocks.append(Text(t("db.migrate.status_quiet", label=label)))
+    if problem is not None:
+        blocks.append(Text(t("db.migrate.status_unknown", detail=problem)))
+    return blocks
 
 
 class MigrationArgs(OpArgs):

@@ -64,7 +64,7 @@ from handlers.metrics import (
 from handlers.metrics import api_timeout as metrics_timeout
 from handlers.metrics import default_window as metrics_window
 from handlers.queues import FETCH_FAILED, board
-from handlers.remedy_recheck import install, remember
+from handlers.remedy_recheck import Rechecked, install, remember
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,8 @@ class Finding:
     state: CheckState
     detail: str
     blocks: tuple[Block, ...] = ()
+    unseen: bool = False
+    """Nothing to judge by since the plan's `since` (no log line since a restart): no verdict yet."""
 
 
 Probe = Callable[[], Awaitable[Finding]]
@@ -145,6 +147,16 @@ class Plan:
     remedies: list[Button] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    since: datetime | None = None
+    """When set (the re-check after a remedy), log evidence counts only from this moment on."""
+    only_if_bad: dict[str, str] = field(default_factory=dict)
+    """A remedy's command → the step whose finding it remedies: offered only when that finding
+    is not ok (no "Retry failed jobs" when none failed)."""
+
+    def offered(self, checks: list[Check]) -> list[Button]:
+        """The remedies that fit what was found."""
+        bad = {c.name for c in checks if c.state != "ok"}
+        return [b for b in self.remedies if b.command not in self.only_if_bad or self.only_if_bad[b.command] in bad]
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,7 @@ class Ran:
     check: Check
     blocks: tuple[Block, ...]
     seconds: float
+    unseen: bool = False
 
 
 def failure_text(ctx: OpContext, exc: BaseException) -> str:
@@ -169,16 +182,36 @@ async def run_step(ctx: OpContext, step: Step) -> Ran:
     """One step under its own timeout; a failure or a hang is its verdict, never an exception."""
     started = time.perf_counter()
     blocks: tuple[Block, ...] = ()
+    unseen = False
     try:
         async with asyncio.timeout(step.timeout):
             finding = await step.probe()
-        state, detail, blocks = finding.state, finding.detail, finding.blocks
+        state, detail, blocks, unseen = finding.state, finding.detail, finding.blocks, finding.unseen
     except TimeoutError:
         state, detail = "timeout", ctx.t("check.timeout", seconds=f"{step.timeout:g}")
     except Exception as exc:  # the step's own failure is its finding
         state, detail = "fail", failure_text(ctx, exc)
     seconds = time.perf_counter() - started
-    return Ran(Check(step.name, state, detail, seconds * 1000), blocks, seconds)
+    return Ran(Check(step.name, state, detail, seconds * 1000), blocks, seconds, unseen)
+
+
+async def log_lines(ctx: OpContext, plan: Plan, service: str, tail: int, window: timedelta | None) -> list[str]:
+    """The service's last lines (within `window`); with `plan.since`, only those written after it,
+    so a re-check after a restart never judges by the lines from before it."""
+    docker = ctx.deps.docker
+    assert docker is not None
+    if plan.since is None:
+        _, lines = await docker.logs(service, tail, since=window, timestamps=window is not None)
+        return lines
+    # the engine's `since` is whole seconds: read one more, then cut at the exact moment
+    back = datetime.now(UTC) - plan.since + timedelta(seconds=1)
+    _, lines = await docker.logs(service, tail, since=back, timestamps=True)
+    kept = []
+    for line in lines:
+        moment, text = _stamp(line)
+        if moment is not None and moment >= plan.since:
+            kept.append(line if window is not None else text)
+    return kept
 
 
 def _short(line: str, width: int = LINE_CHARS) -> str:
@@ -219,10 +252,10 @@ def log_errors_step(ctx: OpContext, plan: Plan, service: str, tail: int) -> None
         return
 
     async def probe() -> Finding:
-        _, lines = await docker.logs(service, tail)
+        lines = await log_lines(ctx, plan, service, tail, None)
         errors = [line for line in lines if ERROR_WORDS.search(line)]
         if not lines:
-            return Finding("ok", ctx.t("diagnose.no_log_lines"))
+            return Finding("ok", ctx.t("diagnose.no_log_lines"), unseen=plan.since is not None)
         detail = ctx.t("diagnose.log_errors", errors=len(errors), lines=len(lines))
         if not errors:
             return Finding("ok", detail)
@@ -362,11 +395,12 @@ def plan_payments(ctx: OpContext, plan: Plan) -> None:
     else:
 
         async def webhook_lines() -> Finding:
-            _, lines = await docker.logs(API, WEBHOOK_TAIL, since=WEBHOOK_WINDOW, timestamps=True)
+            lines = await log_lines(ctx, plan, API, WEBHOOK_TAIL, WEBHOOK_WINDOW)
             found = [_stamp(line) for line in lines if "webhook" in line.lower()]
-            window = t.duration(WEBHOOK_WINDOW)
+            span = WEBHOOK_WINDOW if plan.since is None else datetime.now(UTC) - plan.since
+            window = t.duration(timedelta(seconds=max(1, round(span.total_seconds()))))
             if not found:
-                return Finding("warn", t("diagnose.webhooks_none", window=window))
+                return Finding("warn", t("diagnose.webhooks_none", window=window), unseen=plan.since is not None)
             errors = [text for _, text in found if ERROR_WORDS.search(text)]
             last = found[-1][0]
             ago = t.ago(datetime.now(UTC) - last) if last else "?"
@@ -402,12 +436,10 @@ def plan_payments(ctx: OpContext, plan: Plan) -> None:
             return Finding("fail" if failed >= FAILED_JOBS_FAIL else "warn", detail)
 
         plan.steps.append(Step(failed_name, failed_jobs, _stack_timeout(ctx)))
+    retry = f"{prefix} queue retry {PAYMENTS_QUEUE} all"
+    plan.only_if_bad[retry] = failed_name
     plan.remedies = [
-        Button(
-            t("diagnose.remedy.retry", queue=PAYMENTS_QUEUE),
-            f"{prefix} queue retry {PAYMENTS_QUEUE} all",
-            style="danger",
-        ),
+        Button(t("diagnose.remedy.retry", queue=PAYMENTS_QUEUE), retry, style="danger"),
         Button(t("diagnose.remedy.restart", service=API), f"{prefix} restart {API}", style="danger"),
         Button(t("diagnose.remedy.webhook_logs"), f"{prefix} logs {API} --grep webhook --since 15m"),
         Button(t("diagnose.remedy.queue", queue=PAYMENTS_QUEUE), f"{prefix} queue {PAYMENTS_QUEUE}"),
@@ -585,10 +617,11 @@ async def offerable(ctx: OpContext, remedies: list[Button]) -> tuple[list[Button
     return kept, lines
 
 
-async def run_section(ctx: OpContext, section: str) -> tuple[Plan, list[Ran]]:
-    """Every step of one section at once, each under its own timeout."""
+async def run_section(ctx: OpContext, section: str, since: datetime | None = None) -> tuple[Plan, list[Ran]]:
+    """Every step of one section at once, each under its own timeout; with `since`, log evidence
+    only from that moment on."""
     t = ctx.t
-    plan = Plan(title=t("diagnose.title", section=t("diagnose.section." + section)))
+    plan = Plan(title=t("diagnose.title", section=t("diagnose.section." + section)), since=since)
     PLANS[section](ctx, plan)
     try:
         ran = await asyncio.gather(*(run_step(ctx, step) for step in plan.steps))
@@ -598,10 +631,10 @@ async def run_section(ctx: OpContext, section: str) -> tuple[Plan, list[Ran]]:
     return plan, list(ran)
 
 
-async def rerun_checks(ctx: OpContext, section: str) -> list[Check]:
-    """The section's verdicts again, for the re-check after one of its remedies ran."""
-    _, ran = await run_section(ctx, section)
-    return [r.check for r in ran]
+async def rerun_checks(ctx: OpContext, section: str, since: datetime) -> Rechecked:
+    """The section's verdicts again, judged only by what happened since the remedy started."""
+    _, ran = await run_section(ctx, section, since)
+    return Rechecked([r.check for r in ran if not r.unseen], [r.check.name for r in ran if r.unseen])
 
 
 @operation("diagnose", DiagnoseArgs, timeout=120)
@@ -633,9 +666,10 @@ async def diagnose(ctx: OpContext, args: DiagnoseArgs) -> Result:
     if plan.skipped:
         blocks.append(Text(t("diagnose.skipped", names=", ".join(plan.skipped))))
     blocks.append(Text(timing))
-    buttons, not_offered = await offerable(ctx, plan.remedies)
+    remedies = plan.offered(checks)
+    buttons, not_offered = await offerable(ctx, remedies)
     blocks.extend(not_offered)
-    await remember(ctx, args.section, plan.remedies, checks)
+    await remember(ctx, args.section, remedies, checks)
     if incidents and checks:
         plain = render_text(Result(plan.title, [Text(summary), Checks(checks)])).text
         findings_id = await keep_findings(ctx, args.section, plain)

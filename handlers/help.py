@@ -43,6 +43,12 @@ async def help_(ctx: OpContext, args: HelpArgs) -> Result:
     for op in sorted(allowed, key=lambda o: o.name):
         mark = {"none": "", "confirm": " ⚠️", "critical": " ⚠️⚠️"}[op.destructive]
         lines.append(f"{op.usage(ctx.prefix)}{mark}\n    {help_line(ctx, op)}")
+    answers = [op for op in ctx.deps.registry if op.answer and roles.allows(ctx.role, op)]
+    if answers:
+        lines.append("\n" + t("help.answers"))
+        lines.extend(
+            f"{op.usage(ctx.prefix)}\n    {help_line(ctx, op)}" for op in sorted(answers, key=lambda o: o.name)
+        )
     return Result(title=t("help.title", role=role), blocks=[Text("\n".join(lines))], ephemeral=True)
 
 
@@ -69,5 +75,20 @@ def commands_markdown(registry: Registry, prefix: str = "/ops") -> str:
             op.help,
             OPERATION_HELP_ES.get(op.name, op.help),
         ]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append(_row(cells))
+    lines += [
+        "",
+        "## Answers to a button",
+        "",
+        "Each button runs one of these; they may also be typed, with the id the button's message shows.",
+        "",
+        "| command | least role | help | ayuda |",
+        "|---|---|---|---|",
+    ]
+    for op in sorted((op for op in registry if op.answer), key=lambda o: o.name):
+        lines.append(_row([f"`{op.usage(prefix)}`", op.role, op.help, OPERATION_HELP_ES.get(op.name, op.help)]))
     return "\n".join(lines) + "\n"
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"

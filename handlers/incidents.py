@@ -55,7 +55,7 @@ async def declare(ctx: OpContext, args: DeclareArgs) -> Result:
     severity = args.severity.lower()
     # Stored redacted: the title is paged, threaded and sent to the ticket webhook from the database.
     title = ctx.deps.redact(args.title)
-    incident = await ctx.deps.incidents.declare(severity, title, ctx.user_id, ctx.channel_id)
+    incident = await ctx.deps.incidents.declare(args.severity, title, ctx.user_id, ctx.channel_id)
     _wake(ctx)
     steps = await ctx.deps.incidents.steps(incident.id)
     tz = times.zone(ctx.config.timezone)
@@ -271,6 +271,9 @@ async def oncall_set(ctx: OpContext, args: OncallSetArgs) -> Result:
         role = roles[0]
     elif role not in {c.role for c in ctx.config.contacts}:
         raise BotError("oncall.which_role", roles=", ".join(sorted({c.role for c in ctx.config.contacts})))
+    if (await ctx.deps.incidents.on_call()).get(role) == args.user:  # no take-over to announce
+        text = t("oncall.already", user=args.user, role=role)
+        return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)
     previous = await ctx.deps.incidents.hand_over(role, args.user, ctx.user_id)
     _wake(ctx)
     text = t("oncall.set", user=args.user, role=role, previous=previous or t("oncall.nobody"))

@@ -10,6 +10,12 @@ tail: SlackThread retries 5xx and dropped connections; a reply still refused is 
 uploaded however the tail ended; if Slack will not take it, it is saved under CAPTURE_DIR
 and the answer says where.
 
+Watching a restart is why people tail, so the tail outlives its container: when the stream
+ends (the container stopped), it waits for the service's next container start (the same
+container restarted, or a new one: `up`, a redeploy), says so in the thread and follows the
+new start from its first line, until its time is up. This lives here, above the engine calls
+(`container_of`, `follow_logs`), so any backend that has them gets it.
+
 It can be stopped early with the button on the thread's first message, which runs
 `/ops logs stop <id>` like any typed command (same parsing, role check, audit). The stop
 flag lives in the bot's Redis under `redis_prefix`, so a click that reaches another
@@ -30,7 +36,7 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,7 +51,7 @@ from bot.core.threads import Thread, ThreadError
 from bot.output.results import Attachment, Block, Button, Buttons, Code, Result, Text
 from bot.output.terminal import save_files
 from bot.storage.database import short_error
-from bot.targets.stack import StackServices
+from bot.targets.stack import ContainerInfo, StackServices
 from bot.text import times
 from bot.text.durations import format_duration
 from bot.text.errors import TargetError, UnavailableError
@@ -58,6 +64,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FOLLOW = "2m"
 MIN_FOLLOW = timedelta(seconds=2)
 MAX_FOLLOW = timedelta(minutes=15)
+RESTART_POLL = 0.5  # seconds between looks for the service's next start while its container is down
 FLUSH_INTERVAL = 1.0  # Slack accepts about one message per second per channel
 MAX_BATCH_CHARS = 2700  # one Slack section (3,000) with room for the code fence
 MAX_LINE_CHARS = 500
@@ -221,11 +228,54 @@ class LiveTail:
     lost_replies: int = 0
     lost_error: str | None = None
     failed_in_a_row: int = 0
+    restarts: int = 0
+    down_since: datetime | None = None
+    """When the followed container stopped, while no new start has been seen yet."""
 
     async def _read(self) -> None:
-        async with contextlib.aclosing(self.docker.follow_logs(self.service)) as lines:
-            async for line in lines:
-                self.capture.add(self.ctx.deps.redact(line))
+        """Follow the service across restarts: each time its stream ends, wait for its next start,
+        then follow that start from its first line."""
+        seen = await self.docker.container_of(self.service)
+        since: datetime | None = None
+        while True:
+            async with contextlib.aclosing(self.docker.follow_logs(self.service, since=since)) as lines:
+                async for line in lines:
+                    self.capture.add(self.ctx.deps.redact(line))
+            now = await self._next_start(seen)
+            self.down_since = None
+            if now.id == seen.id and now.started_at == seen.started_at:
+                since = None  # the stream broke while the container ran on: reattach from now
+                continue
+            self.restarts += 1
+            zone = times.zone(self.ctx.config.timezone)
+            started = times.labelled(now.started_at or datetime.now(UTC), zone, "%H:%M:%S")
+            key = "logs.follow.container_restarted" if now.id == seen.id else "logs.follow.container_replaced"
+            self._say(key, name=now.name, at=started)
+            seen, since = now, now.started_at
+
+    def _say(self, key: str, **fields: str) -> None:
+        self.capture.add(f"── {self.ctx.t(key, service=self.service, **fields)} ──")
+
+    async def _next_start(self, before: ContainerInfo) -> ContainerInfo:
+        """The service's container once it runs again after `before` (a later start, or another
+        container). Errors while it is being recreated (no container for a moment, the engine
+        busy) are looked past: the tail's own time bounds the wait. The same start still running
+        at the first look means the stream broke, not the container: it is returned as it is,
+        with `down_since` left None."""
+        while True:
+            await asyncio.sleep(RESTART_POLL)
+            try:
+                now: ContainerInfo | None = await self.docker.container_of(self.service)
+            except TargetError:
+                now = None
+            if now is not None and now.running:
+                start, last = now.started_at, before.started_at
+                later = start is not None and (last is None or start > last)
+                if now.id != before.id or later or self.down_since is None:
+                    return now
+            if self.down_since is None:
+                self.down_since = datetime.now(UTC)
+                self._say("logs.follow.container_stopped", name=before.name)
 
     async def _pace(self) -> None:
         wait = self.last_post + FLUSH_INTERVAL - time.monotonic()
@@ -385,10 +435,13 @@ def _why(t: Catalog, ending: Ending, tail: LiveTail) -> str:
         return t("logs.follow.why.stopped", user=tail.stopped_by or "?")
     if ending in ("failed", "thread"):
         return t("logs.follow.why." + ending, detail=tail.error or "?")
+    if ending == "time" and tail.down_since is not None:
+        zone = times.zone(tail.ctx.config.timezone)
+        return t("logs.follow.why.down", at=times.labelled(tail.down_since, zone, "%H:%M:%S"))
     return t("logs.follow.why." + ending)
 
 
-@operation("logs stop", StopArgs, role="operator", hidden=True)
+@operation("logs stop", StopArgs, role="operator", hidden=True, answer=True)
 async def stop(ctx: OpContext, args: StopArgs) -> Result:
     """Stop a live tail (the Stop button of its thread); any replica's click reaches it."""
     t = ctx.t

@@ -7,6 +7,11 @@ that operation then runs in that channel (the button, or the same command typed)
 RECHECK_TTL, the section is run again once and each finding that was bad is reported as
 gone or still there, with any finding that went bad meanwhile, as part of the step's
 verification. The key is taken with GETDEL, so one diagnose leads to one re-check.
+
+Evidence is only what happened after the remedy started: the section re-reads logs from that
+moment on (a restart is not judged by the webhook lines written before it). A finding with no
+evidence yet (no log line since the restart) gets no verdict: the answer says it was not seen
+again yet, and the verdict stands on the findings that could be re-read.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -24,7 +30,7 @@ from bot.core.context import OpContext
 from bot.core.parsing import bind_words, find_operation, split_words, validate_args
 from bot.core.registry import FollowUp, OpArgs, follow_up
 from bot.core.verify import check, extend
-from bot.output.results import Button, Check, Result
+from bot.output.results import Button, Check, Result, Text
 from bot.storage.database import short_error
 from bot.text.errors import BotError
 
@@ -34,7 +40,17 @@ RECHECK_TTL = int(timedelta(minutes=30).total_seconds())
 """How long after a diagnose its remedy still counts as that diagnose's remedy."""
 STORE_TIMEOUT = 2.0
 
-Rerun = Callable[[OpContext, str], Awaitable[list[Check]]]
+
+@dataclass(frozen=True)
+class Rechecked:
+    """A section run again after a remedy: the findings it could judge, and the names of those
+    with no evidence since the remedy started (no verdict yet)."""
+
+    checks: list[Check]
+    unseen: list[str]
+
+
+Rerun = Callable[[OpContext, str, datetime], Awaitable[Rechecked]]
 
 
 def _key(ctx: OpContext, operation: str, args: OpArgs) -> str:
@@ -120,12 +136,20 @@ def install(operations: Sequence[str], rerun: Rerun) -> None:
 
 
 def _after(name: str, rerun: Rerun) -> FollowUp:
-    async def after(ctx: OpContext, args: OpArgs, result: Result) -> Result:
+    async def after(ctx: OpContext, args: OpArgs, result: Result, started: datetime) -> Result:
         remembered = await _taken(ctx, name, args)
         if remembered is None:
             return result
         section = str(remembered["section"])
-        now = await rerun(ctx, section)
-        return extend(result, ctx.t, compare(ctx, section, remembered["bad"], now))
+        now = await rerun(ctx, section, started)
+        bad = {k: v for k, v in remembered["bad"].items() if k not in now.unseen}
+        result = extend(result, ctx.t, compare(ctx, section, bad, now.checks))
+        was_bad = [n for n in now.unseen if n in remembered["bad"]]
+        unseen = [ctx.t("verify.diagnose.finding", section=section, name=n) for n in was_bad]
+        if unseen:
+            note = ctx.t("verify.diagnose.unseen", names=", ".join(unseen), command=f"{ctx.prefix} diagnose {section}")
+            result.blocks.append(Text(note))
+            result.summary = f"{result.summary} · {note}" if result.summary else note
+        return result
 
     return after

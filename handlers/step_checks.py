@@ -29,7 +29,7 @@ def _step_check(ctx: OpContext, step: Step) -> Check:
         return check(name, True, detail)
     if step.state == "failed":
         return check(name, False, t("verify.step.failed", detail=step.detail or "?"))
-    return check(name, False, t("verify.step.not_run"))
+    return check(name, False, t("verify.step.not_run"), state="not_run")
 
 
 async def health_now(ctx: OpContext) -> list[Check]:

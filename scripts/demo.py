@@ -90,7 +90,9 @@ DEMO_ENDED = {
 }
 JOINED_GRACE = 10.0
 """Seconds the first terminal waits, on leaving, for the joined ones to leave before it removes the stack."""
-ROLE_NAMES = {"es": {"admin": "admin", "operator": "operador", "viewer": "lector", "none": "sin rol"}}
+# The bot's own words for the roles (bot/text/messages.py `role.*`): they are ops.yml's keys, so
+# the banner and the shell's welcome name a role the same way.
+ROLE_NAMES = {"es": {"none": "ningún rol"}}
 STEP_SCRIPTS = {
     "migrate.sh": 'echo "prisma migrate deploy: applying 20250102_add_refunds"; sleep 1; echo "1 migration applied"',
     "migrate_rollback.sh": 'echo "prisma migrate resolve --rolled-back $1"; sleep 1; echo "$1 marked rolled back"',
@@ -620,6 +622,7 @@ def run_shell(
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     child_env["TMPDIR"] = str(work)
     child_env.setdefault("LOG_LEVEL", "WARNING")
+    child_env["OPS_SHELL_JOIN"] = "bash scripts/demo.sh --as"  # the approve hint names what works here
     args = [sys.executable, "-m", "bot.cli", "shell", "--as", user, *extra]
     if command is not None:
         args += ["-c", command]

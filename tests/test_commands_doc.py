@@ -22,8 +22,17 @@ def test_every_visible_operation_has_a_row_with_its_role_and_level() -> None:
     text = DOC.read_text(encoding="utf-8")
     for op in REGISTRY:
         usage = op.usage().replace("|", "\\|")
-        if op.hidden:
+        if op.hidden and not op.answer:
             assert f"`{usage}`" not in text
             continue
         row = next(line for line in text.splitlines() if line.startswith(f"| `{usage}` |"))
         assert f"| {op.role} |" in row
+
+
+def test_the_answers_to_a_button_are_documented_under_their_own_heading() -> None:
+    """`/ops confirm`, `cancel`, `approve` and `logs stop` answer whoever types them: the reader
+    finds them in the reference (issue 24, item 10)."""
+    text = DOC.read_text(encoding="utf-8")
+    answers = text[text.index("## Answers to a button") :]
+    for usage in ("/ops confirm <id>", "/ops cancel <id>", "/ops approve <id>", "/ops logs stop <id>"):
+        assert f"| `{usage}` |" in answers, usage

@@ -122,8 +122,10 @@ def _leftovers(project: str, tag: str, work: str) -> list[str]:
 
 
 def _reference() -> list[str]:
-    """The usage lines of docs/commands.md, e.g. `db restore <backup>`."""
-    rows = re.findall(r"^\| `/ops ([^`]*)`", (REPO / "docs" / "commands.md").read_text(encoding="utf-8"), re.M)
+    """The usage lines of docs/commands.md, e.g. `db restore <backup>`; the answers to a button
+    (confirm, cancel, approve, logs stop) are their own section, pressed as numbered choices here."""
+    text = (REPO / "docs" / "commands.md").read_text(encoding="utf-8").split("\n## Answers to a button")[0]
+    rows = re.findall(r"^\| `/ops ([^`]*)`", text, re.M)
     assert len(rows) > 30, "docs/commands.md has no command table"
     return rows
 
@@ -271,7 +273,7 @@ def test_a_demo_killed_by_ctrl_c_or_kill_9_leaves_nothing_and_speaks_the_chosen_
     spanish = DemoTerminal([], {**env, "OPS_LOCALE": "es", "OPS_DEMO_USER": "U0BACKEND"})
     try:
         banner = spanish.wait_prompt(0, timeout=120)
-        assert "Eres U0BACKEND (operador)" in banner
+        assert "Eres U0BACKEND (operator)" in banner  # the bot's own word for the role, as the shell says it
         assert (
             "ops-bot shell como U0BACKEND (operator). Escribe" in banner
         )  # the bot names roles as they are in ops.yml

@@ -52,11 +52,16 @@ def _ctx(info: ValidationInfo) -> tuple[OpsConfig | None, Catalog]:
 
 
 def _service(value: str, info: ValidationInfo) -> str:
+    """The configured name, matched in any case (phones capitalise `API`): an exact match wins,
+    then the one service whose name differs only in case."""
     config, t = _ctx(info)
     services = config.services if config else []
-    if value not in services:
+    if value in services:
+        return value
+    same = [s for s in services if s.casefold() == value.casefold()]
+    if len(same) != 1:
         raise ValueError(t("arg.unknown_service", services=", ".join(services) or "—"))
-    return value
+    return same[0]
 
 
 def _check(value: str, info: ValidationInfo) -> str:

@@ -10,6 +10,11 @@ replicas find exactly one winner:
        │   └─(critical)──▶ awaiting_approval ──other admin approves──▶ running
        └──cancel / reject──▶ cancelled                      (TTL ends: gone = expired)
 
+When someone else decides (a second admin approves or turns down a critical step), the
+requester is told at once wherever they asked: a notice is published on the bot's Redis under
+`decisions_channel` (a terminal session of that user prints it, bot/terminal/notices.py) and,
+when they asked from Slack, a direct message says it too.
+
 Roles are checked again at click time. If the bot's Redis or audit database is down, a
 destructive step is refused (fail closed); read-only commands do not come here.
 """
@@ -98,6 +103,8 @@ class Poster(Protocol):
 
     async def post(self, channel: str, result: Result, thread_ts: str | None = None) -> str: ...
 
+    async def open_dm(self, user_id: str) -> str: ...
+
 
 DEFAULT_TTL = timedelta(minutes=5)
 KEEP_FINISHED = 24 * 3600
@@ -110,6 +117,10 @@ PROGRESS_INTERVAL = 1.0
 State = Literal["pending", "awaiting_approval", "running", "done", "failed", "cancelled", "interrupted"]
 UPDATE_TIMEOUT = 10.0
 """The bound of a message edit the flow makes itself (on shutdown, on recovery)."""
+TELL_TIMEOUT = 10.0
+"""The bound of telling a requester of someone else's decision (a publish, a DM)."""
+TERMINAL_SOURCES = frozenset({"shell"})
+"""Where a requester asking from here hears of a decision: their terminal prints it, no DM."""
 DRAIN_BOOKKEEPING = 30.0
 TARGET_WAIT = 600.0
 """How long a `when_busy="wait"` step waits for the step holding its target before it gives up."""
@@ -157,6 +168,22 @@ class PendingAction(BaseModel):
     """The replica running the step (set with the move to running)."""
     lease_until: float | None = None
     """Until when the owner is trusted to be alive; it renews this while the step runs."""
+    source: str | None = None
+    """Where the requester asked (`slack`, `shell`…): where they are told of another's decision."""
+
+
+def decisions_channel(redis_prefix: str, user_id: str) -> str:
+    """The Redis pub/sub channel on which `user_id` hears of decisions on steps they asked for."""
+    return f"{redis_prefix}decisions:{user_id}"
+
+
+class Decision(BaseModel):
+    """What is published on `decisions_channel`: who decided what about which command."""
+
+    decision: Literal["approved", "rejected"]
+    by: str
+    command: str
+    id: str
 
 
 @dataclass
@@ -180,6 +207,7 @@ class Confirmations:
         self.draining = False
         self._steps: dict[str, asyncio.Future[Result]] = {}
         self._executions: set[asyncio.Future[None]] = set()
+        self._telling: set[asyncio.Task[None]] = set()
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -273,6 +301,7 @@ class Confirmations:
             request_id=ctx.request_id,
             created_at=now,
             expires_at=now + self.ttl,
+            source=ctx.source,
         )
         try:
             stored = await asyncio.wait_for(
@@ -535,6 +564,7 @@ class Confirmations:
         """A second admin's yes to a critical step: it runs now, under its own operation's timeout."""
         async with asyncio.timeout(CLICK_TIMEOUT):
             op, action = await self._approve(ctx, action_id)
+        self.tell_requester(ctx, op, action, "approved")
         return await self.execute(ctx, op, action)
 
     async def _approve(self, ctx: Caller, action_id: str) -> tuple[Operation, PendingAction]:
@@ -587,8 +617,38 @@ class Confirmations:
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
         await self._audit(ctx, move.action, "cancelled", "cancelled")
+        self.tell_requester(ctx, op, move.action, "rejected")
         text = ctx.t("confirm.cancelled", command=self.command_text(ctx, op, move.action), user=ctx.user_id)
         return Result(title=ctx.t("confirm.cancelled_title"), blocks=[Text(text)], replace_original=True, summary=text)
+
+    def tell_requester(
+        self, ctx: Caller, op: Operation, action: PendingAction, decision: Literal["approved", "rejected"]
+    ) -> None:
+        """Tell the requester of someone else's decision, beside the step (never holding it back)."""
+        if ctx.user_id == action.requester:
+            return
+        notice = Decision(decision=decision, by=ctx.user_id, command=self.command_text(ctx, op, action), id=action.id)
+        task = asyncio.ensure_future(self._tell(action, notice))
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
+
+    async def _tell(self, action: PendingAction, notice: Decision) -> None:
+        channel = decisions_channel(self.deps.settings.redis_prefix, action.requester)
+        try:
+            async with asyncio.timeout(TELL_TIMEOUT):
+                await self.redis.publish(channel, notice.model_dump_json())
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("could not tell %s of the decision on %s: %s", action.requester, action.id, short_error(exc))
+        if self.notifier is None or action.source in TERMINAL_SOURCES:
+            return
+        t = Catalog(self.deps.config.locale)
+        text = t(f"confirm.told.{notice.decision}", by=notice.by, command=notice.command)
+        try:
+            async with asyncio.timeout(TELL_TIMEOUT):
+                dm = await self.notifier.open_dm(action.requester)
+                await self.notifier.post(dm, Result(title=notice.command, blocks=[Text(text)], summary=text))
+        except Exception as exc:  # a DM that did not go out must not touch the step
+            log.warning("could not DM %s the decision on %s: %s", action.requester, action.id, short_error(exc))
 
     async def _load_or_expired(self, ctx: Caller, action_id: str) -> PendingAction:
         """The action, if it exists and was asked for in the channel this click or command comes from.
@@ -856,19 +916,19 @@ def _flow(ctx: Caller) -> Confirmations:
     return ctx.deps.confirmations
 
 
-@operation("confirm", ActionIdArgs, hidden=True, self_timed=True)
+@operation("confirm", ActionIdArgs, hidden=True, answer=True, self_timed=True)
 async def confirm_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Confirm a destructive step you asked for."""
     return await _flow(ctx).confirm(ctx, args.id)
 
 
-@operation("approve", ActionIdArgs, hidden=True, self_timed=True)
+@operation("approve", ActionIdArgs, hidden=True, answer=True, self_timed=True)
 async def approve_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Approve a critical step someone else confirmed (admins)."""
     return await _flow(ctx).approve(ctx, args.id)
 
 
-@operation("cancel", ActionIdArgs, hidden=True)
+@operation("cancel", ActionIdArgs, hidden=True, answer=True)
 async def cancel_op(ctx: Caller, args: ActionIdArgs) -> Result:
     """Cancel a pending step (its requester) or reject a critical one (another admin)."""
     return await _flow(ctx).cancel(ctx, args.id)

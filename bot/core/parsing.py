@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from bot.core.registry import OpArgs, Operation, Registry
 from bot.text.errors import UnknownCommandError, UsageError
 from bot.text.messages import Catalog
+from bot.text.synonyms import english_command
 
 MAX_TEXT = 4000
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "\u00a0": " "})
@@ -58,7 +59,12 @@ def find_operation(words: list[str], registry: Registry, prefix: str, t: Catalog
     asked = " ".join(words[:2]).lower()
     # a hidden operation (confirm, approve, incident tick…) is a button's, never a suggestion
     names = [name for name, op in registry.operations.items() if not op.hidden and " --" not in name]
-    close = difflib.get_close_matches(asked, names, n=3, cutoff=0.5)
+    english = english_command(words)
+    if english is not None:  # `reinicia api`: the same command in the bot's words
+        suggestion = t("error.did_you_mean", names=f"`{prefix} {english}`")
+        raise UnknownCommandError(command=words[0][:40], suggestion=suggestion, prefix=prefix)
+    # a near spelling only: a poorer match (`reinicia` ~ `incident ack`) misleads more than it helps
+    close = difflib.get_close_matches(asked, names, n=3, cutoff=0.6)
     if not close:
         close = difflib.get_close_matches(words[0].lower(), names, n=3, cutoff=0.6)
     if not close:

@@ -14,6 +14,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -61,6 +62,9 @@ class Operation:
     hidden: bool = False
     any_channel: bool = False
     long: bool = False  # long-lived (a live tail, a migration): runs in the long lane, bot/core/lanes.py
+    answer: bool = False
+    """A button's command that may also be typed (Confirm, Cancel, Approve, a tail's Stop): hidden
+    from suggestions, but `/ops help` and docs/commands.md list it under its own heading."""
     self_timed: bool = False
     """The handler bounds its own work, so the dispatcher does not cut it at `timeout`: a Confirm
     click runs the confirmed step under that step's operation's timeout (an hour for `db
@@ -151,6 +155,7 @@ def operation(
     self_timed: bool = False,
     touches: tuple[str, ...] = (),
     when_busy: WhenBusy = "refuse",
+    answer: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -173,6 +178,7 @@ def operation(
             self_timed=self_timed,
             touches=touches,
             when_busy=when_busy,
+            answer=answer,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]
@@ -194,8 +200,9 @@ def preview_for(name: str, registry: Registry | None = None) -> Callable[[F], F]
     return decorate
 
 
-FollowUp = Callable[[Any, Any, "Result"], Awaitable["Result"]]
-"""Runs after an operation's handler with (ctx, args, its result) and returns the result to show."""
+FollowUp = Callable[[Any, Any, "Result", datetime], Awaitable["Result"]]
+"""Runs after an operation's handler with (ctx, args, its result, when the handler started) and
+returns the result to show; the start lets it judge only by what happened after the step."""
 
 
 def follow_up(name: str, hook: FollowUp, registry: Registry | None = None) -> None:
@@ -212,7 +219,8 @@ def follow_up(name: str, hook: FollowUp, registry: Registry | None = None) -> No
 
     @functools.wraps(inner)
     async def run(ctx: Any, args: Any) -> Result:
-        return await hook(ctx, args, await inner(ctx, args))
+        started = datetime.now(UTC)
+        return await hook(ctx, args, await inner(ctx, args), started)
 
     op.handler = run
 

@@ -352,11 +352,13 @@ def figures(record: IncidentRecord) -> Figures:
 
 
 def exact(delta: timedelta | None, t: Catalog) -> str:
-    """`4m 05s (245 s)`: readable and exact to the second."""
+    """`4m 05s (245 s)`: readable and exact to the second; under a minute the two say the same,
+    so it is said once (`9s`)."""
     if delta is None:
         return t("report.not_yet")
     seconds = int(delta.total_seconds())
-    return f"{t.duration(timedelta(seconds=seconds))} ({t.number(seconds)} s)"
+    readable = t.duration(timedelta(seconds=seconds))
+    return readable if seconds < 60 else f"{readable} ({t.number(seconds)} s)"
 
 
 def _md(text: str) -> str:

@@ -12,7 +12,8 @@ from typing import Literal
 
 from bot.text.redact import Redactor
 
-CheckState = Literal["ok", "warn", "fail", "timeout"]
+CheckState = Literal["ok", "warn", "fail", "timeout", "not_run"]
+"""`not_run`: a step that never started (an earlier one failed) is not a failure of its own."""
 ButtonStyle = Literal["primary", "danger"] | None
 
 

@@ -34,7 +34,7 @@ from bot.output.results import (
 SECTION_LIMIT = 2900
 MAX_BLOCKS = 48
 RUN_ACTION = "ops_run"
-STATE_ICON = {"ok": "✅", "warn": "⚠️", "fail": "❌", "timeout": "⏱️"}
+STATE_ICON = {"ok": "✅", "warn": "⚠️", "fail": "❌", "timeout": "⏱️", "not_run": "⏭️"}
 
 
 def escape(text: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.output.layout import format_table
 from bot.output.results import Attachment, Button, Buttons, Checks, Code, Fields, Result, Table, Text, Verification
 
-STATE_MARK = {"ok": "[ok]", "warn": "[warn]", "fail": "[FAIL]", "timeout": "[timeout]"}
+STATE_MARK = {"ok": "[ok]", "warn": "[warn]", "fail": "[FAIL]", "timeout": "[timeout]", "not_run": "[not run]"}
 MAX_INLINE_LINES = 200
 
 

@@ -154,9 +154,21 @@ class IncidentStore:
 
     # ---- lifecycle -----------------------------------------------------------------
 
+    def _severity_error(self, severity: str, title: str) -> BotError:
+        """Unknown severity; when the title holds one (`DB is down sev1`), say where it goes."""
+        known = self.config.escalation.severities
+        words = [severity, *title.split()]
+        found = next((w for w in words if w.lower() in known), None)
+        if found is None:
+            return BotError("incident.unknown_severity", severities=", ".join(known))
+        rest = [w for w in words if w is not found]
+        example = f"{self.config.slack.command} incident declare {found.lower()} {' '.join(rest)[:80]}"
+        return BotError("incident.severity_first", severity=found.lower(), example=example)
+
     async def declare(self, severity: str, title: str, user_id: str, channel_id: str | None) -> Incident:
-        if severity not in self.config.escalation.severities:
-            raise BotError("incident.unknown_severity", severities=", ".join(self.config.escalation.severities))
+        if severity.lower() not in self.config.escalation.severities:
+            raise self._severity_error(severity, title)
+        severity = severity.lower()
         async with self.db.connection() as conn, conn.transaction():
             now = await self.now(conn)
             row = await conn.fetchrow(

@@ -91,8 +91,9 @@ class DockerTarget(EngineClient):
         text = "".join(chunks)
         return info, text.splitlines()
 
-    async def follow_logs(self, service: str) -> AsyncGenerator[str, None]:
-        """Lines the service's container writes from now on (stdout and stderr), as they come.
+    async def follow_logs(self, service: str, since: datetime | None = None) -> AsyncGenerator[str, None]:
+        """Lines the service's container writes from now on (or from `since`: a live tail going on
+        into a restarted container misses none of its first lines), as they come.
 
         Finding the container is bounded by the engine timeout; the stream is not, because it
         lasts as long as the caller wants: the caller bounds it in time and closes the iterator
@@ -103,7 +104,8 @@ class DockerTarget(EngineClient):
         info = await self.container_of(service)
         container = self._docker().containers.container(info.id)
         # aiodocker declares an AsyncIterator; it is an async generator, which must be closed.
-        stream = cast(AsyncGenerator[str, None], container.log(stdout=True, stderr=True, follow=True, tail="0"))
+        start: dict[str, Any] = {"tail": "0"} if since is None else {"since": f"{since.timestamp():.6f}"}
+        stream = cast(AsyncGenerator[str, None], container.log(stdout=True, stderr=True, follow=True, **start))
         async with contextlib.aclosing(whole_lines(service, stream)) as lines:
             async for line in lines:
                 yield line

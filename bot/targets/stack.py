@@ -129,8 +129,8 @@ class StackServices(Protocol):
         self, service: str, tail: int, since: timedelta | None = None, timestamps: bool = False
     ) -> tuple[ContainerInfo, list[str]]: ...
 
-    def follow_logs(self, service: str) -> AsyncGenerator[str, None]:
-        """Lines the service writes from now on, until the caller closes the generator."""
+    def follow_logs(self, service: str, since: datetime | None = None) -> AsyncGenerator[str, None]:
+        """Lines the service writes from now on (or from `since`), until the caller closes the generator."""
         ...
 
     async def inspect(self, info: ContainerInfo) -> ContainerInfo:

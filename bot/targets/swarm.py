@@ -232,17 +232,18 @@ class SwarmTarget(EngineClient):
         )
         return whole, shown
 
-    async def follow_logs(self, service: str) -> AsyncGenerator[str, None]:
-        """Lines any task of the service writes from now on, each named by its task.
+    async def follow_logs(self, service: str, since: datetime | None = None) -> AsyncGenerator[str, None]:
+        """Lines any task of the service writes from now on (or from `since`), each named by its task.
 
         The engine's service log follows the service, not a container: a task that replaces a
         killed or restarted one is followed as it starts. Its name is looked up when its first
         line comes. The stream lasts until the caller closes it (`contextlib.aclosing`)."""
         raw = await self._service_raw(service)
         names = await self._task_names(raw["ID"], service)
+        start: dict[str, Any] = {"tail": "0"} if since is None else {"since": f"{since.timestamp():.6f}"}
         stream = cast(
             AsyncGenerator[str, None],
-            self._docker().services.logs(raw["ID"], stdout=True, stderr=True, follow=True, tail="0", details=True),
+            self._docker().services.logs(raw["ID"], stdout=True, stderr=True, follow=True, details=True, **start),
         )
         async with contextlib.aclosing(whole_lines(service, stream)) as lines:
             async for line in lines:

@@ -35,7 +35,12 @@ HISTORY_VARIABLE = "OPS_SHELL_HISTORY"
 
 
 class Interrupted(Exception):
-    """Ctrl-C while a prompt waited: the line is dropped, the shell goes on."""
+    """Ctrl-C while a prompt waited: the line is dropped, the shell goes on. `typed` is what the
+    line held (empty: a Ctrl-C meant for what runs beside the prompt, e.g. a live tail)."""
+
+    def __init__(self, typed: str = "") -> None:
+        super().__init__(typed)
+        self.typed = typed
 
 
 class LineReader(Protocol):
@@ -128,7 +133,7 @@ class TtyReader:
         try:
             return await session.prompt_async(prompt, handle_sigint=False, set_exception_handler=False)
         except KeyboardInterrupt:
-            raise Interrupted from None
+            raise Interrupted(session.default_buffer.text) from None
         except EOFError:
             return None
         finally:

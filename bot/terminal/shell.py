@@ -9,6 +9,12 @@ Interactively, a running command is a task of its own: Ctrl-C (SIGINT) cancels t
 the shell says so, then prompts again. Ctrl-C at a terminal's prompt drops the line (at a
 piped one it ends the shell, status 130); Ctrl-D or `exit` leaves with status 0. Line editing
 and history: bot/terminal/lines.py.
+
+In a terminal a long look (a live tail: `logs --follow`) runs beside the prompt, as it does in
+Slack's thread: its lines print above the prompt (prompt_toolkit's `patch_stdout`) while the
+next command is typed, so its own `/ops logs stop <id>` or an `/ops ps` works at once. Ctrl-C
+at an empty prompt stops the newest of them; with a line typed it only drops the line. Piped
+input keeps one command after the other, as a script expects.
 """
 
 from __future__ import annotations
@@ -23,12 +29,17 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from prompt_toolkit.patch_stdout import patch_stdout
+
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
+from bot.core.parsing import find_operation, split_words
 from bot.output.results import Attachment, Button, Buttons, Result
 from bot.output.terminal import render_text, save_files
 from bot.terminal.choices import choices_lines, numbers_phrase, read_answer
 from bot.terminal.lines import Interrupted, LineReader, PlainReader, TtyReader, history_path, is_terminal, open_history
+from bot.terminal.notices import listen_for_decisions
+from bot.text.errors import BotError
 from bot.text.messages import Catalog
 
 EXIT_WORDS = {"exit", "quit", "salir", ":q"}
@@ -38,6 +49,15 @@ log = logging.getLogger("ops-bot")
 
 def default_user() -> str:
     return os.environ.get("OPS_SHELL_USER") or f"local:{os.environ.get('USER', 'shell')}"
+
+
+JOIN_VARIABLE = "OPS_SHELL_JOIN"
+
+
+def join_command() -> str:
+    """How another person opens a terminal on this same bot, for the approve hint: the demo sets
+    `OPS_SHELL_JOIN="bash scripts/demo.sh --as"` (its users never type `ops-bot shell`)."""
+    return os.environ.get(JOIN_VARIABLE, "").strip() or "ops-bot shell --as"
 
 
 def make_reader(out: TextIO, t: Catalog) -> LineReader:
@@ -96,6 +116,7 @@ class Shell:
         self._command = ""  # the command the running task stands for, for the Ctrl-C message
         self._step = False  # whether that task runs a confirmed (destructive) step
         self._warned = False  # a first Ctrl-C during that step only warned
+        self._beside: list[tuple[str, asyncio.Task[Result]]] = []  # long looks running beside the prompt
 
     @property
     def t(self) -> Catalog:
@@ -135,7 +156,7 @@ class Shell:
             return result
         for choice in message.choices:
             if choice.command.startswith(f"{self.prefix} approve "):
-                print(self.t("shell.approve_elsewhere", command=choice.command), file=self.out)
+                print(self.t("shell.approve_elsewhere", join=join_command(), command=choice.command), file=self.out)
         return await self._choose(message.choices, result, origin or text)
 
     async def _choose(self, choices: list[Button], shown: Result, asked_by: str) -> Result:
@@ -197,6 +218,51 @@ class Shell:
             return None
         return f"{self.prefix} incident declare {severities[answer.index]} {title.strip()}"
 
+    def runs_beside(self, text: str) -> bool:
+        """Whether `text` is a long look (a live tail) that runs beside the prompt: only where a
+        person types (piped input keeps its order), and never a step that changes things."""
+        if self.reader.interrupt_leaves:
+            return False
+        dispatcher = self.runtime.dispatcher
+        try:
+            words = split_words(dispatcher.strip_prefix(text), self.t)
+            op = find_operation(words, self.runtime.deps.registry, self.prefix, self.t).operation
+        except BotError:
+            return False
+        return op.long and op.destructive == "none"
+
+    def start_beside(self, text: str) -> None:
+        """Run `text` as a task of its own; the prompt comes back at once."""
+        task = asyncio.ensure_future(self.run_one(text))
+        entry = (text, task)
+        self._beside.append(entry)
+
+        def done(finished: asyncio.Task[Result]) -> None:
+            with contextlib.suppress(ValueError):
+                self._beside.remove(entry)
+            if finished.cancelled():
+                self.say(self.t("shell.interrupted", command=text))
+            elif finished.exception() is not None:
+                log.error("%s ended with an error", text, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+
+    def stop_beside(self) -> bool:
+        """Ctrl-C at an empty prompt: stop the newest long look running beside it, if any."""
+        for _, task in reversed(self._beside):
+            if not task.done():
+                task.cancel()
+                return True
+        return False
+
+    async def _end_beside(self) -> None:
+        """Leaving the shell: the looks still running stop (recorded as cancelled, said)."""
+        tasks = [task for _, task in self._beside]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+
     async def run_interruptible(self, text: str) -> Result | None:
         """`run_one` as a task that a Ctrl-C cancels; None when it was cancelled so."""
         task = asyncio.ensure_future(self.run_one(text))
@@ -232,9 +298,34 @@ class Shell:
         self._running.cancel()
 
     async def repl(self) -> int:
+        if self.reader.interrupt_leaves:
+            return await self._repl()
+        original = sys.stdout
+        patched = self.out is original
+        with patch_stdout(raw=True):  # what runs beside the prompt prints above it
+            if patched:
+                self.out = sys.stdout
+            try:
+                return await self._repl()
+            finally:
+                await self._end_beside()
+                if patched:
+                    self.out = original
+
+    async def _repl(self) -> int:
+        deps = self.runtime.deps
+        prefix = self.runtime.settings.redis_prefix
+        listener = asyncio.ensure_future(listen_for_decisions(deps.redis, prefix, self.user_id, self.t, self.say))
+        try:
+            return await self._read_commands()
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    async def _read_commands(self) -> int:
         t = self.t
         role = await self.runtime.deps.roles.role_of(self.user_id)
-        print(t("shell.welcome", user=self.user_id, role=role or t("role.none")), file=self.out)
+        print(t("shell.welcome", user=self.user_id, role=t(f"role.{role}") if role else t("role.none")), file=self.out)
         loop = asyncio.get_running_loop()
         handled = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
@@ -244,16 +335,19 @@ class Shell:
             while True:
                 try:
                     line = await self.reader.read(f"{self.prefix}> ", remember=True)
-                except Interrupted:
+                except Interrupted as interrupted:
                     if self.reader.interrupt_leaves:
                         print(t("shell.bye"), file=self.out)
                         return 130
-                    self.say(t("shell.ctrl_c_hint"))
+                    if interrupted.typed.strip() or not self.stop_beside():
+                        self.say(t("shell.ctrl_c_hint"))
                     continue
                 if line is None or line.strip().lower() in EXIT_WORDS:
                     print(t("shell.bye"), file=self.out)
                     return 0
-                if line.strip():
+                if line.strip() and self.runs_beside(line.strip()):
+                    self.start_beside(line.strip())
+                elif line.strip():
                     await self.run_interruptible(line.strip())
         finally:
             if handled:

@@ -1426,8 +1426,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "report.page.stopped": {"en": "not needed (acknowledged)", "es": "no hizo falta (reconocido)"},
     "report.page.cancelled": {"en": "not needed (resolved)", "es": "no hizo falta (resuelto)"},
     "report.last_lines": {
-        "en": {"one": "Last line ({tz}):", "other": "Last {count:n} lines ({tz}):"},
-        "es": {"one": "Última línea ({tz}):", "other": "Últimas {count:n} líneas ({tz}):"},
+        "en": {"one": "Last line, times in {tz}:", "other": "Last {count:n} lines, times in {tz}:"},
+        "es": {"one": "Última línea, horas en {tz}:", "other": "Últimas {count:n} líneas, horas en {tz}:"},
     },
     "report.who": {"en": "{user} ({role})", "es": "{user} ({role})"},
     "report.late": {"en": ", {late} late", "es": ", con {late} de retraso"},
@@ -1687,8 +1687,8 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     },
     # the terminal for two people (standalone demo, issue 14)
     "shell.approve_elsewhere": {
-        "en": "A second admin approves it from their own terminal (`ops-bot shell --as U…`) with: {command}",
-        "es": "Un segundo admin lo aprueba desde su propia terminal (`ops-bot shell --as U…`) con: {command}",
+        "en": "A second admin approves it from their own terminal (`{join} U…`) with: {command}",
+        "es": "Un segundo admin lo aprueba desde su propia terminal (`{join} U…`) con: {command}",
     },
     # --- the terminal never swallows input (issue 13)
     "shell.choice.or": {"en": " or ", "es": " o "},
@@ -2176,6 +2176,60 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "tras {bound} s: {fresh:n}/{replicas:one=# tarea|other=# tareas} de la especificación pedida listas, "
         "{running:n} en ejecución",
     },
+    # --- i24a: newcomer fixes (issue 24: verdicts after the action, decisions told, tails, small things)
+    "verify.diagnose.unseen": {
+        "en": "Not seen again yet (nothing written since the step started): {names}. Look again with `{command}` in a few minutes.",
+        "es": "Aún no se vuelve a ver (nada escrito desde que empezó el paso): {names}. Vuelve a mirar con `{command}` en unos minutos.",
+    },
+    "logs.follow.container_stopped": {
+        "en": "{service}: container {name} stopped; the tail waits for it to start again",
+        "es": "{service}: el contenedor {name} se detuvo; los logs esperan a que vuelva a arrancar",
+    },
+    "logs.follow.container_restarted": {
+        "en": "{service} restarted: container {name} started again at {at}; following it",
+        "es": "{service} se reinició: el contenedor {name} volvió a arrancar a las {at}; se sigue",
+    },
+    "logs.follow.container_replaced": {
+        "en": "{service} was replaced: new container {name} started at {at}; following it",
+        "es": "{service} fue reemplazado: el contenedor nuevo {name} arrancó a las {at}; se sigue",
+    },
+    "logs.follow.why.down": {
+        "en": "its time was up; the container had stopped at {at} and had not started again",
+        "es": "se cumplió su tiempo; el contenedor se detuvo a las {at} y no volvió a arrancar",
+    },
+    "confirm.told.approved": {
+        "en": "✅ {by} approved `{command}`, which you asked for: it runs now.",
+        "es": "✅ {by} aprobó `{command}`, que pediste: se ejecuta ahora.",
+    },
+    "confirm.told.rejected": {
+        "en": "⛔ {by} turned down `{command}`, which you asked for: nothing was run.",
+        "es": "⛔ {by} rechazó `{command}`, que pediste: no se ejecutó nada.",
+    },
+    "help.answers": {
+        "en": "Answers to a button (they may also be typed, with the id the button's message shows):",
+        "es": "Respuestas a un botón (también se pueden escribir, con el id que muestra el mensaje del botón):",
+    },
+    "incident.severity_first": {
+        "en": "The severity goes first, before the title: `{example}`.",
+        "es": "La severidad va primero, antes del título: `{example}`.",
+    },
+    "oncall.already": {
+        "en": "{user} is already on call as {role}: nothing changed, nothing announced.",
+        "es": "{user} ya está de guardia como {role}: no cambió nada, no se anunció nada.",
+    },
+    "db.migrate.status": {
+        "en": "What is pending, as {label} says it now:",
+        "es": "Lo pendiente, según dice ahora {label}:",
+    },
+    "db.migrate.status_quiet": {
+        "en": "{label} printed nothing.",
+        "es": "{label} no imprimió nada.",
+    },
+    "db.migrate.status_unknown": {
+        "en": "The status step did not end cleanly ({detail}): what is pending may be unknown; the migration itself can still be run.",
+        "es": "El paso de estado no terminó limpio ({detail}): lo pendiente puede ser desconocido; la migración en sí se puede ejecutar igual.",
+    },
+    # --- end i24a
 }
 
 # The one-line help of each operation in Spanish (English is the operation's docstring).
@@ -2230,6 +2284,11 @@ OPERATION_HELP_ES: dict[str, str] = {
     "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
     "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
     "scale": "Fija las réplicas de un servicio de Swarm (docker service scale); en un stack de Compose se rechaza.",  # i26
+    # --- i24a: the answers to a button, listed under their own heading (issue 24)
+    "confirm": "Confirma un paso destructivo que pediste.",
+    "approve": "Aprueba un paso crítico que confirmó otra persona (admins).",
+    "cancel": "Cancela un paso pendiente (quien lo pidió) o rechaza uno crítico (otro admin).",
+    "logs stop": "Detiene unos logs en vivo (el botón Detener de su hilo); el clic llega a cualquier réplica.",
 }
 
 LOCALES = ("en", "es")
