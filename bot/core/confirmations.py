@@ -109,6 +109,11 @@ UPDATE_TIMEOUT = 10.0
 """The bound of a message edit the flow makes itself (on shutdown, on recovery)."""
 DRAIN_BOOKKEEPING = 30.0
 """After the grace: time for stopped steps to be killed (5 s TERM + 5 s KILL), recorded and shown."""
+STOP_RESERVE = 0.2
+"""The share of the grace (at most MAX_STOP_RESERVE) kept for stopping and recording late steps, so
+their outcome is written before the grace ends: an orchestrator that kills the process at the
+grace (`docker stop -t 25`) still finds it recorded, not left `running`."""
+MAX_STOP_RESERVE = 10.0
 
 # Moves a pending action from one state to the next, atomically, if the actor may.
 # mode: "requester" (actor must be the requester), "other" (must not be), "any".
@@ -626,7 +631,8 @@ class Confirmations:
     # ---- shutdown and recovery ----------------------------------------------------------
 
     async def drain(self, grace: float | None = None) -> None:
-        """Stop taking clicks; let running steps end within `grace`, then stop the rest.
+        """Stop taking clicks; let running steps end within most of `grace`, then stop the rest
+        and record them in what is left of it (STOP_RESERVE).
 
         Called on SIGTERM before anything is closed. A stopped step's programs are killed with
         their process groups (bot/procedures/steps.py), its record set to `interrupted`, an audit row
@@ -636,7 +642,8 @@ class Confirmations:
         steps = list(self._steps.values())
         if steps:
             log.info("draining %d running step(s), up to %gs", len(steps), grace)
-            _, late = await asyncio.wait(steps, timeout=grace)
+            reserve = min(grace * STOP_RESERVE, MAX_STOP_RESERVE)
+            _, late = await asyncio.wait(steps, timeout=grace - reserve)
             for step in late:
                 step.cancel()
         if self._executions:
