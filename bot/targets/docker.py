@@ -7,7 +7,9 @@ with a clear sentence instead of a command that never answers.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,6 +77,19 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(head).replace(microsecond=int(micro), tzinfo=UTC)
 
 
+def _permission_denied(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from: aiodocker wraps aiohttp's connector error,
+    which wraps the OSError) is the socket refusing this user."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, PermissionError) or getattr(seen, "errno", None) == errno.EACCES:
+            return True
+        seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
+    return False
+
+
 class DockerTarget:
     def __init__(self, config: DockerConfig, timeout: float = 10.0) -> None:
         self.config = config
@@ -98,11 +113,16 @@ class DockerTarget:
             raise TargetError("docker", Msg.of("docker.timeout", what=what, seconds=f"{limit:g}")) from None
         except aiodocker.DockerError as exc:
             if exc.status == 900:  # aiodocker's code for "could not connect"
-                raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=self.config.url)) from None
+                raise TargetError("docker", self._unreachable(exc, what, self.config.url)) from None
             raise TargetError("docker", f"{what}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            unreachable = Msg.of("docker.unreachable", what=what, detail=exc.__class__.__name__)
-            raise TargetError("docker", unreachable) from None
+            raise TargetError("docker", self._unreachable(exc, what, exc.__class__.__name__)) from None
+
+    def _unreachable(self, exc: BaseException, what: str, detail: str) -> Msg:
+        """ "Unreachable", unless the socket refused this user (EACCES): that has a fix to say."""
+        if _permission_denied(exc):
+            return Msg.of("docker.permission_denied", what=what, url=self.config.url, uid=str(os.getuid()))
+        return Msg.of("docker.unreachable", what=what, detail=detail)
 
     async def containers(self, service: str | None = None) -> list[ContainerInfo]:
         """Containers of the compose project (all states), newest first."""
@@ -190,8 +210,7 @@ class DockerTarget:
         except aiodocker.DockerError as exc:
             raise TargetError(service, f"logs of {service}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            what, detail = f"logs of {service}", exc.__class__.__name__
-            raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=detail)) from None
+            raise TargetError("docker", self._unreachable(exc, f"logs of {service}", exc.__class__.__name__)) from None
         finally:
             await stream.aclose()
         if pending:

@@ -1964,6 +1964,11 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # ---- i23: deployed for real (image, compose, swarm) ----
+    "docker.permission_denied": {
+        "en": "{what}: permission denied on the Docker socket ({url}) for the bot's user (uid {uid}). Give it the socket's group: `group_add` / `docker run --group-add $(stat -c %g /var/run/docker.sock)`, or DOCKER_GID with deploy/compose.yml",
+        "es": "{what}: permiso denegado en el socket de Docker ({url}) para el usuario del bot (uid {uid}). Dale el grupo del socket: `group_add` / `docker run --group-add $(stat -c %g /var/run/docker.sock)`, o DOCKER_GID con deploy/compose.yml",
+    },
 }
 
 
