@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -37,10 +38,17 @@ STOP_TIMEOUT = 20.0
 CALL_TIMEOUT = 300.0
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(kind: int = socket.SOCK_STREAM, below: int = 65536) -> int:
+    """A port nothing is bound to now (Swarm's data path takes only 1024-49151: `below`)."""
+    for _ in range(200):
+        port = 20000 + secrets.randbelow(below - 20000)
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise EngineError("no free port found")
 
 
 class EngineError(AssertionError):
@@ -55,6 +63,9 @@ class PrivateEngine:
         self.root = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir="/tmp"))
         self.socket = self.root / "docker.sock"
         self.env = {"DOCKER_HOST": f"unix://{self.socket}"}
+        self.gateway = ""
+        """Swarm mode: the host's address on docker_gwbridge, which every task container can reach
+        (and the host reaches them on that bridge: `gwbridge_addresses`)."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = self.root / "dockerd.log"
 
@@ -120,6 +131,8 @@ class PrivateEngine:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+        if self.swarm:  # its docker_gwbridge's Linux bridge outlives the daemon
+            subprocess.run(["ip", "link", "delete", f"{self.name}gw"], capture_output=True, timeout=10)
         # containers' mounts under the data root (overlay, shm) would make rmtree fail
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             mounts = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
@@ -130,12 +143,14 @@ class PrivateEngine:
     async def _init_swarm(self) -> None:
         # docker_gwbridge made first, so its Linux bridge has a name of this engine's (not the
         # shared default) and no masquerading; then the swarm on free loopback ports.
-        subnet = f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(250)}.0/24"
+        prefix = f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(250)}"
+        subnet, self.gateway = f"{prefix}.0/24", f"{prefix}.1"
         await self.docker(
             "network", "create", "--driver", "bridge", "--subnet", subnet,
             "--opt", f"com.docker.network.bridge.name={self.name}gw",
             "--opt", "com.docker.network.bridge.enable_icc=false",
             "--opt", "com.docker.network.bridge.enable_ip_masquerade=false",
+            "--gateway", self.gateway,
             "docker_gwbridge",
         )  # fmt: skip
         port = free_port()
@@ -143,20 +158,20 @@ class PrivateEngine:
             "swarm", "init",
             "--advertise-addr", f"127.0.0.1:{port}",
             "--listen-addr", f"127.0.0.1:{port}",
-            "--data-path-port", str(free_port(socket.SOCK_DGRAM)),
+            "--data-path-port", str(free_port(socket.SOCK_DGRAM, below=49152)),
         )  # fmt: skip
 
     # ---- calls -------------------------------------------------------------------------------
 
-    async def docker(self, *args: str, timeout: float = CALL_TIMEOUT, stdin: bytes | None = None) -> str:
-        """`docker <args>` against this engine; its stdout, or EngineError with its output."""
+    async def docker(self, *args: str, timeout: float = CALL_TIMEOUT, env: dict[str, str] | None = None) -> str:
+        """`docker <args>` against this engine (with `env` added, e.g. a stack file's variables);
+        its stdout, or EngineError with its output."""
         done = await asyncio.to_thread(
             subprocess.run,
             ["docker", *args],
-            input=stdin,
             capture_output=True,
             timeout=timeout,
-            env={**os.environ, **self.env},
+            env={**os.environ, **(env or {}), **self.env},
         )
         if done.returncode != 0:
             raise EngineError(f"docker {' '.join(args[:4])}… exited {done.returncode}: {done.stderr.decode()[-2000:]}")
@@ -175,6 +190,13 @@ class PrivateEngine:
             await self.docker("load", "-q", "-i", str(tarball))
         finally:
             tarball.unlink(missing_ok=True)
+
+    async def gwbridge_addresses(self) -> dict[str, str]:
+        """{container id: its IPv4 address on docker_gwbridge}: how the host reaches a Swarm task
+        without the ingress routing mesh (which needs iptables)."""
+        raw = await self.docker("network", "inspect", "docker_gwbridge", "--format", "{{json .Containers}}")
+        containers = json.loads(raw) or {}
+        return {cid: str(c["IPv4Address"]).split("/")[0] for cid, c in containers.items()}
 
     def log_tail(self, lines: int = 40) -> str:
         with contextlib.suppress(OSError):

@@ -32,7 +32,7 @@ import pytest_asyncio
 from botproc import BOT_TOKEN, SIGNING_SECRET, shown
 from compose_stack import ComposeStack, run
 from e2e import answer, click, messages_for, new_message_ts, new_user, slash
-from images import Images, build_all
+from images import Images
 from slack_emulator import SlackEmulator
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
@@ -69,11 +69,6 @@ class Deployed:
     emu: SlackEmulator
     checkout: Path
     database_url: str
-
-
-@pytest.fixture(scope="module")
-def images() -> Images:
-    return build_all()
 
 
 @pytest.fixture(scope="module")
