@@ -51,7 +51,9 @@ fi
 if [[ ! -s "$TARBALL" ]]; then
     command -v debootstrap >/dev/null 2>&1 || {
         log "installing debootstrap"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
     }
     MIRROR="${MIRROR:-$(apt_mirror)}"
     mkdir -p "$CACHE_DIR"

@@ -11,10 +11,12 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import compose
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +34,25 @@ async def run(argv: list[str], *, env: dict[str, str] | None = None, timeout: fl
     command = " ".join(argv[:6])
     assert done.returncode == 0, f"{command}… exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     return done.stdout
+
+
+@dataclass
+class HttpEndpoint:
+    """A bot in a container, as Slack reaches it (e2e.Endpoint): a published port or a bridge address."""
+
+    url: str
+
+    async def request(
+        self, method: str, path: str, data: str | bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, float]:
+        started = time.monotonic()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method, self.url + path, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+            ) as response,
+        ):
+            return response.status, await response.text(), time.monotonic() - started
 
 
 @dataclass

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from botproc import BOT_TOKEN, SIGNING_SECRET, shown
-from compose_stack import ComposeStack, run
+from compose_stack import ComposeStack, HttpEndpoint, run
 from e2e import answer, click, messages_for, new_message_ts, new_user, slash
 from images import Images
 from slack_emulator import SlackEmulator
@@ -42,30 +42,9 @@ STEP_SECONDS = 15
 
 
 @dataclass
-class HttpBot:
-    """The bot in its container, as Slack reaches it: its published port."""
-
-    url: str
-
-    async def request(
-        self, method: str, path: str, data: str | bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, str, float]:
-        import aiohttp
-
-        started = time.monotonic()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(
-                method, self.url + path, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
-            ) as response,
-        ):
-            return response.status, await response.text(), time.monotonic() - started
-
-
-@dataclass
 class Deployed:
     stack: ComposeStack
-    bot: HttpBot
+    bot: HttpEndpoint
     emu: SlackEmulator
     checkout: Path
     database_url: str
@@ -162,7 +141,7 @@ async def deployed(images: Images, workdir: Path, checkout: Path) -> AsyncIterat
             await stack.compose("up", "-d", "--scale", "bot=1", "bot")
             deployed = Deployed(
                 stack,
-                HttpBot(f"http://127.0.0.1:{port}"),
+                HttpEndpoint(f"http://127.0.0.1:{port}"),
                 emu,
                 checkout,
                 f"postgresql://opsbot:{password}@postgres:5432/opsbot",

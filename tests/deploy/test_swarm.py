@@ -28,7 +28,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from botproc import BOT_TOKEN, SIGNING_SECRET
-from compose_stack import COMPOSE_FILE
+from compose_stack import COMPOSE_FILE, HttpEndpoint
 from e2e import answer, new_user, slash
 from images import Images
 from private_engine import PrivateEngine
@@ -66,21 +66,10 @@ escalation:
 
 
 @dataclass
-class Replica:
-    container: str
-    url: str
+class Replica(HttpEndpoint):
+    """One bot task: its container and its address on docker_gwbridge."""
 
-    async def request(
-        self, method: str, path: str, data: str | bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, str, float]:
-        started = time.monotonic()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(
-                method, self.url + path, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=15)
-            ) as response,
-        ):
-            return response.status, await response.text(), time.monotonic() - started
+    container: str = ""
 
 
 @dataclass
@@ -148,7 +137,7 @@ async def replicas(swarm: Swarm, want: int = 2, within: float = 240.0) -> list[R
             )
         ).split()
         addresses = await swarm.engine.gwbridge_addresses()
-        seen = [Replica(cid, f"http://{addresses[cid]}:3000") for cid in ids if cid in addresses]
+        seen = [Replica(f"http://{addresses[cid]}:3000", cid) for cid in ids if cid in addresses]
         healthy = [r for r in seen if await answers(r)]
         if len(healthy) >= want and await migrated(swarm):
             return healthy
