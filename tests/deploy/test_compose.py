@@ -172,6 +172,19 @@ async def test_the_bot_is_healthy_as_uid_10001(deployed: Deployed) -> None:
     assert Path(init).name in {"tini", "docker-init"}, init  # an init reaps orphans; the bot is not PID 1
 
 
+async def test_matplotlib_has_a_config_home(deployed: Deployed) -> None:
+    """With HOME=/nonexistent it warned at every start ("created a temporary cache directory")."""
+    container = await deployed.stack.container("bot")
+    done = await asyncio.to_thread(
+        subprocess.run,
+        ["docker", "exec", container, "python3", "-c", "import matplotlib.pyplot"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "temporary cache directory" not in done.stderr, done.stderr
+
+
 async def test_a_signed_command_is_answered(deployed: Deployed) -> None:
     await wait_healthy(deployed.stack, "bot")
     sent = await slash(deployed.bot, deployed.emu, "help", OPERATOR)
