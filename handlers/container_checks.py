@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.context import OpContext
 from bot.core.verify import check, poll
 from bot.output.results import Check
-from bot.targets.docker import ContainerInfo, DockerTarget
+from bot.targets.stack import ContainerInfo, StackServices
 from bot.text import times
 
 RUN_BOUND = 10.0
@@ -44,7 +44,7 @@ def _new_start(before: ContainerInfo, now: ContainerInfo) -> bool:
     return before.started_at is None or now.started_at > before.started_at
 
 
-async def running_checks(ctx: OpContext, docker: DockerTarget, before: ContainerInfo) -> list[Check]:
+async def running_checks(ctx: OpContext, docker: StackServices, before: ContainerInfo) -> list[Check]:
     """Running again with a start time newer than before the step; then healthy, if it has a check."""
     t = ctx.t
     name = t("verify.container.running", name=before.name)
@@ -90,7 +90,7 @@ def already_running(ctx: OpContext, info: ContainerInfo) -> Check:
     return check(name, True, ctx.t("verify.container.already", at=_clock(ctx, info.started_at)))
 
 
-async def _health_check(ctx: OpContext, docker: DockerTarget, now: ContainerInfo) -> Check:
+async def _health_check(ctx: OpContext, docker: StackServices, now: ContainerInfo) -> Check:
     """Docker's own health status: `healthy` within HEALTH_BOUND; `unhealthy` is a verdict at once."""
     t = ctx.t
     seen = await poll(
@@ -110,7 +110,7 @@ async def _health_check(ctx: OpContext, docker: DockerTarget, now: ContainerInfo
     return check(name, False, t("verify.container.unhealthy", **fields))
 
 
-async def stopped_check(ctx: OpContext, docker: DockerTarget, before: ContainerInfo) -> Check:
+async def stopped_check(ctx: OpContext, docker: StackServices, before: ContainerInfo) -> Check:
     """Not running any more; and how it ended: exited by itself, killed after the grace, out of memory."""
     t = ctx.t
     name = t("verify.container.stopped", name=before.name)
@@ -131,7 +131,7 @@ def _grace(delta: timedelta) -> str:
     return f"{delta.total_seconds():g}"
 
 
-async def verify_all(ctx: OpContext, docker: DockerTarget, acted: list[ContainerInfo], verb: str) -> list[Check]:
+async def verify_all(ctx: OpContext, docker: StackServices, acted: list[ContainerInfo], verb: str) -> list[Check]:
     """Every container the step acted on, checked at the same time (each under its own bounds),
     so several services cost the slowest one's wait, not the sum; in the order they were acted on."""
 

@@ -1,4 +1,8 @@
-"""Runbook "docker-compose ps / logs": the stack's containers, found by compose labels."""
+"""Runbook "docker-compose ps / logs / restart / stop / start / up", and `scale` on a Swarm stack.
+
+Each command goes through the stack seam (`bot/targets/stack.py`): compose containers are
+acted on one by one here; a Swarm service is changed as a whole in handlers/swarm_services.py.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,12 @@ from bot.core.registry import NoArgs, OpArgs, operation, preview_for
 from bot.core.verify import verified
 from bot.output.results import Attachment, Code, Fields, Result, Table, Text
 from bot.targets import log_scan
-from bot.targets.docker import ContainerInfo, DockerTarget
 from bot.targets.log_scan import LogLine, scan_logs, split_stamp
+from bot.targets.stack import ContainerInfo, StackServices, Verb
 from bot.text import times
 from bot.text.durations import format_duration
 from bot.text.errors import BotError
+from handlers import swarm_services
 from handlers.container_checks import verify_all
 
 INLINE_LINES = 40
@@ -28,11 +33,13 @@ FILE_LINE_LIMIT = 20_000
 """Characters of one log line kept in the file (cut before redaction)."""
 LOG_TIME = "%m-%d %H:%M:%S"
 """A log line's time in the message: month-day and seconds; the zone is said once above the lines."""
+MAX_REPLICAS = 100
+"""The most replicas `scale` sets: a typo of 1000 is refused, not scheduled."""
 FILE_CHARS = 1_000_000
 """About 1 MB of lines in the file, the newest; older ones are dropped with a note."""
 
 
-def docker_of(ctx: OpContext) -> DockerTarget:
+def docker_of(ctx: OpContext) -> StackServices:
     if ctx.deps.docker is None:
         raise BotError("error.not_configured", key="stack.docker")
     return ctx.deps.docker
@@ -50,10 +57,9 @@ async def ps(ctx: OpContext, args: PsArgs) -> Result:
     title = ctx.t("ps.title", project=docker.project)
     if not found:
         return Result(title=title, blocks=[Text(ctx.t("ps.none", what=args.service or docker.project))], ok=False)
-    columns = ctx.t("ps.columns").split("|")
-    rows = [
-        [c.service, c.name, c.state, c.describe(ctx.t) + (f" ({c.health})" if c.health else ""), c.image] for c in found
-    ]
+    swarm = docker.kind == "swarm"
+    columns = ctx.t("swarm.ps.columns" if swarm else "ps.columns").split("|")
+    rows = [[c.service, c.name, *([c.node or "—"] if swarm else []), c.state, _status(ctx, c), c.image] for c in found]
     missing = [
         s for s in ([args.service] if args.service else ctx.config.services) if s not in {c.service for c in found}
     ]
@@ -61,6 +67,10 @@ async def ps(ctx: OpContext, args: PsArgs) -> Result:
     if missing:
         blocks.append(Text(", ".join(ctx.t("ps.none", what=s) for s in missing)))
     return Result(title=title, blocks=list(blocks), ok=all(c.running for c in found) and not missing)
+
+
+def _status(ctx: OpContext, info: ContainerInfo) -> str:
+    return info.describe(ctx.t) + (f" ({info.health})" if info.health else "")
 
 
 class LogsArgs(OpArgs):
@@ -86,7 +96,7 @@ async def logs(ctx: OpContext, args: LogsArgs) -> Result:
     return _render(ctx, args, title, summary, [split_stamp(line) for line in raw], tz)
 
 
-async def _grep(ctx: OpContext, docker: DockerTarget, args: LogsArgs, tz: ZoneInfo, title: str) -> Result:
+async def _grep(ctx: OpContext, docker: StackServices, args: LogsArgs, tz: ZoneInfo, title: str) -> Result:
     """`logs | grep TEXT | tail N` over the whole log (or the --since window), bounded in size."""
     assert args.grep is not None
     scan = await scan_logs(docker, args.service, args.grep, args.tail, args.since, log_scan.MAX_SCAN_CHARS)
@@ -203,8 +213,10 @@ def _container_fields(ctx: OpContext, info: ContainerInfo) -> Fields:
     )
 
 
-async def _preview(ctx: OpContext, args: ServiceArgs, verb: str) -> Result:
+async def _preview(ctx: OpContext, args: ServiceArgs, verb: Verb) -> Result:
     docker = docker_of(ctx)
+    if docker.kind == "swarm":
+        return await swarm_services.preview(ctx, docker, args.service, verb)
     found = await docker.containers(args.service)
     title = ctx.t(f"containers.{verb}.title", service=args.service)
     if not found:
@@ -214,9 +226,11 @@ async def _preview(ctx: OpContext, args: ServiceArgs, verb: str) -> Result:
     return Result(title=title, blocks=list(blocks))
 
 
-async def _act(ctx: OpContext, service: str, verb: str) -> Result:
+async def _act(ctx: OpContext, service: str, verb: Verb) -> Result:
     """Do `verb` to each of the service's containers, then verify it by reading them back."""
     docker = docker_of(ctx)
+    if docker.kind == "swarm":
+        return await swarm_services.act(ctx, docker, service, verb)
     found = await docker.containers(service)
     if not found:
         return Result(
@@ -239,7 +253,7 @@ async def _act(ctx: OpContext, service: str, verb: str) -> Result:
     return verified(result, ctx.t, checks)
 
 
-@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def restart(ctx: OpContext, args: ServiceArgs) -> Result:
     """Restart a service's container (docker-compose restart)."""
     return await _act(ctx, args.service, "restart")
@@ -250,7 +264,7 @@ async def restart_preview(ctx: OpContext, args: ServiceArgs) -> Result:
     return await _preview(ctx, args, "restart")
 
 
-@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def stop(ctx: OpContext, args: ServiceArgs) -> Result:
     """Stop a service's container (docker-compose stop)."""
     return await _act(ctx, args.service, "stop")
@@ -271,6 +285,8 @@ async def start(ctx: OpContext, args: ServiceArgs) -> Result:
 async def up(ctx: OpContext, args: NoArgs) -> Result:
     """Start every service of the stack whose container is not running (make up)."""
     docker = docker_of(ctx)
+    if docker.kind == "swarm":
+        return await swarm_services.up(ctx, docker)
     found = await docker.containers()
     lines: list[str] = []
     ok = True
@@ -299,3 +315,30 @@ async def up(ctx: OpContext, args: NoArgs) -> Result:
     )
     # Nothing started, nothing to verify: "already running" lines say what is true.
     return verified(result, ctx.t, checks) if checks else result
+
+
+class ScaleArgs(OpArgs):
+    service: ServiceName = positional(metavar="service")
+    replicas: int = positional(metavar="replicas", ge=0, le=MAX_REPLICAS)
+
+
+def _compose_refused(ctx: OpContext, service: str) -> Result:
+    message = ctx.t("swarm.compose_refused")
+    return Result(title=ctx.t("swarm.scale.title", service=service), blocks=[Text(message)], ok=False, summary=message)
+
+
+@operation("scale", ScaleArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
+async def scale(ctx: OpContext, args: ScaleArgs) -> Result:
+    """Set a Swarm service's replicas (docker service scale); refused on a compose stack."""
+    docker = docker_of(ctx)
+    if docker.kind != "swarm":
+        return _compose_refused(ctx, args.service)
+    return await swarm_services.scale(ctx, docker, args.service, args.replicas)
+
+
+@preview_for("scale")
+async def scale_preview(ctx: OpContext, args: ScaleArgs) -> Result:
+    docker = docker_of(ctx)
+    if docker.kind != "swarm":
+        return _compose_refused(ctx, args.service)
+    return await swarm_services.scale_preview(ctx, docker, args.service, args.replicas)

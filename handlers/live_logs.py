@@ -45,7 +45,7 @@ from bot.core.threads import Thread, ThreadError
 from bot.output.results import Attachment, Block, Button, Buttons, Code, Result, Text
 from bot.output.terminal import save_files
 from bot.storage.database import short_error
-from bot.targets.docker import DockerTarget
+from bot.targets.stack import StackServices
 from bot.text import times
 from bot.text.durations import format_duration
 from bot.text.errors import TargetError, UnavailableError
@@ -207,7 +207,7 @@ class LiveTail:
     """Read the stream in a task of its own; post what came at most once per FLUSH_INTERVAL."""
 
     ctx: OpContext
-    docker: DockerTarget
+    docker: StackServices
     service: str
     thread: Thread
     handle: str

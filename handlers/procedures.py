@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Literal
 
 from bot.core.context import OpContext
-from bot.output.results import Check
+from bot.output.results import Check, Text
 from bot.output.terminal import STATE_MARK
 from bot.procedures.steps import Step, StepFailed, StepOutput
+from bot.targets.stack import StackServices
+from handlers import swarm_services
 from handlers.containers import docker_of
 from handlers.health import http_checks, service_probes
 
@@ -21,11 +24,14 @@ HEALTH_WAIT = 60.0
 HEALTH_EVERY = 2.0
 
 
-def service_step(ctx: OpContext, service: str, verb: str, hint: str = "") -> Step:
-    """`docker-compose stop|start <service>` as a step: every container of the service, state read back."""
+def service_step(ctx: OpContext, service: str, verb: Literal["stop", "start"], hint: str = "") -> Step:
+    """`docker-compose stop|start <service>` as a step: every container of the service, state read
+    back; on a Swarm stack the service is scaled to 0 (remembering its replicas) or back."""
 
     async def act(output: StepOutput) -> str | None:
         docker = docker_of(ctx)
+        if docker.kind == "swarm":
+            return await _swarm_step(ctx, docker, service, verb, output)
         found = await docker.containers(service)
         if not found:
             raise StepFailed("steps.no_container", service=service)
@@ -37,6 +43,18 @@ def service_step(ctx: OpContext, service: str, verb: str, hint: str = "") -> Ste
         return ", ".join(info.name for info in found)
 
     return Step(label=ctx.t(f"steps.label.{verb}", service=service), action=act, hint=hint)
+
+
+async def _swarm_step(
+    ctx: OpContext, docker: StackServices, service: str, verb: Literal["stop", "start"], output: StepOutput
+) -> str:
+    result = await swarm_services.act(ctx, docker, service, verb)
+    for block in result.blocks:
+        if isinstance(block, Text):
+            output.line(block.text)
+    if not result.ok:
+        raise StepFailed(f"containers.{verb}.failed", service=service)
+    return result.summary or service
 
 
 async def _all_checks(ctx: OpContext) -> list[Check]:

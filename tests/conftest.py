@@ -17,7 +17,9 @@ from typing import Any
 import asyncpg
 import pytest
 import redis
+from private_dockerd import private_swarm  # noqa: F401  session fixtures: one private Swarm per run
 from private_redis import PrivateRedis, start_private_redis
+from swarm_stack import swarm_stack  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -62,6 +62,7 @@ SAMPLES: dict[str, Sample] = {
     "stop": Sample("operator", "api"),
     "start": Sample("operator", "api"),
     "up": Sample("operator"),
+    "scale": Sample("operator", "api 2"),  # a compose stack: refused by its preview
     "metrics": Sample("viewer", "latency"),
     "diagnose": Sample("viewer", "api"),
     "diagnose post": Sample("viewer", "AAAAAAAAAAAA 1"),
@@ -79,6 +80,7 @@ SAMPLES: dict[str, Sample] = {
     "queue": Sample("viewer", "payments"),
     "queue retry": Sample("operator", "payments all"),  # Bull Board down: refused by its preview
     "tenant show": Sample("viewer", "abc123"),
+    "tenant list": Sample("viewer", "abc"),
     "tenant disable": Sample("admin", "abc123", preview=True),
     "tenant enable": Sample("admin", "zz9"),  # zz9 is active: a no-op, refused before any confirmation
     "deploy history": Sample("viewer", "5"),

@@ -14,7 +14,7 @@ from typing import Protocol
 import aiohttp
 import redis.asyncio as aioredis
 
-from bot.config.ops_yml import OpsConfig
+from bot.config.ops_yml import DockerConfig, OpsConfig
 from bot.config.settings import Settings
 from bot.core.audit import AuditStore
 from bot.core.confirmations import Confirmations
@@ -24,6 +24,8 @@ from bot.core.roles import GroupMembers, RoleResolver
 from bot.storage.database import BotDatabase, TargetDatabase
 from bot.storage.incidents import IncidentStore
 from bot.targets.docker import DockerTarget
+from bot.targets.stack import StackServices
+from bot.targets.swarm import SwarmTarget
 from bot.text.redact import Redactor, secrets_of_url
 
 REDIS_TIMEOUT = 2.0
@@ -57,6 +59,13 @@ def build_redactor(settings: Settings, config: OpsConfig) -> Redactor:
     return Redactor(secrets, locale=config.locale)
 
 
+def open_stack(config: DockerConfig) -> StackServices:
+    """The backend `stack.docker.mode` names: compose labels on one engine, or a Swarm stack."""
+    if config.mode == "swarm":
+        return SwarmTarget(config)
+    return DockerTarget(config)
+
+
 class Escalation(Protocol):
     """The escalation worker as Deps holds it (bot/incidents/escalation.py's EscalationWorker).
 
@@ -79,7 +88,7 @@ class Deps:
     audit: AuditStore
     redis: aioredis.Redis
     http: aiohttp.ClientSession
-    docker: DockerTarget | None
+    docker: StackServices | None
     target_db: TargetDatabase | None
     target_redis: aioredis.Redis | None
     roles: RoleResolver
@@ -113,7 +122,7 @@ class Deps:
             audit=AuditStore(db, redact),
             redis=redis_client(settings.redis_url.get_secret_value()),
             http=aiohttp.ClientSession(),
-            docker=DockerTarget(stack.docker) if stack.docker else None,
+            docker=open_stack(stack.docker) if stack.docker else None,
             target_db=TargetDatabase(stack.postgres.dsn) if stack.postgres else None,
             target_redis=redis_client(stack.redis.url) if stack.redis else None,
             roles=RoleResolver(config, group_members),

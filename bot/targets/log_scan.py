@@ -21,7 +21,8 @@ from typing import Any
 import aiodocker
 import aiohttp
 
-from bot.targets.docker import MAX_PENDING_LINE, ContainerInfo, DockerTarget
+from bot.targets.engine import MAX_PENDING_LINE
+from bot.targets.stack import ContainerInfo, StackServices
 from bot.text.errors import TargetError
 from bot.text.messages import Msg
 
@@ -98,13 +99,13 @@ async def _frames(response: aiohttp.ClientResponse, tty: bool) -> AsyncIterator[
         yield tail
 
 
-async def _stream(docker: DockerTarget, info: ContainerInfo, params: dict[str, Any]) -> AsyncIterator[list[str]]:
+async def _stream(docker: StackServices, info: ContainerInfo, params: dict[str, Any]) -> AsyncIterator[list[str]]:
     """The log's lines, a batch per network chunk, without ever holding the whole log.
 
     aiodocker only streams with `follow`, which never ends; its non-follow call returns one
     list. So the request is made the way aiodocker makes it, and the frames are read here.
     """
-    client = docker._docker()
+    client = docker.engine()
     raw = await client.containers.container(info.id).show()
     tty = bool((raw.get("Config") or {}).get("Tty"))
     query = {"stdout": True, "stderr": True, "follow": False, "timestamps": True, **params}
@@ -122,7 +123,7 @@ async def _stream(docker: DockerTarget, info: ContainerInfo, params: dict[str, A
 
 
 async def _pass(
-    docker: DockerTarget, info: ContainerInfo, needle: str, keep: int, params: dict[str, Any], max_chars: int
+    docker: StackServices, info: ContainerInfo, needle: str, keep: int, params: dict[str, Any], max_chars: int
 ) -> tuple[deque[LogLine], int, int, int, datetime | None]:
     """One pass: (last matches, matched, lines read, chars read, time of the first line read).
 
@@ -147,7 +148,7 @@ async def _pass(
 
 
 async def scan_logs(
-    docker: DockerTarget,
+    docker: StackServices,
     service: str,
     needle: str,
     keep: int,
