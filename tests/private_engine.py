@@ -143,7 +143,8 @@ class PrivateEngine:
     async def _init_swarm(self) -> None:
         # docker_gwbridge made first, so its Linux bridge has a name of this engine's (not the
         # shared default) and no masquerading; then the swarm on free loopback ports.
-        prefix = f"10.{secrets.randbelow(200) + 20}.{secrets.randbelow(250)}"
+        # 10.20-199.x: clear of tests/private_dockerd.py's 10.200-249.x, which may run at the same time
+        prefix = f"10.{secrets.randbelow(180) + 20}.{secrets.randbelow(250)}"
         subnet, self.gateway = f"{prefix}.0/24", f"{prefix}.1"
         await self.docker(
             "network", "create", "--driver", "bridge", "--subnet", subnet,
