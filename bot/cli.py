@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Sequence
@@ -30,10 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="mode", required=True)
     serve = sub.add_parser("serve", help="HTTP mode: POST /slack/events, GET /healthz, GET /metrics")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=3000)
+    # $PORT (the image's and compose's) when --port is not given; argparse converts a string default,
+    # so a bad PORT is refused like a bad --port, not a traceback.
+    serve.add_argument("--port", type=int, default=os.environ.get("PORT", "3000"))
     socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN); GET /healthz, GET /metrics")
     socket.add_argument("--host", default="0.0.0.0")
-    socket.add_argument("--port", type=int, default=3000)
+    socket.add_argument("--port", type=int, default=os.environ.get("PORT", "3000"))
     shell = sub.add_parser("shell", help="the same commands in a terminal")
     shell.add_argument("--as", dest="user", default=None, help="act as this Slack user id")
     shell.add_argument("-c", dest="command", default=None, help='run one command and exit, e.g. -c "/ops status"')

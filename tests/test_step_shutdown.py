@@ -17,9 +17,11 @@ import re
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from botproc import REDIS_URL, BotLauncher, BotProcess, shown
@@ -147,6 +149,29 @@ async def test_sigterm_past_the_grace_kills_the_step_and_says_so(
     assert await database_lock(prefix) is None, "the drain gave the database back"
     assert executed(await audit_rows(bot_db_url, operator)) == [("interrupted", "button")]
     assert "interrupted" in shown(messages_for(emu, clicked)[-1])
+
+
+async def test_a_step_past_the_grace_is_recorded_before_the_grace_ends(
+    start: tuple[StartBot, str], emu: SlackEmulator, tmp_path: Path, bot_db_url: str, prefix: str
+) -> None:
+    """`docker stop -t <grace>` kills the process at the grace: the outcome must be written by then."""
+    start_bot, operator = start
+    bot = await start_bot("echo $$PPID > group\nsleep 60\ntouch migrated", SHUTDOWN_GRACE_SECONDS="10")
+    _, action = await confirm_step(bot, emu, operator)
+    await wait_for_file(tmp_path / "group")
+    signalled = datetime.now(UTC)
+    bot.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(bot.proc.wait(), 60) == 0, bot.output()
+    conn = await asyncpg.connect(bot_db_url, timeout=5)
+    try:
+        [recorded] = await conn.fetch(
+            "SELECT at, outcome FROM audit_log WHERE user_id = $1 AND decision = 'executed'", operator
+        )
+    finally:
+        await conn.close()
+    assert recorded["outcome"] == "interrupted"
+    assert signalled < recorded["at"] < signalled + timedelta(seconds=10), (signalled, recorded["at"])
+    assert (await record(prefix, action))["state"] == "interrupted"
 
 
 async def test_a_replica_killed_mid_step_is_reported_interrupted_by_the_next(

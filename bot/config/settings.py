@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _secrets_dir() -> str | None:
+    """Docker secrets (`/run/secrets/<variable in lower case>`, e.g. `slack_bot_token`), read when
+    the directory exists: a Swarm or compose `secrets:` entry instead of an environment variable.
+    OPS_SECRETS_DIR names another directory."""
+    path = os.environ.get("OPS_SECRETS_DIR", "/run/secrets")
+    return path if os.path.isdir(path) else None
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: a variable set but empty (compose's `${SLACK_BOT_TOKEN:-}`) does not hide
+    # the same setting's Docker secret; empty and unset meant the same to the bot already.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", secrets_dir=_secrets_dir(), env_ignore_empty=True
+    )
 
     ops_config: str = "./ops.yml"
     database_url: SecretStr = SecretStr("postgresql://localhost/opsbot")

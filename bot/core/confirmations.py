@@ -126,6 +126,11 @@ TARGET_WAIT = 600.0
 """How long a `when_busy="wait"` step waits for the step holding its target before it gives up."""
 TARGET_POLL = 1.0
 """After the grace: time for stopped steps to be killed (5 s TERM + 5 s KILL), recorded and shown."""
+STOP_RESERVE = 0.2
+"""The share of the grace (at most MAX_STOP_RESERVE) kept for stopping and recording late steps, so
+their outcome is written before the grace ends: an orchestrator that kills the process at the
+grace (`docker stop -t 25`) still finds it recorded, not left `running`."""
+MAX_STOP_RESERVE = 10.0
 
 # Moves a pending action from one state to the next, atomically, if the actor may.
 # mode: "requester" (actor must be the requester), "other" (must not be), "any".
@@ -792,7 +797,8 @@ class Confirmations:
     # ---- shutdown and recovery ----------------------------------------------------------
 
     async def drain(self, grace: float | None = None) -> None:
-        """Stop taking clicks; let running steps end within `grace`, then stop the rest.
+        """Stop taking clicks; let running steps end within most of `grace`, then stop the rest
+        and record them in what is left of it (STOP_RESERVE).
 
         Called on SIGTERM before anything is closed. A stopped step's programs are killed with
         their process groups (bot/procedures/steps.py), its record set to `interrupted`, an audit row
@@ -802,7 +808,8 @@ class Confirmations:
         steps = list(self._steps.values())
         if steps:
             log.info("draining %d running step(s), up to %gs", len(steps), grace)
-            _, late = await asyncio.wait(steps, timeout=grace)
+            reserve = min(grace * STOP_RESERVE, MAX_STOP_RESERVE)
+            _, late = await asyncio.wait(steps, timeout=grace - reserve)
             for step in late:
                 step.cancel()
         if self._executions:

@@ -7,6 +7,8 @@ with a clear sentence instead of a command that never answers.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -21,6 +23,19 @@ from bot.text.messages import Msg
 MAX_PENDING_LINE = 64 * 1024
 """Characters of an unfinished line a live tail holds before passing it on: a container that
 prints without newlines cannot grow the buffer (or its re-joining) without bound."""
+
+
+def _permission_denied(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from: aiodocker wraps aiohttp's connector error,
+    which wraps the OSError) is the socket refusing this user."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, PermissionError) or getattr(seen, "errno", None) == errno.EACCES:
+            return True
+        seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 class EngineClient:
@@ -52,11 +67,16 @@ class EngineClient:
             raise TargetError("docker", Msg.of("docker.timeout", what=what, seconds=f"{limit:g}")) from None
         except aiodocker.DockerError as exc:
             if exc.status == 900:  # aiodocker's code for "could not connect"
-                raise TargetError("docker", Msg.of("docker.unreachable", what=what, detail=self.config.url)) from None
+                raise TargetError("docker", self._unreachable(exc, what, self.config.url)) from None
             raise TargetError("docker", f"{what}: {exc.message}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            unreachable = Msg.of("docker.unreachable", what=what, detail=exc.__class__.__name__)
-            raise TargetError("docker", unreachable) from None
+            raise TargetError("docker", self._unreachable(exc, what, exc.__class__.__name__)) from None
+
+    def _unreachable(self, exc: BaseException, what: str, detail: str) -> Msg:
+        """Say "unreachable", unless the socket refused this user (EACCES): that has a fix to say."""
+        if _permission_denied(exc):
+            return Msg.of("docker.permission_denied", what=what, url=self.config.url, uid=str(os.getuid()))
+        return Msg.of("docker.unreachable", what=what, detail=detail)
 
     async def _exec_in(
         self,

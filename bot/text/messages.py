@@ -2230,6 +2230,11 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "El paso de estado no terminó limpio ({detail}): lo pendiente puede ser desconocido; la migración en sí se puede ejecutar igual.",
     },
     # --- end i24a
+    # ---- i23: deployed for real (image, compose, swarm) ----
+    "docker.permission_denied": {
+        "en": "{what}: permission denied on the Docker socket ({url}) for the bot's user (uid {uid}). Give it the socket's group: `group_add` / `docker run --group-add $(stat -c %g /var/run/docker.sock)`, or DOCKER_GID with deploy/compose.yml",
+        "es": "{what}: permiso denegado en el socket de Docker ({url}) para el usuario del bot (uid {uid}). Dale el grupo del socket: `group_add` / `docker run --group-add $(stat -c %g /var/run/docker.sock)`, o DOCKER_GID con deploy/compose.yml",
+    },
 }
 
 # The one-line help of each operation in Spanish (English is the operation's docstring).
