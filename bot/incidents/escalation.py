@@ -453,7 +453,8 @@ class EscalationWorker:
                 return Outcome("cancelled")
             if c.row["unless_ack"] and incident.state == "acknowledged":
                 return Outcome("stopped")
-        if incident is not None and kind == "page" and incident.acknowledged_by == c.payload.get("user"):
+        acked_by = incident.acknowledged_by if incident is not None else None
+        if incident is not None and kind == "page" and acked_by is not None and acked_by == c.payload.get("user"):
             return self._not_paged_acked(c, incident)
         first_due = first_due_of(c.row, c.payload)
         late = c.now - first_due
