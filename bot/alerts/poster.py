@@ -160,7 +160,12 @@ class AlertPoster:
 
     async def run(self) -> None:
         listener = PgListener(self.deps.db.dsn, ALERTS_CHANNEL, self.wake)
-        await asyncio.gather(listener.run(), self._loop())
+        try:
+            await asyncio.gather(listener.run(), self._loop())
+        finally:  # a storm's task ends with the poster
+            for task in self._storm_tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._storm_tasks.values(), return_exceptions=True)
 
     async def _loop(self) -> None:
         """Keep up to IN_FLIGHT groups being brought up to date, leasing more as each finishes.
@@ -346,12 +351,10 @@ class AlertPoster:
         if not channel:
             raise RuntimeError("no alerts.channel nor slack.incident_channel to post in")
         rule = rule_for(config, group)
+        if group.rank is None:  # leased before its rank was written: ranked here, by the same rule
+            group = replace(group, rank=rank_of(group, bool(rule and rule.declare)))
         storm_id = self._storms.get(channel)
-        if (
-            group.ts is None
-            and storm_id is not None
-            and (group.rank in (None, RANK_OTHER) or group.storm_id is not None)
-        ):
+        if group.ts is None and storm_id is not None and (group.rank == RANK_OTHER or group.storm_id is not None):
             await self._fold(group, storm_id)  # no message of its own: the storm's summary shows it
             return
         urgent = group.rank in URGENT
@@ -439,7 +442,7 @@ class AlertPoster:
                     lease,
                     lambda: self.sender.post(channel, message, None, meta),
                     urgent,
-                    may_fold=group.rank in (None, RANK_OTHER),
+                    may_fold=group.rank == RANK_OTHER,
                 )
             except Exception as exc:
                 if getattr(exc, "seconds", None) is not None and not group.post_attempted:

@@ -101,7 +101,7 @@ class StormStore:
                 )
             )
 
-    async def open_where_flooded(self, backlog: int = STORM_BACKLOG) -> dict[str, int]:
+    async def open_where_flooded(self, backlog: int | None = None) -> dict[str, int]:
         """Open a storm in every channel where `backlog` lowest-rank groups wait for a first message;
         returns every open storm, channel -> id."""
         async with self.db.connection() as conn:
@@ -110,7 +110,7 @@ class StormStore:
                 " AND storm_id IS NULL AND rank = $1 AND status = 'firing' AND channel_id IS NOT NULL"
                 " GROUP BY channel_id HAVING count(*) >= $2",
                 RANK_OTHER,
-                backlog,
+                STORM_BACKLOG if backlog is None else backlog,
             )
             for row in flooded:
                 await conn.execute(
