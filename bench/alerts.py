@@ -27,6 +27,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -283,7 +284,13 @@ async def main() -> None:
     limited = [c for c in calls if c.get("limited")]
     calls = [c for c in calls if not c.get("limited")]
     posts = [c for c in calls if c["method"] == "chat.postMessage" and not c["args"].get("thread_ts")]
-    per_group = collections.Counter(group_of(c) for c in posts)
+    per_group = collections.Counter(group_of(c) for c in posts if group_of(c) is not None)
+    # past a backlog a channel's groups are listed in one storm summary's thread instead (issue 22)
+    listings = [c for c in calls if c["args"].get("thread_ts") and "of the storm" in str(c["args"].get("text", ""))]
+    listed = collections.Counter(
+        int(n) for c in listings for n in re.findall(r"BenchAlert(\d{5})", json.dumps(c["args"]))
+    )
+    per_group.update(listed)
     duplicates = sum(n - 1 for n in per_group.values() if n > 1)
     first_post = {}
     for c in posts:
@@ -308,7 +315,8 @@ async def main() -> None:
             f" messages posted +{min(first_post.values()) - t0:.2f}..+{max(first_post.values()) - t0:.2f}s"
         )
     print(
-        f"groups with a message: {len(per_group)}/{args.groups}; top-level messages per group: max {max(per_group.values())}"
+        f"groups with a message or listed in a storm summary's thread: {len(per_group)}/{args.groups}"
+        f" ({len(listed)} listed in a storm); per group: max {max(per_group.values())}"
     )
     print(f"duplicates: {duplicates}")
     if os.environ.get("BENCH_DEBUG"):
@@ -332,10 +340,10 @@ async def main() -> None:
     one_each = duplicates == 0 and max(per_group.values()) == 1 and len(per_group) == args.groups
     if args.slack_rate:  # latency is Slack's pace here: the target is every message once, without a 429 storm
         ok = one_each
-        print(f"target (rate-limited run): every group 1 message, 0 duplicates: {'PASS' if ok else 'FAIL'}")
-    else:
+        print(f"target (rate-limited run): every group shown once, 0 duplicates: {'PASS' if ok else 'FAIL'}")
+    else:  # the groups of a storm have no message of their own: p99 over those that have one
         ok = one_each and pct(to_post, 0.99) < 1.0 and pct(to_update, 0.99) < 1.0
-        print(f"target: 1 message per group, 0 duplicates, p99 < 1 s: {'PASS' if ok else 'FAIL'}")
+        print(f"target: every group shown once, 0 duplicates, p99 < 1 s: {'PASS' if ok else 'FAIL'}")
 
 
 if __name__ == "__main__":
