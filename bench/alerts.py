@@ -211,8 +211,8 @@ async def storm(groups: int, seconds: float) -> None:
         started = time.monotonic()
         for first in range(0, groups, wave):
             await send_all(session, urls, range(first, min(groups, first + wave)), "firing", quiet=True)
+            storm_end = time.time()  # the storm's last webhook answered (both replicas)
             await asyncio.sleep(max(0.0, started + (first + wave) / groups * seconds - time.monotonic()))
-        storm_end = time.time()
         print(f"storm: {groups} groups sent to both replicas over {time.monotonic() - started:.1f}s")
         critical = await send_all(session, urls, [groups], "firing", severity="critical", name="BenchCritical")
         names = [f"BenchAlert{n:05d}" for n in range(groups)]
