@@ -56,6 +56,7 @@ async def test_groups_a_full_pipeline_left_behind_are_taken_as_slots_free_not_at
     32 groups per replica every 5 s)."""
     monkeypatch.setattr("bot.alerts.poster.IN_FLIGHT", 3)
     monkeypatch.setattr("bot.alerts.poster.POLL_SECONDS", 3600.0)
+    monkeypatch.setattr("bot.alerts.storm.STORM_BACKLOG", 1000)  # a message per group: no storm summary at 30
     emu.slow("chat.postMessage", 0.3)
     runtime = await start(make_runtime, emu, fresh_db_url)
     names = [f"Burst{n:02d}" for n in range(30)]
@@ -210,12 +211,14 @@ async def test_a_channel_at_slacks_pace_gets_every_message_once_without_a_429_pe
     emu: SlackEmulator,  # noqa: F811
     fresh_db_url: str,
     make_runtime: RuntimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Slack answers 429 past 5 messages a second in the channel (burst 5): 60 groups all get their
     one message, no look-up is needed (a 429 posted nothing), and after the first 429 the channel is
     sent one at a time, so there is about one 429 per bucket refill (13 seen here), not one per
     send in flight (8 at a time drew 30 for the same 60 messages)."""
     emu.rate_limit("chat.postMessage", 5, 5)
+    monkeypatch.setattr("bot.alerts.storm.STORM_BACKLOG", 1000)  # a message per group: no storm summary at 60
     runtime = await start(make_runtime, emu, fresh_db_url)
     names = [f"Paced{n:02d}" for n in range(60)]
     await asyncio.gather(*(receive(runtime, webhook(name, severity="info")) for name in names))

@@ -74,16 +74,27 @@ async def test_in_a_direct_message_the_fallback_posts_into_it(bot: BotProcess, e
     assert call.args["channel"] == "D0DIRECT"
 
 
-async def test_an_answer_no_way_could_deliver_is_logged_as_lost(bot: BotProcess, emu: SlackEmulator) -> None:
+async def test_an_answer_no_way_could_deliver_is_held_and_sent_once_slack_answers(
+    bot: BotProcess, emu: SlackEmulator
+) -> None:
+    """Every way failed at the time (response_url 500 four times, the ephemeral fallback 500): the
+    answer is held in the bot's Postgres, not logged LOST, and goes through the same response_url
+    when Slack takes it again (issue 22; the long outage itself: tests/test_slack_outage_answers.py)."""
     user = new_user()
     emu.fail("response_url", times=RESPONSE_URL_ATTEMPTS, status=500)
     emu.fail("chat.postEphemeral", status=500)
-    await slash(bot, emu, "contacts", user)
+    sent = await slash(bot, emu, "contacts", user)
     await emu.wait_for("chat.postEphemeral", timeout=20)
+    calls = await posted(emu, sent.response_url, count=RESPONSE_URL_ATTEMPTS + 1, timeout=20)
+    assert CONTACTS in shown(calls[-1]), "the held answer went through its response_url"
     deadline = time.monotonic() + 10
-    while f"answer LOST for user {user} in {CHANNEL}" not in bot.output():
+    while f"answer for user {user} in {CHANNEL}" not in bot.output():
         assert time.monotonic() < deadline, bot.output()[-3000:]
         await asyncio.sleep(0.1)
-    line = next(x for x in bot.output().splitlines() if f"answer LOST for user {user}" in x)
-    assert "HTTP 500 after" in line and "chat.postEphemeral: internal_error" in line
-    assert "it said: Contacts" in line and "ROLE       NAME" in line and "Traceback" not in bot.output()
+    line = next(x for x in bot.output().splitlines() if f"answer for user {user}" in x)
+    assert "held until Slack answers" in line and "HTTP 500 after" in line
+    assert "chat.postEphemeral: internal_error" in line
+    await asyncio.sleep(1.5)
+    wanted = sent.response_url.rsplit("/", 1)[1]
+    assert len([c for c in emu.calls("response_url") if c.args.get("_response_id") == wanted]) == 5, "sent twice"
+    assert "answer LOST" not in bot.output() and "Traceback" not in bot.output()

@@ -8,6 +8,7 @@ resolved ones struck through, who is on it, its incident, and at the end "resolv
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from bot.text import times
 from bot.text.messages import Catalog
 
 SHOWN_ALERTS = 15
+STORM_TOP_NAMES = 8
 QUIET_LABELS = frozenset({"alertname", "severity", "job", "prometheus", "monitor", "__name__"})
 _URL = re.compile(r"^https?://[^\s<>|]+$")
 SEVERITY_ICON = {"critical": "🔴", "error": "🔴", "warning": "🟠", "info": "🔵"}
@@ -106,3 +108,44 @@ def message_link(channel: str | None, ts: str | None) -> str:
     if not channel or not ts:
         return ""
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def storm_message(counts: Any, t: Catalog, tz_name: str, prefix: str, over: bool = False) -> Result:
+    """A storm's one living summary (bot/alerts/storm.py): what fires, by severity and by name."""
+    tz = times.zone(tz_name)
+    since = times.labelled(counts.started_at, tz) if counts.started_at else "?"
+    if over:
+        head = t("alerts.storm.over", resolved=counts.resolved, since=since)
+    else:
+        head = t("alerts.storm.head", count=counts.firing, resolved=counts.resolved, since=since)
+    lines = [head]
+    if counts.by_severity and not over:
+        lines.append(
+            " · ".join(
+                f"{SEVERITY_ICON.get(sev, '🔥')} {escape(sev or '-')} {t.number(n)}" for sev, n in counts.by_severity
+            )
+        )
+    if counts.top_names and not over:
+        top = ", ".join(f"*{escape(name)}* ×{t.number(n)}" for name, n in counts.top_names[:STORM_TOP_NAMES])
+        lines.append(t("alerts.storm.top", names=top))
+    lines.append(t("alerts.storm.where", command=f"{prefix} alerts"))
+    summary = t("alerts.storm.summary", count=counts.firing)
+    return Result(title="", blocks=[Text("\n".join(lines), markup=True)], summary=summary)
+
+
+def storm_lines(rows: list[Any], t: Catalog) -> Result:
+    """One thread message of a storm: a short line per group (name, severity, what tells it apart)."""
+    lines = []
+    for row in rows:
+        labels = row["labels"] if isinstance(row["labels"], dict) else json.loads(row["labels"])
+        annotations = row["annotations"] if isinstance(row["annotations"], dict) else json.loads(row["annotations"])
+        severity = labels.get("severity", "")
+        icon = "✅" if row["status"] == "resolved" else SEVERITY_ICON.get(severity, "🔥")
+        name = escape(labels.get("alertname") or "alert")
+        about = escape(str(annotations.get("summary") or ""))[:60]
+        lines.append(
+            f"{icon} *{name}*" + (f" · {escape(severity)}" if severity else "") + (f" — {about}" if about else "")
+        )
+    return Result(
+        title="", blocks=[Text("\n".join(lines), markup=True)], summary=t("alerts.storm.listed", count=len(rows))
+    )

@@ -28,7 +28,7 @@ RECORD_ATTEMPTS = 8
 
 GROUP_COLUMNS = (
     "id, source, group_key, status, labels, annotations, alerts, version, posted_version, channel_id, ts,"
-    " first_seen, updated_at, resolved_at, incident_id, acked_by, rule_done, history, post_attempted"
+    " first_seen, updated_at, resolved_at, incident_id, acked_by, rule_done, history, post_attempted, rank, storm_id"
 )
 
 
@@ -55,6 +55,10 @@ class AlertGroup:
     rule_done: bool
     history: list[dict[str, Any]]
     post_attempted: bool = False
+    rank: int | None = None
+    """Its place in the queue for Slack (bot/alerts/storm.py): 0 critical, 1 its rule declares, 2 the rest."""
+    storm_id: int | None = None
+    """The storm whose summary shows it instead of a message of its own."""
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> AlertGroup:
@@ -81,6 +85,8 @@ class AlertGroup:
             rule_done=row["rule_done"],
             history=load(row["history"]) or [],
             post_attempted=row["post_attempted"],
+            rank=row.get("rank"),
+            storm_id=row.get("storm_id"),
         )
 
     @property

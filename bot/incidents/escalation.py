@@ -43,6 +43,7 @@ import asyncpg
 
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
+from bot.incidents.answers import send_answer
 from bot.incidents.notify import DeliveryUnconfirmed, Notifier, NotifyFailed, RetryLater
 from bot.incidents.report import draft
 from bot.output.markers import marker
@@ -103,7 +104,8 @@ WEBHOOK_RETRY = WebhookRetry()
 _CLAIMABLE = f"""
       (s.incident_id IS NULL OR s.kind NOT IN ({_IN}) OR NOT EXISTS (
           SELECT 1 FROM escalation_steps e
-          WHERE e.incident_id = s.incident_id AND e.position < s.position AND e.kind IN ({_IN})
+          WHERE e.incident_id = s.incident_id AND (e.position, e.id) < (s.position, s.id)
+            AND (e.kind IN ({_IN}) OR e.kind = 'page')
             AND (e.state = 'sending'
                  OR (e.state = 'pending' AND (e.due_at <= (SELECT t FROM clock) OR e.attempts > 0)))))
       AND (NOT s.payload ? 'after_s' OR NOT EXISTS (
@@ -114,7 +116,9 @@ _CLAIMABLE = f"""
             AND (e.state = 'sending'
                  OR (e.state = 'pending' AND (e.due_at <= (SELECT t FROM clock) OR e.attempts > 0)))))"""
 """A step is held back while an earlier line of its thread is due or in flight, and a page of a
-later tier while a page of an earlier, shorter-delayed tier is."""
+later tier while a page of an earlier, shorter-delayed tier is. A thread line also waits for an
+earlier page that is due: the page's own line takes the page's position (`_queue_lines`), so an
+ack typed while Slack held the page back reads after "Paged", as it happened."""
 
 
 def _claimable_half(state: str, since: str) -> str:
@@ -395,16 +399,14 @@ class EscalationWorker:
                     by_incident.setdefault(c.row["incident_id"], []).append(c)
 
             async def in_order(steps: list[Claimed]) -> list[Outcome]:
-                return [(await self._send_all([step]))[0] for step in sorted(steps, key=lambda c: c.row["position"])]
+                return [(await self._send_all([step]))[0] for step in sorted(steps, key=_thread_order)]
 
             page_outcomes, *threads = await asyncio.gather(
                 self._send_all(pages), *(in_order(steps) for steps in by_incident.values())
             )
             outcomes.update(zip((c.id for c in pages), page_outcomes, strict=True))
             for steps, results in zip(by_incident.values(), threads, strict=True):
-                outcomes.update(
-                    zip((c.id for c in sorted(steps, key=lambda c: c.row["position"])), results, strict=True)
-                )
+                outcomes.update(zip((c.id for c in sorted(steps, key=_thread_order)), results, strict=True))
             self._queue_lines(claimed, outcomes)
             await self._record(claimed, outcomes)
             return len(claimed)
@@ -453,6 +455,9 @@ class EscalationWorker:
                 return Outcome("cancelled")
             if c.row["unless_ack"] and incident.state == "acknowledged":
                 return Outcome("stopped")
+        acked_by = incident.acknowledged_by if incident is not None else None
+        if incident is not None and kind == "page" and acked_by is not None and acked_by == c.payload.get("user"):
+            return self._not_paged_acked(c, incident)
         first_due = first_due_of(c.row, c.payload)
         late = c.now - first_due
         reason = self._late_reason(c, late)
@@ -470,6 +475,13 @@ class EscalationWorker:
         if kind == "page":
             outcome.audit = self._page_audit(c, late)
         return outcome
+
+    def _not_paged_acked(self, c: Claimed, incident: Incident) -> Outcome:
+        """Whoever acknowledged already knows: the page that Slack held back is not sent to them
+        afterwards, and the thread says so where the page's own line would have been."""
+        line = {"event": "not_paged_acked", "user": c.payload.get("user")}
+        step = PlannedStep("note", line, c.now, position=int(c.row["position"]))
+        return Outcome("stopped", follow_up=[(incident.id, step)])
 
     def _failed_send(self, c: Claimed, exc: NotifyFailed) -> Outcome:
         error = self.deps.redact(str(exc))
@@ -590,7 +602,10 @@ class EscalationWorker:
         for incident_id, pages in groups.items():
             lines = [outcomes[p.id].result["mention"] for p in pages]
             note = {"event": "paged_lines", "lines": lines, "pages": [p.id for p in pages]}
-            outcomes[pages[0].id].follow_up.append((incident_id, PlannedStep("note", note, pages[0].now)))
+            position = min(int(p.row["position"]) for p in pages)  # where the pages were, not where the thread is now
+            outcomes[pages[0].id].follow_up.append(
+                (incident_id, PlannedStep("note", note, pages[0].now, position=position))
+            )
 
     async def _record(self, claimed: list[Claimed], outcomes: dict[int, Outcome]) -> None:
         """Write the batch's outcomes in one transaction, again until the database answers: what
@@ -655,7 +670,9 @@ class EscalationWorker:
         if shifts:  # a later tier's `after` counts from when this tier's pages really went out
             await conn.executemany(_SHIFT_LATER_TIERS, shifts)
         for incident_id, step in follow:
-            await self.deps.incidents.insert_steps(conn, incident_id, [PlannedStep(step.kind, step.payload, now)])
+            await self.deps.incidents.insert_steps(
+                conn, incident_id, [PlannedStep(step.kind, step.payload, now, position=step.position)]
+            )
 
     def _page_audit(self, c: Claimed, late: timedelta) -> AuditEntry:
         return AuditEntry(
@@ -713,6 +730,16 @@ class EscalationWorker:
         payload = c.payload
         t = self.t
         prefix = self.deps.config.slack.command
+        if kind == "answer":  # a command's answer Slack could not take at the time (bot/incidents/answers.py)
+            return await send_answer(
+                self.deps.http,
+                self.notifier,
+                payload,
+                c.now,
+                t,
+                self.deps.config.timezone,
+                lambda dm, told: self._post_once(c, dm, None, told, "answer"),
+            )
         if kind == "note" and c.incident is None:
             channel = self.deps.config.slack.incident_channel
             if not channel:
@@ -905,6 +932,8 @@ class EscalationWorker:
                 who += t("escalation.on_call_suffix")
             late = timedelta(milliseconds=int(payload.get("late_ms") or 0))
             return t(key, user=user, role=who) + self._late_suffix(late, payload.get("late_reason"))
+        if event == "not_paged_acked":
+            return t("escalation.not_paged_acked", user=user)
         if event == "acknowledged":
             return t("escalation.acknowledged", user=user, stopped=payload.get("stopped", 0))
         if event == "resolved":
@@ -974,6 +1003,10 @@ class EscalationWorker:
             head = t("escalation.diagnosis", user=user, section=escape(str(payload.get("section", ""))))
             return head + "\n```" + escape(str(payload.get("text", ""))).replace("```", "ˋˋˋ") + "```"
         return escape(json.dumps(payload))
+
+
+def _thread_order(c: Claimed) -> tuple[int, int]:
+    return int(c.row["position"]), c.id
 
 
 def _with_thread(incident: Incident, thread: str) -> Incident:

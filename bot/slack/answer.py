@@ -10,8 +10,11 @@ not checked is lost without a word. Here each post is checked:
    other than 429 (an expired or used-up URL) is not retried;
 2. then the Web API with the bot token: chat.postEphemeral to the user in the channel, or,
    in a direct message (a `D…` channel), chat.postMessage into it (else to the user's DM);
-3. if every way failed, an error log line says whose answer was lost and what it said
-   (redacted, cut to LOST_TEXT_CHARS), so nobody's answer disappears unseen.
+3. if every way failed (Slack unreachable), the answer is held in the bot's Postgres (`hold`,
+   bot/slack/held.py) and sent when Slack answers again: through the response_url while it
+   lives (30 minutes), else by DM (bot/incidents/answers.py);
+4. only when it cannot even be held, an error log line says whose answer was lost and what it
+   said (redacted, cut to LOST_TEXT_CHARS), so nobody's answer disappears unseen.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 log = logging.getLogger(__name__)
 
 Respond = Callable[..., Awaitable[Any]]
+Hold = Callable[["Recipient", str, dict[str, Any], str], Awaitable[bool]]
+"""Keep an answer for later: (whom, response_url, payload, its text for a DM) -> held."""
 
 RESPONSE_URL_ATTEMPTS = 4
 BACKOFF = (0.5, 1.0, 2.0)
@@ -47,6 +52,9 @@ class Recipient:
     user: str | None
     channel: str | None
     request_id: str = "-"
+    command: str = ""
+    received: float | None = None
+    """time.monotonic() when the command came: its response_url lives 30 minutes from then."""
 
 
 def _retry_after(response: Any) -> float:
@@ -115,10 +123,11 @@ async def answer(
     to: Recipient | None,
     payload: dict[str, Any],
     redact: Callable[[str], str],
+    hold: Hold | None = None,
 ) -> bool:
     """Deliver `payload` (respond's keyword arguments) by the first way that works; never raise.
 
-    Returns False, after logging what was lost, when no way worked.
+    Returns False, after logging what was lost, when no way worked and it could not be held.
     """
     try:
         await via_response_url(respond, **payload)
@@ -138,6 +147,15 @@ async def answer(
         except Exception as exc:
             first = f"{first}; {type(exc).__name__}"
     who = f"user {to.user} in {to.channel} (request {to.request_id})" if to else "unknown recipient"
+    response_url = getattr(respond, "response_url", None)
+    if hold is not None and to is not None and to.user and isinstance(response_url, str) and response_url:
+        dm_text = "\n".join(_texts(payload.get("blocks") or []) or [text])
+        try:
+            if await hold(to, response_url, payload, dm_text):
+                log.warning("answer for %s held until Slack answers (%s)", who, redact(first))
+                return True
+        except Exception as exc:
+            first = f"{first}; not held: {type(exc).__name__}"
     said = " | ".join([text, *_texts(payload.get("blocks") or [])])[:LOST_TEXT_CHARS]
     log.error("answer LOST for %s: %s; it said: %s", who, redact(first), redact(said))
     return False

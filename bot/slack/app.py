@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from bot.output.results import Result
 from bot.output.slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.slack.answer import Recipient, Respond, answer
 from bot.slack.dedupe import Deduper
+from bot.slack.held import hold_answer
 from bot.slack.middleware import install_dedupe
 from bot.slack.modal import DECLARE_VIEW, open_declare_form, run_submission
 from bot.slack.thread import SlackThread
@@ -100,7 +102,13 @@ class SlackBot:
                 "response_type": "ephemeral" if message.ephemeral else "in_channel",
                 "replace_original": False,
             }
-        return await answer(respond, self.client, to, payload, self.dispatcher.deps.redact)
+        return await answer(respond, self.client, to, payload, self.dispatcher.deps.redact, self._hold)
+
+    async def _hold(self, to: Recipient, response_url: str, payload: dict[str, Any], dm_text: str) -> bool:
+        """Slack took the answer no way: keep it in the durable queue (bot/slack/held.py)."""
+        if self.dispatcher.deps.escalation is None:  # no worker to send it later
+            return False
+        return await hold_answer(self.dispatcher.deps, to, response_url, payload, dm_text)
 
     async def upload_files(
         self, message: SlackMessage, respond: Respond, channel_id: str | None, to: Recipient | None = None
@@ -144,7 +152,10 @@ class SlackBot:
         """Dispatch; a flow edits its one message as its state moves (the clicked message, or the
         first progress message of a typed command) instead of posting a message per state."""
         clicked = invocation.source == "button"
-        to = Recipient(invocation.user_id or None, invocation.channel_id, invocation.request_id)
+        command = f"{self.dispatcher.deps.config.slack.command} {invocation.text}".strip()
+        to = Recipient(
+            invocation.user_id or None, invocation.channel_id, invocation.request_id, command, time.monotonic()
+        )
         live = LiveMessage(self, respond, to, message_ts if clicked else None, clicked)
 
         async def update(result: Result) -> None:

@@ -64,6 +64,10 @@ class PlannedStep:
     payload: dict[str, Any]
     due_at: datetime
     unless_ack: bool = False
+    position: int | None = None
+    """Where the step sits in its incident's thread; None: after every step written so far. A
+    page's thread line takes the page's own position, so it keeps the order of the events even
+    when Slack lets the page go out only after later lines were written."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,14 @@ class IncidentStore:
             "INSERT INTO escalation_steps (incident_id, position, kind, payload, due_at, unless_ack)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
             [
-                (incident_id, start + i, s.kind, json.dumps(s.payload), s.due_at, s.unless_ack)
+                (
+                    incident_id,
+                    start + i if s.position is None else s.position,
+                    s.kind,
+                    json.dumps(s.payload),
+                    s.due_at,
+                    s.unless_ack,
+                )
                 for i, s in enumerate(steps)
             ],
         )

@@ -179,6 +179,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE audit_log ADD COLUMN verification JSONB;
         """,
     ),
+    (
+        11,
+        "alert storms: one living summary per channel; a group's rank in the queue and its storm",
+        """
+        CREATE TABLE alert_storms (
+            id              BIGSERIAL PRIMARY KEY,
+            channel_id      TEXT NOT NULL,
+            started_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            ended_at        TIMESTAMPTZ,
+            ts              TEXT,
+            post_attempted  BOOLEAN NOT NULL DEFAULT false,
+            version         INTEGER NOT NULL DEFAULT 1,
+            posted_version  INTEGER NOT NULL DEFAULT 0,
+            lease_by        TEXT,
+            lease_until     TIMESTAMPTZ
+        );
+        CREATE UNIQUE INDEX alert_storms_open ON alert_storms (channel_id) WHERE ended_at IS NULL;
+        ALTER TABLE alert_groups
+            ADD COLUMN rank          SMALLINT,
+            ADD COLUMN storm_id      BIGINT REFERENCES alert_storms (id),
+            ADD COLUMN storm_listed  BOOLEAN NOT NULL DEFAULT false;
+        CREATE INDEX alert_groups_storm ON alert_groups (storm_id, rank, first_seen) WHERE storm_id IS NOT NULL;
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

@@ -1954,6 +1954,48 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # --- i22b: answers held through a Slack outage, alert storms (issue 22, items 3 and 4)
+    "escalation.not_paged_acked": {
+        "en": "📟 {user} not paged: they had already acknowledged.",
+        "es": "📟 No se avisó a {user}: ya lo había reconocido.",
+    },
+    "answer.held_dm": {
+        "en": "Slack was unreachable when this answer to your `{command}` was ready ({when}), and its reply link has expired, so here it is:",
+        "es": "Slack no respondía cuando esta respuesta a tu `{command}` estuvo lista ({when}) y su enlace de respuesta ya caducó; aquí la tienes:",
+    },
+    "alerts.storm.head": {
+        "en": {
+            "one": "🌩️ *Alert storm*: {count:n} group firing, {resolved:one=# resolved|other=# resolved}, since {since}.",
+            "other": "🌩️ *Alert storm*: {count:n} groups firing, {resolved:one=# resolved|other=# resolved}, since {since}.",
+        },
+        "es": {
+            "one": "🌩️ *Tormenta de alertas*: {count:n} grupo activo, {resolved:one=# resuelto|other=# resueltos}, desde {since}.",
+            "other": "🌩️ *Tormenta de alertas*: {count:n} grupos activos, {resolved:one=# resuelto|other=# resueltos}, desde {since}.",
+        },
+    },
+    "alerts.storm.over": {
+        "en": "✅ *Alert storm over*: all {resolved:n} groups resolved (it began {since}).",
+        "es": "✅ *Tormenta de alertas terminada*: los {resolved:n} grupos se resolvieron (empezó {since}).",
+    },
+    "alerts.storm.top": {"en": "Most frequent: {names}", "es": "Más frecuentes: {names}"},
+    "alerts.storm.where": {
+        "en": "Too many at once for a message each (Slack takes about one a second per channel): every group is listed in this thread and in `{command}`; critical ones still get their own message.",
+        "es": "Demasiados a la vez para un mensaje cada uno (Slack acepta cerca de uno por segundo por canal): cada grupo está en este hilo y en `{command}`; los críticos siguen teniendo su propio mensaje.",
+    },
+    "alerts.storm.summary": {
+        "en": {"one": "Alert storm: {count:n} group firing", "other": "Alert storm: {count:n} groups firing"},
+        "es": {
+            "one": "Tormenta de alertas: {count:n} grupo activo",
+            "other": "Tormenta de alertas: {count:n} grupos activos",
+        },
+    },
+    "alerts.storm.listed": {
+        "en": {"one": "{count:n} alert group of the storm", "other": "{count:n} alert groups of the storm"},
+        "es": {
+            "one": "{count:n} grupo de alertas de la tormenta",
+            "other": "{count:n} grupos de alertas de la tormenta",
+        },
+    },
     # --- i24b: tenant list, check-config --live, the demo's joined terminals
     "tenant.list.title": {"en": "Tenants ({table})", "es": "Tenants ({table})"},
     "tenant.list.columns": {"en": "id|name|state", "es": "id|nombre|estado"},
