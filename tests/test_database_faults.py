@@ -51,3 +51,26 @@ async def test_a_query_on_a_connection_the_server_just_closed_is_a_target_error(
             assert await conn.fetchval("SELECT 1") == 1, "the pool reconnects by itself"
     finally:
         await db.close()
+
+
+async def test_migrations_are_retried_soon_after_the_database_refuses_then_less_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replica started beside its database retries within a second, not after the full interval:
+    the waits double from 0.5 s up to the interval, each after a real refused connection."""
+    from bot.storage import database
+    from bot.storage.database import BotDatabase
+
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 6:
+            raise RuntimeError("enough")
+
+    monkeypatch.setattr(database.asyncio, "sleep", record)
+    db = BotDatabase("postgresql://postgres@127.0.0.1:1/none")  # nothing listens on port 1
+    with pytest.raises(RuntimeError, match="enough"):
+        await db.keep_migrating(interval=10.0)
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0]
+    assert not db.schema_ready

@@ -175,8 +175,13 @@ class BotDatabase(PgPool):
         self.schema_ready = True
         return applied
 
-    async def keep_migrating(self, interval: float = 10.0) -> None:
-        """Retry migrations until they succeed: a bot started while its database was down heals itself."""
+    async def keep_migrating(self, interval: float = 10.0, first_retry: float = 0.5) -> None:
+        """Retry migrations until they succeed: a bot started while its database was down heals itself.
+
+        The wait doubles from `first_retry` up to `interval`: a replica started beside its database
+        (compose, a Swarm stack) migrates within a second of the database answering, instead of
+        taking commands for up to `interval` on tables that are not there yet."""
+        wait = min(first_retry, interval)
         while not self.schema_ready:
             try:
                 applied = await self.migrate()
@@ -184,8 +189,9 @@ class BotDatabase(PgPool):
                     log.info("applied migrations %s", applied)
                 return
             except (UnavailableError, *_DOWN) as exc:
-                log.warning("bot database not ready (%s); retrying in %ss", short_error(exc), interval)
-                await asyncio.sleep(interval)
+                log.warning("bot database not ready (%s); retrying in %ss", short_error(exc), round(wait, 1))
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, interval)
 
 
 class TargetDatabase(PgPool):
