@@ -271,7 +271,7 @@ async def oncall_set(ctx: OpContext, args: OncallSetArgs) -> Result:
         role = roles[0]
     elif role not in {c.role for c in ctx.config.contacts}:
         raise BotError("oncall.which_role", roles=", ".join(sorted({c.role for c in ctx.config.contacts})))
-    previous = await ctx.deps.incidents.hand_over(role, args.user, ctx.user_id)
+    previous, _until = await ctx.deps.incidents.hand_over(role, args.user, ctx.user_id)
     _wake(ctx)
     text = t("oncall.set", user=args.user, role=role, previous=previous or t("oncall.nobody"))
     return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)

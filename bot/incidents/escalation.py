@@ -163,7 +163,8 @@ _MINE = "id = $1 AND state = 'sending' AND claimed_by = $2"
 
 _MARK_DONE = (
     "UPDATE escalation_steps SET state = 'done', fired_at = $3, fired_by = $2, late_ms = $4, result = $5::jsonb,"
-    f" late_reason = $6, attempts = attempts + 1, uncertain = false, lease_until = NULL WHERE {_MINE}"
+    f" late_reason = $6, payload = $7::jsonb, attempts = attempts + 1, uncertain = false, lease_until = NULL"
+    f" WHERE {_MINE}"
 )
 _MARK_RETRY = (
     "UPDATE escalation_steps SET state = 'pending', due_at = $3, attempts = attempts + $4, last_error = $5,"
@@ -451,6 +452,10 @@ class EscalationWorker:
                 return Outcome("cancelled")
             if c.row["unless_ack"] and incident.state == "acknowledged":
                 return Outcome("stopped")
+        if kind == "page" and incident is not None and c.payload.get("rota") and "resolved_at" not in c.payload:
+            instead = await self.deps.incidents.resolve_page(c.payload, c.now, bool(c.row["unless_ack"]))
+            if instead is not None:  # nobody on the rota now: its other contacts are paged instead
+                return Outcome("done", result={"gap": c.payload["rota"]}, follow_up=[(incident.id, s) for s in instead])
         first_due = first_due_of(c.row, c.payload)
         late = c.now - first_due
         reason = self._late_reason(c, late)
@@ -553,7 +558,7 @@ class EscalationWorker:
         the pages went can neither lose it nor send it twice."""
         groups: dict[int, list[Claimed]] = {}
         for c in claimed:
-            if c.kind == "page" and outcomes[c.id].state == "done" and c.incident is not None:
+            if c.kind == "page" and "mention" in outcomes[c.id].result and c.incident is not None:
                 groups.setdefault(c.incident.id, []).append(c)
         for incident_id, pages in groups.items():
             lines = [outcomes[p.id].result["mention"] for p in pages]
@@ -592,7 +597,7 @@ class EscalationWorker:
             if o.state == "done":
                 late_ms = int(o.late.total_seconds() * 1000)
                 result = {k: v for k, v in o.result.items() if k != "mention"}
-                done.append((c.id, self.name, now, late_ms, json.dumps(result), o.reason))
+                done.append((c.id, self.name, now, late_ms, json.dumps(result), o.reason, json.dumps(c.payload)))
                 if c.kind == "announce" and c.incident is not None:
                     threads.append((c.incident.id, str(o.result["ts"])))
             elif o.state == "retry":
@@ -622,7 +627,9 @@ class EscalationWorker:
         if shifts:  # a later tier's `after` counts from when this tier's pages really went out
             await conn.executemany(_SHIFT_LATER_TIERS, shifts)
         for incident_id, step in follow:
-            await self.deps.incidents.insert_steps(conn, incident_id, [PlannedStep(step.kind, step.payload, now)])
+            await self.deps.incidents.insert_steps(
+                conn, incident_id, [PlannedStep(step.kind, step.payload, now, step.unless_ack)]
+            )
 
     def _page_audit(self, c: Claimed, late: timedelta) -> AuditEntry:
         return AuditEntry(
@@ -881,6 +888,9 @@ class EscalationWorker:
             if payload.get("note"):
                 text += "\n> " + escape(str(payload["note"]))
             return text
+        if event == "rota_gap":
+            users = ", ".join(f"<@{u}>" for u in payload.get("users") or []) or t("escalation.nobody")
+            return t("oncall.gap_paged", role=escape(str(payload.get("role", ""))), users=users)
         if event == "waiting_hours":
             when = datetime.fromisoformat(str(payload["when"]))
             tz = times.zone(str(payload.get("tz") or self.deps.config.timezone))  # the contact's own zone

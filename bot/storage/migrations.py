@@ -179,6 +179,41 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE audit_log ADD COLUMN verification JSONB;
         """,
     ),
+    (
+        11,
+        "on-call overrides (set, override, swap, cover) and swap/cover requests answered once",
+        """
+        CREATE TABLE oncall_overrides (
+            id          SERIAL PRIMARY KEY,
+            role        TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            starts_at   TIMESTAMPTZ NOT NULL,
+            ends_at     TIMESTAMPTZ NOT NULL CHECK (ends_at > starts_at),
+            kind        TEXT NOT NULL,
+            request_id  INTEGER,
+            created_by  TEXT NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX oncall_overrides_role ON oncall_overrides (role, ends_at);
+        CREATE UNIQUE INDEX oncall_overrides_one_per_request ON oncall_overrides (request_id)
+            WHERE request_id IS NOT NULL;
+        CREATE TABLE oncall_requests (
+            id          SERIAL PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            role        TEXT NOT NULL,
+            asker       TEXT NOT NULL,
+            target      TEXT,
+            starts_at   TIMESTAMPTZ NOT NULL,
+            ends_at     TIMESTAMPTZ NOT NULL,
+            back_starts_at TIMESTAMPTZ,
+            back_ends_at   TIMESTAMPTZ,
+            state       TEXT NOT NULL DEFAULT 'pending',
+            answered_by TEXT,
+            answered_at TIMESTAMPTZ,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

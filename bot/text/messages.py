@@ -1964,6 +1964,15 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": {"one": "{count:n} problem", "other": "{count:n} problems"},
         "es": {"one": "{count:n} problema", "other": "{count:n} problemas"},
     },
+    # ---- i25: on-call rotas -------------------------------------------------------------
+    "oncall.gap_paged": {
+        "en": "Nobody is on the {role} rota right now (a gap): paging the role's other contacts instead: {users}.",
+        "es": "Nadie está en la guardia de {role} ahora (un hueco): se avisa en su lugar a los demás contactos del rol: {users}.",
+    },
+    "oncall.check_gaps": {
+        "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
+        "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
+    },
 }
 
 

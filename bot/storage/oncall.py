@@ -1,0 +1,129 @@
+"""On-call overrides and swap/cover requests in the bot's Postgres, and who is on call by them.
+
+An override (`/ops oncall set`, `override`, an accepted swap or cover) is a row that is only
+ever added, never changed: it starts no earlier than the moment it is written, so an edit never
+rewrites a shift that has already happened, and the rows are the audit of who changed what.
+A request (swap, cover) is answered once: the answer is a conditional UPDATE of a `pending`
+row, and the override it makes carries the request's id under a unique index, so two replicas
+(or two clicks) cannot both take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from bot.config.ops_yml import OpsConfig
+from bot.oncall.rota import CompiledRota, Override, RotaBook, Shift
+from bot.storage.database import BotDatabase
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    kind: str  # swap | cover
+    role: str
+    asker: str
+    target: str | None
+    start: datetime
+    end: datetime
+    back_start: datetime | None
+    back_end: datetime | None
+    state: str
+    answered_by: str | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Request:
+        return cls(
+            row["id"],
+            row["kind"],
+            row["role"],
+            row["asker"],
+            row["target"],
+            row["starts_at"],
+            row["ends_at"],
+            row["back_starts_at"],
+            row["back_ends_at"],
+            row["state"],
+            row["answered_by"],
+        )
+
+
+class OncallStore:
+    """The rotas of one ops.yml compiled once, and their overrides read from Postgres."""
+
+    def __init__(self, db: BotDatabase, config: OpsConfig, clock: Clock | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock  # None: the database's clock; a test may pin its own
+        self.book = RotaBook(config.oncall.rotas, config.timezone)
+
+    async def now(self, conn: asyncpg.Connection) -> datetime:
+        if self.clock is not None:
+            return self.clock()
+        value: datetime = await conn.fetchval("SELECT now()")
+        return value
+
+    def rota(self, role: str) -> CompiledRota | None:
+        return self.book.rotas.get(role)
+
+    async def overrides(
+        self, conn: asyncpg.Connection, role: str, start: datetime, end: datetime | None = None
+    ) -> list[Override]:
+        """The overrides of `role` that reach past `start` (and begin by `end`)."""
+        rows = await conn.fetch(
+            "SELECT id, user_id, starts_at, ends_at, kind FROM oncall_overrides"
+            " WHERE role = $1 AND ends_at > $2 AND ($3::timestamptz IS NULL OR starts_at <= $3) ORDER BY id",
+            role,
+            start,
+            end,
+        )
+        return [Override(r["id"], r["starts_at"], r["ends_at"], r["user_id"], r["kind"]) for r in rows]
+
+    async def who(self, conn: asyncpg.Connection, role: str, at: datetime) -> Shift | None:
+        """Who the rota of `role` puts on call at `at`, overrides included (None: a gap)."""
+        rota = self.rota(role)
+        if rota is None:
+            return None
+        return rota.at(at, await self.overrides(conn, role, at, at))
+
+    async def everyone(self, conn: asyncpg.Connection, at: datetime) -> dict[str, str | None]:
+        """role -> who is on call at `at`, for every role with a rota (None: a gap)."""
+        out: dict[str, str | None] = {}
+        for role in self.book.roles():
+            shift = await self.who(conn, role, at)
+            out[role] = shift.user if shift else None
+        return out
+
+    async def add_override(
+        self,
+        conn: asyncpg.Connection,
+        role: str,
+        user: str,
+        start: datetime,
+        end: datetime,
+        by: str,
+        kind: str = "override",
+        request_id: int | None = None,
+    ) -> Override:
+        """Write an override; it starts no earlier than now (a past shift is never rewritten)."""
+        now = await self.now(conn)
+        start = max(start, now)
+        row = await conn.fetchrow(
+            "INSERT INTO oncall_overrides (role, user_id, starts_at, ends_at, kind, request_id, created_by, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            role,
+            user,
+            start,
+            end,
+            kind,
+            request_id,
+            by,
+            now,
+        )
+        return Override(row["id"], start, end, user, kind)
