@@ -197,6 +197,12 @@ class CompiledRota:
             seen.setdefault(shift.user)
         return list(seen)
 
+    def prepare(self, horizon: datetime) -> None:
+        """Expand every layer up to `horizon` now (a question otherwise expands only the layers
+        it reads, the first time it reaches them)."""
+        for layer in self.layers:
+            layer.grow(horizon)
+
     def from_layers(self, moment: datetime) -> Shift | None:
         """Who the layers (not the overrides) put on call at `moment`: the last layer wins."""
         for layer in reversed(self.layers):
@@ -217,21 +223,31 @@ class CompiledRota:
 
     def shifts(self, start: datetime, end: datetime, overrides: Sequence[Override] = ()) -> list[Shift]:
         """The final timeline over [start, end): each piece with who is on call, gaps left out,
-        neighbouring pieces of one person from one source joined."""
+        neighbouring pieces of one person from one source joined. One sweep over the pieces'
+        edges, each layer read through a cursor (it renders every schedule and feed)."""
+        tiers = [layer.between(start, end) for layer in self.layers]
+        tiers.insert(0, sorted((s for s in self.imported if s.end > start and s.start < end), key=lambda s: s.start))
+        ovs = sorted((o for o in overrides if o.end > start and o.start < end), key=lambda o: o.id, reverse=True)
         bounds = {start, end}
-        for layer in self.layers:
-            for shift in layer.between(start, end):
+        for tier in tiers:
+            for shift in tier:
                 bounds.update((shift.start, shift.end))
-        for shift in self.imported:
-            if shift.end > start and shift.start < end:
-                bounds.update((shift.start, shift.end))
-        for override in overrides:
-            if override.end > start and override.start < end:
-                bounds.update((override.start, override.end))
+        for override in ovs:
+            bounds.update((override.start, override.end))
         edges = sorted(b for b in bounds if start <= b <= end)
+        cursors = [0] * len(tiers)
         out: list[Shift] = []
         for a, b in itertools.pairwise(edges):
-            who = self.at(a, overrides)
+            who = next((o.as_shift() for o in ovs if o.start <= a < o.end), None)
+            for n in range(len(tiers) - 1, -1, -1):
+                if who is not None:
+                    break
+                tier, p = tiers[n], cursors[n]
+                while p < len(tier) and tier[p].end <= a:
+                    p += 1
+                cursors[n] = p
+                if p < len(tier) and tier[p].start <= a:
+                    who = tier[p]
             if who is None:
                 continue
             if out and out[-1].end == a and out[-1].user == who.user and out[-1].layer == who.layer:
