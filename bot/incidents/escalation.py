@@ -690,6 +690,8 @@ class EscalationWorker:
                 c, channel, None, Result(title="", blocks=[Text(self._note_text(payload), markup=True)])
             )
             return {"ts": ts}
+        if kind == "notice":
+            return await self._notice(c)
         incident = c.incident
         if incident is None:
             raise NotifyFailed(f"step {c.id}: its incident is gone", permanent=True)
@@ -781,6 +783,18 @@ class EscalationWorker:
                 await self.notifier.update(channel, json.loads(posted)["ts"], message)
             return {"refreshed": bool(posted)}
         raise NotifyFailed(f"unknown step kind {kind}", permanent=True)
+
+    async def _notice(self, c: Claimed) -> dict[str, Any]:
+        """A message of the on-call rotas (a swap or cover request, an answer, a hand-off): to a
+        person's DM or a channel, with its buttons."""
+        to = str(c.payload["to"])
+        where = await self.notifier.open_dm(to) if to.startswith(("U", "W")) else to
+        text = str(c.payload.get("text", ""))
+        buttons = [Button(str(b[0]), str(b[1]), style=b[2]) for b in c.payload.get("buttons") or []]
+        result = Result(title="", blocks=[Text(text, markup=True)], summary=text[:150])
+        if buttons:
+            result.blocks.append(Buttons(buttons))
+        return {"ts": await self._post_once(c, where, None, result)}
 
     async def _ticket_row(self, c: Claimed, incident: Incident, channel: str, thread: str | None) -> int:
         """The ticket of this step, made once: a step sent again finds the one it made."""

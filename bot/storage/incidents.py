@@ -12,7 +12,7 @@ the incident's thread is its timeline.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -247,6 +247,14 @@ class IncidentStore:
             ],
         )
         await conn.execute("SELECT pg_notify($1, '')", STEPS_CHANNEL)  # on commit: every replica's worker looks
+
+    async def queue_notice(
+        self, conn: asyncpg.Connection, to: str, text: str, buttons: Sequence[tuple[str, str, str | None]] = ()
+    ) -> None:
+        """Queue a message to a person (a DM) or a channel, with buttons (label, command, style),
+        sent by the escalation worker like every other step: once, surviving a restart."""
+        payload = {"to": to, "text": text, "buttons": [list(b) for b in buttons]}
+        await self.insert_steps(conn, None, [PlannedStep("notice", payload, await self.now(conn))])
 
     async def note(self, conn: asyncpg.Connection, incident_id: int | None, payload: dict[str, Any]) -> None:
         """Queue a timeline entry; the worker posts it into the thread (or the channel)."""

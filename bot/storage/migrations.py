@@ -195,7 +195,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             created_at  TIMESTAMPTZ NOT NULL
         );
         CREATE INDEX oncall_overrides_role ON oncall_overrides (role, ends_at);
-        CREATE UNIQUE INDEX oncall_overrides_one_per_request ON oncall_overrides (request_id)
+        CREATE UNIQUE INDEX oncall_overrides_once_per_request ON oncall_overrides (request_id, user_id)
             WHERE request_id IS NOT NULL;
         CREATE TABLE oncall_requests (
             id          SERIAL PRIMARY KEY,

@@ -21,6 +21,7 @@ from bot.oncall.rota import CompiledRota, Override, RotaBook, Shift
 from bot.storage.database import BotDatabase
 
 Clock = Callable[[], datetime]
+_REQUEST_COLUMNS = "id, kind, role, asker, target, starts_at, ends_at, back_starts_at, back_ends_at, state, answered_by"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class OncallStore:
         """Write an override; it starts no earlier than now (a past shift is never rewritten)."""
         now = await self.now(conn)
         start = max(start, now)
+        if end <= start:
+            raise ValueError("an override must end after it starts, and after now")
         row = await conn.fetchrow(
             "INSERT INTO oncall_overrides (role, user_id, starts_at, ends_at, kind, request_id, created_by, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -127,3 +130,69 @@ class OncallStore:
             now,
         )
         return Override(row["id"], start, end, user, kind)
+
+    async def ask(
+        self,
+        conn: asyncpg.Connection,
+        kind: str,
+        role: str,
+        asker: str,
+        target: str | None,
+        span: tuple[datetime, datetime],
+        back: tuple[datetime, datetime] | None = None,
+    ) -> Request:
+        """Write a swap or cover request, pending until its first accepted answer."""
+        now = await self.now(conn)
+        row = await conn.fetchrow(
+            "INSERT INTO oncall_requests (kind, role, asker, target, starts_at, ends_at, back_starts_at, back_ends_at,"
+            f" created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_REQUEST_COLUMNS}",
+            kind,
+            role,
+            asker,
+            target,
+            *span,
+            *(back or (None, None)),
+            now,
+        )
+        return Request.from_row(row)
+
+    async def answer(self, conn: asyncpg.Connection, request_id: int, user: str, accept: bool) -> tuple[Request, bool]:
+        """Answer a request; returns it as it now stands and whether this answer decided it.
+
+        Accepting is one conditional UPDATE of a pending row (call inside a transaction): of two
+        replicas or two clicks, exactly one sees the row pending; its overrides are written in the
+        same transaction (and a unique index on the request's id makes a second set impossible).
+        A declined cover stays open for the others; a declined swap is closed."""
+        now = await self.now(conn)
+        state = "accepted" if accept else "declined"
+        row = await conn.fetchrow(
+            f"UPDATE oncall_requests SET state = $3, answered_by = $2, answered_at = $4"
+            f" WHERE id = $1 AND state = 'pending' AND (target IS NULL OR target = $2) AND asker <> $2"
+            f" AND ($3 = 'accepted' OR kind = 'swap') RETURNING {_REQUEST_COLUMNS}",
+            request_id,
+            user,
+            state,
+            now,
+        )
+        if row is None:
+            current = await conn.fetchrow(f"SELECT {_REQUEST_COLUMNS} FROM oncall_requests WHERE id = $1", request_id)
+            if current is None:
+                raise LookupError(request_id)
+            return Request.from_row(current), False
+        request = Request.from_row(row)
+        if accept and request.end > now:
+            await self.add_override(
+                conn, request.role, user, request.start, request.end, user, request.kind, request.id
+            )
+        if accept and request.back_start is not None and request.back_end is not None and request.back_end > now:
+            await self.add_override(
+                conn,
+                request.role,
+                request.asker,
+                request.back_start,
+                request.back_end,
+                user,
+                request.kind,
+                request.id,
+            )
+        return request, True
