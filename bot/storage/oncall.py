@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from bot.config.ops_yml import OpsConfig
+from bot.oncall.ical import render_feed
 from bot.oncall.rota import CompiledRota, Override, RotaBook, Shift
 from bot.storage.database import BotDatabase
 
 Clock = Callable[[], datetime]
+FEED_AHEAD = timedelta(days=90)
+FEED_BEHIND = timedelta(days=31)  # the shift running now is shown from its real start
 _REQUEST_COLUMNS = "id, kind, role, asker, target, starts_at, ends_at, back_starts_at, back_ends_at, state, answered_by"
 
 
@@ -100,6 +103,23 @@ class OncallStore:
             shift = await self.who(conn, role, at)
             out[role] = shift.user if shift else None
         return out
+
+    async def timeline(self, role: str, start: datetime, end: datetime) -> list[Shift]:
+        """The final timeline of `role` over [start, end), overrides included."""
+        async with self.db.connection() as conn:
+            overrides = await self.overrides(conn, role, start, end)
+        return self.book[role].shifts(start, end, overrides)
+
+    async def feed(self, role: str, user: str | None = None) -> bytes:
+        """`GET /oncall/<role>.ics`: the shifts running now or to come in the next 90 days (one
+        person's when `user` is given), as iCal."""
+        async with self.db.connection() as conn:
+            now = await self.now(conn)
+        shifts = [s for s in await self.timeline(role, now - FEED_BEHIND, now + FEED_AHEAD) if s.end > now]
+        if user is not None:
+            shifts = [s for s in shifts if s.user == user]
+        names = {c.slack: c.name for c in self.config.contacts}
+        return render_feed(role, shifts, names, now)
 
     async def add_override(
         self,
