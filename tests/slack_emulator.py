@@ -265,6 +265,7 @@ class SlackEmulator:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "usergroups.users.list": self._usergroups_users_list,
+            "usergroups.users.update": self._usergroups_users_update,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
@@ -896,6 +897,14 @@ class SlackEmulator:
         if group not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.usergroups[group])}
+
+    def _usergroups_users_update(self, call: Call) -> Body:
+        """The group becomes exactly the comma-separated `users` (Slack refuses an empty list)."""
+        group, users = call.args.get("usergroup"), str(call.args.get("users") or "")
+        if not group or not users:
+            return {"ok": False, "error": "invalid_arguments" if not group else "invalid_users"}
+        self.usergroups[str(group)] = [u for u in users.split(",") if u]
+        return {"ok": True, "usergroup": {"id": group, "users": self.usergroups[str(group)]}}
 
     def _users_info(self, call: Call) -> Body:
         user_id = str(call.args.get("user", ""))

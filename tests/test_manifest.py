@@ -29,6 +29,7 @@ EXPECTED_BOT_SCOPES = {
     "chat:write.public",  # the incident channel, without being invited
     "files:write",  # files_upload_v2 of long logs
     "usergroups:read",  # usergroups.users.list for roles
+    "usergroups:write",  # usergroups.users.update: an on-call rota's user group
     "im:write",  # conversations.open to page people by DM
     "users:read",  # users.info for names and time zones
 }

@@ -692,6 +692,8 @@ class EscalationWorker:
             return {"ts": ts}
         if kind == "notice":
             return await self._notice(c)
+        if kind == "usergroup":
+            return await self._usergroup(c)
         incident = c.incident
         if incident is None:
             raise NotifyFailed(f"step {c.id}: its incident is gone", permanent=True)
@@ -783,6 +785,28 @@ class EscalationWorker:
                 await self.notifier.update(channel, json.loads(posted)["ts"], message)
             return {"refreshed": bool(posted)}
         raise NotifyFailed(f"unknown step kind {kind}", permanent=True)
+
+    async def _usergroup(self, c: Claimed) -> dict[str, Any]:
+        """Keep a rota's user group to exactly who is on call when this step is sent (not when
+        it was queued): after a Slack outage the first step to go sets today's person, and the
+        ones queued behind it find the group already right and call nothing (once, not once per
+        missed hand-off). In a gap the group is left as it is (Slack refuses an empty group)."""
+        role, group = str(c.payload["role"]), str(c.payload["usergroup"])
+        store = self.deps.incidents.oncall
+        async with self.deps.db.connection() as conn, conn.transaction():
+            # one update of a group at a time, across replicas: two steps sent together (a
+            # batch after an outage) must not both see the old members and both call Slack
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"oncall usergroup {group}")
+            shift = await store.who(conn, role, c.now)
+            synced = await store.synced(conn, group)
+            if shift is None:
+                return {"skipped": "gap"}
+            users = [shift.user]
+            if synced == users:
+                return {"skipped": "unchanged", "users": users}
+            await self.notifier.set_usergroup(group, users)
+            await store.record_sync(conn, group, users, c.now)
+        return {"users": users}
 
     async def _notice(self, c: Claimed) -> dict[str, Any]:
         """A message of the on-call rotas (a swap or cover request, an answer, a hand-off): to a

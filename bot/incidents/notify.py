@@ -96,6 +96,8 @@ class Notifier(Protocol):
 
     async def open_dm(self, user_id: str) -> str: ...
 
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None: ...
+
 
 class SlackNotifier:
     """Posts through the Web API (SLACK_API_URL), without the client's own sleeping retries."""
@@ -206,6 +208,10 @@ class SlackNotifier:
         self._dm_channels[user_id] = str(channel)
         return str(channel)
 
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        """usergroups.users.update: the group becomes exactly `users` (an on-call rota's group)."""
+        await self._call("usergroups.users.update", usergroup=usergroup, users=",".join(users))
+
 
 class RedactingNotifier:
     """A Notifier whose every message passes the redactor first: pages and incident threads
@@ -233,6 +239,9 @@ class RedactingNotifier:
 
     async def open_dm(self, user_id: str) -> str:
         return await self.inner.open_dm(user_id)
+
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        await self.inner.set_usergroup(usergroup, users)
 
     async def upload(self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str) -> None:
         upload = getattr(self.inner, "upload", None)

@@ -212,6 +212,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             answered_at TIMESTAMPTZ,
             created_at  TIMESTAMPTZ NOT NULL
         );
+        CREATE TABLE oncall_usergroups (
+            usergroup   TEXT PRIMARY KEY,
+            users       TEXT[] NOT NULL,
+            synced_at   TIMESTAMPTZ NOT NULL
+        );
         """,
     ),
 ]

@@ -104,6 +104,20 @@ class OncallStore:
             out[role] = shift.user if shift else None
         return out
 
+    async def synced(self, conn: asyncpg.Connection, usergroup: str) -> list[str] | None:
+        """Who the user group was last set to by the bot (None: never)."""
+        users = await conn.fetchval("SELECT users FROM oncall_usergroups WHERE usergroup = $1", usergroup)
+        return list(users) if users is not None else None
+
+    async def record_sync(self, conn: asyncpg.Connection, usergroup: str, users: list[str], at: datetime) -> None:
+        await conn.execute(
+            "INSERT INTO oncall_usergroups (usergroup, users, synced_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (usergroup) DO UPDATE SET users = $2, synced_at = $3",
+            usergroup,
+            users,
+            at,
+        )
+
     async def timeline(self, role: str, start: datetime, end: datetime) -> list[Shift]:
         """The final timeline of `role` over [start, end), overrides included."""
         async with self.db.connection() as conn:

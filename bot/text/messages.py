@@ -2078,6 +2078,33 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "Hecho: la tomaste. Se le avisa a {user}.",
     },
     "oncall.answered_decline": {"en": "Declined. {user} is told.", "es": "Rechazada. Se le avisa a {user}."},
+    "oncall.remind": {
+        "en": "Reminder: your {role} on-call shift starts at {when}.",
+        "es": "Recordatorio: tu turno de guardia de {role} empieza a las {when}.",
+    },
+    "oncall.gaps_warning": {
+        "en": {
+            "one": "⚠️ The {role} rota leaves {count:n} stretch uncovered in the next 7 days ({zone}): {spans}. Pages then go to the role's other contacts.",
+            "other": "⚠️ The {role} rota leaves {count:n} stretches uncovered in the next 7 days ({zone}): {spans}. Pages then go to the role's other contacts.",
+        },
+        "es": {
+            "one": "⚠️ La guardia de {role} deja {count:n} tramo sin cubrir en los próximos 7 días ({zone}): {spans}. Los avisos irán entonces a los demás contactos del rol.",
+            "other": "⚠️ La guardia de {role} deja {count:n} tramos sin cubrir en los próximos 7 días ({zone}): {spans}. Los avisos irán entonces a los demás contactos del rol.",
+        },
+    },
+    "oncall.handoff": {
+        "en": "🔁 *{role}* hand-off: {user} is on call until {until}.",
+        "es": "🔁 Relevo de *{role}*: {user} está de guardia hasta {until}.",
+    },
+    "oncall.handoff_open_ended": {"en": "further notice", "es": "nuevo aviso"},
+    "oncall.handoff_from": {"en": "Taking over from {user}.", "es": "Recibe de {user}."},
+    "oncall.handoff_open": {"en": "• Open incidents: {list}", "es": "• Incidentes abiertos: {list}"},
+    "oncall.handoff_alerts": {"en": "• Alerts firing: {list}", "es": "• Alertas activas: {list}"},
+    "oncall.handoff_none": {"en": "none", "es": "ninguno"},
+    "oncall.handoff_last": {
+        "en": "• Last shift: {incidents:one=# incident|other=# incidents} declared, {pages:one=# page|other=# pages} sent, {restarts:one=# restart|other=# restarts}.",
+        "es": "• Turno anterior: {incidents:one=# incidente declarado|other=# incidentes declarados}, {pages:one=# aviso enviado|other=# avisos enviados}, {restarts:one=# reinicio|other=# reinicios}.",
+    },
     "oncall.check_gaps": {
         "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
         "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
