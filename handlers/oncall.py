@@ -10,6 +10,8 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
 from bot.core.argtypes import SlackUser, positional
 from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation
@@ -234,6 +236,7 @@ async def oncall_override(ctx: OpContext, args: OverrideArgs) -> Result:
             holder = rota.at(start, await store.overrides(conn, role, start, start))
             if holder is None or holder.user != ctx.user_id:
                 raise BotError("oncall.not_your_shift", role=role)
+        await _tell_displaced(ctx, conn, role, (start, end), args.user)
         await store.add_override(conn, role, args.user, start, end, ctx.user_id)
         if args.user != ctx.user_id:
             text = t("oncall.override_notice", by=f"<@{ctx.user_id}>", role=role, span=_span_text(start, end, tz))
@@ -241,6 +244,31 @@ async def oncall_override(ctx: OpContext, args: OverrideArgs) -> Result:
     _wake(ctx)
     text = t("oncall.override_done", user=args.user, role=role, span=_span_text(start, end, tz))
     return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)
+
+
+async def _tell_displaced(
+    ctx: OpContext, conn: asyncpg.Connection, role: str, span: tuple[datetime, datetime], user: str
+) -> None:
+    """Everyone whose shift an edit takes (other than the one who made it) gets a DM saying which
+    part of their shift is now someone else's: an override must not move a shift silently."""
+    store = ctx.deps.incidents.oncall
+    rota = store.book[role]
+    before = rota.shifts(*span, await store.overrides(conn, role, *span))
+    for shift in before:
+        if shift.user in (user, ctx.user_id):
+            continue
+        tz = times.zone(
+            next((c.timezone for c in ctx.config.contacts if c.slack == shift.user and c.timezone), None)
+            or ctx.config.timezone
+        )
+        text = ctx.t(
+            "oncall.moved",
+            role=role,
+            span=_span_text(shift.start, shift.end, tz),
+            user=f"<@{user}>",
+            by=f"<@{ctx.user_id}>",
+        )
+        await ctx.deps.incidents.queue_notice(conn, shift.user, text)
 
 
 def _span_text(start: datetime, end: datetime, tz: ZoneInfo) -> str:

@@ -68,6 +68,18 @@ async def test_schedule_lists_the_coming_shifts_in_the_readers_zone_with_overrid
     assert not bad.ok and "devops" in bad.summary
 
 
+async def test_an_override_tells_the_person_whose_future_shift_it_takes(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, rota_config(), MONDAY_10)
+    over = await run(runtime, "oncall override <@U0NEWOPS|n> 2026-12-08T12:00 2026-12-08T14:00 devops", "U0ADMIN")
+    assert over.ok, over.summary
+    await emu.wait_for("chat.postMessage", timeout=5, predicate=lambda c: c.args.get("channel") == "DU0DEVOPS2")
+    told = [m for m in dms_to(emu, "U0DEVOPS2") if "is now covered by" in m]
+    assert len(told) == 1 and "<@U0NEWOPS>" in told[0] and "2026-12-08 12:00 – 2026-12-08 14:00" in told[0]
+    assert not [m for m in dms_to(emu, "U0DEVOPS") if "is now covered by" in m]  # Monday's person keeps theirs
+
+
 async def test_setting_who_already_is_on_call_says_so_and_writes_nothing(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:

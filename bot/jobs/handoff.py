@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ LOOKBACK = timedelta(days=8)  # how far back the previous shift is looked for
 HANDOFF_GRACE = timedelta(minutes=10)  # a hand-off found later than this (a restart) gets no summary
 GAP_LOOKAHEAD = timedelta(days=7)
 POLL = 20.0
+IMPORT_EVERY = 600.0  # seconds between reads of each rota's `import:` feed (each replica reads its own copy)
 Clock = Callable[[], datetime]
 
 
@@ -65,9 +67,15 @@ class HandoffWatcher:
 
     async def run(self) -> None:
         store = self.deps.incidents.oncall
+        imported_at: float | None = None
         while True:
             wait = self.poll
             try:
+                if any(r.rota.import_ for r in store.book.rotas.values()) and (
+                    imported_at is None or time.monotonic() - imported_at >= IMPORT_EVERY
+                ):
+                    imported_at = time.monotonic()
+                    await store.refresh_imports()
                 now = await self.tick()
                 changes = [
                     store.book[r].next_change(now, within=timedelta(seconds=self.poll)) for r in store.book.roles()

@@ -212,6 +212,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             answered_at TIMESTAMPTZ,
             created_at  TIMESTAMPTZ NOT NULL
         );
+        CREATE TABLE oncall_imports (
+            role        TEXT PRIMARY KEY,
+            url         TEXT NOT NULL,
+            body        BYTEA,
+            fetched_at  TIMESTAMPTZ,
+            tried_at    TIMESTAMPTZ NOT NULL,
+            last_error  TEXT
+        );
         CREATE TABLE oncall_usergroups (
             usergroup   TEXT PRIMARY KEY,
             users       TEXT[] NOT NULL,

@@ -10,18 +10,26 @@ row, and the override it makes carries the request's id under a unique index, so
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import aiohttp
 import asyncpg
 
 from bot.config.ops_yml import OpsConfig
-from bot.oncall.ical import render_feed
+from bot.oncall.ical import parse_feed, render_feed
 from bot.oncall.rota import CompiledRota, Override, RotaBook, Shift
 from bot.storage.database import BotDatabase
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+IMPORT_TIMEOUT = 10.0  # seconds for the whole fetch of an `import:` feed
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMPORT_BEHIND = timedelta(days=31)
+IMPORT_AHEAD = timedelta(days=400)
 FEED_AHEAD = timedelta(days=90)
 FEED_BEHIND = timedelta(days=31)  # the shift running now is shown from its real start
 _REQUEST_COLUMNS = "id, kind, role, asker, target, starts_at, ends_at, back_starts_at, back_ends_at, state, answered_by"
@@ -103,6 +111,73 @@ class OncallStore:
             shift = await self.who(conn, role, at)
             out[role] = shift.user if shift else None
         return out
+
+    async def refresh_imports(self, timeout: float = IMPORT_TIMEOUT) -> dict[str, str]:
+        """Read every rota's `import:` feed (each within `timeout`) into its lowest layer; a feed
+        that fails keeps the last good copy (from memory, else the one stored in Postgres, so a
+        restart while the feed is down still has it). Returns role -> "ok" or why not."""
+        outcome: dict[str, str] = {}
+        for role, rota in self.book.rotas.items():
+            url = rota.rota.import_
+            if url is None:
+                continue
+            body, error = await self._fetch(url, timeout)
+            async with self.db.connection() as conn:
+                now = await self.now(conn)
+                if body is not None:
+                    try:
+                        shifts, nameless = parse_feed(
+                            body, list(self.config.contacts), now - IMPORT_BEHIND, now + IMPORT_AHEAD
+                        )
+                    except ValueError as exc:
+                        body, error = None, str(exc)
+                    else:
+                        rota.imported = shifts
+                        if nameless:
+                            log.warning("oncall %s import: %d event(s) name nobody known; left out", role, nameless)
+                        await conn.execute(
+                            "INSERT INTO oncall_imports (role, url, body, fetched_at, tried_at, last_error)"
+                            " VALUES ($1, $2, $3, $4, $4, NULL) ON CONFLICT (role) DO UPDATE"
+                            " SET url = $2, body = $3, fetched_at = $4, tried_at = $4, last_error = NULL",
+                            role,
+                            _url_key(url),
+                            body,
+                            now,
+                        )
+                        outcome[role] = "ok"
+                        continue
+                log.warning("oncall %s import not read (%s); keeping the last good copy", role, error)
+                outcome[role] = error or "failed"
+                row = await conn.fetchrow(
+                    "UPDATE oncall_imports SET tried_at = $2, last_error = $3 WHERE role = $1 AND url = $4"
+                    " RETURNING body",
+                    role,
+                    now,
+                    (error or "")[:300],
+                    _url_key(url),
+                )
+                if not rota.imported and row is not None and row["body"] is not None:
+                    rota.imported, _ = parse_feed(
+                        bytes(row["body"]), list(self.config.contacts), now - IMPORT_BEHIND, now + IMPORT_AHEAD
+                    )
+        return outcome
+
+    async def _fetch(self, url: str, timeout: float) -> tuple[bytes | None, str | None]:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+                session.get(url) as response,
+            ):
+                if response.status != 200:
+                    return None, f"HTTP {response.status}"
+                body = await response.content.read(IMPORT_MAX_BYTES + 1)
+                if len(body) > IMPORT_MAX_BYTES:
+                    return None, f"over {IMPORT_MAX_BYTES} bytes"
+                return body, None
+        except TimeoutError:
+            return None, f"no answer within {timeout:g}s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return None, type(exc).__name__
 
     async def synced(self, conn: asyncpg.Connection, usergroup: str) -> list[str] | None:
         """Who the user group was last set to by the bot (None: never)."""
@@ -230,3 +305,8 @@ class OncallStore:
                 request.id,
             )
         return request, True
+
+
+def _url_key(url: str) -> str:
+    """The feed's address as stored: a digest, since a feed URL often carries a secret token."""
+    return hashlib.sha256(url.encode()).hexdigest()

@@ -2105,6 +2105,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "• Last shift: {incidents:one=# incident|other=# incidents} declared, {pages:one=# page|other=# pages} sent, {restarts:one=# restart|other=# restarts}.",
         "es": "• Turno anterior: {incidents:one=# incidente declarado|other=# incidentes declarados}, {pages:one=# aviso enviado|other=# avisos enviados}, {restarts:one=# reinicio|other=# reinicios}.",
     },
+    "oncall.moved": {
+        "en": "Your {role} on-call shift {span} is now covered by {user} (an override by {by}).",
+        "es": "Tu turno de guardia de {role} {span} ahora lo cubre {user} (una sustitución de {by}).",
+    },
     "oncall.check_gaps": {
         "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
         "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
