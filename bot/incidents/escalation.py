@@ -43,6 +43,7 @@ import asyncpg
 
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
+from bot.incidents.home import home_view
 from bot.incidents.notify import Notifier, NotifyFailed, RetryLater
 from bot.incidents.report import draft
 from bot.output.markers import marker
@@ -694,6 +695,10 @@ class EscalationWorker:
             return await self._notice(c)
         if kind == "usergroup":
             return await self._usergroup(c)
+        if kind == "home":  # a person's App Home tab, as it is when the step goes
+            user = str(c.payload["user"])
+            await self.notifier.publish_home(user, await home_view(self.deps, user, c.now))
+            return {"published": user}
         incident = c.incident
         if incident is None:
             raise NotifyFailed(f"step {c.id}: its incident is gone", permanent=True)

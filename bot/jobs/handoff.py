@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from bot.core.deps import Deps
+from bot.incidents.home import state_digest, viewers
 from bot.oncall.rota import CompiledRota, Shift
 from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled
@@ -39,6 +40,7 @@ HANDOFF_GRACE = timedelta(minutes=10)  # a hand-off found later than this (a res
 GAP_LOOKAHEAD = timedelta(days=7)
 POLL = 20.0
 IMPORT_EVERY = 600.0  # seconds between reads of each rota's `import:` feed (each replica reads its own copy)
+HOME_SLOT = datetime(2000, 1, 1, tzinfo=UTC)  # a state's claim has no time: the digest is the key
 Clock = Callable[[], datetime]
 
 
@@ -110,6 +112,8 @@ class HandoffWatcher:
             for role in sorted(store.book.roles()):
                 async with conn.transaction():
                     queued |= await self._rota(conn, role, store.book[role], now)
+            async with conn.transaction():
+                queued |= await self._homes(conn, now)
         if queued and self.deps.escalation is not None:
             self.deps.escalation.wake()
         return now
@@ -153,6 +157,17 @@ class HandoffWatcher:
         if steps:
             await self.deps.incidents.insert_steps(conn, None, steps)
         return bool(steps)
+
+    async def _homes(self, conn: asyncpg.Connection, now: datetime) -> bool:
+        """When what the App Home tabs show changed (who is on call, incidents, alerts, requests),
+        one replica queues a refresh of every tab opened lately; a state is claimed once."""
+        digest = await state_digest(conn, await self.deps.incidents.oncall.everyone(conn, now))
+        if not await self._claim(conn, f"home {digest}", HOME_SLOT):
+            return False
+        users = await viewers(conn, now)
+        if users:
+            await self.deps.incidents.insert_steps(conn, None, [PlannedStep("home", {"user": u}, now) for u in users])
+        return bool(users)
 
     async def _summary(
         self,

@@ -2109,6 +2109,23 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Your {role} on-call shift {span} is now covered by {user} (an override by {by}).",
         "es": "Tu turno de guardia de {role} {span} ahora lo cubre {user} (una sustitución de {by}).",
     },
+    "home.title": {"en": "Your on-call and incidents", "es": "Tu guardia e incidentes"},
+    "home.oncall": {"en": "*On call now*", "es": "*De guardia ahora*"},
+    "home.oncall_line": {"en": "• {role}: {user}", "es": "• {role}: {user}"},
+    "home.next": {"en": ", then {user} from {when}", "es": ", luego {user} desde {when}"},
+    "home.no_rotas": {"en": "No rotas in ops.yml.", "es": "No hay guardias en ops.yml."},
+    "home.your_shift": {"en": "*Your next shift* ({role}): {span}", "es": "*Tu próximo turno* ({role}): {span}"},
+    "home.no_shift": {
+        "en": "*Your next shift*: none in the next 60 days.",
+        "es": "*Tu próximo turno*: ninguno en los próximos 60 días.",
+    },
+    "home.incidents": {"en": "*Open incidents*", "es": "*Incidentes abiertos*"},
+    "home.alerts": {"en": "*Alerts firing*", "es": "*Alertas activas*"},
+    "home.waiting": {"en": "*Waiting for you*", "es": "*Esperan tu respuesta*"},
+    "home.request": {
+        "en": "a {kind} request ({role}) from {asker}:",
+        "es": "una petición de {kind} ({role}) de {asker}:",
+    },
     "oncall.check_gaps": {
         "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
         "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
