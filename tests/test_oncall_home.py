@@ -61,9 +61,7 @@ async def test_opening_the_home_tab_publishes_the_persons_own_view(tmp_path: Pat
 
 async def test_a_change_refreshes_every_opened_tab_once(fresh_db_url: str, make_runtime: RuntimeFactory) -> None:
     async with SlackEmulator() as emu:
-        runtime, store_clock, worker_clock = await start_pinned(
-            make_runtime, emu, fresh_db_url, rota_config(), local(2026, 12, 7, 10, 0)
-        )
+        runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, rota_config(), local(2026, 12, 7, 10, 0))
         await seen(runtime.deps, "U0DEVOPS")
         watcher = HandoffWatcher(runtime.deps)
         await watcher.tick()
