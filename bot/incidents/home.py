@@ -44,7 +44,8 @@ async def viewers(conn: asyncpg.Connection, now: datetime) -> list[str]:
 
 
 async def state_digest(conn: asyncpg.Connection, on_call: dict[str, str | None]) -> str:
-    """A digest of what every view shows in common: it changes when a view must be refreshed."""
+    """A digest of what every view shows in common: it changes when a view must be refreshed
+    (and may come back to an earlier value: the watcher compares it with the last one only)."""
     incidents = await conn.fetch("SELECT id, state FROM incidents WHERE state <> 'resolved' ORDER BY id")
     alerts = await conn.fetch("SELECT id FROM alert_groups WHERE status = 'firing' ORDER BY id")
     requests = await conn.fetch("SELECT id, state FROM oncall_requests WHERE state = 'pending' ORDER BY id")

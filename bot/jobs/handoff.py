@@ -40,7 +40,6 @@ HANDOFF_GRACE = timedelta(minutes=10)  # a hand-off found later than this (a res
 GAP_LOOKAHEAD = timedelta(days=7)
 POLL = 20.0
 IMPORT_EVERY = 600.0  # seconds between reads of each rota's `import:` feed (each replica reads its own copy)
-HOME_SLOT = datetime(2000, 1, 1, tzinfo=UTC)  # a state's claim has no time: the digest is the key
 Clock = Callable[[], datetime]
 
 
@@ -159,10 +158,16 @@ class HandoffWatcher:
         return bool(steps)
 
     async def _homes(self, conn: asyncpg.Connection, now: datetime) -> bool:
-        """When what the App Home tabs show changed (who is on call, incidents, alerts, requests),
-        one replica queues a refresh of every tab opened lately; a state is claimed once."""
+        """When what the App Home tabs show changed since the last look (who is on call, incidents,
+        alerts, requests), one replica queues a refresh of every tab opened lately: the one whose
+        conditional update of the stored digest lands (a row lock decides between replicas)."""
         digest = await state_digest(conn, await self.deps.incidents.oncall.everyone(conn, now))
-        if not await self._claim(conn, f"home {digest}", HOME_SLOT):
+        changed = await conn.fetchval(
+            "INSERT INTO oncall_home_state (key, digest) VALUES ('home', $1) ON CONFLICT (key)"
+            " DO UPDATE SET digest = $1 WHERE oncall_home_state.digest <> $1 RETURNING key",
+            digest,
+        )
+        if changed is None:  # the same as last time (or another replica just recorded this change)
             return False
         users = await viewers(conn, now)
         if users:

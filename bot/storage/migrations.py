@@ -220,6 +220,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             tried_at    TIMESTAMPTZ NOT NULL,
             last_error  TEXT
         );
+        CREATE TABLE oncall_home_state (
+            key         TEXT PRIMARY KEY,
+            digest      TEXT NOT NULL
+        );
         CREATE TABLE oncall_home_viewers (
             user_id     TEXT PRIMARY KEY,
             opened_at   TIMESTAMPTZ NOT NULL
