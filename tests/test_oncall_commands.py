@@ -159,3 +159,28 @@ async def test_cover_taken_by_the_first_accept_once_across_two_replicas(
     assert len(told) == 1 and winner in told[0]
     clock_one.now = clock_two.now = local(2026, 12, 7, 12, 0)  # the 2 h are over: the rota again
     assert (await one.deps.incidents.on_call())["devops"] == "U0DEVOPS"
+
+
+async def test_a_declined_swap_is_closed_and_a_declined_cover_stays_open_each_told_to_the_asker(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    text = rota_config().replace("members: [U0DEVOPS, U0DEVOPS2]", "members: [U0DEVOPS, U0DEVOPS2, U0THIRD]")
+    runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, text, MONDAY_10)
+    assert (await run(runtime, "oncall swap <@U0DEVOPS2|p> 2026-12-10", "U0DEVOPS")).ok  # Thursday: U0DEVOPS
+    declined = await run(runtime, "oncall answer 1 decline", "U0DEVOPS2")
+    assert declined.ok and "Declined" in declined.summary
+    assert not (await run(runtime, "oncall answer 1 accept", "U0DEVOPS2")).ok  # closed
+    assert (await run(runtime, "oncall cover 1h", "U0DEVOPS")).ok
+    assert (await run(runtime, "oncall answer 2 decline", "U0DEVOPS2")).ok
+    took = await run(runtime, "oncall answer 2 accept", "U0THIRD")  # still open for the others
+    assert took.ok, took.summary
+    await emu.wait_for(
+        "chat.postMessage", count=3, timeout=10, predicate=lambda c: c.args.get("channel") == "DU0DEVOPS"
+    )
+    told = dms_to(emu, "U0DEVOPS")
+    assert sum("declined your swap request" in m for m in told) == 1
+    assert sum("declined your cover request" in m for m in told) == 1
+    assert sum("<@U0THIRD> accepted your cover request" in m for m in told) == 1
+    async with runtime.deps.db.connection() as conn:
+        rows = await conn.fetch("SELECT user_id, kind FROM oncall_overrides ORDER BY id")
+    assert [(r["user_id"], r["kind"]) for r in rows] == [("U0THIRD", "cover")]
