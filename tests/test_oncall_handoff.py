@@ -138,3 +138,25 @@ async def test_a_gap_in_the_next_seven_days_is_warned_in_the_channel_once_a_day(
     # (the runtime's own watcher may have looked once before the test stopped time: its day differs)
     warnings = [t for t in channel_texts(emu, "C0ONCALL") if "uncovered" in t and "2026-12-07 18:00" in t]
     assert len(warnings) == 1 and "2026-12-07 18:00 – 2026-12-08 09:00" in warnings[0]
+
+
+async def test_a_change_of_ops_yml_that_moves_shifts_tells_each_person_once(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    before = config()
+    runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, before, local(2026, 12, 7, 10, 0))
+    await HandoffWatcher(runtime.deps).tick()  # the layout is recorded; nobody is told anything
+    # the new ops.yml: U0DEVOPS2 and U0THIRD trade places from the start; U0DEVOPS keeps every shift
+    after = before.replace(THREE, "members: [U0DEVOPS, U0THIRD, U0DEVOPS2]")
+    restarted, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, after, local(2026, 12, 7, 10, 5))
+    watcher = HandoffWatcher(restarted.deps)
+    await watcher.tick()
+    await watcher.tick()  # told once
+    await emu.wait_for(
+        "chat.postMessage", count=2, timeout=10, predicate=lambda c: "moved your shifts" in str(c.args.get("blocks"))
+    )
+    await asyncio.sleep(0.5)
+    moved = [c for c in emu.calls("chat.postMessage") if "moved your shifts" in str(c.args.get("blocks"))]
+    assert sorted(str(c.args["channel"]) for c in moved) == ["DU0DEVOPS2", "DU0THIRD"]
+    third = next(str(c.args["blocks"]) for c in moved if c.args["channel"] == "DU0THIRD")
+    assert "2026-12-08 09:00 – 2026-12-09 09:00" in third  # Tuesday is U0THIRD's now

@@ -13,6 +13,8 @@ retries, and a `usergroup` step reads who is on call when it goes (bot/incidents
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import os
 import socket
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=8)  # how far back the previous shift is looked for
 HANDOFF_GRACE = timedelta(minutes=10)  # a hand-off found later than this (a restart) gets no summary
 GAP_LOOKAHEAD = timedelta(days=7)
+MOVED_AHEAD = timedelta(days=28)  # how far ahead a change of ops.yml is compared, shift by shift
 POLL = 20.0
 IMPORT_EVERY = 600.0  # seconds between reads of each rota's `import:` feed (each replica reads its own copy)
 Clock = Callable[[], datetime]
@@ -133,6 +136,7 @@ class HandoffWatcher:
                 until = rota.next_change(now, overrides)
                 text = await self._summary(conn, role, rota, current, previous, until)
                 steps.append(PlannedStep("notice", {"to": config.channel, "text": text, "buttons": []}, now))
+        steps += await self._moved(conn, role, rota, now)
         if config.remind:
             change = rota.next_change(now, overrides, within=config.remind + timedelta(seconds=1))
             incoming = rota.at(change, overrides) if change else None
@@ -156,6 +160,58 @@ class HandoffWatcher:
         if steps:
             await self.deps.incidents.insert_steps(conn, None, steps)
         return bool(steps)
+
+    async def _moved(self, conn: asyncpg.Connection, role: str, rota: CompiledRota, now: datetime) -> list[PlannedStep]:
+        """After an ops.yml change to a rota, a DM to each person whose coming shifts it moved
+        (the next 4 weeks, by the layers: overrides are told when they are made). Each version
+        of the rota's settings (a digest) is kept with the layout it gave; people are told only
+        when a version never seen before replaces the latest one, so replicas on two versions
+        during a rolling update take turns recording theirs without telling anyone twice."""
+        digest = hashlib.sha256(rota.rota.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+        layout = [[s.user, s.start.isoformat(), s.end.isoformat()] for s in rota.shifts(now, now + MOVED_AHEAD)]
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"oncall layout {role}")
+        rows = await conn.fetch("SELECT digest, layout, stored_at FROM oncall_layouts WHERE role = $1", role)
+        latest = max(rows, key=lambda r: r["stored_at"], default=None)
+        seen_before = any(r["digest"] == digest for r in rows)
+        if latest is not None and latest["digest"] == digest and now - latest["stored_at"] <= MOVED_AHEAD / 2:
+            return []
+        await conn.execute(
+            "INSERT INTO oncall_layouts (role, digest, layout, stored_at) VALUES ($1, $2, $3::jsonb, $4)"
+            " ON CONFLICT (role, digest) DO UPDATE SET layout = $3::jsonb, stored_at = $4",
+            role,
+            digest,
+            json.dumps(layout),
+            now,
+        )
+        if latest is None or seen_before:
+            return []
+        row = latest
+        until = row["stored_at"] + MOVED_AHEAD
+        old = json.loads(row["layout"]) if isinstance(row["layout"], str) else row["layout"]
+
+        def coming(items: list[list[str]]) -> dict[str, set[tuple[str, str]]]:
+            out: dict[str, set[tuple[str, str]]] = {}
+            for user, start, end in items:
+                if now < datetime.fromisoformat(start) < until:  # the running shift is a hand-off's business
+                    out.setdefault(user, set()).add((start, end))
+            return out
+
+        before, after = coming(old), coming(layout)
+        steps = []
+        for user in sorted(set(before) | set(after)):
+            if before.get(user, set()) == after.get(user, set()):
+                continue
+            spans = sorted(after.get(user, set()))[:5]
+            zone = rota.zone
+            listed = "; ".join(
+                f"{times.local(datetime.fromisoformat(a), zone)} – {times.local(datetime.fromisoformat(b), zone)}"
+                for a, b in spans
+            )
+            text = self.t(
+                "oncall.config_moved", role=role, shifts=listed or self.t("oncall.handoff_none"), zone=rota.zone.key
+            )
+            steps.append(PlannedStep("notice", {"to": user, "text": text, "buttons": []}, now))
+        return steps
 
     async def _homes(self, conn: asyncpg.Connection, now: datetime) -> bool:
         """When what the App Home tabs show changed since the last look (who is on call, incidents,

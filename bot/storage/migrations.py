@@ -220,6 +220,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             tried_at    TIMESTAMPTZ NOT NULL,
             last_error  TEXT
         );
+        CREATE TABLE oncall_layouts (
+            role        TEXT NOT NULL,
+            digest      TEXT NOT NULL,
+            layout      JSONB NOT NULL,
+            stored_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (role, digest)
+        );
         CREATE TABLE oncall_home_state (
             key         TEXT PRIMARY KEY,
             digest      TEXT NOT NULL

@@ -2126,6 +2126,10 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "a {kind} request ({role}) from {asker}:",
         "es": "una petición de {kind} ({role}) de {asker}:",
     },
+    "oncall.config_moved": {
+        "en": "The {role} rota changed in ops.yml and moved your shifts. Your coming shifts ({zone}): {shifts}.",
+        "es": "La guardia de {role} cambió en ops.yml y movió tus turnos. Tus próximos turnos ({zone}): {shifts}.",
+    },
     "oncall.check_gaps": {
         "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
         "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
