@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import RuntimeFactory
-from oncall_parts import local, rota_config, start_pinned
+from oncall_parts import SCL, local, rota_config, start_pinned
 from slack_emulator import SlackEmulator
 
 from bot.core.dispatcher import Invocation
@@ -160,3 +161,34 @@ async def test_a_change_of_ops_yml_that_moves_shifts_tells_each_person_once(
     assert sorted(str(c.args["channel"]) for c in moved) == ["DU0DEVOPS2", "DU0THIRD"]
     third = next(str(c.args["blocks"]) for c in moved if c.args["channel"] == "DU0THIRD")
     assert "2026-12-08 09:00 – 2026-12-09 09:00" in third  # Tuesday is U0THIRD's now
+
+
+async def test_the_summary_lists_the_silences_that_end_during_the_shift(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
+) -> None:
+    import aiohttp
+    from observability import start_alertmanager
+
+    from bot.targets.alertmanager import Alertmanager, Matcher
+
+    peer = await start_alertmanager("http://127.0.0.1:9/unused", "unused-token")
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = Alertmanager(session, peer.url, 5.0)
+            await client.create_silence(
+                [Matcher(name="alertname", value="PaymentsFailing")], timedelta(hours=2), "t", "x"
+            )
+            await client.create_silence([Matcher(name="alertname", value="DiskFull")], timedelta(days=3), "t", "y")
+        # a rota handing off this very minute (real time: Alertmanager's silences are in real time)
+        now = datetime.now(SCL).replace(second=0, microsecond=0)
+        text = config().replace('handoff: "09:00"', f'handoff: "{now:%H:%M}"')
+        text = text.replace("start: 2026-12-07", f"start: {(now - timedelta(days=1)).date()}")
+        text = text.replace("stack:\n", f"stack:\n  alertmanager:\n    url: {peer.url}\n    timeout: 3s\n", 1)
+        runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, text, datetime.now(UTC))
+        await HandoffWatcher(runtime.deps).tick()
+        await emu.wait_for("chat.postMessage", timeout=10, predicate=lambda c: "hand-off" in str(c.args.get("blocks")))
+        summary = next(t for t in channel_texts(emu, "C0ONCALL") if "hand-off" in t)
+        line = next(x for x in summary.split("\\n") if "Silences ending" in x)
+        assert "alertname=PaymentsFailing" in line and "DiskFull" not in line
+    finally:
+        peer.stop()

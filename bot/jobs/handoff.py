@@ -31,8 +31,9 @@ from bot.oncall.rota import CompiledRota, Shift
 from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled
 from bot.storage.incidents import PlannedStep
+from bot.targets.alertmanager import Alertmanager
 from bot.text import times
-from bot.text.errors import UnavailableError
+from bot.text.errors import TargetError, UnavailableError
 from bot.text.messages import Catalog
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,27 @@ class HandoffWatcher:
             steps.append(PlannedStep("notice", {"to": user, "text": text, "buttons": []}, now))
         return steps
 
+    async def _silences_ending(self, start: datetime, until: datetime | None, rota: CompiledRota) -> str:
+        """The Alertmanager silences that end during the incoming shift (alerts that will start
+        paging again); when Alertmanager does not answer, the line says it is not known."""
+        t = self.t
+        configured = self.deps.config.stack.alertmanager
+        assert configured is not None
+        client = Alertmanager(self.deps.http, configured.url, configured.timeout.total_seconds())
+        try:
+            silences = await client.silences()
+        except TargetError as exc:
+            return t("oncall.handoff_silences_unknown", error=escape(str(exc.fields.get("detail", ""))[:120]))
+        end = until or start + GAP_LOOKAHEAD
+        ending = sorted(
+            (s for s in silences if s.state == "active" and start <= s.endsAt < end), key=lambda s: s.endsAt
+        )
+        items = [
+            f"{escape(','.join(f'{m.name}={m.value}' for m in s.matchers))[:80]} ({times.local(s.endsAt, rota.zone)})"
+            for s in ending[:10]
+        ]
+        return t("oncall.handoff_silences", list="; ".join(items) or t("oncall.handoff_none"))
+
     async def _homes(self, conn: asyncpg.Connection, now: datetime) -> bool:
         """When what the App Home tabs show changed since the last look (who is on call, incidents,
         alerts, requests), one replica queues a refresh of every tab opened lately: the one whose
@@ -266,6 +288,8 @@ class HandoffWatcher:
         )
         names = ", ".join(escape(str(r["name"])[:60]) for r in firing)
         lines.append(t("oncall.handoff_alerts", list=names or t("oncall.handoff_none")))
+        if self.deps.config.stack.alertmanager is not None:
+            lines.append(await self._silences_ending(current.start, until, rota))
         if previous is not None:
             span = (previous.start, current.start)
             declared = await conn.fetchval(

@@ -2130,6 +2130,14 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "The {role} rota changed in ops.yml and moved your shifts. Your coming shifts ({zone}): {shifts}.",
         "es": "La guardia de {role} cambió en ops.yml y movió tus turnos. Tus próximos turnos ({zone}): {shifts}.",
     },
+    "oncall.handoff_silences": {
+        "en": "• Silences ending this shift: {list}",
+        "es": "• Silencios que terminan en este turno: {list}",
+    },
+    "oncall.handoff_silences_unknown": {
+        "en": "• Silences ending this shift: not known (Alertmanager: {error})",
+        "es": "• Silencios que terminan en este turno: no se sabe (Alertmanager: {error})",
+    },
     "oncall.check_gaps": {
         "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
         "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
