@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("-c", dest="command", default=None, help='run one command and exit, e.g. -c "/ops status"')
     check = sub.add_parser("check-config", help="validate ops.yml")
     check.add_argument("path", nargs="?", default=None)
+    check.add_argument(
+        "--live", action="store_true", help="also try each target and folder once, from this machine (warnings)"
+    )
     sub.add_parser("migrate", help="create or upgrade the bot's own tables")
     return parser
 
@@ -55,7 +58,8 @@ def problem_count(count: int) -> str:
     return Catalog("en")("config.problems", count=count)
 
 
-def check_config(path: str | None, settings: Settings) -> int:
+def check_config(path: str | None, settings: Settings, live: bool = False) -> int:
+    """0 when ops.yml is right (`--live` warnings do not change that), 2 on mistakes."""
     target = path or settings.ops_config
     try:
         config = _load_config(target)
@@ -64,11 +68,16 @@ def check_config(path: str | None, settings: Settings) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    print(
-        f"{target}: ok ({len(config.services)} services, {len(config.contacts)} contacts, "
-        f"{len(config.escalation.policies)} escalation policies)"
-    )
+    t = Catalog("en")  # like the problems above: the file's own words are English
+    counts = {
+        "services": len(config.services),
+        "contacts": len(config.contacts),
+        "policies": len(config.escalation.policies),
+    }
+    print(t("config.ok", path=target, **counts))
     _warn_gaps(config)
+    if live:
+        _print_live_warnings(target, config, t)
     return 0
 
 
@@ -90,6 +99,23 @@ def _warn_gaps(config: OpsConfig, shown: int = 5) -> None:
     for role, spans in by_role.items():
         more = f" (+{len(spans) - shown})" if len(spans) > shown else ""
         print(t("oncall.check_gaps", role=role, spans="; ".join(spans[:shown]) + more), file=sys.stderr)
+
+
+def _print_live_warnings(path: str, config: OpsConfig, t: Catalog) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from bot.app.live_check import live_warnings
+    from bot.config.lines import KeyLines
+    from bot.config.ops_yml import ConfigProblem
+
+    lines = KeyLines.of(yaml.compose(Path(path).read_text(encoding="utf-8")))
+    warnings = asyncio.run(live_warnings(config))
+    print(t("config.live.summary", count=len(warnings)))
+    for warning in warnings:
+        located = ConfigProblem(".".join(map(str, warning.key)), lines.line_of(warning.key), warning.message)
+        print(f"  {t('config.live.warning')}: {located}")
 
 
 async def _migrate(settings: Settings) -> int:
@@ -285,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
     if args.mode == "check-config":
-        return check_config(args.path, settings)
+        return check_config(args.path, settings, live=args.live)
     if refusal := settings.missing_for(args.mode):
         print(refusal, file=sys.stderr)
         return 2

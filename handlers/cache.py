@@ -463,7 +463,15 @@ async def database_keys_left(ctx: OpContext, redis: aioredis.Redis, where: str) 
     return check(name, False, t("verify.cache.db_some_left", count=number(t, left)))
 
 
-@operation("cache flush-tenant", TenantArgs, role="operator", destructive="confirm", timeout=FLUSH_TIMEOUT)
+@operation(
+    "cache flush-tenant",
+    TenantArgs,
+    role="operator",
+    destructive="confirm",
+    timeout=FLUSH_TIMEOUT,
+    touches=("tenant-cache:{tenant}",),
+    when_busy="wait",
+)
 async def flush_tenant(ctx: OpContext, args: TenantArgs) -> Result:
     """Delete every cache key of one tenant (SCAN + UNLINK in batches; other tenants untouched)."""
     t = ctx.t
@@ -588,7 +596,7 @@ async def cache_database(ctx: OpContext) -> CacheDatabase:
     return CacheDatabase(f"{place}/{db}", keys, queue_pattern, queue_keys, shared_prefix, bot_keys, others)
 
 
-@operation("cache flush-all", NoArgs, role="admin", destructive="critical")
+@operation("cache flush-all", NoArgs, role="admin", destructive="critical", touches=("cache",), when_busy="wait")
 async def flush_all(ctx: OpContext, args: NoArgs) -> Result:
     """Empty the stack's cache database, the one stack.redis.url names (FLUSHDB ASYNC); other databases stay."""
     t = ctx.t

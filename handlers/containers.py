@@ -239,7 +239,7 @@ async def _act(ctx: OpContext, service: str, verb: str) -> Result:
     return verified(result, ctx.t, checks)
 
 
-@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+@operation("restart", ServiceArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def restart(ctx: OpContext, args: ServiceArgs) -> Result:
     """Restart a service's container (docker-compose restart)."""
     return await _act(ctx, args.service, "restart")
@@ -250,7 +250,7 @@ async def restart_preview(ctx: OpContext, args: ServiceArgs) -> Result:
     return await _preview(ctx, args, "restart")
 
 
-@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120)
+@operation("stop", ServiceArgs, role="operator", destructive="confirm", timeout=120, touches=("service:{service}",))
 async def stop(ctx: OpContext, args: ServiceArgs) -> Result:
     """Stop a service's container (docker-compose stop)."""
     return await _act(ctx, args.service, "stop")

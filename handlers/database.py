@@ -225,7 +225,7 @@ def _step_preview(ctx: OpContext, title: str, step: Step, note: str) -> Result:
     return Result(title=title, blocks=[Text(ctx.t("steps.preview", label=step.label)), Text(note)])
 
 
-@operation("db migrate", NoArgs, role="operator", destructive="confirm", timeout=3600, long=True)
+@operation("db migrate", NoArgs, role="operator", destructive="confirm", timeout=3600, long=True, touches=("database",))
 async def migrate(ctx: OpContext, args: NoArgs) -> Result:
     """Apply pending migrations of the stack (make migrate: stack.steps.migrate)."""
     step = configured_step(ctx, "migrate", hint=ctx.t("db.migrate.hint"))
@@ -244,7 +244,15 @@ class MigrationArgs(OpArgs):
     migration: MigrationName = positional(metavar="migration")
 
 
-@operation("db migrate-rollback", MigrationArgs, role="admin", destructive="confirm", timeout=3600, long=True)
+@operation(
+    "db migrate-rollback",
+    MigrationArgs,
+    role="admin",
+    destructive="confirm",
+    timeout=3600,
+    long=True,
+    touches=("database",),
+)
 async def migrate_rollback(ctx: OpContext, args: MigrationArgs) -> Result:
     """Mark a failed migration as rolled back (prisma migrate resolve --rolled-back)."""
     step = configured_step(
@@ -308,12 +316,12 @@ async def take_backup(ctx: OpContext, origin: Origin) -> Result:
     store = store_of(ctx)
     dsn = dsn_of(ctx)
     keep = ctx.config.stack.backups.keep if ctx.config.stack.backups else 14
-    name = backup_name(datetime.now(UTC), ctx.config.timezone, origin)
+    name = backup_name(datetime.now(UTC), ctx.config.timezone)
     made: list[BackupFile] = []
     removed: list[str] = []
 
     async def dump_step(output: StepOutput) -> str | None:
-        made.append(await dump_database(store, name, dsn, output, BACKUP_TIMEOUT))
+        made.append(await dump_database(store, name, dsn, output, BACKUP_TIMEOUT, origin))
         return human_size(made[0].size, ctx.t.locale)
 
     async def prune_step(output: StepOutput) -> str | None:
@@ -395,7 +403,15 @@ def _unknown_backup(ctx: OpContext, name: str) -> Result:
     return Result(title=ctx.t("db.restore.title", name=name), blocks=[Text(text)], ok=False, summary=text)
 
 
-@operation("db restore", RestoreArgs, role="admin", destructive="critical", timeout=BACKUP_TIMEOUT + 600, long=True)
+@operation(
+    "db restore",
+    RestoreArgs,
+    role="admin",
+    destructive="critical",
+    timeout=BACKUP_TIMEOUT + 600,
+    long=True,
+    touches=("database", f"service:{API_SERVICE}"),
+)
 async def restore(ctx: OpContext, args: RestoreArgs) -> Result:
     """Restore the stack's database from a backup: verify, stop api, restore, start api, health check."""
     dsn = dsn_of(ctx)

@@ -184,7 +184,15 @@ def _commit_fields(ctx: OpContext, commit: Commit) -> Fields:
     )
 
 
-@operation("deploy rollback", RollbackArgs, role="admin", destructive="critical", timeout=3600, long=True)
+@operation(
+    "deploy rollback",
+    RollbackArgs,
+    role="admin",
+    destructive="critical",
+    timeout=3600,
+    long=True,
+    touches=("code", "service:api"),
+)
 async def rollback(ctx: OpContext, args: RollbackArgs) -> Result:
     """Roll back a deploy: git revert <commit>, build, deploy, health check (stops at the first failure)."""
     commit = await resolve(ctx, args.commit)

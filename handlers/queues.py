@@ -25,8 +25,8 @@ from bot.config.ops_yml import OpsConfig
 from bot.core.argtypes import positional
 from bot.core.context import OpContext
 from bot.core.registry import OpArgs, operation, preview_for
-from bot.core.verify import verified
-from bot.output.results import Block, Fields, Result, Table, Text
+from bot.core.verify import check, verified
+from bot.output.results import Block, Check, Fields, Result, Table, Text
 from bot.targets.bull_board import (
     FAILED,
     SERVICE,
@@ -235,17 +235,23 @@ def _refused(title: str, message: str) -> Result:
     return Result(title=title, blocks=[Text(message)], ok=False, ephemeral=True, summary=message)
 
 
-@operation("queue retry", RetryArgs, role="operator", destructive="confirm")
+@operation(
+    "queue retry", RetryArgs, role="operator", destructive="confirm", touches=("queue:{name}",), when_busy="wait"
+)
 async def queue_retry(ctx: OpContext, args: RetryArgs) -> Result:
     """Retry a queue's failed jobs (all of them, or one by id) through Bull Board."""
     t = ctx.t
     client = board(ctx)
     title = _retry_title(t, args)
-    tracked_queue = _pick(
-        ctx, await client.queues(active=args.name, status=FAILED, per_page=TRACK_JOBS), args.name, "queue retry"
-    )
-    before = tracked_queue.counts
-    times = failure_times(tracked_queue)
+    unread: str | None = None  # why the jobs could not be read before the retry
+    try:
+        tracked_queue = _pick(
+            ctx, await client.queues(active=args.name, status=FAILED, per_page=TRACK_JOBS), args.name, "queue retry"
+        )
+        before, times = tracked_queue.counts, failure_times(tracked_queue)
+    except TargetError as exc:  # the evidence cannot be read: the retry still goes, and says so
+        unread = t(exc.key, **exc.fields)
+        before, times = JobCounts(), {}
     if args.job == ALL:
         answer = await client.retry_failed(args.name)
         message = t("queue.retried_all", count=answer.retried, queue=args.name)
@@ -265,16 +271,34 @@ async def queue_retry(ctx: OpContext, args: RetryArgs) -> Result:
         retried = 1
         times = {args.job: times.get(args.job)}
     result_blocks: list[Block] = [Text(message)]
+    if unread is not None and not times:
+        return _unverified(t, Result(title=title, blocks=result_blocks, summary=message), unread)
     if not retried:
         return Result(title=title, blocks=[*result_blocks, _effect_table(t, before, before)], summary=message)
-    outcome = await settle(client, args.name, times, lambda queues: _pick(ctx, queues, args.name, "queue retry"))
-    result_blocks.append(_effect_table(t, before, outcome.counts))
+    try:
+        outcome = await settle(client, args.name, times, lambda queues: _pick(ctx, queues, args.name, "queue retry"))
+    except TargetError as exc:
+        return _unverified(t, Result(title=title, blocks=result_blocks, summary=message), t(exc.key, **exc.fields))
+    if unread is None:
+        result_blocks.append(_effect_table(t, before, outcome.counts))
     if not outcome.settled:
         result_blocks.append(Text(t("queue.still_running", command=f"{ctx.prefix} queue {args.name}")))
     if before.failed > len(times) and args.job == ALL:
         result_blocks.append(Text(t("verify.queue.tracked_part", tracked=len(times), total=before.failed)))
     result = Result(title=title, blocks=result_blocks, summary=message)
-    return verified(result, t, retry_checks(ctx, outcome, len(times), lambda job: _reason(ctx, job)))
+    checks = retry_checks(ctx, outcome, len(times), lambda job: _reason(ctx, job))
+    if unread is not None:  # one job followed by id, its failure time before the retry unknown
+        checks.append(_unread(t, unread))
+    return verified(result, t, checks)
+
+
+def _unread(t: Catalog, why: str) -> Check:
+    return check(t("verify.queue.unread"), False, t("verify.queue.unread_detail", detail=why), state="warn")
+
+
+def _unverified(t: Catalog, result: Result, why: str) -> Result:
+    """The retry happened (its own answer said so) but its jobs could not be read: say why."""
+    return verified(result, t, [_unread(t, why)], decisive=False)
 
 
 def _effect_table(t: Catalog, before: JobCounts, after: JobCounts) -> Table:

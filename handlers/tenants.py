@@ -15,10 +15,11 @@ from typing import Any
 
 import asyncpg
 
+from bot.core.argtypes import positional
 from bot.core.context import OpContext
-from bot.core.registry import operation, preview_for
+from bot.core.registry import OpArgs, operation, preview_for
 from bot.core.verify import check, observe, verified
-from bot.output.results import Block, Check, Fields, Result, Text
+from bot.output.results import Block, Check, Fields, Result, Table, Text
 from bot.storage.database import TargetDatabase, short_error
 from bot.text.errors import BotError, TargetError, UsageError
 from handlers.cache import (
@@ -128,6 +129,68 @@ async def cache_count(ctx: OpContext, tenant: str) -> tuple[KeyCount | None, str
     return counted, number(ctx.t, counted.count)
 
 
+LIST_LIMIT = 25
+"""Rows `tenant list` shows; the rest are counted ("…and 40 more") so the reader narrows the pattern."""
+MAX_LIST_PATTERN = 64
+
+
+class TenantListArgs(OpArgs):
+    pattern: str | None = positional(None, metavar="pattern", max_length=MAX_LIST_PATTERN)
+
+
+def like_pattern(pattern: str | None) -> str:
+    """An ILIKE pattern from what was typed: a glob (`abc*`, `?z9`) as it is, anything else as a substring.
+
+    `%`, `_` and `\\` typed by the reader are literal characters, never wildcards of their own."""
+    if not pattern:
+        return "%"
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if "*" in pattern or "?" in pattern:
+        return escaped.replace("*", "%").replace("?", "_")
+    return f"%{escaped}%"
+
+
+@operation("tenant list", TenantListArgs)
+async def list_tenants(ctx: OpContext, args: TenantListArgs) -> Result:
+    """The tenants table (id, name, active), sorted by id; a pattern (substring or glob) narrows it."""
+    t = ctx.t
+    table = table_of(ctx)
+    # to_jsonb(row): a table without a `name` column still lists its ids, the name left empty
+    where = f"FROM {table} AS t WHERE t.id::text ILIKE $1 OR coalesce(to_jsonb(t)->>'name', '') ILIKE $1"
+    like = like_pattern(args.pattern)
+    async with stack_db(ctx) as conn:
+        total = int(await conn.fetchval(f"SELECT count(*) {where}", like))
+        rows = await conn.fetch(
+            f"SELECT t.id::text AS id, to_jsonb(t)->>'name' AS name, to_jsonb(t)->>'active' AS active "
+            f"{where} ORDER BY t.id LIMIT {LIST_LIMIT}",
+            like,
+        )
+    bounded = ctx.deps.redact.bounded
+    shown = [
+        [bounded(row["id"], FIELD_LIMIT), bounded(row["name"] or "", FIELD_LIMIT), _list_state(ctx, row["active"])]
+        for row in rows
+    ]
+    title = t("tenant.list.title", table=table_name(ctx))
+    if not shown:
+        key = "tenant.list.none_match" if args.pattern else "tenant.list.empty"
+        text = t(key, pattern=args.pattern or "", table=table_name(ctx))
+        return Result(title=title, blocks=[Text(text)], summary=text)
+    summary = t("tenant.list.summary", shown=len(shown), total=total)
+    blocks: list[Block] = [Table(t("tenant.list.columns").split("|"), shown)]
+    if total > len(shown):
+        more = t("tenant.list.more", count=total - len(shown), command=f"{ctx.prefix} tenant list <pattern>")
+        blocks.append(Text(more))
+        summary = f"{summary} {more}"
+    return Result(title=title, blocks=blocks, summary=summary)
+
+
+def _list_state(ctx: OpContext, active: Any) -> str:
+    """`active` as the reader's word; a column that is missing or not a boolean is shown as it is."""
+    if active in ("true", "false"):
+        return state_word(ctx, active == "true")
+    return "?" if active is None else str(active)
+
+
 @operation("tenant show", TenantArgs)
 async def show(ctx: OpContext, args: TenantArgs) -> Result:
     """A tenant's row in the stack's database and how many cache keys it has."""
@@ -150,7 +213,9 @@ async def set_active(ctx: OpContext, tenant: str, active: bool) -> Any:
     return row["active"]
 
 
-@operation("tenant disable", TenantArgs, role="admin", destructive="confirm", timeout=600.0)
+@operation(
+    "tenant disable", TenantArgs, role="admin", destructive="confirm", timeout=600.0, touches=("tenant:{tenant}",)
+)
 async def disable(ctx: OpContext, args: TenantArgs) -> Result:
     """Turn a tenant off in the database and clear its cache (both reported)."""
     t = ctx.t
@@ -226,7 +291,7 @@ async def disable_preview(ctx: OpContext, args: TenantArgs) -> Result:
     return Result(title=t("tenant.disable.title", tenant=args.tenant), blocks=blocks, summary=text)
 
 
-@operation("tenant enable", TenantArgs, role="admin", destructive="confirm")
+@operation("tenant enable", TenantArgs, role="admin", destructive="confirm", touches=("tenant:{tenant}",))
 async def enable(ctx: OpContext, args: TenantArgs) -> Result:
     """Turn a tenant back on in the database (its cache refills by itself)."""
     t = ctx.t

@@ -12,11 +12,17 @@ state file). Ctrl-C stops the running command, not the shell; with piped input i
 - a temporary folder: backups (one real pg_dump), harmless step scripts (migrate,
   migrate_rollback, build, deploy: they print and sleep a second), a git repository with commits;
 - a local Slack Web API stand-in (tests/slack_emulator.py): what the bot posts (pages, incident
-  threads, on-call handovers) is printed in the terminal as `[slack] …` lines.
+  threads, on-call handovers, alert messages) is printed in the terminal as `[slack] …` lines;
+- a private Prometheus and Alertmanager (Debian's, when installed) in the demo's folder, and an
+  `ops-bot serve` on loopback for Alertmanager's webhook: one rule (PaymentsFailing) fires about
+  a minute in (OPS_DEMO_ALERT_FOR, OPS_DEMO_ALERT_INTERVAL change its timing).
 
 A second terminal (`bash scripts/demo.sh --as U0TECHLEAD`) joins the running demo through the
 state file (OPS_DEMO_STATE, default /tmp/ops-bot-demo.json) and starts nothing of its own, so a
-second admin can approve a critical step waiting in the first.
+second admin can approve a critical step waiting in the first. It answers in its own OPS_LOCALE
+(a copy of the demo's ops.yml with that `locale`). When the first terminal leaves, it marks the
+state file `ending` and waits (up to JOINED_GRACE) for the joined terminals, which say so once
+and exit 0, before it removes the stack.
 
 The bot is reached only through its command line (`python -m bot.cli shell`), never imported.
 """
@@ -29,6 +35,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -36,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import urllib.request
@@ -77,6 +85,12 @@ JOINED = {
     "en": "Joined the running demo ({project}). You are {user} ({role}).",
     "es": "Unido a la demo en curso ({project}). Eres {user} ({role}).",
 }
+DEMO_ENDED = {
+    "en": "The demo ended: its first terminal left and removed everything it made. This terminal leaves too.",
+    "es": "La demo terminó: su primera terminal salió y borró todo lo que creó. Esta terminal también sale.",
+}
+JOINED_GRACE = 10.0
+"""Seconds the first terminal waits, on leaving, for the joined ones to leave before it removes the stack."""
 ROLE_NAMES = {"es": {"admin": "admin", "operator": "operador", "viewer": "lector", "none": "sin rol"}}
 STEP_SCRIPTS = {
     "migrate.sh": 'echo "prisma migrate deploy: applying 20250102_add_refunds"; sleep 1; echo "1 migration applied"',
@@ -84,7 +98,34 @@ STEP_SCRIPTS = {
     "build.sh": 'echo "building orders API at $(git rev-parse --short HEAD)"; sleep 1; echo "build ok"',
     "deploy.sh": 'echo "deploying $(git rev-parse --short HEAD)"; sleep 1; echo "deploy ok"',
 }
+ALERT_FOR = os.environ.get("OPS_DEMO_ALERT_FOR", "40s")
+"""How long the demo's alert rule must hold before it fires: with 5 s scrapes and Alertmanager's
+5 s group wait, the first alert message comes about a minute after the demo starts."""
+ALERT_INTERVAL = os.environ.get("OPS_DEMO_ALERT_INTERVAL", "5s")
+"""Prometheus's scrape and rule evaluation interval (a test may shorten it with the `for:`)."""
+ALERT_RULES = """\
+groups:
+  - name: demo
+    rules:
+      - alert: PaymentsFailing
+        expr: increase(payment_webhook_failures_total[1m]) > 0
+        for: {for_}
+        labels: {{severity: warning, service: payments}}
+        annotations:
+          summary: Payment webhooks are failing
+          description: The orders API counted failed payment webhooks in the last minute.
+"""
 COMMITS = ("Initial orders API", "Add refunds endpoint", "Faster payments webhook", "Cache tenant settings")
+
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+
+
+def has_alerting() -> bool:
+    """Debian's prometheus and prometheus-alertmanager (scripts/setup.sh installs them); without them
+    the demo runs without alerts, and says so in its config (no stack.prometheus, stack.alertmanager)."""
+    return all(os.access(path, os.X_OK) for path in (PROMETHEUS, ALERTMANAGER))
 
 
 def _die_with_parent() -> None:
@@ -148,11 +189,14 @@ class Demo:
         self.databases = [f"pedidos_demo_{self.tag}", f"opsbot_demo_{self.tag}"]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.made_databases: list[str] = []
+        self.alerts_token = f"demo-alerts-token-{self.project}"
         self.env: dict[str, str] = {}
         self._stop_printing = threading.Event()
 
     # ---------------------------------------------------------------- start
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+        """Start a process of the demo; from the main thread only: PR_SET_PDEATHSIG follows the thread
+        that spawned it, so a child spawned from a pool's thread is stopped when that thread ends."""
         out = self.work / f"{name}.out"
         self.procs[name] = subprocess.Popen(
             args,
@@ -197,6 +241,8 @@ class Demo:
             databases.result()
             migrate = pool.submit(self.migrate_bot_database, bot_port)
             api_port = free_port()
+            observability = self.start_alerting(api_port) if has_alerting() else None  # spawned here: see spawn
+            alerting = pool.submit(self.wait_alerting, observability) if observability is not None else None
             self.spawn(
                 "api",
                 [sys.executable, str(REPO / "scripts" / "demo_api.py"), "--port", str(api_port),
@@ -209,7 +255,9 @@ class Demo:
             pool.submit(self.seed_jobs, board_port)
             slack = wait_until("the Slack stand-in", lambda: json.loads(emulator_out.read_text().splitlines()[0]))
             repo_dir = repo.result()
-            config = self.write_config(api_port, board_port, cache, backups, repo_dir)
+            if alerting is not None:
+                alerting.result()
+            config = self.write_config(api_port, board_port, cache, backups, repo_dir, observability)
             wait_until("the demo API", lambda: urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1))
             containers.result()
             migrate.result()
@@ -222,7 +270,77 @@ class Demo:
             "SLACK_BOT_TOKEN": "xoxb-demo-0000-local-stand-in",  # the stand-in's, not a real token
             "OPS_DEMO_SLACK_URL": slack["url"],
         }
+        if observability is not None:
+            self.start_alert_intake(observability["intake_port"])
         self.write_state()
+
+    def start_alerting(self, api_port: int) -> dict[str, Any]:
+        """A private Alertmanager and Prometheus: Prometheus scrapes the demo API, one rule fires
+        about a minute in, and Alertmanager posts it to the demo's `ops-bot serve` (its alert intake)."""
+        intake_port, am_port, prom_port = free_port(), free_port(), free_port()
+        token = self.alerts_token
+        am_dir, prom_dir = self.work / "alertmanager", self.work / "prometheus"
+        am_dir.mkdir()
+        prom_dir.mkdir()
+        (am_dir / "alertmanager.yml").write_text(
+            f"""\
+route:
+  receiver: ops-bot
+  group_by: [alertname]
+  group_wait: 5s
+  group_interval: 1m
+  repeat_interval: 4h
+receivers:
+  - name: ops-bot
+    webhook_configs:
+      - url: http://127.0.0.1:{intake_port}/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization: {{type: Bearer, credentials: {token}}}
+""",
+            encoding="utf-8",
+        )
+        self.spawn(
+            "alertmanager",
+            [ALERTMANAGER, f"--config.file={am_dir / 'alertmanager.yml'}", f"--storage.path={am_dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=warn"],
+        )  # fmt: skip
+        (prom_dir / "rules.yml").write_text(ALERT_RULES.format(for_=ALERT_FOR), encoding="utf-8")
+        (prom_dir / "prometheus.yml").write_text(
+            f"""\
+global: {{scrape_interval: {ALERT_INTERVAL}, evaluation_interval: {ALERT_INTERVAL}}}
+alerting:
+  alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]
+rule_files: [{prom_dir / "rules.yml"}]
+scrape_configs:
+  - job_name: api
+    static_configs: [{{targets: ['127.0.0.1:{api_port}']}}]
+""",
+            encoding="utf-8",
+        )
+        self.spawn(
+            "prometheus",
+            [PROMETHEUS, f"--config.file={prom_dir / 'prometheus.yml'}", f"--storage.tsdb.path={prom_dir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=5s", "--log.level=warn"],
+        )  # fmt: skip
+        return {"intake_port": intake_port, "alertmanager": am_port, "prometheus": prom_port}
+
+    @staticmethod
+    def wait_alerting(observability: dict[str, Any]) -> None:
+        for name in ("alertmanager", "prometheus"):
+            url = f"http://127.0.0.1:{observability[name]}/-/ready"
+            wait_until(name, lambda u=url: urllib.request.urlopen(u, timeout=1), 60)
+
+    def start_alert_intake(self, port: int) -> None:
+        """`ops-bot serve` on loopback: its /alerts/alertmanager takes what Alertmanager sends and posts
+        the living alert message (printed here as [slack] lines), its diagnosis in the thread."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPS_CONFIG"))}
+        env.update({k: v for k, v in self.env.items() if not k.startswith("OPS_DEMO_")})
+        env["SLACK_SIGNING_SECRET"] = secrets.token_hex(16)  # nobody signs requests to it: Slack is the stand-in
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        env.setdefault("LOG_LEVEL", "WARNING")
+        serve = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        self.spawn("serve", serve, env=env, cwd=self.work)  # not waited for: Alertmanager retries until it answers
 
     def migrate_bot_database(self, bot_port: int) -> None:
         """The bot's tables before any shell starts (its escalation worker reads them at once)."""
@@ -304,8 +422,22 @@ class Demo:
             run(*git, "commit", "-q", "-m", message)
         return repo
 
-    def write_config(self, api_port: int, board_port: int, cache: str, backups: Path, repo: Path) -> Path:
+    def write_config(
+        self,
+        api_port: int,
+        board_port: int,
+        cache: str,
+        backups: Path,
+        repo: Path,
+        observability: dict[str, Any] | None = None,
+    ) -> Path:
         steps = self.work / "steps"
+        alerting = ""
+        if observability is not None:
+            alerting = (
+                f"  prometheus: {{url: http://127.0.0.1:{observability['prometheus']}, timeout: 5s}}\n"
+                f"  alertmanager: {{url: http://127.0.0.1:{observability['alertmanager']}, timeout: 5s}}\n"
+            )
         path = self.work / "ops.yml"
         # a two-person devops rota whose daily hand-off falls a few minutes into the demo: Marta
         # is on call now, Pablo from then on, and the hand-off summary lands in the incident channel
@@ -345,7 +477,7 @@ stack:
     build: {{cwd: {repo}, run: "sh {steps}/build.sh", timeout: 30s}}
     deploy: {{cwd: {repo}, run: "sh {steps}/deploy.sh", timeout: 30s}}
   repo: {repo}
-timezone: {TIMEZONE}
+{alerting}timezone: {TIMEZONE}
 locale: {locale()}
 roles:
   viewer: ["*"]
@@ -378,14 +510,24 @@ escalation:
     - {{checklist: [Reproduce, Find the cause, Fix or mitigate, Write the follow-up]}}
 alerts:
   channel: C0INCIDENTS
-  token: demo-alerts-token-{self.project}
+  token: {self.alerts_token}
+  rules:
+    - {{match: {{alertname: PaymentsFailing}}, diagnose: payments}}
 """,
             encoding="utf-8",
         )
         return path
 
+    def end_joined(self) -> None:
+        """Joined terminals leave before the stack goes: their shells would otherwise find its
+        databases dropped under them (a warning a second, forever) and never hear the demo ended."""
+        self.write_state(ending=True)
+        deadline = time.monotonic() + JOINED_GRACE
+        while any(alive(pid) for pid in joined_pids(self.work)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     # ---------------------------------------------------------------- state file
-    def write_state(self) -> None:
+    def write_state(self, ending: bool = False) -> None:
         state = {
             "pid": os.getpid(),
             "project": self.project,
@@ -393,6 +535,7 @@ alerts:
             "databases": self.databases,
             "env": self.env,
             "locale": locale(),
+            "ending": ending,
         }
         tmp = STATE.with_name(STATE.name + f".{os.getpid()}")
         tmp.write_text(json.dumps(state), encoding="utf-8")
@@ -428,7 +571,8 @@ alerts:
     # ---------------------------------------------------------------- cleanup
     def close(self) -> None:
         self._stop_printing.set()
-        for name in ("api", "bull-board", "slack", "cache-redis", "bot-redis"):
+        self.end_joined()
+        for name in ("serve", "prometheus", "alertmanager", "api", "bull-board", "slack", "cache-redis", "bot-redis"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
                 proc.terminate()
@@ -475,8 +619,18 @@ def slack_line(call: dict[str, Any]) -> str | None:
     return "\n".join(f"[slack] {where}: {line}" if i == 0 else f"[slack]   {line}" for i, line in enumerate(lines))
 
 
-def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, extra: list[str]) -> int:
-    """`ops-bot shell` on the demo, as `user`; files it saves go to the demo's folder."""
+def run_shell(
+    env: dict[str, str],
+    work: Path,
+    user: str,
+    command: str | None,
+    extra: list[str],
+    ended: Callable[[], bool] | None = None,
+) -> int:
+    """`ops-bot shell` on the demo, as `user`; files it saves go to the demo's folder.
+
+    `ended` (a joined terminal's): asked a few times a second; once true, the shell is stopped,
+    the terminal's modes put back as they were, and DemoEnded raised."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPS_CONFIG"))}
     child_env.update({k: v for k, v in env.items() if not k.startswith("OPS_DEMO_")})
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
@@ -485,10 +639,16 @@ def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, e
     args = [sys.executable, "-m", "bot.cli", "shell", "--as", user, *extra]
     if command is not None:
         args += ["-c", command]
+    terminal = _terminal_modes()
     proc = subprocess.Popen(args, env=child_env, cwd=work, preexec_fn=_die_with_parent)
     previous = signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the shell's to handle
     try:
-        return proc.wait()
+        while True:
+            try:
+                return proc.wait(0.25)
+            except subprocess.TimeoutExpired:
+                if ended is not None and ended():
+                    raise DemoEnded from None
     finally:
         signal.signal(signal.SIGINT, previous)
         if proc.poll() is None:
@@ -497,17 +657,91 @@ def run_shell(env: dict[str, str], work: Path, user: str, command: str | None, e
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(5)
+        _restore_terminal(terminal)
 
 
-def locale() -> str:
-    return "es" if os.environ.get("OPS_LOCALE", "en").lower().startswith("es") else "en"
+class DemoEnded(Exception):
+    """The first terminal left while this joined one was open."""
 
 
-def role_of(user: str) -> str:
+def _terminal_modes() -> list[Any] | None:
+    """The terminal's modes, to put back if the shell is stopped while its line editor holds it raw."""
+    try:
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (termios.error, OSError, ValueError):  # not a terminal (piped input): nothing to put back
+        return None
+
+
+def _restore_terminal(modes: list[Any] | None) -> None:
+    if modes is None:
+        return
+    with contextlib.suppress(termios.error, OSError, ValueError):
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, modes)
+
+
+def joined_pids(work: Path) -> list[int]:
+    """The demo.py processes of the terminals that joined this demo (each left its pid in work/joined)."""
+    with contextlib.suppress(OSError):
+        return [int(p.name) for p in (work / "joined").iterdir() if p.name.isdigit()]
+    return []
+
+
+def demo_is_over(owner: int) -> bool:
+    """The first terminal is leaving (its state says so or is gone) or already died."""
+    try:
+        state = json.loads(STATE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return int(state.get("pid", 0)) != owner or bool(state.get("ending")) or not alive(owner)
+
+
+def join(state: dict[str, Any], user: str, command: str | None, extra: list[str]) -> int:
+    """A second terminal on the running demo, in its own language, until it leaves or the demo ends."""
+    lang = locale(default=str(state.get("locale", "en")))
+    print(JOINED[lang].format(project=state["project"], user=user, role=role_of(user, lang)), flush=True)
+    work, owner = Path(state["work"]), int(state["pid"])
+    env = dict(state["env"])
+    if lang != state.get("locale"):
+        env["OPS_CONFIG"] = str(config_in(Path(env["OPS_CONFIG"]), lang))
+    mark = work / "joined" / str(os.getpid())
+    mark.parent.mkdir(exist_ok=True)
+    mark.touch()
+    try:
+        return run_shell(env, work, user, command, extra, ended=lambda: demo_is_over(owner))
+    except DemoEnded:
+        print(f"\n{DEMO_ENDED[lang]}", flush=True)
+        if not alive(owner):
+            running_demo()  # the first terminal died without cleaning up (kill -9): sweep as the next demo would
+        return 0
+    finally:
+        with contextlib.suppress(OSError):
+            mark.unlink()
+
+
+def config_in(config: Path, lang: str) -> Path:
+    """The demo's ops.yml answering in `lang`: a joined terminal speaks its own language."""
+    copy = config.with_name(f"ops.{lang}.yml")
+    if not copy.exists():
+        text = re.sub(r"^locale: \w+$", f"locale: {lang}", config.read_text(encoding="utf-8"), flags=re.M)
+        tmp = copy.with_name(f"{copy.name}.{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(copy)
+    return copy
+
+
+def locale(default: str = "en") -> str:
+    """OPS_LOCALE's language; unset, `default` (a joined terminal: the running demo's)."""
+    chosen = os.environ.get("OPS_LOCALE") or default
+    return "es" if chosen.lower().startswith("es") else "en"
+
+
+def role_of(user: str, lang: str | None = None) -> str:
+    names = ROLE_NAMES.get(lang or locale(), {})
     for role in ("admin", "operator", "viewer"):
         if user in ROLES[role] or "*" in ROLES[role]:
-            return ROLE_NAMES.get(locale(), {}).get(role, role)
-    return ROLE_NAMES.get(locale(), {}).get("none", "no role")
+            return names.get(role, role)
+    return names.get("none", "no role")
 
 
 def parse_args(argv: list[str]) -> tuple[str, str | None, list[str]]:
@@ -538,7 +772,7 @@ def running_demo() -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if alive(int(state.get("pid", 0))):
-        return state if state.get("env") else None
+        return state if state.get("env") and not state.get("ending") else None
     sweep(str(state.get("project", "")), list(state.get("databases", [])), Path(state.get("work", "/nonexistent")))
     with contextlib.suppress(OSError):
         STATE.unlink()
@@ -553,8 +787,7 @@ def main(argv: list[str]) -> int:
     user, command, extra = parse_args(argv)
     joined = running_demo()
     if joined is not None:
-        print(JOINED[locale()].format(project=joined["project"], user=user, role=role_of(user)), flush=True)
-        return run_shell(joined["env"], Path(joined["work"]), user, command, extra)
+        return join(joined, user, command, extra)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
     began = time.monotonic()

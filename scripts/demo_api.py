@@ -14,7 +14,7 @@ import random
 import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
 LATENCY = Histogram(
@@ -25,6 +25,9 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 HIT_RATE = Gauge("cache_hit_rate", "Share of cache lookups that hit", registry=REGISTRY)
+WEBHOOK_FAILURES = Counter(
+    "payment_webhook_failures", "Payment webhooks the API could not process", registry=REGISTRY
+)  # the demo's alert rule (PaymentsFailing) fires on its increase, as the api container logs declined cards
 
 
 def build(dsn: str, redis_url: str) -> web.Application:
@@ -54,6 +57,7 @@ def build(dsn: str, redis_url: str) -> web.Application:
             route = random.choice(["/orders", "/orders/:id", "/webhooks/payments"])
             LATENCY.labels("GET", route, "200").observe(random.expovariate(1 / 0.08))
         HIT_RATE.set(round(random.uniform(0.82, 0.95), 3))
+        WEBHOOK_FAILURES.inc(random.choice((1, 1, 2)))
         return web.Response(body=generate_latest(REGISTRY), content_type="text/plain")
 
     app = web.Application()

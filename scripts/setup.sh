@@ -11,8 +11,9 @@
 #   5. docker image opsbot/busybox:latest, imported from Debian's static busybox
 #   6. the project's virtual environment .venv (made with the machine's python), with
 #      `pip install -e '.[dev]'` in it: the machine's own Python and its `ops-bot` are left alone
-#   7. npm dependencies of tests/bull/
-#   8. a container run, to prove the engine works
+#   7. npm dependencies of tests/bull/ (pinned)
+#   8. npm dependencies of tests/bull-latest/ (the newest Bull Board npm serves)
+#   9. a container run, to prove the engine works
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +23,7 @@ PYTHON="${PYTHON:-python3}"   # the machine's python, used only to make .venv
 VENV="$REPO_ROOT/.venv"
 IMAGE="opsbot/busybox:latest"
 START_US=${EPOCHREALTIME/./}
-STEPS=8
+STEPS=9
 STEP=0
 
 # step NAME: start a step's line; done_step RESULT: end it with its time.
@@ -182,7 +183,26 @@ else
     done_step "npm ci done"
 fi
 
-# ---------------------------------------------------------------- 8. final check
+# ---------------------------------------------------------------- 8. tests/bull-latest npm deps
+# tests/bull-latest: the same server with the newest Bull Board npm serves (package.json asks
+# for `latest`, no lock file), so a release that changes the board's API is seen the day it
+# ships. Resolved again when older than a day; an offline machine keeps the copy it has.
+step "tests/bull-latest node_modules (newest Bull Board)"
+latest_dir="$REPO_ROOT/tests/bull-latest"
+latest_stamp="$latest_dir/node_modules/.opsbot-resolved"
+if [[ -f "$latest_stamp" && -n "$(find "$latest_stamp" -mmin -1440 2>/dev/null)" ]]; then
+    done_step "resolved less than a day ago ($(cat "$latest_stamp"))"
+elif (cd "$latest_dir" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null); then
+    version="$(node -p "require('$latest_dir/node_modules/@bull-board/api/package.json').version")"
+    echo "@bull-board/api $version" >"$latest_stamp"
+    done_step "npm install done: @bull-board/api $version"
+elif [[ -d "$latest_dir/node_modules/@bull-board/api" ]]; then
+    done_step "npm install failed; keeping the copy installed before"
+else
+    die "npm install in $latest_dir failed and nothing is installed there"
+fi
+
+# ---------------------------------------------------------------- 9. final check
 step "docker run --network none $IMAGE"
 out="$(docker run --rm --network none "$IMAGE" sh -c 'echo ok')"
 [[ "$out" == ok ]] || die "docker run $IMAGE printed '$out', expected 'ok'"

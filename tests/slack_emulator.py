@@ -24,6 +24,33 @@ What it speaks (checked against slack_sdk 3.48 / slack_bolt 1.30 sources):
   pushes envelopes ``{envelope_id, type, payload, accepts_response_payload}``
   and collects the client's acks ``{envelope_id, payload?}``.
 
+As strict as Slack (a stand-in that accepts every call proves nothing):
+
+* Scopes: each method of :data:`METHODS` needs a scope from Slack's method reference, checked
+  against the bot scopes of the project's own ``manifest.yml`` (or ``scopes=`` given by a
+  test); conversations.history/replies/info take theirs from the channel's type (``C…``
+  channels:, ``G…`` groups: or mpim: for ids in :attr:`SlackEmulator.mpims`, ``D…`` im:).
+  Otherwise ``{"ok": false, "error": "missing_scope", "needed": ..., "provided": ...}``.
+* Block Kit: ``invalid_blocks`` for what slack_sdk's models refuse, more than 50 blocks in
+  a message or 100 in a view, a ``block_id`` used twice (section text over 3,000 characters
+  is the models' check); ``msg_too_long`` for text over 40,000 characters. The response_url
+  answers the same refusals with HTTP 400. ``check_blocks=False`` turns this off.
+* Rate limits (``rate_limits=True``, the default): every method of a tier (:data:`TIERS`)
+  has a per-minute token bucket, answered HTTP 429 with ``Retry-After`` once it is empty.
+  chat.postMessage's own limit, about one message a second *per channel* with a short
+  burst, is opt-in: ``post_limit=(per_second, burst)``, e.g.
+  ``SlackEmulator(post_limit=(POST_PER_SECOND, POST_BURST))`` or ``(1.0, 3.0)`` for an
+  alert-storm test (:meth:`SlackEmulator.rate_limit` sets the same for any method later).
+  Limited calls are recorded with ``Call.limited`` and do nothing. ``rate_limits=False``
+  turns every limit off except one set explicitly with :meth:`SlackEmulator.rate_limit`.
+  Defaults: scopes, Block Kit and tier limits on (the suite runs under them, as the bot
+  runs under Slack's, and stays green and fast: the tier buckets are a minute's worth), the
+  per-channel post limit off (once a burst is spent, every test posting several lines to
+  one channel would wait out Retry-After; the tests that study it opt in).
+* History: conversations.history answers what was posted, newest first,
+  conversations.replies the thread oldest first (parent first), as Slack does; each
+  message's ``metadata`` only with ``include_all_metadata``.
+
 Use it in-process::
 
     async with SlackEmulator() as emu:
@@ -32,7 +59,7 @@ Use it in-process::
         [call] = await emu.wait_for("chat.postMessage")
 
 or as a subprocess (for tests of a bot running in another process, and for
-benchmarks)::
+benchmarks; scopes and Block Kit are checked, tier limits only with ``--tier-limits``)::
 
     python tests/slack_emulator.py --port 0
     # prints {"url": ..., "api_url": ..., "pid": ...} on one line, serves until killed
@@ -59,12 +86,17 @@ import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import yaml
 from aiohttp import WSMsgType, web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 #: Pseudo-method names under which non-Web-API traffic is recorded.
 RESPONSE_URL = "response_url"
@@ -88,10 +120,84 @@ JSON_STRING_FIELDS = frozenset(
     }
 )
 
-#: Scopes reported in ``X-OAuth-Scopes`` (bolt stores them in the AuthorizeResult).
-DEFAULT_SCOPES = (
-    "chat:write,chat:write.public,commands,files:write,im:write,usergroups:read,users:read,users:read.email"
-)
+#: The app manifest whose bot scopes the emulator grants unless a test passes ``scopes=``.
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+
+#: Slack's rate-limit tiers (https://docs.slack.dev/apis/web-api/rate-limits): calls per
+#: minute, per method, per workspace, and the burst each tolerates ("a small amount" for
+#: Tier 1, "occasional bursts" above). Modelled as a token bucket of ``burst`` refilled at
+#: ``per_minute / 60`` a second.
+TIERS: dict[int, tuple[int, int]] = {1: (1, 5), 2: (20, 20), 3: (50, 50), 4: (100, 100)}
+
+#: chat.postMessage's special limit: about one message a second per channel, short bursts
+#: allowed. Slack does not publish the burst; 20 is what clients measure before the 429s.
+POST_PER_SECOND = 1.0
+POST_BURST = 20.0
+
+#: Block Kit limits Slack checks beyond what slack_sdk's models check one block at a time.
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_TEXT = 40_000
+
+#: Methods whose scope depends on the kind of conversation, by ``channel`` id prefix:
+#: ``C`` public channel, ``G`` private channel (or a group DM listed in ``mpims``), ``D`` DM.
+CONVERSATION_SCOPES: dict[str, dict[str, str]] = {
+    "history": {"C": "channels:history", "G": "groups:history", "D": "im:history", "mpim": "mpim:history"},
+    "read": {"C": "channels:read", "G": "groups:read", "D": "im:read", "mpim": "mpim:read"},
+}
+
+
+@dataclass(frozen=True)
+class MethodRule:
+    """What Slack's method reference says about one Web API method, for a bot token.
+
+    ``scopes``: any one of them is enough (none: the method needs no scope);
+    ``conversation``: a key of CONVERSATION_SCOPES when the scope follows the channel's type;
+    ``tier``: the rate-limit tier, None for the special ones (chat.postMessage, auth.test);
+    ``message``/``view``: the call carries Block Kit checked as a message's or a view's.
+    """
+
+    scopes: tuple[str, ...] = ()
+    conversation: str | None = None
+    tier: int | None = None
+    message: bool = False
+    view: bool = False
+
+
+#: The Web API methods ops-bot calls (tests/test_manifest.py finds them in the code), from
+#: https://docs.slack.dev/reference/methods/<method>. A method missing here is answered
+#: ``unknown_method`` unless a test teaches it with :meth:`SlackEmulator.set_response`.
+METHODS: dict[str, MethodRule] = {
+    "api.test": MethodRule(),
+    "auth.test": MethodRule(),
+    "apps.connections.open": MethodRule(tier=1),  # app-level token with connections:write
+    "chat.postMessage": MethodRule(("chat:write",), message=True),
+    "chat.postEphemeral": MethodRule(("chat:write",), tier=4, message=True),
+    "chat.update": MethodRule(("chat:write",), tier=3, message=True),
+    "chat.delete": MethodRule(("chat:write",), tier=3),
+    "conversations.open": MethodRule(("im:write",), tier=3),  # several users: mpim:write
+    "conversations.history": MethodRule(conversation="history", tier=3),
+    "conversations.replies": MethodRule(conversation="history", tier=3),
+    "conversations.info": MethodRule(conversation="read", tier=3),
+    "files.getUploadURLExternal": MethodRule(("files:write",), tier=4),
+    "files.completeUploadExternal": MethodRule(("files:write",), tier=4),
+    "usergroups.list": MethodRule(("usergroups:read",), tier=2),
+    "usergroups.users.list": MethodRule(("usergroups:read",), tier=2),
+    "usergroups.users.update": MethodRule(("usergroups:write",), tier=2),
+    "users.info": MethodRule(("users:read",), tier=4),
+    "users.lookupByEmail": MethodRule(("users:read.email",), tier=3),
+    "views.open": MethodRule(tier=4, view=True),
+    "views.push": MethodRule(tier=4, view=True),
+    "views.update": MethodRule(tier=4, view=True),
+    "views.publish": MethodRule(tier=4, view=True),
+}
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes ``path`` (an app manifest) asks for: what an install of it grants."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return frozenset((data.get("oauth_config") or {}).get("scopes", {}).get("bot") or [])
+
 
 Body = dict[str, Any]
 CannedBody = Body | Callable[["Call"], Body]
@@ -211,6 +317,10 @@ class SlackEmulator:
         app_id: str = "A0APP",
         require_auth: bool = True,
         control_api: bool = False,
+        scopes: Iterable[str] | None = None,
+        rate_limits: bool = True,
+        post_limit: tuple[float, float] | None = None,
+        check_blocks: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -230,7 +340,16 @@ class SlackEmulator:
         self.files: list[UploadedFile] = []
         #: Current messages by ts (posted, updated, deleted through the API).
         self.messages: dict[str, dict[str, Any]] = {}
-        self.scopes = DEFAULT_SCOPES
+        #: The bot scopes granted: the manifest's unless the test passed ``scopes``. A method
+        #: whose scope is not among them is answered ``missing_scope``, as Slack does.
+        self.scopes: frozenset[str] = manifest_scopes() if scopes is None else frozenset(scopes)
+        #: ``G…`` ids that are group DMs (mpim:* scopes) rather than private channels.
+        self.mpims: set[str] = set()
+        #: Block Kit and text length checks (``invalid_blocks``, ``msg_too_long``).
+        self.check_blocks = check_blocks
+        #: Per-method tier limits (TIERS); ``rate_limits=False`` turns every limit off.
+        self.rate_limits = rate_limits
+        self._tier_buckets: dict[str, tuple[float, float]] = {}
         #: Never answer a Socket Mode client's close frame (a peer gone quiet): the client must
         #: not wait for it on shutdown.
         self.socket_ignores_close = False
@@ -272,6 +391,8 @@ class SlackEmulator:
             "files.completeUploadExternal": self._files_complete_upload_external,
             "apps.connections.open": self._apps_connections_open,
         }
+        if rate_limits and post_limit is not None:
+            self.rate_limit("chat.postMessage", *post_limit)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -338,7 +459,7 @@ class SlackEmulator:
         self._slow.clear()
         self._slow_only.clear()
         self._refused.clear()
-
+        self._tier_buckets.clear()
         self._drops.clear()
         self._uploads.clear()
         self._acks.clear()
@@ -422,7 +543,7 @@ class SlackEmulator:
         if limit is None:
             return None
         per_second, burst = limit
-        key = (method, str(args.get("channel", "")))
+        key = (method, self._channel_for(str(args.get("channel", ""))))  # a user id posts into their DM
         now = time.monotonic()
         tokens, since = self._buckets.get(key, (burst, now))
         tokens = min(burst, tokens + (now - since) * per_second)
@@ -657,12 +778,15 @@ class SlackEmulator:
         except ValueError:
             self._record(method, {"_body": await request.text()}, request.headers)
             return web.json_response({"ok": False, "error": "invalid_json"})
-        limited = self._rate_limited(method, args)
+        limited = self._rate_limited(method, args) or self._tier_limited(method)
         call = self._record(method, args, request.headers, limited=limited is not None)
         if limited is not None:
             return limited
         if self._take_drop(method):
             return _hang_up(request)
+        refusal = self._refusal(call)
+        if refusal is not None:
+            return web.json_response(refusal)
         return await self._answer(call, self._api_default)
 
     def _api_default(self, call: Call) -> web.StreamResponse:
@@ -673,8 +797,65 @@ class SlackEmulator:
         error = self._token_error(call.method, token)
         if error is not None:
             return web.json_response({"ok": False, "error": error})
-        headers = {"X-OAuth-Scopes": self.scopes} if token else {}
+        headers = {"X-OAuth-Scopes": ",".join(sorted(self.scopes))} if token else {}
         return web.json_response(handler(call), headers=headers)
+
+    # ------------------------------------------------------------------ internals: Slack's contract
+
+    def _tier_limited(self, method: str) -> web.StreamResponse | None:
+        """429 + Retry-After once ``method`` used up its tier's bucket (see TIERS)."""
+        rule = METHODS.get(method)
+        if not self.rate_limits or rule is None or rule.tier is None:
+            return None
+        per_minute, burst = TIERS[rule.tier]
+        per_second = per_minute / 60.0
+        now = time.monotonic()
+        tokens, since = self._tier_buckets.get(method, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - since) * per_second)
+        if tokens >= 1:
+            self._tier_buckets[method] = (tokens - 1, now)
+            return None
+        self._tier_buckets[method] = (tokens, now)
+        wait = max(1, math.ceil((1 - tokens) / per_second))
+        return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(wait)})
+
+    def needed_scopes(self, method: str, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The scopes of which the call needs one (empty: none), as the method reference lists them."""
+        rule = METHODS.get(method)
+        if rule is None:
+            return ()
+        if rule.conversation is not None:
+            channel = str(args.get("channel") or "")
+            kind = "mpim" if channel in self.mpims else {"U": "D", "W": "D"}.get(channel[:1], channel[:1])
+            scope = CONVERSATION_SCOPES[rule.conversation].get(kind)
+            return (scope,) if scope else ()
+        if method == "conversations.open" and len([u for u in str(args.get("users", "")).split(",") if u]) > 1:
+            return ("mpim:write",)
+        return rule.scopes
+
+    def _refusal(self, call: Call) -> Body | None:
+        """What Slack answers before doing anything: a missing scope, blocks it cannot render."""
+        rule = METHODS.get(call.method)
+        if rule is None:
+            return None
+        token = call.token
+        if self._token_error(call.method, token) is not None:
+            return None  # _api_default answers not_authed / not_allowed_token_type
+        needed = self.needed_scopes(call.method, call.args)
+        if token and not token.startswith("xapp-") and needed and not self.scopes.intersection(needed):
+            return {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": ",".join(needed),
+                "provided": ",".join(sorted(self.scopes)),
+            }
+        if not self.check_blocks:
+            return None
+        if rule.message:
+            return message_error(call.args)
+        if rule.view:
+            return view_error(call.args.get("view"))
+        return None
 
     def _token_error(self, method: str, token: str | None) -> str | None:
         """Slack's token rules that catch real bugs: no token, or the wrong token type.
@@ -720,6 +901,9 @@ class SlackEmulator:
             args = {"_body": await request.text()}
         args["_response_id"] = request.match_info["response_id"]
         call = self._record(RESPONSE_URL, args, request.headers)
+        refusal = message_error(args) if self.check_blocks else None
+        if refusal is not None:  # a response_url answers a refusal with HTTP 400
+            return web.json_response(refusal, status=400)
         return await self._answer(call, lambda _: web.json_response({"ok": True}))
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
@@ -1017,7 +1201,8 @@ class SlackEmulator:
         * ``POST /_reset``
         * ``POST /_canned`` with any of ``{"method", "response", "status", "times"}``,
           ``{"method", "fail": {times, status, retry_after, error}}``,
-          ``{"method", "delay": seconds}``, ``{"usergroups": {...}}``, ``{"users": {...}}``
+          ``{"method", "delay": seconds}``, ``{"usergroups": {...}}``, ``{"users": {...}}``,
+          ``{"scopes": [...]}``
         * ``GET /_files`` → uploaded files (content base64)
         * ``POST /_response_url`` → ``{"url": ...}``
         * ``POST /_socket_send`` ``{"type", "payload", "accepts_response_payload"}`` →
@@ -1040,6 +1225,8 @@ class SlackEmulator:
                 self.usergroups.update(spec["usergroups"])
             if "users" in spec:
                 self.users.update(spec["users"])
+            if "scopes" in spec:  # the bot scopes granted from now on
+                self.scopes = frozenset(spec["scopes"])
             if method and "response" in spec:
                 self.set_response(
                     method,
@@ -1085,6 +1272,69 @@ class SlackEmulator:
         app.router.add_post("/_response_url", post_response_url)
         app.router.add_post("/_socket_send", post_socket_send)
         app.router.add_get("/_socket_ack", get_socket_ack)
+
+
+# ---------------------------------------------------------------------- Block Kit as Slack checks it
+
+
+def _invalid(reason: str, error: str = "invalid_blocks") -> Body:
+    return {"ok": False, "error": error, "errors": [reason], "response_metadata": {"messages": [f"[ERROR] {reason}"]}}
+
+
+def blocks_error(blocks: Any, limit: int) -> Body | None:
+    """``invalid_blocks`` for what Slack refuses in a list of blocks, else None.
+
+    Each block goes through slack_sdk's own model (``Block.parse(...).to_dict()``), which
+    checks the per-element limits (section text 3,000 characters, header 150, ten fields,
+    button text 75, ...); on top: at most ``limit`` blocks, each ``block_id`` once."""
+    if not isinstance(blocks, list):
+        return _invalid("blocks must be an array", "invalid_blocks_format")
+    if len(blocks) > limit:
+        return _invalid(f"no more than {limit} items allowed [json-pointer:/blocks]")
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            return _invalid(f"must be an object [json-pointer:/blocks/{index}]")
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if str(block_id) in seen:
+                return _invalid(f"duplicate block_id {block_id!r} [json-pointer:/blocks/{index}/block_id]")
+            seen.add(str(block_id))
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                return _invalid(f"unknown block type {block.get('type')!r} [json-pointer:/blocks/{index}]")
+            parsed.to_dict()
+        except (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            return _invalid(f"{exc} [json-pointer:/blocks/{index}]")
+    return None
+
+
+def message_error(args: Mapping[str, Any]) -> Body | None:
+    """A message (chat.postMessage/update/postEphemeral, response_url) Slack would refuse."""
+    text = args.get("text")
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        return {"ok": False, "error": "msg_too_long"}
+    blocks = args.get("blocks")
+    if blocks is None or blocks == "":
+        return None
+    return blocks_error(blocks, MAX_MESSAGE_BLOCKS)
+
+
+def view_error(view: Any) -> Body | None:
+    """A view (views.open/push/update/publish) Slack would refuse: slack_sdk's View model
+    (title 24 characters, 100 blocks, ...) and every block as in a message."""
+    if not isinstance(view, dict):
+        return _invalid("view must be an object", "invalid_arguments")
+    blocks = view.get("blocks") or []
+    refused = blocks_error(blocks, MAX_VIEW_BLOCKS)
+    if refused is not None:
+        return refused
+    try:
+        View(**{k: v for k, v in view.items() if k in View.attributes}).to_dict()
+    except (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        return _invalid(str(exc), "invalid_arguments")
+    return None
 
 
 # ---------------------------------------------------------------------- helpers
@@ -1186,14 +1436,16 @@ async def _young_collections() -> None:
         gc.collect(1)
 
 
-async def _serve(host: str, port: int, limits: dict[str, tuple[float, float]] | None = None) -> None:
+async def _serve(
+    host: str, port: int, limits: dict[str, tuple[float, float]] | None = None, tier_limits: bool = False
+) -> None:
     # A test process that keeps every call it records until it exits: the collector's full
     # passes over those thousands of calls stalled every answer for 40-60 ms under a burst
     # (measured with gc.callbacks), which the real Slack does not do to the bot. Automatic
     # collection is off; young objects are still collected once a second.
     gc.disable()
     young = asyncio.get_running_loop().create_task(_young_collections())
-    emu = SlackEmulator(host=host, port=port, control_api=True)
+    emu = SlackEmulator(host=host, port=port, control_api=True, rate_limits=tier_limits)
     for method, (per_second, burst) in (limits or {}).items():
         emu.rate_limit(method, per_second, burst)
     await emu.start()
@@ -1221,13 +1473,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="METHOD=PER_SECOND/BURST",
         help="per-channel 429s as Slack sends them, e.g. chat.postMessage=1/20",
     )
+    parser.add_argument(
+        "--tier-limits",
+        action="store_true",
+        help="per-method tier limits as Slack's (off by default here: the benchmarks measure the bot)",
+    )
     ns = parser.parse_args(argv)
     limits = {}
     for spec in ns.rate_limit:
         method, _, rate = spec.partition("=")
         per_second, _, burst = rate.partition("/")
         limits[method] = (float(per_second), float(burst or per_second))
-    asyncio.run(_serve(ns.host, ns.port, limits))
+    asyncio.run(_serve(ns.host, ns.port, limits, ns.tier_limits))
     return 0
 
 

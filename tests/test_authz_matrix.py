@@ -79,6 +79,7 @@ SAMPLES: dict[str, Sample] = {
     "queue": Sample("viewer", "payments"),
     "queue retry": Sample("operator", "payments all"),  # Bull Board down: refused by its preview
     "tenant show": Sample("viewer", "abc123"),
+    "tenant list": Sample("viewer", "abc"),
     "tenant disable": Sample("admin", "abc123", preview=True),
     "tenant enable": Sample("admin", "zz9"),  # zz9 is active: a no-op, refused before any confirmation
     "deploy history": Sample("viewer", "5"),

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gzip
 import os
+import re
 import secrets
 import subprocess
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from bot.procedures.backups import ON_DEMAND, SCHEDULED, BackupFile, BackupStore
 from bot.procedures.steps import StepOutput
 
 TZ = "America/Santiago"
+SPEC_NAME = re.compile(r"pedidos_[0-9]{8}_[0-9]{6}\.sql\.gz")  # stack.backups.dir in the spec
 
 
 @pytest.fixture
@@ -89,7 +91,10 @@ async def test_on_demand_backups_never_remove_scheduled_ones_and_name_what_they_
     on_demand = [b.name for b in listed if b.origin == ON_DEMAND]
     assert sorted(scheduled) == sorted(nightly), "an on-demand backup removed a scheduled one"
     assert len(on_demand) == 5
-    first_on_demand = next(b for b in answers[0].blocks if "_ondemand.sql.gz" in everything_of(b))
+    assert all(SPEC_NAME.fullmatch(b.name) for b in listed), "every dump keeps the spec's name"
+    assert all((backups / f"{n}.origin").read_text() == "on-demand\n" for n in on_demand)
+    assert not any((backups / f"{n}.origin").exists() for n in scheduled)
+    first_on_demand = next(b for b in answers[0].blocks if ".sql.gz" in everything_of(b))
     first_name = _name_in(everything_of(first_on_demand))
     assert first_name not in on_demand
     for quiet in answers[:5]:
@@ -97,6 +102,7 @@ async def test_on_demand_backups_never_remove_scheduled_ones_and_name_what_they_
         assert "removed the oldest" not in everything(quiet)
     assert f"removed the oldest on-demand backup {first_name}" in everything(answers[5])
     assert not (backups / f"{first_name}.sha256").exists()
+    assert not (backups / f"{first_name}.origin").exists()
 
     # every scheduled restore point is still complete: its checksum matches and it inflates
     for name in scheduled:
@@ -111,7 +117,7 @@ def everything_of(block: object) -> str:
 
 
 def _name_in(text: str) -> str:
-    [name] = {word.strip("`*_,") for word in text.split() if word.strip("`*,").endswith("_ondemand.sql.gz")}
+    [name] = {word.strip("`*,") for word in text.split() if word.strip("`*,").endswith(".sql.gz")}
     return name if name.startswith("pedidos_") else name[name.index("pedidos_") :]
 
 
@@ -130,6 +136,43 @@ def test_a_scheduled_prune_leaves_on_demand_backups_and_old_names_count_as_sched
     assert store.prune(1, SCHEDULED) == ["pedidos_20240101_020000.sql.gz", "pedidos_20240102_020000.sql.gz"]
     assert store.prune(1, ON_DEMAND) == []
     assert sorted(b.name for b in store.backups()) == sorted([names[2], names[3]])
+
+
+def test_the_origin_is_in_a_sidecar_and_the_cron_scripts_day_names_are_listed_as_scheduled(tmp_path: Path) -> None:
+    """Issue 21: one name format for both origins; `backup-db.sh`'s `pedidos_YYYYMMDD.sql.gz` listed and kept."""
+    names = {
+        "pedidos_20251107.sql.gz": None,  # the runbook's own cron script (no sidecars but a hand-written checksum)
+        "pedidos_20251107_120000.sql.gz": "on-demand",
+        "pedidos_20251108_020000.sql.gz": None,
+        "pedidos_20251108_130000.sql.gz": "on-demand",
+    }
+    for name, origin in names.items():
+        (tmp_path / name).write_bytes(gzip.compress(b"-- x\n"))
+        (tmp_path / f"{name}.sha256").write_text(f"{'0' * 64}  {name}\n")
+        if origin:
+            (tmp_path / f"{name}.origin").write_text(f"{origin}\n")
+    store = _store(tmp_path)
+    listed = store.backups()
+    assert [b.name for b in listed] == [
+        "pedidos_20251108_130000.sql.gz",
+        "pedidos_20251108_020000.sql.gz",
+        "pedidos_20251107_120000.sql.gz",
+        "pedidos_20251107.sql.gz",
+    ]
+    assert [b.origin for b in listed] == [ON_DEMAND, SCHEDULED, ON_DEMAND, SCHEDULED]
+    assert store.get("pedidos_20251107.sql.gz") is not None, "the cron script's dump can be restored"
+    assert store.prune(1, ON_DEMAND) == ["pedidos_20251107_120000.sql.gz"]
+    assert not (tmp_path / "pedidos_20251107_120000.sql.gz.origin").exists()
+    assert store.prune(1, SCHEDULED) == ["pedidos_20251107.sql.gz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [
+            "pedidos_20251108_020000.sql.gz",
+            "pedidos_20251108_020000.sql.gz.sha256",
+            "pedidos_20251108_130000.sql.gz",
+            "pedidos_20251108_130000.sql.gz.origin",
+            "pedidos_20251108_130000.sql.gz.sha256",
+        ]
+    )
 
 
 # ---- the password never in argv --------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bot.config.ops_yml import ConfigError, load_config, parse_config
 from bot.text.durations import parse_duration
 
 SPEC = Path(__file__).resolve().parent / "spec" / "ops.example.yml"  # the spec's example, vendored
+DOCS_SPEC = Path(__file__).resolve().parents[1] / "docs" / "spec"  # the spec's runbook, running.md, commands.md
 ENV = {
     "TARGET_DATABASE_URL": "postgresql://pedidos:s3cret@localhost/pedidos",
     "TARGET_REDIS_URL": "redis://localhost",
@@ -140,6 +141,14 @@ def test_the_vendored_example_matches_the_spec_when_the_spec_is_beside_the_repo(
         pytest.skip("no ../shared/spec beside this clone: the vendored copies are the reference")
     for name in ("ops.example.yml", "slack-manifest.schema.1.0.0.json"):
         assert (SPEC.parent / name).read_bytes() == (beside / name).read_bytes(), f"tests/spec/{name} is stale"
+    for name in ("runbook.md", "running.md", "commands.md"):
+        assert (DOCS_SPEC / name).read_bytes() == (beside / name).read_bytes(), f"docs/spec/{name} is stale"
+
+
+def test_the_spec_documents_the_readme_names_are_in_the_repo() -> None:
+    """README and manifest.yml send readers to the runbook and running.md: a clone has them."""
+    for name in ("runbook.md", "running.md", "commands.md", "README.md"):
+        assert (DOCS_SPEC / name).is_file(), f"docs/spec/{name} is missing"
 
 
 def test_the_spec_example_reads_its_rota_docker_mode_and_second_devops_contact() -> None:

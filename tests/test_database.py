@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import secrets
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -227,6 +228,29 @@ async def test_backup_then_restore_brings_back_a_deleted_row(stack: Stack) -> No
     steps = next(b.text for b in done.blocks if isinstance(b, Text) and "1. Verify" in b.text)
     assert steps.count("done in") == 5, steps
     assert PASSWORD not in everything(done)
+
+
+async def test_a_dump_named_by_the_runbooks_cron_script_is_listed_and_restored(stack: Stack) -> None:
+    """`backup-db.sh` writes `pedidos_YYYYMMDD.sql.gz` (the runbook's restore names one): listed as
+    scheduled and restored, once its checksum is written the way the refusal says (`sha256sum`)."""
+    assert (await run(stack.runtime, "db backup")).ok
+    [made] = BackupStore(str(stack.backups), "America/Santiago").backups()
+    cron = stack.backups / "pedidos_20251107.sql.gz"
+    made.path.rename(cron)
+    for sidecar in stack.backups.glob(f"{made.name}.*"):
+        sidecar.unlink()
+    digest = hashlib.sha256(cron.read_bytes()).hexdigest()
+    (stack.backups / "pedidos_20251107.sql.gz.sha256").write_text(f"{digest}  pedidos_20251107.sql.gz\n")
+    listed = await run(stack.runtime, "db backups", user="U0VIEW")
+    assert "pedidos_20251107.sql.gz" in everything(listed) and digest[:12] in everything(listed)
+    conn = await asyncpg.connect(stack.dsn, timeout=5)
+    try:
+        await conn.execute("DELETE FROM tenants WHERE id = 'abc123'")
+    finally:
+        await conn.close()
+    done = await run_confirmed(stack.runtime, "db restore pedidos_20251107.sql.gz", "U0ADMIN", approver="U0ADMIN2")
+    assert done.ok, done.summary
+    assert await tenant_ids(stack.dsn) == ["abc123", "zz9"]
 
 
 async def test_a_corrupt_backup_is_refused_before_the_api_is_stopped(stack: Stack) -> None:

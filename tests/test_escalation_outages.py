@@ -399,3 +399,65 @@ async def test_a_lease_that_runs_out_mid_send_is_taken_over_without_a_second_pag
         await conn.close()
     assert fired_by == {second.deps.escalation.name}, fired_by
     assert await stuck, "the stuck replica's sends ended (their record found the steps taken over)"
+
+
+# ---- issue 21: unknown is not failed -------------------------------------------------------
+
+
+def _page_dm(call: Call) -> bool:
+    return str(call.args.get("channel")) in ("DU0DEVOPS", "DU0TECHLEAD")
+
+
+async def _slow_pages_unreadable(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages' DMs are delivered, their answers come after the bot's timeout, and the read-back
+    that should tell whether they arrived cannot (the emulator is set up by the caller)."""
+    monkeypatch.setattr(bot.incidents.notify, "SLACK_TIMEOUT", 1.0)
+    emu.slow("chat.postMessage", 2.0, only=_page_dm)
+    runtime = await start(make_runtime, emu, fresh_db_url, TWO_AT_ONCE)
+    await declare(runtime)
+    for user in ("U0DEVOPS", "U0TECHLEAD"):
+        await emu.wait_for(
+            "chat.postMessage",
+            timeout=30,
+            predicate=lambda c, u=user: c.args.get("channel") == "DU0BACKEND" and f"<@{u}>" in str(c.args["text"]),
+        )
+    await asyncio.sleep(1.5)  # a blind resend would have gone by now
+
+
+async def test_a_slow_page_whose_dm_cannot_be_read_back_is_unconfirmed_not_failed_and_sent_once(
+    fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's day-one failure: a manifest without im:history (Slack answers missing_scope)."""
+    from slack_emulator import manifest_scopes
+
+    async with SlackEmulator(scopes=manifest_scopes() - {"im:history"}) as emu:
+        await _slow_pages_unreadable(emu, fresh_db_url, make_runtime, monkeypatch)
+        assert [len(pages_to(emu, u)) for u in ("U0DEVOPS", "U0TECHLEAD")] == [1, 1], "each page sent once"
+        reads = [c for c in emu.calls("conversations.history") if _page_dm(c)]
+        assert len(reads) == 2, "each slow page was looked for once"
+        told = dms_to(emu, "U0BACKEND")
+        assert len(told) == 2 and all("delivery unconfirmed" in t and "missing_scope" in t for t in told), told
+        assert not any("could not page" in t for t in told)
+        lines = thread_lines(emu)
+        assert sum("delivery unconfirmed" in line for line in lines) == 2, lines
+        assert not any("could not page" in line for line in lines), lines
+    states = {r["user_id"]: (r["state"], r["last_error"]) for r in await steps(fresh_db_url) if r["kind"] == "page"}
+    assert {u: s for u, (s, _) in states.items()} == {"U0DEVOPS": "unconfirmed", "U0TECHLEAD": "unconfirmed"}
+    assert all("missing_scope" in str(e) for _, e in states.values()), states
+
+
+async def test_a_read_back_that_keeps_failing_with_5xx_is_unconfirmed_after_its_attempts(
+    emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.incidents.escalation, "MAX_ATTEMPTS", 3)  # backoff 1 s, 2 s
+    emu.set_response("conversations.history", {"ok": False, "error": "internal_error"}, status=500)
+    await _slow_pages_unreadable(emu, fresh_db_url, make_runtime, monkeypatch)
+    assert [len(pages_to(emu, u)) for u in ("U0DEVOPS", "U0TECHLEAD")] == [1, 1], "each page sent once"
+    reads = [c for c in emu.calls("conversations.history") if _page_dm(c)]
+    assert len(reads) == 4, "each page looked for again until its attempts ran out, never re-sent"
+    told = dms_to(emu, "U0BACKEND")
+    assert len(told) == 2 and all("delivery unconfirmed" in t for t in told), told
+    states = {r["user_id"]: r["state"] for r in await steps(fresh_db_url) if r["kind"] == "page"}
+    assert states == {"U0DEVOPS": "unconfirmed", "U0TECHLEAD": "unconfirmed"}

@@ -271,3 +271,53 @@ async def test_a_note_and_a_resolution_need_no_id_when_one_incident_is_open(
     assert resolved.ok, resolved
     markdown = markdown_of(await run(runtime, "incident report", "U0DEVOPS"))
     assert "note: checked the pool" in markdown and "resolved: pool size raised" in markdown
+
+
+async def test_a_confirmed_step_among_20000_status_rows_is_counted_and_shown(
+    emu: SlackEmulator, fresh_db_url: str, target_db_url: str, tenant: str, make_runtime: RuntimeFactory
+) -> None:
+    """The incident's rows are chosen before anything is bounded: 20,000 `/ops status` rows in the
+    window, written before the step, once took the whole LIMIT and the report said "run: 0"."""
+    runtime = await start(make_runtime, emu, fresh_db_url, target_db=target_db_url)
+    assert (await run(runtime, "incident declare sev1 Busy window", "U0BACKEND")).ok
+    conn = await asyncpg.connect(fresh_db_url, timeout=5)
+    try:
+        declared_at = await conn.fetchval("SELECT declared_at FROM incidents WHERE id = 1")
+        await conn.execute("UPDATE incidents SET declared_at = $1 WHERE id = 1", declared_at - timedelta(hours=6))
+        start_at = declared_at - timedelta(hours=6) + timedelta(seconds=1)
+        await conn.copy_records_to_table(
+            "audit_log",
+            columns=["request_id", "user_id", "channel_id", "source", "operation", "decision", "outcome", "at"],
+            records=[
+                (f"s{i}", f"U0VIEW{i % 7}", "C1", "slack", "status", "allowed", "ok", start_at + timedelta(seconds=i))
+                for i in range(20_000)
+            ],
+        )
+    finally:
+        await conn.close()
+    done = await run_confirmed(runtime, f"tenant disable {tenant}", "U0ADMIN", channel="C0INCIDENTS")
+    assert done.ok, done
+
+    markdown = markdown_of(await run(runtime, "incident report INC-1", "U0TECHLEAD"))
+    assert "Destructive steps run: 1 (ok 1)" in markdown
+    rows = timeline_rows(markdown)
+    index_of(rows, f"tenant disable {tenant}` — executed, ok", "U0ADMIN")
+    assert "audit rows are in this file" in markdown and "20,00" in markdown
+
+
+def test_an_unconfirmed_page_reads_as_unconfirmed_in_the_report_never_pending_or_failed() -> None:
+    """Issue 21: a page whose delivery could not be confirmed is said as such in the timeline."""
+    from types import SimpleNamespace
+
+    from bot.incidents.report import StepRecord, _step_lines
+    from bot.text.messages import Catalog
+
+    due = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    step = StepRecord(
+        "page", "unconfirmed", due, None, None, "read-back conversations.history: missing_scope", {"user": "U0DEVOPS"}
+    )
+    incident = SimpleNamespace(acknowledged_at=None, resolved_at=None)
+    for locale, words in (("en", "delivery unconfirmed"), ("es", "entrega sin confirmar")):
+        [line] = _step_lines(step, incident, Catalog(locale))  # type: ignore[arg-type]
+        assert words in line.text and "missing_scope" in line.text, line
+        assert line.at == due

@@ -7,10 +7,13 @@ is a test failure, not a skip: otherwise CI would go green without ever validati
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
+import inspect
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +26,51 @@ MANIFEST = REPO / "manifest.yml"
 SCHEMA_NAME = "slack-manifest.schema.1.0.0.json"
 EVENTS_PATH = "/slack/events"  # the route bot/slack/server.py serves for commands, buttons and events
 
+#: The Web API methods the code may call and the bot scopes each needs *as ops-bot calls it*
+#: (from https://docs.slack.dev/reference/methods/<method>; tests/slack_emulator.py's METHODS
+#: holds the same reference per conversation type). conversations.history/replies read back a
+#: page's DM (im:history) and the incident channel's thread, which may be public
+#: (channels:history) or private (groups:history). A method the code calls that is missing
+#: here fails test_every_method_the_code_calls_has_its_scopes: add it with its scopes.
+SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
+    "apps.connections.open": (),  # the app-level token's connections:write, not a bot scope
+    "auth.test": (),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.postMessage": ("chat:write", "chat:write.public"),  # .public: the incident channel, uninvited
+    "chat.update": ("chat:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.open": ("im:write",),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
+    "files.completeUploadExternal": ("files:write",),
+    "files.getUploadURLExternal": ("files:write",),
+    "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),
+    "usergroups.users.update": ("usergroups:write",),
+    "users.info": ("users:read",),
+    "views.open": (),
+    "views.publish": (),  # needs the app_home_opened event and the Home tab, not a scope
+    "views.update": (),
+}
+
+#: Scopes that no Web API call needs but a manifest feature does.
+FEATURE_SCOPES = {"commands": "the /ops slash command (features.slash_commands)"}
+
+#: Calls another branch adds in parallel, whose scopes the manifest already asks for so the
+#: app is installed once. Remove an entry as soon as the code calls the method (a test says so).
+ANTICIPATED: dict[str, str] = {}
+
 EXPECTED_BOT_SCOPES = {
     "commands",  # the /ops slash command
     "chat:write",  # results, confirmations, escalations
     "chat:write.public",  # the incident channel, without being invited
+    "channels:history",  # read a public incident channel's thread back before re-sending a step
+    "groups:history",  # the same for a private incident channel
+    "im:history",  # read a page's DM back before re-sending it
     "files:write",  # files_upload_v2 of long logs
     "usergroups:read",  # usergroups.users.list for roles
-    "usergroups:write",  # usergroups.users.update: an on-call rota's user group
+    "usergroups:write",  # usergroups.users.update: a rota hands the on-call group over
     "im:write",  # conversations.open to page people by DM
-    "users:read",  # users.info for names and time zones
 }
 
 
@@ -96,6 +135,7 @@ def test_request_urls_point_at_the_events_route() -> None:
     interactivity = manifest["settings"]["interactivity"]
     assert ops["url"].startswith("https://") and ops["url"].endswith(EVENTS_PATH)
     assert interactivity["request_url"] == ops["url"], "commands and buttons go to the same /slack/events"
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == ops["url"], "and events (App Home)"
 
 
 def test_interactivity_and_socket_mode_settings() -> None:
@@ -169,3 +209,124 @@ def test_schema_rejects_broken_manifests(breakage: Any, where: str) -> None:
     errors = errors_of(broken)
     assert errors, f"{breakage.__name__}: the schema accepted a broken manifest"
     assert any(e.startswith(f"{where}: ") for e in errors), errors
+
+
+# ---------------------------------------------------------------------- the scopes the code needs
+
+CODE_DIRS = (REPO / "bot", REPO / "handlers")
+_NOT_WEB_API = {"api_call", "close", "_request", "_perform_urllib_http_request"}
+
+
+def _api_methods_of(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The Web API methods slack_sdk's `AsyncWebClient.<name>` calls, read from its source:
+    `api_call("chat.postMessage", ...)`, and the methods it calls in turn (files_upload_v2
+    calls files.getUploadURLExternal and files.completeUploadExternal)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    source = inspect.getsource(getattr(AsyncWebClient, name))
+    found = set(re.findall(r'api_call\(\s*"([a-zA-Z.]+)"', source))
+    for inner in re.findall(r"self\.(\w+)\(", source):
+        if inner not in seen and inner not in _NOT_WEB_API and callable(getattr(AsyncWebClient, inner, None)):
+            found |= _api_methods_of(inner, seen | {name})
+    return found
+
+
+def _all_web_api_names() -> set[str]:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    names: set[str] = set()
+    for attr, value in vars(AsyncWebClient).items():
+        if callable(value) and not attr.startswith("_"):
+            names |= set(re.findall(r'api_call\(\s*"([a-zA-Z.]+)"', inspect.getsource(value)))
+    return names
+
+
+def methods_called_by_the_code(dirs: tuple[Path, ...] = CODE_DIRS) -> dict[str, set[str]]:
+    """Every Web API method bot/ and handlers/ can call, with the files that call it.
+
+    Two shapes, found in the syntax tree: a call of an AsyncWebClient method by name
+    (`client.chat_postMessage(...)`, `self.client.files_upload_v2(...)`), and a string that
+    is a Web API method's name (`self._call("conversations.history", ...)`,
+    `client.api_call(method, ...)` with `method` one of them)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    known = _all_web_api_names()
+    found: dict[str, set[str]] = {}
+    for path in sorted(p for d in dirs for p in d.rglob("*.py")):
+        rel = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=rel)):
+            methods: set[str] = set()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                attr = node.func.attr
+                if (
+                    attr not in _NOT_WEB_API
+                    and callable(getattr(AsyncWebClient, attr, None))
+                    and re.match(r"^[a-z]+_[a-zA-Z_0-9]+$", attr)
+                ):
+                    methods = _api_methods_of(attr)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+                methods = {node.value}
+            for method in methods:
+                found.setdefault(method, set()).add(rel)
+    return found
+
+
+def test_the_scan_finds_the_calls_the_code_is_known_to_make() -> None:
+    """The discovery itself can fail: it must see the calls each shape makes today."""
+    found = methods_called_by_the_code()
+    assert "bot/incidents/notify.py" in found["conversations.history"]  # self._call("conversations.history")
+    assert "bot/incidents/notify.py" in found["conversations.replies"]
+    assert "bot/slack/app.py" in found["usergroups.users.list"]  # client.usergroups_users_list(...)
+    assert "bot/slack/app.py" in found["files.getUploadURLExternal"]  # through files_upload_v2
+    assert "bot/slack/modal.py" in found["views.open"]
+
+
+def test_the_scan_sees_a_new_call_in_a_new_file(tmp_path: Path) -> None:
+    (tmp_path / "new.py").write_text(
+        "async def f(client):\n    await client.reactions_add(channel='C1', name='eyes', timestamp='1')\n"
+        "    await client.api_call('pins.add', json={})\n"
+    )
+    assert set(methods_called_by_the_code((tmp_path,))) == {"reactions.add", "pins.add"}
+
+
+def test_every_method_the_code_calls_has_its_scopes_in_the_manifest() -> None:
+    granted = set(load_manifest()["oauth_config"]["scopes"]["bot"])
+    found = methods_called_by_the_code()
+    unknown = {m: sorted(files) for m, files in found.items() if m not in SCOPES_OF_METHOD}
+    assert not unknown, f"methods with no entry in SCOPES_OF_METHOD (add them with their scopes): {unknown}"
+    missing = {m: sorted(set(SCOPES_OF_METHOD[m]) - granted) for m in found if set(SCOPES_OF_METHOD[m]) - granted}
+    assert not missing, f"manifest.yml lacks scopes the code's calls need: {missing}"
+
+
+def test_the_manifest_asks_for_no_scope_the_code_does_not_need() -> None:
+    granted = set(load_manifest()["oauth_config"]["scopes"]["bot"])
+    found = set(methods_called_by_the_code()) | set(ANTICIPATED)
+    needed = {scope for m in found for scope in SCOPES_OF_METHOD.get(m, ())} | set(FEATURE_SCOPES)
+    assert granted - needed == set(), f"scopes no call needs (drop them from manifest.yml): {granted - needed}"
+
+
+def test_an_anticipated_call_leaves_the_list_once_the_code_makes_it() -> None:
+    found = methods_called_by_the_code()
+    landed = sorted(m for m in ANTICIPATED if m in found)
+    assert not landed, f"the code now calls {landed}: remove them from ANTICIPATED (their scopes stay needed)"
+
+
+def test_every_scope_table_entry_agrees_with_the_emulators_reference() -> None:
+    """The two tables (this one by use, the emulator's by Slack's reference) say the same."""
+    from slack_emulator import METHODS, SlackEmulator
+
+    emu = SlackEmulator()
+    for method, scopes in SCOPES_OF_METHOD.items():
+        assert method in METHODS, f"{method} is unknown to tests/slack_emulator.py's METHODS"
+        if METHODS[method].conversation:
+            for channel in ("C0INC", "G0INC", "D0DM"):
+                assert set(emu.needed_scopes(method, {"channel": channel})) <= set(scopes), (method, channel)
+        else:
+            assert set(emu.needed_scopes(method, {})) <= set(scopes), method
+
+
+def test_the_home_tab_is_on_with_its_event() -> None:
+    """views.publish shows the Home tab only when the app has one and hears app_home_opened."""
+    manifest = load_manifest()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]

@@ -144,12 +144,17 @@ async def test_a_gap_in_the_next_seven_days_is_warned_in_the_channel_once_a_day(
 async def test_a_change_of_ops_yml_that_moves_shifts_tells_each_person_once(
     emu: SlackEmulator, fresh_db_url: str, make_runtime: RuntimeFactory
 ) -> None:
-    before = config()
-    runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, before, local(2026, 12, 7, 10, 0))
+    # real time throughout (the runtimes' own watchers look too, by the same clock): a rota
+    # starting tomorrow, so every shift compared lies wholly ahead
+    tomorrow = (datetime.now(SCL) + timedelta(days=1)).date()
+    before = config().replace("start: 2026-12-07", f"start: {tomorrow}")
+    runtime, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, before, datetime.now(UTC))
+    runtime.deps.incidents.clock = runtime.deps.escalation.clock = None  # type: ignore[union-attr]
     await HandoffWatcher(runtime.deps).tick()  # the layout is recorded; nobody is told anything
     # the new ops.yml: U0DEVOPS2 and U0THIRD trade places from the start; U0DEVOPS keeps every shift
     after = before.replace(THREE, "members: [U0DEVOPS, U0THIRD, U0DEVOPS2]")
-    restarted, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, after, local(2026, 12, 7, 10, 5))
+    restarted, _, _ = await start_pinned(make_runtime, emu, fresh_db_url, after, datetime.now(UTC))
+    restarted.deps.incidents.clock = restarted.deps.escalation.clock = None  # type: ignore[union-attr]
     watcher = HandoffWatcher(restarted.deps)
     await watcher.tick()
     await watcher.tick()  # told once
@@ -160,7 +165,8 @@ async def test_a_change_of_ops_yml_that_moves_shifts_tells_each_person_once(
     moved = [c for c in emu.calls("chat.postMessage") if "moved your shifts" in str(c.args.get("blocks"))]
     assert sorted(str(c.args["channel"]) for c in moved) == ["DU0DEVOPS2", "DU0THIRD"]
     third = next(str(c.args["blocks"]) for c in moved if c.args["channel"] == "DU0THIRD")
-    assert "2026-12-08 09:00 – 2026-12-09 09:00" in third  # Tuesday is U0THIRD's now
+    second_day = tomorrow + timedelta(days=1)
+    assert f"{second_day} 09:00 – {second_day + timedelta(days=1)} 09:00" in third  # day two is U0THIRD's now
 
 
 async def test_the_summary_lists_the_silences_that_end_during_the_shift(

@@ -26,9 +26,15 @@ from targets import free_port, start_silent_server
 from bot.app.runtime import Runtime
 from bot.core.dispatcher import Invocation
 from bot.output.results import Fields, Result, Table, Text
+from bot.targets import bull_board
 from handlers.queues import RetryArgs, queue_retry
 
-SERVER = REPO / "tests" / "bull" / "server.js"
+BOARDS = {
+    "pinned": REPO / "tests" / "bull",  # package-lock.json: @bull-board/api 9.10.1
+    "latest": REPO / "tests" / "bull-latest",  # the newest npm serves (scripts/setup.sh), e.g. 9.10.2
+}
+"""Every test of the board runs against both installs: a release that changes the board's API
+(9.10.2 refuses jobsPerPage over 300) fails here the day scripts/setup.sh installs it."""
 QUEUES = ("payments", "emails")
 WAIT = 10.0
 
@@ -71,14 +77,25 @@ class Board:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
+@pytest.fixture(params=list(BOARDS))
 async def board(redis_prefix: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Board]:
+    install = BOARDS[request.param]
+    if not (install / "node_modules" / "@bull-board" / "api").is_dir():
+        pytest.fail(f"{install}/node_modules is missing: run scripts/setup.sh")
     prefix = f"{redis_prefix}bull-{request.node.name[:40]}"
     env = {**os.environ, "REDIS_URL": REDIS_URL, "PORT": "0", "QUEUES": ",".join(QUEUES), "PREFIX": prefix}
     env["BASE_PATH"] = "/admin/queues"
     stderr = (tmp_path / "bull.err").open("wb")
+    # tests/bull-latest/server.js is a link to tests/bull/server.js: --preserve-symlinks makes
+    # node resolve its packages from the link's own folder, i.e. from the newest install.
     process = await asyncio.create_subprocess_exec(
-        "node", str(SERVER), env=env, stdout=asyncio.subprocess.PIPE, stderr=stderr
+        "node",
+        "--preserve-symlinks",
+        "--preserve-symlinks-main",
+        str(install / "server.js"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
     )
     try:
         assert process.stdout is not None
@@ -364,3 +381,56 @@ async def test_base_url_that_is_not_the_board_says_so(
     runtime = await bot(make_runtime, redis_prefix, board.root)  # missing /admin/queues
     result = await ask(runtime, "queue")
     assert not result.ok and "is stack.bull_board.base_url where the board is mounted?" in result.summary
+
+
+# ---- issue 21: Bull Board as users run it -------------------------------------------------------
+
+
+def test_the_latest_install_is_a_board_newer_than_the_pinned_one() -> None:
+    """The parametrisation really runs two boards (else the 'latest' runs prove nothing new)."""
+    versions = {
+        name: json.loads((path / "node_modules" / "@bull-board" / "api" / "package.json").read_text())["version"]
+        for name, path in BOARDS.items()
+    }
+    assert versions["pinned"] == "9.10.1"
+    assert tuple(map(int, versions["latest"].split("."))) >= (9, 10, 2), versions
+
+
+async def test_a_retry_of_more_failed_jobs_than_a_board_page_follows_them_all(
+    make_runtime: RuntimeFactory, redis_prefix: str, board: Board
+) -> None:
+    """350 failed jobs: more than the 300 a newest board gives in one page, read in two pages."""
+    await board.add_jobs("payments", 350, fail=True, reason="card declined")
+    await board.wait_for(lambda c: c["failed"] == 350)
+    await board.set_failing(False)
+    runtime = await bot(make_runtime, redis_prefix, board.url)
+    result = await run_confirmed(runtime, "queue retry payments", "U0OPER")
+    assert result.ok, text_of(result)
+    assert "Bull Board retried 350 failed jobs of payments." in text_of(result)
+    verification = result.verification
+    assert verification is not None and verification.verified, text_of(result)
+    assert [c.detail for c in verification.checks][:2] == ["350 of 350 completed", "none"]
+    await board.wait_for(lambda c: c["failed"] == 0 and c["completed"] == 350)
+
+
+@pytest.mark.parametrize("board", ["latest"], indirect=True)
+async def test_a_retry_whose_jobs_cannot_be_read_still_retries_and_says_what_it_could_not_verify(
+    make_runtime: RuntimeFactory, redis_prefix: str, board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest board refuses the pre-read (a page of 1,000, as the old code asked): the retry
+    goes anyway, and the verification says the jobs could not be read and why."""
+    monkeypatch.setattr(bull_board, "MAX_PAGE", 1000)
+    await board.add_jobs("payments", 3, fail=True, reason="card declined")
+    await board.wait_for(lambda c: c["failed"] == 3)
+    await board.set_failing(False)
+    runtime = await bot(make_runtime, redis_prefix, board.url)
+    result = await run_confirmed(runtime, "queue retry payments", "U0OPER")
+    text = text_of(result)
+    assert "Bull Board retried 3 failed jobs of payments." in text, text
+    verification = result.verification
+    assert verification is not None and not verification.verified, text
+    [unread] = verification.checks
+    assert unread.state == "warn" and unread.detail.startswith("could not read the queue's jobs"), unread
+    assert "HTTP 400" in unread.detail and "INVALID_QUERY_PARAM" in unread.detail, unread
+    assert result.ok, "the retry itself happened: only its verification is missing"
+    await board.wait_for(lambda c: c["failed"] == 0 and c["completed"] == 3)

@@ -22,7 +22,14 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.say.async_say import AsyncSay
-from slack_emulator import RESPONSE_URL, SOCKET_CONNECT, UPLOAD_URL, SlackEmulator
+from slack_emulator import (
+    MAX_TEXT,
+    RESPONSE_URL,
+    SOCKET_CONNECT,
+    UPLOAD_URL,
+    SlackEmulator,
+    manifest_scopes,
+)
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -41,9 +48,14 @@ APP_TOKEN = "xapp-test"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
+#: This file exercises the emulator's whole protocol surface, users.info and
+#: conversations.info included, which ops-bot's own manifest does not ask for.
+PROTOCOL_SCOPES = manifest_scopes() | {"users:read", "channels:read"}
+
+
 @pytest.fixture
 async def emu() -> AsyncIterator[SlackEmulator]:
-    async with SlackEmulator() as emulator:
+    async with SlackEmulator(scopes=PROTOCOL_SCOPES) as emulator:
         yield emulator
 
 
@@ -440,3 +452,158 @@ async def test_standalone_process_exposes_control_api() -> None:
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), timeout=5) == 0
+
+
+# ---------------------------------------------------------------------- as strict as Slack (issue 21)
+
+
+async def test_the_scopes_granted_are_the_manifests_and_an_unlisted_one_is_missing_scope() -> None:
+    async with SlackEmulator() as strict:
+        assert strict.scopes == manifest_scopes() and "chat:write" in strict.scopes
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=strict.api_url)
+        with pytest.raises(SlackApiError) as excinfo:
+            await client.users_info(user="U1")  # users:read is not in manifest.yml
+        answer = excinfo.value.response
+        assert answer["error"] == "missing_scope" and answer["needed"] == "users:read"
+        assert answer["provided"] == ",".join(sorted(manifest_scopes()))
+        assert not strict.calls("users.info")[0].limited
+
+
+@pytest.mark.parametrize(
+    ("channel", "needed"),
+    [("C0INC", "channels:history"), ("G0PRIV", "groups:history"), ("DU1", "im:history"), ("G0MPIM", "mpim:history")],
+)
+async def test_history_and_replies_need_the_scope_of_the_conversations_type(channel: str, needed: str) -> None:
+    async with SlackEmulator(scopes={"chat:write"}) as strict:
+        strict.mpims.add("G0MPIM")
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=strict.api_url)
+        for method, extra in (("conversations.history", {}), ("conversations.replies", {"ts": "1.0"})):
+            with pytest.raises(SlackApiError) as excinfo:
+                await client.api_call(method, http_verb="GET", params={"channel": channel, **extra})
+            assert (excinfo.value.response["error"], excinfo.value.response["needed"]) == ("missing_scope", needed)
+    async with SlackEmulator(scopes={"chat:write", needed}) as granted:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=granted.api_url)
+        granted.mpims.add("G0MPIM")
+        assert (await client.api_call("conversations.history", http_verb="GET", params={"channel": channel}))["ok"]
+
+
+async def test_a_dm_to_several_users_needs_mpim_write() -> None:
+    async with SlackEmulator() as strict:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=strict.api_url)
+        assert (await client.conversations_open(users="U1"))["ok"]
+        with pytest.raises(SlackApiError) as excinfo:
+            await client.conversations_open(users="U1,U2")
+        assert excinfo.value.response["needed"] == "mpim:write"
+
+
+def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+@pytest.mark.parametrize(
+    ("blocks", "why"),
+    [
+        ([_section(f"line {i}") for i in range(51)], "no more than 50 items"),
+        ([_section("a", "same"), _section("b", "same")], "duplicate block_id"),
+        ([_section("x" * 3001)], "3000"),
+        ([{"type": "no_such_block"}], "unknown block type"),
+        ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "150"),
+    ],
+    ids=["51-blocks", "duplicate-block-id", "section-3001", "unknown-type", "header-151"],
+)
+async def test_blocks_slack_refuses_are_invalid_blocks_and_post_nothing(
+    emu: SlackEmulator, client: AsyncWebClient, blocks: list[dict[str, Any]], why: str
+) -> None:
+    for send in (
+        lambda: client.chat_postMessage(channel="C1", text="t", blocks=blocks),
+        lambda: client.chat_update(channel="C1", ts="1.0", text="t", blocks=blocks),
+        lambda: client.chat_postEphemeral(channel="C1", user="U1", text="t", blocks=blocks),
+    ):
+        with pytest.raises(SlackApiError) as excinfo:
+            await send()
+        assert excinfo.value.response["error"] == "invalid_blocks"
+        assert why in " ".join(excinfo.value.response["errors"])
+    assert emu.messages == {}
+    ok = await client.chat_postMessage(channel="C1", text="t", blocks=[_section("x" * 3000), *[_section("y")] * 49])
+    assert ok["ok"], "the limits themselves are allowed"
+
+
+async def test_text_over_40000_characters_is_msg_too_long(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.chat_postMessage(channel="C1", text="x" * (MAX_TEXT + 1))
+    assert excinfo.value.response["error"] == "msg_too_long"
+    assert (await client.chat_postMessage(channel="C1", text="x" * MAX_TEXT))["ok"]
+
+
+async def test_a_view_with_101_blocks_or_a_long_title_is_refused(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    title = {"type": "plain_text", "text": "Declare"}
+    emu.set_response("views.open", {"ok": True, "view": {"id": "V1"}})
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.views_open(trigger_id="t", view={"type": "modal", "title": title, "blocks": [_section("a")] * 101})
+    assert excinfo.value.response["error"] == "invalid_blocks"
+    long_title = {"type": "plain_text", "text": "x" * 25}
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.views_open(trigger_id="t", view={"type": "modal", "title": long_title, "blocks": []})
+    assert excinfo.value.response["error"] == "invalid_arguments"
+    assert (
+        await client.views_open(trigger_id="t", view={"type": "modal", "title": title, "blocks": [_section("a")] * 100})
+    )["ok"]
+
+
+async def test_the_response_url_refuses_invalid_blocks_with_400(emu: SlackEmulator) -> None:
+    webhook = AsyncWebhookClient(emu.response_url())
+    refused = await webhook.send_dict({"text": "t", "blocks": [_section("a", "x"), _section("b", "x")]})
+    assert refused.status_code == 400 and "invalid_blocks" in refused.body
+    assert (await webhook.send_dict({"text": "t", "blocks": [_section("a")]})).status_code == 200
+
+
+async def test_a_tier_2_method_is_rate_limited_after_its_burst_with_retry_after() -> None:
+    async with SlackEmulator() as strict:
+        strict.usergroups = {"S0OPS": ["U1"]}
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=strict.api_url)
+        for _ in range(20):  # Tier 2: 20 a minute
+            await client.usergroups_users_list(usergroup="S0OPS")
+        with pytest.raises(SlackApiError) as excinfo:
+            await client.usergroups_users_list(usergroup="S0OPS")
+        assert excinfo.value.response.status_code == 429
+        assert excinfo.value.response.headers["Retry-After"] == "3"  # one call refills in 60/20 s
+        assert strict.calls("usergroups.users.list")[-1].limited
+    async with SlackEmulator(rate_limits=False) as lenient:
+        lenient.usergroups = {"S0OPS": ["U1"]}
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=lenient.api_url)
+        for _ in range(25):
+            await client.usergroups_users_list(usergroup="S0OPS")
+
+
+async def test_post_limit_is_per_channel_with_a_burst() -> None:
+    async with SlackEmulator(post_limit=(1.0, 3.0)) as storm:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=storm.api_url)
+        for _ in range(3):
+            await client.chat_postMessage(channel="C1", text="x")
+        with pytest.raises(SlackApiError) as excinfo:
+            await client.chat_postMessage(channel="C1", text="x")
+        assert excinfo.value.response.status_code == 429 and excinfo.value.response.headers["Retry-After"] == "1"
+        assert (await client.chat_postMessage(channel="C2", text="x"))["ok"], "another channel has its own bucket"
+        assert len(storm.messages) == 4
+
+
+async def test_history_is_newest_first_and_metadata_only_when_asked(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    meta = {"event_type": "opsbot_step", "event_payload": {"steps": [1], "part": "dm"}}
+    first = await client.chat_postMessage(channel="U1", text="one", metadata=meta)
+    second = await client.chat_postMessage(channel="U1", text="two")
+    reply = await client.chat_postMessage(channel="U1", text="reply", thread_ts=first["ts"])
+    plain = await client.api_call("conversations.history", http_verb="GET", params={"channel": "DU1"})
+    assert [m["text"] for m in plain["messages"]] == ["two", "one"]  # the reply stays in its thread
+    assert all("metadata" not in m for m in plain["messages"])
+    full = await client.api_call(
+        "conversations.history", http_verb="GET", params={"channel": "DU1", "include_all_metadata": "true"}
+    )
+    assert full["messages"][1]["metadata"] == meta
+    thread = await client.api_call(
+        "conversations.replies", http_verb="GET", params={"channel": "DU1", "ts": first["ts"]}
+    )
+    assert [m["ts"] for m in thread["messages"]] == [first["ts"], reply["ts"]]  # a thread reads parent first
+    assert second["ts"] not in [m["ts"] for m in thread["messages"]]

@@ -96,6 +96,15 @@ async def record(prefix: str, action: str) -> dict[str, Any]:
     return dict(json.loads(raw))
 
 
+async def database_lock(prefix: str) -> bytes | None:
+    """The target lock a `db migrate` holds on the stack's database (bot/core/target_locks.py)."""
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        return await client.get(f"{prefix}target:database")  # type: ignore[no-any-return]
+    finally:
+        await client.aclose()
+
+
 def executed(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(r["outcome"], r["source"]) for r in rows if r["operation"] == "db migrate" and r["decision"] == "executed"]
 
@@ -127,6 +136,7 @@ async def test_sigterm_past_the_grace_kills_the_step_and_says_so(
     clicked, action = await confirm_step(bot, emu, operator)
     await wait_for_file(tmp_path / "group")
     group = int((tmp_path / "group").read_text())
+    assert await database_lock(prefix) is not None, "the running migration holds the database"
     bot.proc.send_signal(signal.SIGTERM)
     code = await asyncio.wait_for(bot.proc.wait(), 60)
     assert code == 0, bot.output()
@@ -134,6 +144,7 @@ async def test_sigterm_past_the_grace_kills_the_step_and_says_so(
         os.killpg(group, 0)  # make and its sleep are gone with the bot
     assert not (tmp_path / "migrated").exists()
     assert (await record(prefix, action))["state"] == "interrupted"
+    assert await database_lock(prefix) is None, "the drain gave the database back"
     assert executed(await audit_rows(bot_db_url, operator)) == [("interrupted", "button")]
     assert "interrupted" in shown(messages_for(emu, clicked)[-1])
 
@@ -147,6 +158,7 @@ async def test_a_replica_killed_mid_step_is_reported_interrupted_by_the_next(
     clicked, action = await confirm_step(first, emu, operator)
     await wait_for_file(tmp_path / "group")
     group = int((tmp_path / "group").read_text())
+    assert await database_lock(prefix) is not None, "the running migration holds the database"
     first.proc.kill()  # no drain: the lease is all that tells
     await first.proc.wait()
     with contextlib.suppress(ProcessLookupError):
@@ -158,6 +170,7 @@ async def test_a_replica_killed_mid_step_is_reported_interrupted_by_the_next(
     assert told.args["channel"] == CHANNEL
     assert (await record(prefix, action))["state"] == "interrupted"
     assert executed(await audit_rows(bot_db_url, operator)) == [("interrupted", "recovery")]
+    assert await database_lock(prefix) is None, "the dead replica's lock ran out with its lease"
     again = await click(second, emu, f"/ops confirm {action}", operator, message_ts=new_message_ts())
     said = await answer(emu, again, lambda text: "interrupted" in text or "already running" in text)
     assert "interrupted" in said.text and "already running" not in said.text, said.text

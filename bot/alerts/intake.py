@@ -6,10 +6,18 @@ does not validate is 400 with a short reason; never a traceback. The answer wait
 the group's row (one short transaction), so Alertmanager's 10 s timeout is never near; the
 Slack message is the poster's job. With the bot's database down the answer is 503, so the
 sender retries instead of the alert being dropped.
+
+The body is read to its end, chunk by chunk, whatever pace it arrives at: one `read(n)` returns
+only what has arrived so far, which turned a 320 KB payload or a trickling sender into a 400.
+The limit is counted on the bytes received (a `Content-Length` is only an early 413, never
+trusted). A body that stops short of its `Content-Length` for BODY_TIMEOUT (the sender lied or
+stalled) is answered 400 "body incomplete" and nothing of it is parsed; BODY_TIMEOUT stays under
+Alertmanager's own 10 s timeout so the answer reaches it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -17,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.alerts.payloads import BadPayload, parse
 from bot.alerts.store import AlertStore
@@ -24,6 +33,8 @@ from bot.alerts.store import AlertStore
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+BODY_TIMEOUT = 8.0
+_CHUNK = 64 * 1024
 OnWorker = Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]
 
 
@@ -34,6 +45,37 @@ def _json(code: int, **body: Any) -> web.Response:
 def authorized(header: str | None, token: str) -> bool:
     expected = f"Bearer {token}".encode()
     return hmac.compare_digest((header or "").encode(), expected)
+
+
+class BodyRefused(Exception):
+    """The body cannot be used: too large (413) or incomplete (400); `code` and `reason` say which."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY, timeout: float = BODY_TIMEOUT) -> bytes:
+    """The whole body, read to EOF within `limit` bytes and `timeout` seconds, or BodyRefused."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise BodyRefused(413, f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout):
+            while chunk := await request.content.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise BodyRefused(413, f"body over {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        expected = f" of the {declared} its Content-Length announced" if declared is not None else ""
+        raise BodyRefused(400, f"body incomplete: {size} bytes{expected} within {timeout:g} s") from None
+    except (HttpProcessingError, ConnectionError) as exc:
+        raise BodyRefused(400, f"body incomplete after {size} bytes: {type(exc).__name__}") from None
+    return b"".join(chunks)
 
 
 def add_alert_routes(app: web.Application, deps: Any, on_worker: OnWorker) -> None:
@@ -48,11 +90,11 @@ def add_alert_routes(app: web.Application, deps: Any, on_worker: OnWorker) -> No
         if not authorized(request.headers.get("Authorization"), alerts.token):
             log.warning("alert webhook refused (%s): missing or wrong bearer token", source)
             return _json(401, error="missing or wrong bearer token")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _json(413, error=f"body over {MAX_BODY} bytes")
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return _json(413, error=f"body over {MAX_BODY} bytes")
+        try:
+            body = await read_body(request)
+        except BodyRefused as refused:
+            log.warning("alert webhook (%s) refused: %s", source, refused.reason)
+            return _json(refused.code, error=refused.reason)
         try:
             group = parse(source, body)
         except BadPayload as exc:

@@ -22,11 +22,12 @@ import yaml
 from dateutil.rrule import rrulestr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from bot.config import rules as config_rules
 from bot.config.lines import KeyLines, KeyPath
 from bot.config.rules import USER_ID as _USER_ID
+from bot.config.rules import ConfigDuration as Duration
 from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slack_user, slash_command
 from bot.config.suggest import did_you_mean
-from bot.text.durations import Duration
 
 Role = Literal["viewer", "operator", "admin"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -42,6 +43,7 @@ class SlackConfig(_Model):
     allowed_channels: list[str] = Field(default_factory=list)
 
     _command = field_validator("command")(slash_command)
+    _incident_channel = field_validator("incident_channel")(config_rules.channel_id)
 
 
 class ApiConfig(_Model):
@@ -61,6 +63,7 @@ class BullBoardConfig(_Model):
     queues: list[str] = Field(default_factory=list)
 
     _url = field_validator("base_url")(http_url)
+    _queues = field_validator("queues")(config_rules.some_names)
 
 
 class PostgresTarget(_Model):
@@ -109,6 +112,36 @@ class BackupsConfig(_Model):
     _schedule = field_validator("schedule")(cron_line)
 
 
+def shell_syntax(run: str) -> str | None:
+    """The first piece of shell syntax outside quotes in `run`, or None (quoted, it is one word:
+    `sh -c 'a; b'` is how a step asks for a shell).
+
+    A step's `run:` is split into words (shlex) and run without a shell, so `a; b`, `a | b`,
+    `a && b`, `> file`, `$(…)` and backticks would reach the program as plain arguments."""
+    quote: str | None = None
+    escaped = False
+    for i, char in enumerate(run):
+        if escaped:
+            escaped = False
+            continue
+        if char == "\\" and quote != "'":
+            escaped = True
+            continue
+        if quote == "'":
+            quote = None if char == "'" else quote
+            continue
+        if quote == '"':
+            quote = None if char == '"' else quote
+            continue
+        if char == "`" or run.startswith("$(", i):
+            return run[i : i + 2] if char == "$" else char
+        if char in "'\"":
+            quote = char
+        elif char in ";|&<>":
+            return "&&" if run.startswith("&&", i) else "||" if run.startswith("||", i) else char
+    return None
+
+
 class StepConfig(_Model):
     """A runbook shell line: run in a service's container, or on the bot's host in `cwd`."""
 
@@ -116,6 +149,17 @@ class StepConfig(_Model):
     service: str | None = None
     cwd: str | None = None
     timeout: Duration | None = None
+
+    @field_validator("run")
+    @classmethod
+    def _no_shell(cls, value: str) -> str:
+        found = shell_syntax(value)
+        if found is not None:
+            raise ValueError(
+                f"{found!r} is shell syntax, but run: is split into words and run without a shell, so it"
+                " would be passed as an argument; write run: \"sh -c '…'\" to have a shell"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_place(self) -> StepConfig:
@@ -164,32 +208,45 @@ class RolesConfig(_Model):
 
 
 class Hours(_Model):
-    """Working hours `09:00-18:00`; an end before the start wraps past midnight."""
+    """Working hours `09:00-18:00`; an end before the start wraps past midnight; `00:00-24:00`
+    is all day. A start equal to its end otherwise (`09:00-09:00`) is refused: it read as never."""
 
     start: time
     end: time
+    all_day: bool = False
 
     def contains(self, moment: time) -> bool:
+        if self.all_day:
+            return True
         if self.start <= self.end:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        return "00:00-24:00" if self.all_day else f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 def _parse_hours(value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    match = re.fullmatch(r"\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*", value)
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
     if not match:
         raise ValueError("hours must look like 09:00-18:00")
     h1, m1, h2, m2 = match.groups()
+    if h1 == "24" or (h2 == "24" and int(m2 or 0) != 0):
+        raise ValueError("hours must look like 09:00-18:00 (24:00 only as an end)")
     try:
-        start = time(int(h1) % 24 if h1 != "24" else 0, int(m1 or 0))
-        end = time(int(h2) % 24 if h2 != "24" else 0, int(m2 or 0))
+        start = time(int(h1), int(m1 or 0))
+        end = time(int(h2) % 24, int(m2 or 0))
     except ValueError as exc:
         raise ValueError("hours must look like 09:00-18:00") from exc
+    if start == end:
+        if h2 == "24":
+            return {"start": start, "end": end, "all_day": True}
+        raise ValueError(
+            f"hours {start:%H:%M}-{end:%H:%M} start and end at the same minute, so they would never be"
+            " reachable: write 00:00-24:00 for all day"
+        )
     return {"start": start, "end": end}
 
 
@@ -523,6 +580,8 @@ class AlertRule(_Model):
     diagnose: str | None = None
     declare: str | None = None
 
+    _diagnose = field_validator("diagnose")(config_rules.diagnose_topic)
+
     @field_validator("match")
     @classmethod
     def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
@@ -541,6 +600,8 @@ class AlertsConfig(_Model):
     channel: str | None = None
     token: str = Field(min_length=16)
     rules: list[AlertRule] = Field(default_factory=list)
+
+    _channel = field_validator("channel")(config_rules.channel_id)
 
 
 class OpsConfig(_Model):

@@ -8,13 +8,17 @@ the value checked, and parse_config reports each at that entry's own line.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
+from pydantic import BeforeValidator
+
+from bot.text.durations import Duration
 
 _SLASH_COMMAND = re.compile(r"/[a-z0-9_\-]+")
 #: Slack user ids start with U (or W on Enterprise Grid), user-group ids with S.
@@ -111,3 +115,50 @@ def distinct(values: list[str]) -> list[str]:
     if problems:
         raise Located(problems)
     return values
+
+
+# ---- i24b: values that loaded fine and failed later ---------------------------------------------
+
+_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
+DIAGNOSE_TOPICS = ("api", "db", "redis", "payments", "slow")
+"""What `/ops diagnose` takes (handlers/diagnose.py's Section; a test keeps the two equal)."""
+
+
+def channel_id(value: str | None) -> str | None:
+    """`#incidents` is a name: Slack posts only to an id, so every incident or alert would fail to post."""
+    if value is not None and not _CHANNEL.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a channel id (C…/G…): Slack posts to ids, not names; "
+            "copy it from the channel's details (About, at the bottom)"
+        )
+    return value
+
+
+def diagnose_topic(value: str | None) -> str | None:
+    """A rule's `diagnose: apii` would add a Diagnose button that answers "unknown section" at 3 AM."""
+    if value is None or value in DIAGNOSE_TOPICS:
+        return value
+    close = difflib.get_close_matches(value, DIAGNOSE_TOPICS, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{value!r} is not a diagnose topic ({', '.join(DIAGNOSE_TOPICS)}){hint}")
+
+
+def some_names(values: list[str]) -> list[str]:
+    """`queues: []` says "no queue" where leaving the key out means "every queue the board has"."""
+    if not values:
+        raise ValueError("an empty list: name at least one queue (like [payments]), or leave the key out for all")
+    return values
+
+
+def _with_unit(value: Any) -> Any:
+    """`timeout: 5` is 5 what? A bare number in ops.yml is refused; `5s`, `500ms`, `2m` are read."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) or (isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)):
+        number = str(value).strip()
+        raise ValueError(f"{number} has no unit: write {number}s (or {number}ms, {number}m, {number}h)")
+    return value
+
+
+ConfigDuration = Annotated[Duration, BeforeValidator(_with_unit)]
+"""A duration in ops.yml: as `Duration`, but its unit must be written."""

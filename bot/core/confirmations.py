@@ -35,12 +35,15 @@ from bot.core.argtypes import positional
 from bot.core.audit import AuditEntry
 from bot.core.audit_spool import AuditSpool, write_or_keep
 from bot.core.detached import DetachedUpdate
+from bot.core.lanes import confirmed_step
 from bot.core.registry import OpArgs, Operation, operation
 from bot.core.roles import rank
 from bot.core.step_leases import Leases
+from bot.core.target_locks import Holder, TargetLocks, targets_of
 from bot.core.verify import audit_record
 from bot.output.results import Block, Button, Buttons, Fields, Result, Text
 from bot.storage.database import short_error
+from bot.text import times
 from bot.text.errors import BotError, ConfirmationError, UnavailableError
 from bot.text.ids import new_id
 from bot.text.messages import Catalog
@@ -108,6 +111,9 @@ State = Literal["pending", "awaiting_approval", "running", "done", "failed", "ca
 UPDATE_TIMEOUT = 10.0
 """The bound of a message edit the flow makes itself (on shutdown, on recovery)."""
 DRAIN_BOOKKEEPING = 30.0
+TARGET_WAIT = 600.0
+"""How long a `when_busy="wait"` step waits for the step holding its target before it gives up."""
+TARGET_POLL = 1.0
 """After the grace: time for stopped steps to be killed (5 s TERM + 5 s KILL), recorded and shown."""
 
 # Moves a pending action from one state to the next, atomically, if the actor may.
@@ -167,6 +173,9 @@ class Confirmations:
         self._script: Any = None
         self.leases = Leases(lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds)
         self.spool = AuditSpool(lambda: self.redis, f"{deps.settings.redis_prefix}audit:spool")
+        self.locks = TargetLocks(
+            lambda: self.redis, deps.settings.redis_prefix, deps.settings.step_lease_seconds, self.leases.owner
+        )
         self.notifier: Poster | None = None
         self.draining = False
         self._steps: dict[str, asyncio.Future[Result]] = {}
@@ -279,7 +288,91 @@ class Confirmations:
             with contextlib.suppress(RedisError, OSError, TimeoutError):  # unaudited, so never confirmable
                 await asyncio.wait_for(self.redis.delete(self.key(action.id)), STORE_TIMEOUT)
             raise
-        return self.pending_message(ctx, op, action, preview)
+        message = self.pending_message(ctx, op, action, preview)
+        busy = await self._busy_note(ctx, op, action)
+        if busy is not None:
+            message.blocks.insert(len(message.blocks) - 2, Text(busy))
+        return message
+
+    # ---- target locks: one step per target ----------------------------------------------
+
+    def targets(self, op: Operation, action: PendingAction) -> tuple[str, ...]:
+        return targets_of(op.touches, action.arguments)
+
+    def target_name(self, t: Catalog, target: str) -> str:
+        kind, _, name = target.partition(":")
+        return t(f"targets.name.{kind}", name=name) if kind in _TARGET_KINDS else target
+
+    def _holder_fields(self, t: Catalog, holder: Holder) -> dict[str, str]:
+        tz = times.zone(self.deps.config.timezone)
+        since = times.local(datetime.fromtimestamp(holder.since, UTC), tz, "%H:%M:%S")
+        return {
+            "command": holder.command,
+            "user": holder.person,
+            "target": self.target_name(t, holder.target),
+            "since": since,
+        }
+
+    async def _busy_note(self, ctx: Caller, op: Operation, action: PendingAction) -> str | None:
+        """What the preview says when a target is held now: whether confirming will wait or be refused."""
+        try:
+            holders = await self.locks.holders(self.targets(op, action))
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("target locks not read for the preview: %s", short_error(exc))
+            return None
+        if not holders:
+            return None
+        return ctx.t(f"targets.preview_{op.when_busy}", **self._holder_fields(ctx.t, holders[0]))
+
+    async def _claim_targets(
+        self, ctx: Caller, op: Operation, action: PendingAction, back_to: State, **restore: Any
+    ) -> None:
+        """Take the step's targets right after its move to running, or undo the move.
+
+        Taken after the move, so a second click of the same confirmation (which loses the move)
+        never touches the locks. A held target refuses a `refuse` step (the confirmation goes
+        back to where it was: the same button works once the holder ends); a `wait` step goes
+        on and waits in `_execute`, its place kept."""
+        targets = self.targets(op, action)
+        command = self.command_text(ctx, op, action)
+        try:
+            holder = await self.locks.acquire(targets, action.id, command, action.requester)
+        except (RedisError, OSError, TimeoutError) as exc:
+            await self._undo(action, back_to, ctx.user_id, restore)
+            raise UnavailableError(part=ctx.t("part.redis"), operation=op.name, detail=short_error(exc)) from None
+        if holder is not None and op.when_busy == "refuse":
+            await self._undo(action, back_to, ctx.user_id, restore)
+            raise ConfirmationError("targets.busy_refused", this=command, **self._holder_fields(ctx.t, holder))
+
+    async def _undo(self, action: PendingAction, back_to: State, actor: str, restore: dict[str, Any]) -> None:
+        try:
+            await self._move(action.id, action.state, back_to, "any", actor, self.ttl, **restore)
+        except (RedisError, OSError, TimeoutError) as undo:
+            log.error("could not undo the move of %s: %s", action.id, short_error(undo))
+
+    async def _wait_for_targets(
+        self, ctx: Caller, op: Operation, action: PendingAction, show: Callable[[Result], Awaitable[None]], base: Result
+    ) -> None:
+        """Hold every target before the step starts: a `wait` step waits here (its message says for
+        whom), at most TARGET_WAIT; a `refuse` step already holds them from its click."""
+        targets = self.targets(op, action)
+        command = self.command_text(ctx, op, action)
+        deadline = time.monotonic() + TARGET_WAIT
+        shown: str | None = None
+        while True:
+            try:
+                holder = await self.locks.acquire(targets, action.id, command, action.requester)
+            except (RedisError, OSError, TimeoutError) as exc:
+                raise UnavailableError(part=ctx.t("part.redis"), operation=op.name, detail=short_error(exc)) from None
+            if holder is None:
+                return
+            fields = self._holder_fields(ctx.t, holder)
+            if time.monotonic() >= deadline:
+                raise ConfirmationError("targets.still_busy", minutes=f"{TARGET_WAIT / 60:g}", **fields)
+            if holder.action != shown:
+                shown = holder.action
+                await show(Result(title=base.title, blocks=[*base.blocks, Text(ctx.t("targets.waiting", **fields))]))
+            await asyncio.sleep(TARGET_POLL)
 
     def pending_message(self, ctx: Caller, op: Operation, action: PendingAction, preview: Result | None) -> Result:
         t = ctx.t
@@ -372,9 +465,15 @@ class Confirmations:
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
         action = move.action
-        await self._audited_or_undone(
-            ctx, op, action, "confirmed", back_to="pending", confirmed_at=None, owner=None, lease_until=None
-        )
+        if target == "running":
+            await self._claim_targets(ctx, op, action, "pending", confirmed_at=None, owner=None, lease_until=None)
+        try:
+            await self._audited_or_undone(
+                ctx, op, action, "confirmed", back_to="pending", confirmed_at=None, owner=None, lease_until=None
+            )
+        except ConfirmationError:
+            await self.locks.release(self.targets(op, action), action.id)
+            raise
         return op, action
 
     def _refuse_while_draining(self) -> None:
@@ -459,16 +558,13 @@ class Confirmations:
         )
         if move.outcome != "ok" or move.action is None:
             raise await self._refuse_transition(ctx, action_id, move)
-        await self._audited_or_undone(
-            ctx,
-            op,
-            move.action,
-            "approved",
-            back_to="awaiting_approval",
-            approved_by=None,
-            owner=None,
-            lease_until=None,
-        )
+        restore: dict[str, Any] = {"approved_by": None, "owner": None, "lease_until": None}
+        await self._claim_targets(ctx, op, move.action, "awaiting_approval", **restore)
+        try:
+            await self._audited_or_undone(ctx, op, move.action, "approved", back_to="awaiting_approval", **restore)
+        except ConfirmationError:
+            await self.locks.release(self.targets(op, move.action), move.action.id)
+            raise
         return op, move.action
 
     async def cancel(self, ctx: Caller, action_id: str) -> Result:
@@ -504,7 +600,7 @@ class Confirmations:
         except (RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError(part="Redis", operation="confirm", detail=short_error(exc)) from None
         if action is None:
-            raise ConfirmationError("confirm.expired")
+            raise await self._gone(ctx, action_id)
         if action.channel_id != ctx.channel_id:
             raise ConfirmationError("confirm.wrong_channel", channel=action.channel_id or ctx.t("confirm.no_channel"))
         return action
@@ -551,9 +647,17 @@ class Confirmations:
             await view(Result(title=running.title, blocks=[*running.blocks, Text(line)], replace_original=True))
 
         run_ctx = replace(ctx, progress=progress, update=view)
-        step = asyncio.ensure_future(asyncio.wait_for(op.handler(run_ctx, args), op.timeout))
+        targets = self.targets(op, action)
+
+        async def run_step() -> Result:
+            confirmed_step()  # its place in the long lane is kept from the click (bot/core/lanes.py)
+            await self._wait_for_targets(ctx, op, action, view, running)
+            return await asyncio.wait_for(op.handler(run_ctx, args), op.timeout)
+
+        step = asyncio.ensure_future(run_step())
         self._steps[action.id] = step
         lease = asyncio.ensure_future(self.leases.keep(self.key(action.id)))
+        held = asyncio.ensure_future(self.locks.keep(targets, action.id))
         result: Result | None = None
         click_cancelled = False
         try:
@@ -561,7 +665,9 @@ class Confirmations:
                 result = await step
             finally:
                 lease.cancel()
+                held.cancel()
                 self._steps.pop(action.id, None)
+                await asyncio.shield(self.locks.release(targets, action.id))
             state: State = "done" if result.ok else "failed"
             detail = result.summary
         except asyncio.CancelledError:
@@ -685,6 +791,34 @@ class Confirmations:
             await write_or_keep(self.deps.audit, self.spool, entry, AUDIT_TIMEOUT)
             await self._tell_interrupted(action, t)
 
+    async def _gone(self, ctx: Caller, action_id: str) -> ConfirmationError:
+        """Why a confirmation's record is not there: it ran (its record outlived KEEP_FINISHED, or the
+        bot's Redis lost it) and the audit log says how, or it expired unconfirmed; when the audit
+        log cannot be read, that the bot cannot tell, never "nothing was run"."""
+        try:
+            async with asyncio.timeout(AUDIT_TIMEOUT):
+                async with self.deps.db.connection() as conn:
+                    row = await conn.fetchrow(
+                        "SELECT operation, arguments, user_id, at, outcome FROM audit_log WHERE decision = 'executed'"
+                        " AND arguments->>'confirmation' = $1 ORDER BY id DESC LIMIT 1",
+                        action_id,
+                    )
+        except (UnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            return ConfirmationError("confirm.gone_unknown", detail=short_error(exc), prefix=ctx.prefix)
+        if row is None:
+            return ConfirmationError("confirm.expired")
+        arguments = json.loads(row["arguments"]) if isinstance(row["arguments"], str) else dict(row["arguments"])
+        shown = " ".join(str(v) for k, v in arguments.items() if k != "confirmation" and v not in (None, False, ""))
+        tz = times.zone(self.deps.config.timezone)
+        return ConfirmationError(
+            "confirm.already_ran",
+            command=f"{ctx.prefix} {row['operation']} {shown}".strip(),
+            user=row["user_id"],
+            when=times.labelled(row["at"], tz, "%Y-%m-%d %H:%M:%S"),
+            outcome=row["outcome"],
+            prefix=ctx.prefix,
+        )
+
     async def _executed_row(self, action_id: str) -> tuple[str, str] | None:
         """The outcome and detail of this confirmation's `executed` audit row, if there is one."""
         async with self.deps.db.connection() as conn:
@@ -709,6 +843,9 @@ class Confirmations:
             )
         except Exception as exc:
             log.warning("could not tell %s that %s was interrupted: %s", action.requester, action.id, short_error(exc))
+
+
+_TARGET_KINDS = frozenset({"service", "database", "cache", "tenant-cache", "code", "tenant", "queue"})
 
 
 class ActionIdArgs(OpArgs):

@@ -11,6 +11,12 @@ for more than `promote_after` seconds (a step that waits out a hung target) move
 lane too, so it cannot hold a short slot for its whole timeout; it is not refused, since it
 has already started, but it counts in the long lane's use.
 
+A confirmed destructive step holds its place from the click: it moves to the long lane without
+the caps (`confirmed_step()` marks it), so live tails started after the click can never get
+the step refused ("You already have 4 long-running operations…"). It still counts in the
+lane's use; how many run at once is already bounded by the clicks and the target locks
+(bot/core/target_locks.py).
+
 Lanes live on the worker loop (bot/app/worker.py). The running piece of work is found through a
 context variable, which the handler's tasks inherit, so `declare_long` needs no argument
 threading through the dispatcher.
@@ -52,6 +58,7 @@ class Job:
 
 
 _CURRENT: contextvars.ContextVar[tuple[Lanes, Job] | None] = contextvars.ContextVar("ops_lane_job", default=None)
+_CONFIRMED: contextvars.ContextVar[bool] = contextvars.ContextVar("ops_confirmed_step", default=False)
 
 
 class Lanes:
@@ -96,9 +103,15 @@ class Lanes:
             job.timer.cancel()
             self._leave(job)
 
-    def declare_long(self, job: Job, user: str) -> None:
-        """Move `job` to the long lane for `user`, or refuse it (nothing has run yet)."""
+    def declare_long(self, job: Job, user: str, confirmed: bool = False) -> None:
+        """Move `job` to the long lane for `user`, or refuse it (nothing has run yet); a
+        `confirmed` step is never refused: it holds its place from its click."""
         if job.long_user is not None:
+            return
+        if confirmed:
+            self._per_user[user] += 1
+            job.long_user = user
+            self._to_long(job)
             return
         if self._per_user[user] >= self.long_per_user:
             raise LaneFullError("lanes.user_full", limit=self.long_per_user)
@@ -159,4 +172,10 @@ def declare_long(user: str) -> None:
     current = _CURRENT.get()
     if current is not None:
         lanes, job = current
-        lanes.declare_long(job, user)
+        lanes.declare_long(job, user, confirmed=_CONFIRMED.get())
+
+
+def confirmed_step() -> None:
+    """Mark the running task as a confirmed step (bot/core/confirmations.py): its `declare_long`
+    is never refused. Set inside the step's own task, so nothing else inherits it."""
+    _CONFIRMED.set(True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from bot.core.lanes import declare_long
+from bot.core.target_locks import WhenBusy
 
 if TYPE_CHECKING:
     from bot.output.results import Result
@@ -64,6 +65,12 @@ class Operation:
     """The handler bounds its own work, so the dispatcher does not cut it at `timeout`: a Confirm
     click runs the confirmed step under that step's operation's timeout (an hour for `db
     migrate`), not under the click's own."""
+    touches: tuple[str, ...] = ()
+    """What a destructive step changes, as target names filled from its arguments
+    (`service:{service}`, `database`, `cache`): two steps touching one target never overlap
+    (bot/core/target_locks.py)."""
+    when_busy: WhenBusy = "refuse"
+    """When a target it touches is held by another step: refuse the click, or wait for it."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -142,6 +149,8 @@ def operation(
     any_channel: bool = False,
     long: bool = False,
     self_timed: bool = False,
+    touches: tuple[str, ...] = (),
+    when_busy: WhenBusy = "refuse",
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare `func` as the operation `name`; its docstring's first line is its help."""
@@ -162,6 +171,8 @@ def operation(
             any_channel=any_channel,
             long=long,
             self_timed=self_timed,
+            touches=touches,
+            when_busy=when_busy,
         )
         (registry or REGISTRY).add(op)
         func.__ops_operation__ = op  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ import asyncpg
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
 from bot.incidents.home import home_view
-from bot.incidents.notify import Notifier, NotifyFailed, RetryLater
+from bot.incidents.notify import DeliveryUnconfirmed, Notifier, NotifyFailed, RetryLater
 from bot.incidents.report import draft
 from bot.output.markers import marker
 from bot.output.results import Button, Buttons, Result, Text
@@ -273,6 +273,7 @@ class EscalationWorker:
         self._slack_back = asyncio.Event()
         self._slack_back.set()
         self._db_down: datetime | None = None  # since when this worker has not reached its database
+        self._db_outage: tuple[datetime, datetime] | None = None  # the last outage ended: (since, back)
         self._probe_task: asyncio.Task[None] | None = None
 
     @property
@@ -333,11 +334,12 @@ class EscalationWorker:
                 break
             try:
                 fired = await self.fire_due()
-                self._db_down = None
+                self._db_answers()
             except (UnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 stop_if_cancelled()
+                if self._db_down is None:  # one line per outage, and one when it ends (_db_answers)
+                    log.warning("escalation worker: bot database unavailable (%s); retrying", exc)
                 self._db_down = self._db_down or utcnow()
-                log.warning("escalation worker: bot database unavailable (%s); retrying", exc)
                 fired = 0
             except Exception:
                 stop_if_cancelled()
@@ -466,6 +468,8 @@ class EscalationWorker:
             return self._retry(c, exc.seconds, str(exc), counts=False, reason="rate_limited")
         except NotifyFailed as exc:
             return self._failed_send(c, exc)
+        except DeliveryUnconfirmed as exc:
+            return self._unconfirmed(c, str(exc))
         if result.get("skipped_no_thread"):
             return Outcome("failed", error="no incident thread to post in")
         outcome = Outcome("done", result=result, late=late, reason=reason if late > LATE_NOTICE else None)
@@ -488,6 +492,25 @@ class EscalationWorker:
         if not exc.permanent and attempts < MAX_ATTEMPTS:
             return self._retry(c, backoff(attempts - 1), error, uncertain=exc.unknown)
         return Outcome("failed", error=error, follow_up=self._report_failure(c, exc.code or error))
+
+    def _unconfirmed(self, c: Claimed, why: str) -> Outcome:
+        """Neither failed nor sent again: a page's thread and declarer hear "delivery unconfirmed"."""
+        error = self.deps.redact(why)
+        log.warning("step %s (%s): delivery unconfirmed, not sent again: %s", c.id, c.kind, error)
+        incident = c.incident
+        follow: list[tuple[int | None, PlannedStep]] = []
+        if incident is not None and c.kind in ("page", "announce"):
+            event = {
+                "event": f"{c.kind}_unconfirmed",
+                "user": c.payload.get("user"),
+                "channel": incident.channel_id,
+                "error": error[:200],
+                "ref": incident.ref,
+            }
+            if c.kind == "page":
+                follow.append((incident.id, PlannedStep("note", event, c.now)))
+            follow.append((incident.id, PlannedStep("dm", {**event, "to": incident.declared_by}, c.now)))
+        return Outcome("unconfirmed", error=error, follow_up=follow)
 
     def _report_failure(self, c: Claimed, error: str) -> list[tuple[int | None, PlannedStep]]:
         """A step that will never be sent is said in the thread and to the declarer."""
@@ -542,15 +565,24 @@ class EscalationWorker:
         self._slack_back.set()
         self._signal()
 
+    def _db_answers(self) -> None:
+        """The database answered: an outage, if there was one, ends here (kept for `_late_reason`)."""
+        if self._db_down is not None:
+            self._db_outage = (self._db_down, utcnow())
+            log.warning("escalation worker: bot database back (unavailable since %s)", self._db_down.isoformat())
+            self._db_down = None
+
     def _late_reason(self, c: Claimed, late: timedelta) -> str | None:
-        """Why a step goes late: what its retries met, else what this replica knows, else that
-        no worker ran when it was due."""
+        """Why a step goes late: what its retries met, else what this replica knows (its database
+        away now, or away when the step fell due), else that no worker ran when it was due."""
         if late <= LATE_NOTICE:
             return None
         if c.row["late_reason"]:
             return str(c.row["late_reason"])
         if self._db_down is not None:
             return f"database:{self._db_down.isoformat()}"
+        if self._db_outage is not None and first_due_of(c.row, c.payload) <= self._db_outage[1]:
+            return f"database:{self._db_outage[0].isoformat()}"
         return "no_worker"
 
     def _queue_lines(self, claimed: list[Claimed], outcomes: dict[int, Outcome]) -> None:
@@ -578,7 +610,7 @@ class EscalationWorker:
                     audits = [o.audit for o in outcomes.values() if o.audit is not None]
                     if audits:  # after the commit: a failed audit row never un-sends a page
                         await self._write_audits(conn, audits)
-                self._db_down = None
+                self._db_answers()
                 return
             except (UnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 stop_if_cancelled()
@@ -606,7 +638,8 @@ class EscalationWorker:
                 payload = json.dumps(o.payload if o.payload is not None else c.payload)
                 retry.append((c.id, self.name, due, 1, (o.error or "")[:500], payload, o.uncertain, o.reason))
             else:
-                end.append((c.id, self.name, o.state, (o.error or "")[:500] or None, 1 if o.state == "failed" else 0))
+                tried = 1 if o.state in ("failed", "unconfirmed") else 0
+                end.append((c.id, self.name, o.state, (o.error or "")[:500] or None, tried))
         if done:
             await conn.executemany(_MARK_DONE, done)
         if retry:
@@ -672,7 +705,12 @@ class EscalationWorker:
     async def _post_once(self, c: Claimed, channel: str, thread: str | None, result: Result, part: str = "post") -> str:
         """Post the step's message unless an earlier attempt whose answer never came already did."""
         if c.row["uncertain"]:
-            found = await self.notifier.find(channel, thread, c.id, part)
+            try:
+                found = await self.notifier.find(channel, thread, c.id, part)
+            except NotifyFailed as exc:  # the read-back cannot tell: never a blind second send
+                if exc.permanent or int(c.row["attempts"]) + 1 >= MAX_ATTEMPTS:
+                    raise DeliveryUnconfirmed(f"read-back {exc}") from None
+                raise NotifyFailed(f"read-back {exc}", code=exc.code, unknown=True) from None
             if found:
                 log.info("step %s (%s): already in Slack (%s), not sent again", c.id, c.kind, found)
                 return found
@@ -955,6 +993,14 @@ class EscalationWorker:
         if event == "page_failed":
             return t(
                 "escalation.page_failed", ref=payload.get("ref", ""), user=user, error=escape(str(payload.get("error")))
+            )
+        if event in ("page_unconfirmed", "announce_unconfirmed"):
+            return t(
+                f"escalation.{event}",
+                ref=payload.get("ref", ""),
+                user=user,
+                channel=f"<#{payload.get('channel')}>",
+                error=escape(str(payload.get("error"))),
             )
         if event == "announce_failed":
             if payload.get("error") == "no_incident_channel":

@@ -8,7 +8,8 @@ help), `unavailable` (Slack as a whole did not answer: the worker waits for it o
 every step, instead of each step backing off on its own) and `unknown` (the request may
 have reached Slack: a timeout or a dropped connection after sending is "maybe delivered",
 never "not delivered"). Nothing here ever reports a message as sent when Slack did not
-confirm it.
+confirm it. When the read-back of such a message cannot tell either, the worker says
+`DeliveryUnconfirmed` rather than failed or sent (docs/reliability.md).
 
 Every message a step posts carries the step's marker in Slack's message `metadata`
 (`event_type` opsbot_step, `event_payload` {steps, part}); `find` reads the channel or the
@@ -81,6 +82,12 @@ class NotifyFailed(Exception):
         self.permanent = permanent
         self.unavailable = unavailable
         self.unknown = unknown
+
+
+class DeliveryUnconfirmed(Exception):
+    """A message whose first answer never came and whose read-back cannot tell whether it
+    arrived (missing_scope, a timeout, a 5xx, however often it was tried): neither failed
+    nor to be sent again blindly. The message says why the read-back could not tell."""
 
 
 class Notifier(Protocol):

@@ -55,7 +55,12 @@ class IncidentRecord:
     incident: Incident
     steps: list[StepRecord]
     audit: list[AuditRow]
+    """The rows shown: bounded (MAX_AUDIT_ROWS), every step's flow rows among them."""
     audit_cut: bool = False
+    audit_total: int = 0
+    """How many audit rows the incident has, shown or not."""
+    destructive: Counter[str] | None = None
+    """Executed steps by outcome, counted over every row (None: count the rows shown)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class Line:
     text: str
     in_incident_channel: bool = False
     repeats: int = 1
+    kept: bool = False
+    """A step's flow line (requested, confirmed, executed…): never cut from the middle."""
 
 
 @dataclass(frozen=True)
@@ -108,29 +115,57 @@ async def gather(db: BotDatabase, incident_id: int, now: datetime) -> IncidentRe
             " WHERE incident_id = $1 ORDER BY position",
             incident_id,
         )
-        audit = await _audit_rows(conn, incident, now)
+        audit, total, destructive = await _audit_rows(conn, incident, now)
     records = [
         StepRecord(
             r["kind"], r["state"], r["due_at"], r["fired_at"], r["late_ms"], r["last_error"], _json(r["payload"])
         )
         for r in steps
     ]
-    return IncidentRecord(incident, records, audit[:MAX_AUDIT_ROWS], audit_cut=len(audit) > MAX_AUDIT_ROWS)
-
-
-async def _audit_rows(conn: asyncpg.Connection, incident: Incident, now: datetime) -> list[AuditRow]:
-    until = incident.resolved_at or now
-    rows = await conn.fetch(
-        "SELECT at, user_id, channel_id, source, operation, arguments, decision, outcome, detail, duration_ms"
-        " FROM audit_log WHERE at >= $1 AND at <= $2::timestamptz + interval '5 seconds' AND source <> 'escalation'"
-        " ORDER BY at, id LIMIT $3",
-        incident.declared_at,
-        until,
-        MAX_AUDIT_ROWS + 1,
+    return IncidentRecord(
+        incident, records, audit, audit_cut=total > len(audit), audit_total=total, destructive=destructive
     )
-    picked = []
-    for r in rows:
-        entry = AuditRow(
+
+
+_COLUMNS = "at, id, user_id, channel_id, source, operation, arguments, decision, outcome, detail, duration_ms"
+_MINE = (
+    " FROM audit_log WHERE at >= $1 AND at <= $2::timestamptz + interval '5 seconds' AND source <> 'escalation'"
+    " AND CASE WHEN operation LIKE 'incident %' THEN"
+    "   CASE WHEN jsonb_typeof(arguments -> 'incident') IS DISTINCT FROM 'null'"
+    "     AND arguments ? 'incident' THEN arguments ->> 'incident' = $3"
+    "   ELSE coalesce(detail ~ $4, false) END"
+    " ELSE at <= $2 END"
+)
+"""The incident's own rows, chosen in the database (belongs_to, in SQL) before anything is bounded."""
+
+
+async def _audit_rows(
+    conn: asyncpg.Connection, incident: Incident, now: datetime
+) -> tuple[list[AuditRow], int, Counter[str]]:
+    """The incident's rows to show (at most MAX_AUDIT_ROWS), how many it has, and its steps' outcomes.
+
+    Counting and choosing happen over every row of the incident; only what is shown is bounded.
+    Rows of a step's flow (any decision but a plain `allowed`) are always shown; the room left
+    goes to the first and the last plain commands, as the timeline's own middle cut does."""
+    until = incident.resolved_at or now
+    mine = (incident.declared_at, until, str(incident.id), rf"\y{re.escape(incident.ref)}\y")
+    total = await conn.fetchval(f"SELECT count(*){_MINE}", *mine)
+    outcomes = await conn.fetch(
+        f"SELECT outcome, count(*) AS n{_MINE} AND decision = 'executed' GROUP BY outcome", *mine
+    )
+    flow = await conn.fetch(
+        f"SELECT {_COLUMNS}{_MINE} AND decision <> 'allowed' ORDER BY at, id LIMIT $5", *mine, MAX_AUDIT_ROWS
+    )
+    room = MAX_AUDIT_ROWS - len(flow)
+    first = await conn.fetch(
+        f"SELECT {_COLUMNS}{_MINE} AND decision = 'allowed' ORDER BY at, id LIMIT $5", *mine, room - room // 2
+    )
+    last = await conn.fetch(
+        f"SELECT {_COLUMNS}{_MINE} AND decision = 'allowed' ORDER BY at DESC, id DESC LIMIT $5", *mine, room // 2
+    )
+    unique = {r["id"]: r for r in [*flow, *first, *last]}
+    picked = [
+        AuditRow(
             at=r["at"],
             user_id=r["user_id"],
             channel_id=r["channel_id"],
@@ -142,9 +177,13 @@ async def _audit_rows(conn: asyncpg.Connection, incident: Incident, now: datetim
             detail=r["detail"],
             duration_ms=r["duration_ms"],
         )
-        if belongs_to(entry, incident, until):
-            picked.append(entry)
-    return picked
+        for r in sorted(unique.values(), key=lambda r: (r["at"], r["id"]))
+    ]
+    return (
+        [r for r in picked if belongs_to(r, incident, until)],
+        int(total),
+        Counter({r["outcome"]: r["n"] for r in outcomes}),
+    )
 
 
 def belongs_to(row: AuditRow, incident: Incident, until: datetime) -> bool:
@@ -202,7 +241,7 @@ def _command_line(row: AuditRow, incident: Incident, t: Catalog, prefix: str) ->
         source=row.source,
     )
     in_channel = bool(incident.channel_id and row.channel_id == incident.channel_id)
-    return Line(row.at, row.user_id, text, in_incident_channel=in_channel)
+    return Line(row.at, row.user_id, text, in_incident_channel=in_channel, kept=row.decision != "allowed")
 
 
 def _step_lines(step: StepRecord, incident: Incident, t: Catalog) -> list[Line]:
@@ -217,6 +256,9 @@ def _step_lines(step: StepRecord, incident: Incident, t: Catalog) -> list[Line]:
         if step.state == "failed":
             when = step.fired_at or step.due_at
             return [Line(when, None, t("report.line.page_failed", who=who, error=step.last_error or "?"))]
+        if step.state == "unconfirmed":  # may have arrived: never "pending", never "failed"
+            text = t("report.line.page_unconfirmed", who=who, error=step.last_error or "?")
+            return [Line(step.fired_at or step.due_at, None, text)]
         if step.state in ("stopped", "cancelled"):  # at the ack or resolution that made it unneeded
             return [Line(ended or step.due_at, None, t(f"report.line.page_{step.state}", who=who))]
         return [Line(step.due_at, None, t("report.line.page_pending", who=who))]
@@ -276,7 +318,7 @@ def group_repeats(lines: list[Line]) -> list[Line]:
     for line in lines:
         last = grouped[-1] if grouped else None
         if last is not None and last.actor == line.actor and last.text == line.text:
-            grouped[-1] = Line(last.at, last.actor, last.text, last.in_incident_channel, last.repeats + 1)
+            grouped[-1] = Line(last.at, last.actor, last.text, last.in_incident_channel, last.repeats + 1, last.kept)
         else:
             grouped.append(line)
     return grouped
@@ -290,12 +332,14 @@ def figures(record: IncidentRecord) -> Figures:
             role=str(s.payload.get("role", "?")),
             state=s.state,
             late=timedelta(milliseconds=s.late_ms) if s.late_ms is not None else None,
-            error=s.last_error if s.state == "failed" else None,
+            error=s.last_error if s.state in ("failed", "unconfirmed") else None,
         )
         for s in record.steps
         if s.kind == "page"
     ]
-    destructive: Counter[str] = Counter(row.outcome for row in record.audit if row.decision == "executed")
+    destructive = record.destructive
+    if destructive is None:
+        destructive = Counter(row.outcome for row in record.audit if row.decision == "executed")
     return Figures(
         time_to_acknowledge=incident.acknowledged_at - incident.declared_at if incident.acknowledged_at else None,
         time_to_resolve=incident.resolved_at - incident.declared_at if incident.resolved_at else None,
@@ -336,8 +380,8 @@ def figure_lines(fig: Figures, t: Catalog) -> list[str]:
         + (
             t("report.page.sent", late=p.late or timedelta())
             if p.state == "done"
-            else t("report.page.failed", error=p.error or "?")
-            if p.state == "failed"
+            else t(f"report.page.{p.state}", error=p.error or "?")
+            if p.state in ("failed", "unconfirmed")
             else t(f"report.page.{p.state}")
         )
         for p in fig.pages
@@ -374,13 +418,7 @@ def render_markdown(
         f"| {t('report.column.time')} | {t('report.column.who')} | {t('report.column.what')} |",
         "|---|---|---|",
     ]
-    shown = lines
-    if len(lines) > MAX_LINES:
-        half = MAX_LINES // 2
-        cut = len(lines) - MAX_LINES
-        marker = Line(lines[half].at, None, t("report.cut", count=cut))
-        shown = [*lines[:half], marker, *lines[-half:]]
-    for line in shown:
+    for line in cut_middle(lines, t):
         what = _md(line.text)
         if line.repeats > 1:
             what += f" ×{line.repeats}"
@@ -388,10 +426,21 @@ def render_markdown(
             what += " 🧵"
         out.append(f"| {_when(line.at, tz)} | {_md(_actor(line.actor, names))} | {what} |")
     if record.audit_cut:
-        out += ["", t("report.audit_cut", count=MAX_AUDIT_ROWS)]
+        out += ["", t("report.audit_cut_of", count=len(record.audit), total=record.audit_total)]
     for key in ("impact", "root_cause", "went_well", "went_badly", "action_items"):
         out += ["", f"## {t(f'report.section.{key}')}", "", t("report.to_fill")]
     return "\n".join(out) + "\n"
+
+
+def cut_middle(lines: list[Line], t: Catalog) -> list[Line]:
+    """At most about MAX_LINES lines: the first and last half, a marker, and every kept line of the middle."""
+    if len(lines) <= MAX_LINES:
+        return lines
+    half = MAX_LINES // 2
+    middle = lines[half:-half]
+    kept = [line for line in middle if line.kept][:MAX_LINES]
+    marker = Line(middle[0].at, None, t("report.cut", count=len(middle) - len(kept)))
+    return [*lines[:half], marker, *kept, *lines[-half:]]
 
 
 def summary_text(record: IncidentRecord, lines: list[Line], fig: Figures, t: Catalog, tz_name: str) -> str:

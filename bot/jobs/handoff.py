@@ -193,7 +193,9 @@ class HandoffWatcher:
         def coming(items: list[list[str]]) -> dict[str, set[tuple[str, str]]]:
             out: dict[str, set[tuple[str, str]]] = {}
             for user, start, end in items:
-                if now < datetime.fromisoformat(start) < until:  # the running shift is a hand-off's business
+                # the running shift is a hand-off's business; a shift reaching the old window's end
+                # was cut there when it was recorded, so only shifts wholly inside it compare
+                if now < datetime.fromisoformat(start) and datetime.fromisoformat(end) < until:
                     out.setdefault(user, set()).add((start, end))
             return out
 

@@ -178,10 +178,20 @@ def notify_via(notifier: Notifier, deps: Deps) -> Notify:
 
 
 def next_slot(cron: str, timezone: str, after: datetime) -> datetime:
-    """The first time strictly after `after` that `cron` names, read in `timezone`; returned in UTC."""
-    local = after.astimezone(ZoneInfo(timezone))
-    following: datetime = croniter(cron, local).get_next(datetime)
-    return following.astimezone(UTC)
+    """The first time strictly after `after` that `cron` names, read in `timezone`; returned in UTC.
+
+    A wall-clock time that happens twice (the hour repeated when the clocks go back) is a slot
+    once, at its first occurrence: croniter names both, so `30 23 * * *` in Santiago ran twice
+    on the April night. A time the clocks skip runs once, when croniter places it (after the jump)."""
+    tz = ZoneInfo(timezone)
+    local = after.astimezone(tz)
+    schedule = croniter(cron, local)
+    while True:
+        following: datetime = schedule.get_next(datetime)
+        wall = following.astimezone(tz).replace(tzinfo=None)
+        first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        if first >= following.astimezone(UTC):
+            return following.astimezone(UTC)
 
 
 @dataclass

@@ -26,6 +26,11 @@ from bot.text.messages import Catalog
 
 SERVICE = "Bull Board"
 FAILED = "failed"
+MAX_PAGE = 300
+"""The most jobs one request asks for: @bull-board/api 9.10.2 and later answer a larger
+`jobsPerPage` with HTTP 400 (ERRORS.INVALID_QUERY_PARAM), so more is read page by page."""
+MAX_PAGES = 20
+"""Pages read for one answer at most (6,000 jobs): every request has the timeout, not the sum."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -141,15 +146,33 @@ class BullBoardClient:
     async def queues(
         self, active: str | None = None, status: str | None = None, per_page: int | None = None
     ) -> list[BoardQueue]:
-        """Every queue with its counts; `active` also gets its jobs in `status`, newest first."""
+        """Every queue with its counts; `active` also gets up to `per_page` of its jobs in `status`,
+        newest first, read in pages of at most MAX_PAGE (the board's own limit)."""
         params: dict[str, str] = {}
         if active is not None:
             params["activeQueue"] = active
             if status is not None:
                 params["status"] = status
-            if per_page is not None:
-                params["page"] = "1"
-                params["jobsPerPage"] = str(per_page)
+        if active is None or per_page is None:
+            return await self._page(params)
+        size = max(1, min(per_page, MAX_PAGE))
+        first = await self._page({**params, "page": "1", "jobsPerPage": str(size)})
+        found = next((q for q in first if q.name == active), None)
+        if found is None or per_page <= size:
+            return first
+        jobs, seen = list(found.jobs), {job.id for job in found.jobs}
+        page, last = 1, found.jobs
+        while len(jobs) < per_page and len(last) >= size and page < MAX_PAGES:
+            page += 1
+            later = await self._page({**params, "page": str(page), "jobsPerPage": str(size)})
+            last = next((q.jobs for q in later if q.name == active), [])
+            fresh = [job for job in last if job.id not in seen]  # a job that moved between pages: once
+            seen.update(job.id for job in fresh)
+            jobs.extend(fresh)
+        merged = found.model_copy(update={"jobs": jobs[:per_page]})
+        return [merged if q.name == active else q for q in first]
+
+    async def _page(self, params: dict[str, str]) -> list[BoardQueue]:
         body = await self._send("GET", self._url(), params=params)
         return self._parse(QueuesAnswer, body).queues
 

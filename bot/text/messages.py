@@ -866,12 +866,12 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": "PARCIAL: {disabled}, pero el borrado de su caché FALLÓ tras {deleted:one=# clave|other=# claves}: {detail}. Reintenta con `/ops cache flush-tenant {tenant}`.",
     },
     "tenant.preview.disable": {
-        "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}). Nothing has changed yet.",
-        "es": "El tenant {tenant} está {state}. Al confirmar se desactiva y se borran sus claves de caché ({keys}). Aún no se cambió nada.",
+        "en": "Tenant {tenant} is {state}. Confirming sets it disabled and deletes its cache keys ({keys}).",
+        "es": "El tenant {tenant} está {state}. Al confirmar se desactiva y se borran sus claves de caché ({keys}).",
     },
     "tenant.preview.enable": {
-        "en": "Tenant {tenant} is {state}. Confirming sets it active. Nothing has changed yet.",
-        "es": "El tenant {tenant} está {state}. Al confirmar se activa. Aún no se cambió nada.",
+        "en": "Tenant {tenant} is {state}. Confirming sets it active.",
+        "es": "El tenant {tenant} está {state}. Al confirmar se activa.",
     },
     # queues (Bull Board)
     "arg.unknown_queue": {
@@ -1408,16 +1408,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "report.cut": {
         "en": {"one": "… {count:n} line cut from the middle …", "other": "… {count:n} lines cut from the middle …"},
         "es": {"one": "… {count:n} línea cortada del medio …", "other": "… {count:n} líneas cortadas del medio …"},
-    },
-    "report.audit_cut": {
-        "en": {
-            "one": "Only the first audit row is in this file.",
-            "other": "Only the first {count:n} audit rows are in this file.",
-        },
-        "es": {
-            "one": "Solo la primera fila de auditoría está en este archivo.",
-            "other": "Solo las primeras {count:n} filas de auditoría están en este archivo.",
-        },
     },
     "report.not_yet": {"en": "not yet", "es": "aún no"},
     "report.figure.tta": {"en": "Time to acknowledge: {value}", "es": "Tiempo hasta el reconocimiento: {value}"},
@@ -2142,6 +2132,116 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
         "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
     },
+    # --- i24b: tenant list, check-config --live, the demo's joined terminals
+    "tenant.list.title": {"en": "Tenants ({table})", "es": "Tenants ({table})"},
+    "tenant.list.columns": {"en": "id|name|state", "es": "id|nombre|estado"},
+    "tenant.list.summary": {
+        "en": "{shown:n} of {total:one=# tenant|other=# tenants}",
+        "es": "{shown:n} de {total:one=# tenant|other=# tenants}",
+    },
+    "tenant.list.more": {
+        "en": "…and {count:n} more; narrow it with `{command}`.",
+        "es": "…y {count:n} más; acota con `{command}`.",
+    },
+    "tenant.list.none_match": {
+        "en": "No tenant's id or name in table {table} matches `{pattern}`.",
+        "es": "Ningún id ni nombre de tenant de la tabla {table} coincide con `{pattern}`.",
+    },
+    "tenant.list.empty": {"en": "Table {table} has no tenants.", "es": "La tabla {table} no tiene tenants."},
+    "config.ok": {
+        "en": "{path}: ok ({services:one=# service|other=# services}, {contacts:one=# contact|other=# contacts}, "
+        "{policies:one=# escalation policy|other=# escalation policies})",
+        "es": "{path}: ok ({services:one=# servicio|other=# servicios}, {contacts:one=# contacto|other=# contactos}, "
+        "{policies:one=# política de escalamiento|other=# políticas de escalamiento})",
+    },
+    "config.live.summary": {
+        "en": {
+            "one": "live check from this machine: {count:n} warning",
+            "other": "live check from this machine: {count:n} warnings",
+        },
+        "es": {
+            "one": "prueba en vivo desde esta máquina: {count:n} advertencia",
+            "other": "prueba en vivo desde esta máquina: {count:n} advertencias",
+        },
+    },
+    "config.live.warning": {"en": "warning", "es": "advertencia"},
+    # --- branch i22a (issue 22: one step per target, bodies read whole, report counts all, smaller fixes)
+    "report.audit_cut_of": {
+        "en": "{count:n} of the incident's {total:n} audit rows are in this file: every step's, and the first and "
+        "last of the rest. The figures count all of them.",
+        "es": "{count:n} de las {total:n} filas de auditoría del incidente están en este archivo: las de cada paso, y "
+        "las primeras y últimas del resto. Las cifras las cuentan todas.",
+    },
+    "confirm.already_ran": {
+        "en": "This step already ran: `{command}`, run by {user} at {when}, outcome *{outcome}* (the audit log "
+        "says so). It will not run again from this button; `{prefix} audit` has the details.",
+        "es": "Este paso ya se ejecutó: `{command}`, ejecutado por {user} el {when}, resultado *{outcome}* (lo dice "
+        "el registro de auditoría). No se ejecutará otra vez desde este botón; `{prefix} audit` tiene el detalle.",
+    },
+    "confirm.gone_unknown": {
+        "en": "This confirmation's record is gone and the audit log cannot be read now ({detail}), so the bot "
+        "cannot tell whether it ran. Check `{prefix} audit` before sending the command again.",
+        "es": "El registro de esta confirmación ya no está y la auditoría no se puede leer ahora ({detail}), así que "
+        "el bot no sabe si se ejecutó. Revisa `{prefix} audit` antes de enviar el comando otra vez.",
+    },
+    "targets.name.service": {"en": "service {name}", "es": "el servicio {name}"},
+    "targets.name.database": {"en": "the stack's database", "es": "la base de datos del stack"},
+    "targets.name.cache": {"en": "the cache", "es": "la caché"},
+    "targets.name.tenant-cache": {"en": "tenant {name}'s cache", "es": "la caché del tenant {name}"},
+    "targets.name.code": {"en": "the deployed code", "es": "el código desplegado"},
+    "targets.name.tenant": {"en": "tenant {name}", "es": "el tenant {name}"},
+    "targets.name.queue": {"en": "queue {name}", "es": "la cola {name}"},
+    "targets.busy_refused": {
+        "en": "🚫 `{command}` by {user} is running on {target} (since {since}), so `{this}` was refused and did not "
+        "run. The same Confirm works again once it has ended.",
+        "es": "🚫 `{command}` de {user} se está ejecutando sobre {target} (desde las {since}), así que `{this}` se "
+        "rechazó y no se ejecutó. El mismo Confirmar sirve otra vez cuando haya terminado.",
+    },
+    "targets.preview_refuse": {
+        "en": "⚠️ `{command}` by {user} holds {target} (since {since}). Confirmed while it runs, this step is "
+        "refused; it never runs on top of it.",
+        "es": "⚠️ `{command}` de {user} ocupa {target} (desde las {since}). Si se confirma mientras se ejecuta, este "
+        "paso se rechaza; nunca se ejecuta encima.",
+    },
+    "targets.preview_wait": {
+        "en": "⚠️ `{command}` by {user} holds {target} (since {since}). Confirmed while it runs, this step waits "
+        "for it to end, then runs.",
+        "es": "⚠️ `{command}` de {user} ocupa {target} (desde las {since}). Si se confirma mientras se ejecuta, este "
+        "paso espera a que termine y luego se ejecuta.",
+    },
+    "targets.waiting": {
+        "en": "⏳ waiting for `{command}` by {user} ({target}, since {since}) to end; this step starts then.",
+        "es": "⏳ esperando a que termine `{command}` de {user} ({target}, desde las {since}); este paso empieza después.",
+    },
+    "targets.still_busy": {
+        "en": "Waited {minutes} min for `{command}` by {user} ({target}, since {since}); it still holds it, so this "
+        "step did not run. Send the command again later.",
+        "es": "Se esperó {minutes} min a `{command}` de {user} ({target}, desde las {since}); aún lo ocupa, así que "
+        "este paso no se ejecutó. Envía el comando otra vez más tarde.",
+    },
+    # ---- branch i21: delivery unconfirmed (bot/incidents/escalation.py); a retry whose jobs cannot be read ----
+    "verify.queue.unread": {"en": "retried jobs read from the board", "es": "jobs reintentados leídos del board"},
+    "verify.queue.unread_detail": {
+        "en": "could not read the queue's jobs, so the retry is not verified: {detail}",
+        "es": "no se pudieron leer los jobs de la cola, así que el reintento no está verificado: {detail}",
+    },
+    "report.page.unconfirmed": {"en": "delivery unconfirmed: {error}", "es": "entrega sin confirmar: {error}"},
+    "report.line.page_unconfirmed": {
+        "en": "page to {who}: delivery unconfirmed ({error})",
+        "es": "aviso a {who}: entrega sin confirmar ({error})",
+    },
+    "escalation.page_unconfirmed": {
+        "en": "❔ {ref}: delivery unconfirmed: the page to {user} may have arrived, but Slack never confirmed it"
+        " and reading the DM back failed (`{error}`). It was not sent again; check with {user} directly.",
+        "es": "❔ {ref}: entrega sin confirmar: puede que el aviso a {user} haya llegado, pero Slack nunca lo"
+        " confirmó y no se pudo leer el DM (`{error}`). No se volvió a enviar; confírmalo con {user} directamente.",
+    },
+    "escalation.announce_unconfirmed": {
+        "en": "❔ {ref}: delivery unconfirmed: the incident may have been posted in {channel}, but Slack never"
+        " confirmed it and reading the channel back failed (`{error}`). It was not posted again; look in {channel}.",
+        "es": "❔ {ref}: entrega sin confirmar: puede que el incidente se haya publicado en {channel}, pero Slack"
+        " nunca lo confirmó y no se pudo leer el canal (`{error}`). No se volvió a publicar; mira en {channel}.",
+    },
 }
 
 
@@ -2198,6 +2298,7 @@ OPERATION_HELP_ES: dict[str, str] = {
     "stop": "Detiene el contenedor de un servicio (docker-compose stop).",
     "tenant disable": "Desactiva un tenant en la base y limpia su caché (se informan ambos).",
     "tenant enable": "Reactiva un tenant en la base (su caché se vuelve a llenar sola).",
+    "tenant list": "La tabla de tenants (id, nombre, activo), ordenada por id; un patrón (texto o glob) la acota.",
     "tenant show": "La fila de un tenant en la base del stack y cuántas claves de caché tiene.",
     "up": "Inicia cada servicio del stack cuyo contenedor no está corriendo (make up).",
 }

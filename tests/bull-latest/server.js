@@ -1,0 +1,1 @@
+../bull/server.js
