@@ -78,9 +78,30 @@ def check_config(path: str | None, settings: Settings, live: bool = False) -> in
         "policies": len(config.escalation.policies),
     }
     print(t("config.ok", path=target, **counts))
+    _warn_gaps(config)
     if live:
         _print_live_warnings(target, config, t)
     return 0
+
+
+def _warn_gaps(config: OpsConfig, shown: int = 5) -> None:
+    """A rota with an uncovered hour in the next 7 days is valid ops.yml, but a page then falls
+    back to the role's other contacts: say so (the exit status stays 0)."""
+    from datetime import UTC, datetime
+
+    from bot.oncall.coverage import coming_gaps
+    from bot.oncall.rota import RotaBook
+    from bot.text import times
+
+    book = RotaBook(config.oncall.rotas, config.timezone)
+    t = Catalog("en")
+    by_role: dict[str, list[str]] = {}
+    for gap in coming_gaps(book, datetime.now(UTC)):
+        tz = book[gap.role].zone
+        by_role.setdefault(gap.role, []).append(f"{times.local(gap.start, tz)} – {times.stamped(gap.end, tz)}")
+    for role, spans in by_role.items():
+        more = f" (+{len(spans) - shown})" if len(spans) > shown else ""
+        print(t("oncall.check_gaps", role=role, spans="; ".join(spans[:shown]) + more), file=sys.stderr)
 
 
 def _print_live_warnings(path: str, config: OpsConfig, t: Catalog) -> None:

@@ -14,6 +14,7 @@ from handlers import (  # noqa: F401
     incidents,
     live_logs,
     metrics,
+    oncall,
     pending,
     queues,
     tenants,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from bot.core.argtypes import SlackUser, positional
+from bot.core.argtypes import positional
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, OpArgs, operation
 from bot.incidents import report as incident_report
@@ -238,43 +238,3 @@ async def tick(ctx: OpContext, args: TickArgs) -> Result:
     _wake(ctx)
     message = ctx.t("incident.ticked" if done else "incident.unticked", item=text)
     return Result(title="", blocks=[Text(message)], ephemeral=True, summary=message)
-
-
-@operation("oncall", NoArgs, role="viewer")
-async def oncall(ctx: OpContext, args: NoArgs) -> Result:
-    """Who is on call now, per role."""
-    t = ctx.t
-    current = await ctx.deps.incidents.on_call()
-    if not current:
-        return Result(title=t("oncall.title"), blocks=[Text(t("oncall.none"))])
-    names = {c.slack: c.name for c in ctx.config.contacts}
-    rows = [[role, user, names.get(user, "")] for role, user in sorted(current.items())]
-    return Result(title=t("oncall.title"), blocks=[Table(t("oncall.columns").split("|"), rows)])
-
-
-class OncallSetArgs(OpArgs):
-    user: SlackUser = positional(metavar="@user")
-    role: str | None = positional(None, metavar="role", max_length=40)
-
-
-@operation("oncall set", OncallSetArgs, role="admin")
-async def oncall_set(ctx: OpContext, args: OncallSetArgs) -> Result:
-    """Hand the on-call over to someone (persisted, announced in the incident channel)."""
-    t = ctx.t
-    roles = sorted(
-        {c.role for c in ctx.config.contacts if c.on_call} | set((await ctx.deps.incidents.on_call()).keys())
-    )
-    role = args.role
-    if role is None:
-        if len(roles) != 1:
-            raise BotError("oncall.which_role", roles=", ".join(roles) or "—")
-        role = roles[0]
-    elif role not in {c.role for c in ctx.config.contacts}:
-        raise BotError("oncall.which_role", roles=", ".join(sorted({c.role for c in ctx.config.contacts})))
-    if (await ctx.deps.incidents.on_call()).get(role) == args.user:  # no take-over to announce
-        text = t("oncall.already", user=args.user, role=role)
-        return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)
-    previous = await ctx.deps.incidents.hand_over(role, args.user, ctx.user_id)
-    _wake(ctx)
-    text = t("oncall.set", user=args.user, role=role, previous=previous or t("oncall.nobody"))
-    return Result(title=t("oncall.title"), blocks=[Text(text)], summary=text)

@@ -58,6 +58,7 @@ REPO = Path(__file__).resolve().parent.parent
 PG = os.environ.get("OPS_DEMO_PG", "postgresql://postgres@127.0.0.1:5432")
 STATE = Path(os.environ.get("OPS_DEMO_STATE", str(Path(tempfile.gettempdir()) / "ops-bot-demo.json")))
 TIMEZONE = "America/Santiago"
+HANDOFF_AFTER_MIN = 3  # the demo rota's hand-off, minutes after the demo starts
 ROLES = {"viewer": ["*"], "operator": ["U0BACKEND"], "admin": ["U0DEVOPS", "U0TECHLEAD"]}
 SERVICES = ("api", "postgres", "redis")
 API_LOOP = (
@@ -440,6 +441,10 @@ scrape_configs:
                 f"  alertmanager: {{url: http://127.0.0.1:{observability['alertmanager']}, timeout: 5s}}\n"
             )
         path = self.work / "ops.yml"
+        # a two-person devops rota whose daily hand-off falls a few minutes into the demo: Marta
+        # is on call now, Pablo from then on, and the hand-off summary lands in the incident channel
+        handoff = (datetime.now(ZoneInfo(TIMEZONE)) + timedelta(minutes=HANDOFF_AFTER_MIN)).replace(second=0)
+        first_shift = (handoff - timedelta(days=1)).date()
         path.write_text(
             f"""\
 slack:
@@ -484,7 +489,18 @@ contacts:
   - {{role: tech_lead, name: Ana Rojas, slack: U0TECHLEAD, email: ana@example.com, hours: "09:00-18:00"}}
   - {{role: backend_dev, name: Luis Pérez, slack: U0BACKEND, email: luis@example.com, hours: "09:00-18:00"}}
   - {{role: devops, name: Marta Gil, slack: U0DEVOPS, email: marta@example.com, on_call: true}}
+  - {{role: devops, name: Pablo Soto, slack: U0DEVOPS2, email: pablo@example.com}}
   - {{role: cto, name: Jorge Díaz, slack: U0CTO, email: jorge@example.com}}
+oncall:
+  devops:
+    layers:
+      - name: daily
+        members: [U0DEVOPS, U0DEVOPS2]
+        rotation: daily
+        handoff: "{handoff:%H:%M}"
+        start: {first_shift}
+    channel: C0INCIDENTS
+    remind: 2m
 escalation:
   sev1:
     - {{notify: devops, on_call: true}}

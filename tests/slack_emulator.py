@@ -384,6 +384,8 @@ class SlackEmulator:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "usergroups.users.list": self._usergroups_users_list,
+            "usergroups.users.update": self._usergroups_users_update,
+            "views.publish": self._views_publish,
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
@@ -1080,6 +1082,25 @@ class SlackEmulator:
         if group not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.usergroups[group])}
+
+    def _views_publish(self, call: Call) -> Body:
+        """An App Home view: a user id and a view of type home with at most 100 blocks."""
+        view = call.args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not call.args.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_blocks"}
+        return {"ok": True, "view": {"id": f"V{next(self._id_counter)}", **view}}
+
+    def _usergroups_users_update(self, call: Call) -> Body:
+        """The group becomes exactly the comma-separated `users` (Slack refuses an empty list)."""
+        group, users = call.args.get("usergroup"), str(call.args.get("users") or "")
+        if not group or not users:
+            return {"ok": False, "error": "invalid_arguments" if not group else "invalid_users"}
+        self.usergroups[str(group)] = [u for u in users.split(",") if u]
+        return {"ok": True, "usergroup": {"id": group, "users": self.usergroups[str(group)]}}
 
     def _users_info(self, call: Call) -> Body:
         user_id = str(call.args.get("user", ""))

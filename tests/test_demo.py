@@ -13,7 +13,9 @@ import signal
 import subprocess
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -200,6 +202,11 @@ def test_the_demo_runs_every_command_as_two_admins_and_leaves_nothing(tmp_path: 
         run("/ops tenant enable abc123", "1")
         run("/ops contacts", expect="Ana Rojas")
         run("/ops oncall", expect="Marta Gil")
+        run("/ops oncall schedule 2d", expect="Pablo Soto")  # the demo rota hands off to Pablo minutes in
+        run("/ops oncall override <@U0DEVOPS> 1h", expect="is on call for devops")
+        run("/ops oncall cover 30m", expect="Asked 1 person")
+        tomorrow = (datetime.now(ZoneInfo("America/Santiago")) + timedelta(days=1, minutes=5)).date()
+        run(f"/ops oncall swap <@U0DEVOPS2> {tomorrow}", expect="Asked")
         run("/ops db connections")
         run("/ops db slow")
         run("/ops db backups", expect="pedidos_")

@@ -58,10 +58,7 @@ FEATURE_SCOPES = {"commands": "the /ops slash command (features.slash_commands)"
 
 #: Calls another branch adds in parallel, whose scopes the manifest already asks for so the
 #: app is installed once. Remove an entry as soon as the code calls the method (a test says so).
-ANTICIPATED: dict[str, str] = {
-    "usergroups.users.update": "rotas (branch i25) hand the on-call user group over",
-    "views.publish": "rotas (branch i25) publish the on-call App Home tab",
-}
+ANTICIPATED: dict[str, str] = {}
 
 EXPECTED_BOT_SCOPES = {
     "commands",  # the /ops slash command

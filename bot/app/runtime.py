@@ -141,6 +141,10 @@ async def start(
 
         runtime.scheduler = Scheduler(deps, notify=notify_via(notifier, deps))
         runtime.spawn(after_schema(migrations, runtime.scheduler.run))
+        if config.oncall.rotas:  # rota hand-offs: user group, summary, reminders, gap warnings (one replica each)
+            from bot.jobs.handoff import HandoffWatcher
+
+            runtime.spawn(after_schema(migrations, HandoffWatcher(deps).run))
         if config.alerts is not None:  # alert groups' messages, brought up to date on any replica
             from bot.alerts.poster import AlertPoster
 

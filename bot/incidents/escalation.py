@@ -44,6 +44,7 @@ import asyncpg
 from bot.core.audit import AuditEntry
 from bot.core.deps import Deps
 from bot.incidents.answers import send_answer
+from bot.incidents.home import home_view
 from bot.incidents.notify import DeliveryUnconfirmed, Notifier, NotifyFailed, RetryLater
 from bot.incidents.report import draft
 from bot.output.markers import marker
@@ -167,7 +168,8 @@ _MINE = "id = $1 AND state = 'sending' AND claimed_by = $2"
 
 _MARK_DONE = (
     "UPDATE escalation_steps SET state = 'done', fired_at = $3, fired_by = $2, late_ms = $4, result = $5::jsonb,"
-    f" late_reason = $6, attempts = attempts + 1, uncertain = false, lease_until = NULL WHERE {_MINE}"
+    f" late_reason = $6, payload = $7::jsonb, attempts = attempts + 1, uncertain = false, lease_until = NULL"
+    f" WHERE {_MINE}"
 )
 _MARK_RETRY = (
     "UPDATE escalation_steps SET state = 'pending', due_at = $3, attempts = attempts + $4, last_error = $5,"
@@ -455,6 +457,10 @@ class EscalationWorker:
                 return Outcome("cancelled")
             if c.row["unless_ack"] and incident.state == "acknowledged":
                 return Outcome("stopped")
+        if kind == "page" and incident is not None and c.payload.get("rota") and "resolved_at" not in c.payload:
+            instead = await self.deps.incidents.resolve_page(c.payload, c.now, bool(c.row["unless_ack"]))
+            if instead is not None:  # nobody on the rota now: its other contacts are paged instead
+                return Outcome("done", result={"gap": c.payload["rota"]}, follow_up=[(incident.id, s) for s in instead])
         acked_by = incident.acknowledged_by if incident is not None else None
         if incident is not None and kind == "page" and acked_by is not None and acked_by == c.payload.get("user"):
             return self._not_paged_acked(c, incident)
@@ -597,7 +603,7 @@ class EscalationWorker:
         the pages went can neither lose it nor send it twice."""
         groups: dict[int, list[Claimed]] = {}
         for c in claimed:
-            if c.kind == "page" and outcomes[c.id].state == "done" and c.incident is not None:
+            if c.kind == "page" and "mention" in outcomes[c.id].result and c.incident is not None:
                 groups.setdefault(c.incident.id, []).append(c)
         for incident_id, pages in groups.items():
             lines = [outcomes[p.id].result["mention"] for p in pages]
@@ -639,7 +645,7 @@ class EscalationWorker:
             if o.state == "done":
                 late_ms = int(o.late.total_seconds() * 1000)
                 result = {k: v for k, v in o.result.items() if k != "mention"}
-                done.append((c.id, self.name, now, late_ms, json.dumps(result), o.reason))
+                done.append((c.id, self.name, now, late_ms, json.dumps(result), o.reason, json.dumps(c.payload)))
                 if c.kind == "announce" and c.incident is not None:
                     threads.append((c.incident.id, str(o.result["ts"])))
             elif o.state == "retry":
@@ -671,7 +677,7 @@ class EscalationWorker:
             await conn.executemany(_SHIFT_LATER_TIERS, shifts)
         for incident_id, step in follow:
             await self.deps.incidents.insert_steps(
-                conn, incident_id, [PlannedStep(step.kind, step.payload, now, position=step.position)]
+                conn, incident_id, [PlannedStep(step.kind, step.payload, now, step.unless_ack, position=step.position)]
             )
 
     def _page_audit(self, c: Claimed, late: timedelta) -> AuditEntry:
@@ -748,6 +754,14 @@ class EscalationWorker:
                 c, channel, None, Result(title="", blocks=[Text(self._note_text(payload), markup=True)])
             )
             return {"ts": ts}
+        if kind == "notice":
+            return await self._notice(c)
+        if kind == "usergroup":
+            return await self._usergroup(c)
+        if kind == "home":  # a person's App Home tab, as it is when the step goes
+            user = str(c.payload["user"])
+            await self.notifier.publish_home(user, await home_view(self.deps, user, c.now))
+            return {"published": user}
         incident = c.incident
         if incident is None:
             raise NotifyFailed(f"step {c.id}: its incident is gone", permanent=True)
@@ -839,6 +853,40 @@ class EscalationWorker:
                 await self.notifier.update(channel, json.loads(posted)["ts"], message)
             return {"refreshed": bool(posted)}
         raise NotifyFailed(f"unknown step kind {kind}", permanent=True)
+
+    async def _usergroup(self, c: Claimed) -> dict[str, Any]:
+        """Keep a rota's user group to exactly who is on call when this step is sent (not when
+        it was queued): after a Slack outage the first step to go sets today's person, and the
+        ones queued behind it find the group already right and call nothing (once, not once per
+        missed hand-off). In a gap the group is left as it is (Slack refuses an empty group)."""
+        role, group = str(c.payload["role"]), str(c.payload["usergroup"])
+        store = self.deps.incidents.oncall
+        async with self.deps.db.connection() as conn, conn.transaction():
+            # one update of a group at a time, across replicas: two steps sent together (a
+            # batch after an outage) must not both see the old members and both call Slack
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"oncall usergroup {group}")
+            shift = await store.who(conn, role, c.now)
+            synced = await store.synced(conn, group)
+            if shift is None:
+                return {"skipped": "gap"}
+            users = [shift.user]
+            if synced == users:
+                return {"skipped": "unchanged", "users": users}
+            await self.notifier.set_usergroup(group, users)
+            await store.record_sync(conn, group, users, c.now)
+        return {"users": users}
+
+    async def _notice(self, c: Claimed) -> dict[str, Any]:
+        """A message of the on-call rotas (a swap or cover request, an answer, a hand-off): to a
+        person's DM or a channel, with its buttons."""
+        to = str(c.payload["to"])
+        where = await self.notifier.open_dm(to) if to.startswith(("U", "W")) else to
+        text = str(c.payload.get("text", ""))
+        buttons = [Button(str(b[0]), str(b[1]), style=b[2]) for b in c.payload.get("buttons") or []]
+        result = Result(title="", blocks=[Text(text, markup=True)], summary=text[:150])
+        if buttons:
+            result.blocks.append(Buttons(buttons))
+        return {"ts": await self._post_once(c, where, None, result)}
 
     async def _ticket_row(self, c: Claimed, incident: Incident, channel: str, thread: str | None) -> int:
         """The ticket of this step, made once: a step sent again finds the one it made."""
@@ -948,6 +996,9 @@ class EscalationWorker:
             if payload.get("note"):
                 text += "\n> " + escape(str(payload["note"]))
             return text
+        if event == "rota_gap":
+            users = ", ".join(f"<@{u}>" for u in payload.get("users") or []) or t("escalation.nobody")
+            return t("oncall.gap_paged", role=escape(str(payload.get("role", ""))), users=users)
         if event == "waiting_hours":
             when = datetime.fromisoformat(str(payload["when"]))
             tz = times.zone(str(payload.get("tz") or self.deps.config.timezone))  # the contact's own zone

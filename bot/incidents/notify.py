@@ -103,6 +103,10 @@ class Notifier(Protocol):
 
     async def open_dm(self, user_id: str) -> str: ...
 
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None: ...
+
+    async def publish_home(self, user_id: str, result: Result) -> None: ...
+
 
 class SlackNotifier:
     """Posts through the Web API (SLACK_API_URL), without the client's own sleeping retries."""
@@ -213,6 +217,15 @@ class SlackNotifier:
         self._dm_channels[user_id] = str(channel)
         return str(channel)
 
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        """usergroups.users.update: the group becomes exactly `users` (an on-call rota's group)."""
+        await self._call("usergroups.users.update", usergroup=usergroup, users=",".join(users))
+
+    async def publish_home(self, user_id: str, result: Result) -> None:
+        """views.publish: the person's App Home tab becomes `result` (Block Kit, within Slack's limits)."""
+        message = render_slack(result)
+        await self._call("views.publish", user_id=user_id, view={"type": "home", "blocks": message.blocks})
+
 
 class RedactingNotifier:
     """A Notifier whose every message passes the redactor first: pages and incident threads
@@ -240,6 +253,12 @@ class RedactingNotifier:
 
     async def open_dm(self, user_id: str) -> str:
         return await self.inner.open_dm(user_id)
+
+    async def set_usergroup(self, usergroup: str, users: list[str]) -> None:
+        await self.inner.set_usergroup(usergroup, users)
+
+    async def publish_home(self, user_id: str, result: Result) -> None:
+        await self.inner.publish_home(user_id, redact_result(result, self.redact))
 
     async def upload(self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str) -> None:
         upload = getattr(self.inner, "upload", None)

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import Settings
 from bot.core.dispatcher import Dispatcher, Invocation, error_result
+from bot.incidents import home
 from bot.output.results import Result
 from bot.output.slack import RUN_ACTION, SlackMessage, escape, render_slack
 from bot.slack.answer import Recipient, Respond, answer
@@ -298,6 +299,30 @@ def build_slack_app(
             bot.submit(work)
         else:
             await work
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any]) -> None:
+        """The person's own Home tab, published when they open it (and refreshed on changes by
+        the hand-off watcher, bot/jobs/handoff.py)."""
+        if event.get("tab") != "home" or not event.get("user"):
+            return
+        user = str(event["user"])
+        deps = dispatcher.deps
+
+        async def publish() -> None:
+            try:
+                await home.seen(deps, user)
+                async with deps.db.connection() as conn:
+                    now = await deps.incidents.now(conn)
+                view = render_slack(await home.home_view(deps, user, now))
+                await bot.client.views_publish(user_id=user, view={"type": "home", "blocks": view.blocks})
+            except Exception as exc:
+                log.warning("App Home for %s not published: %s", user, deps.redact(repr(exc))[:300])
+
+        if bot.submit is not None:
+            bot.submit(publish())
+        else:
+            await publish()
 
     @app.error
     async def on_error(error: Exception) -> None:

@@ -16,6 +16,7 @@ from bot.app.runtime import Runtime
 from bot.app.worker import AckFirst
 from bot.core.deps import Deps
 from bot.slack.app import SlackBot
+from bot.slack.oncall_feed import add_oncall_routes
 from bot.storage.database import short_error
 
 STORE_PING_TIMEOUT = 1.5
@@ -90,4 +91,5 @@ def build_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_alert_routes(app, deps, on_worker)
+    add_oncall_routes(app, deps, on_worker)
     return app

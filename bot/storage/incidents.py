@@ -12,7 +12,7 @@ the incident's thread is its timeline.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,10 +22,13 @@ import asyncpg
 from bot.config.hours import next_reachable
 from bot.config.ops_yml import Contact, EscalationStep, OpsConfig
 from bot.storage.database import BotDatabase
+from bot.storage.oncall import OncallStore
 from bot.text.errors import BotError
 
 Clock = Callable[[], datetime]
 ANY_HOUR_SEVERITIES = frozenset({"sev1"})
+FALLBACK_SET = timedelta(days=7)
+"""`/ops oncall set` on a rota whose layers hand off no more within a year lasts this long."""
 
 
 def utcnow() -> datetime:
@@ -95,7 +98,18 @@ class IncidentStore:
     def __init__(self, db: BotDatabase, config: OpsConfig, clock: Clock | None = None) -> None:
         self.db = db
         self.config = config
+        self.oncall = OncallStore(db, config, clock)
         self.clock = clock  # None: the database's clock, one for every replica; a test may pin its own
+
+    @property
+    def clock(self) -> Clock | None:
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: Clock | None) -> None:
+        """One clock for the incidents and the rotas they page by."""
+        self._clock = value
+        self.oncall.clock = value
 
     async def now(self, conn: asyncpg.Connection) -> datetime:
         """The time of this transaction by the database's clock (or the pinned test clock): due
@@ -107,8 +121,17 @@ class IncidentStore:
 
     # ---- who is paged ---------------------------------------------------------------
 
-    async def on_call_overrides(self, conn: asyncpg.Connection) -> dict[str, str]:
-        return {r["role"]: r["user_id"] for r in await conn.fetch("SELECT role, user_id FROM oncall")}
+    async def on_call_overrides(self, conn: asyncpg.Connection, at: datetime | None = None) -> dict[str, str]:
+        """role -> who is on call by a handover (`oncall set` for a role without a rota) or, for a
+        role with a rota, by the rota at `at` (now when not given); a rota's gap is left out."""
+        chosen = {r["role"]: r["user_id"] for r in await conn.fetch("SELECT role, user_id FROM oncall")}
+        if self.oncall.book.rotas:
+            moment = at if at is not None else await self.now(conn)
+            for role, user in (await self.oncall.everyone(conn, moment)).items():
+                chosen.pop(role, None)
+                if user is not None:
+                    chosen[role] = user
+        return chosen
 
     def contacts_for(self, step: EscalationStep, overrides: dict[str, str]) -> list[tuple[Contact, bool]]:
         """The people a notify step reaches, each with whether they are on call now."""
@@ -124,6 +147,28 @@ class IncidentStore:
             return [(c, True) for c in (flagged or of_role[:1])]
         on_call_ids = set(overrides.values()) | {c.slack for c in self.config.contacts if c.on_call}
         return [(c, c.slack in on_call_ids) for c in of_role]
+
+    async def resolve_page(self, payload: dict[str, Any], at: datetime, unless_ack: bool) -> list[PlannedStep] | None:
+        """Who a rota page goes to, asked when it is sent (`at`, the claim's time), not when the
+        incident was declared: a hand-off in between pages the new on-call. The answer is written
+        into `payload` (kept on a retry, so a retried page never changes person). In a gap the
+        page goes nowhere itself: the steps returned page the role's other contacts instead and
+        say so in the thread."""
+        role = str(payload["rota"])
+        async with self.db.connection() as conn:
+            shift = await self.oncall.who(conn, role, at)
+        if shift is not None:
+            known = next((c for c in self.config.contacts if c.slack == shift.user), None)
+            payload.update(user=shift.user, name=known.name if known else shift.user, resolved_at=at.isoformat())
+            return None
+        others = [c for c in self.config.contacts if c.role == role]
+        tier: dict[str, Any] = {k: payload[k] for k in ("policy_step", "after_s", "escalation") if k in payload}
+        steps = [PlannedStep("note", {"event": "rota_gap", "role": role, "users": [c.slack for c in others]}, at)]
+        for contact in others:
+            page: dict[str, Any] = {"user": contact.slack, "name": contact.name, "role": role, "on_call": False}
+            page.update(tier, gap=True)
+            steps.append(PlannedStep("page", page, at, unless_ack))
+        return steps
 
     def plan(self, severity: str, declared_at: datetime, overrides: dict[str, str]) -> list[PlannedStep]:
         """Turn the policy into dated steps; the first one opens the incident's thread."""
@@ -145,6 +190,8 @@ class IncidentStore:
                         **tier,
                         "escalation": step.after is not None,
                     }
+                    if step.on_call and self.oncall.rota(contact.role) is not None:
+                        payload["rota"] = contact.role  # who: asked of the rota when the page is sent
                     steps.append(PlannedStep("page", payload, when, unless_ack))
                     if when > due:
                         tz = contact.timezone or self.config.timezone
@@ -186,7 +233,7 @@ class IncidentStore:
                 self.config.slack.incident_channel,
             )
             incident = Incident.from_row(row)
-            planned = self.plan(severity, now, await self.on_call_overrides(conn))
+            planned = self.plan(severity, now, await self.on_call_overrides(conn, now))
             await self.insert_steps(conn, incident.id, planned)
             if severity in self.config.escalation.policies:
                 for step in self.config.escalation.policies[severity]:
@@ -223,6 +270,14 @@ class IncidentStore:
             ],
         )
         await conn.execute("SELECT pg_notify($1, '')", STEPS_CHANNEL)  # on commit: every replica's worker looks
+
+    async def queue_notice(
+        self, conn: asyncpg.Connection, to: str, text: str, buttons: Sequence[tuple[str, str, str | None]] = ()
+    ) -> None:
+        """Queue a message to a person (a DM) or a channel, with buttons (label, command, style),
+        sent by the escalation worker like every other step: once, surviving a restart."""
+        payload = {"to": to, "text": text, "buttons": [list(b) for b in buttons]}
+        await self.insert_steps(conn, None, [PlannedStep("notice", payload, await self.now(conn))])
 
     async def note(self, conn: asyncpg.Connection, incident_id: int | None, payload: dict[str, Any]) -> None:
         """Queue a timeline entry; the worker posts it into the thread (or the channel)."""
@@ -367,27 +422,35 @@ class IncidentStore:
     # ---- on call ----------------------------------------------------------------------
 
     async def on_call(self) -> dict[str, str]:
-        """role -> Slack id of who is on call: handovers first, then ops.yml's `on_call: true`."""
+        """role -> Slack id of who is on call: a role with a rota by its rota (overrides included;
+        left out in a gap), any other by its handover, else ops.yml's `on_call: true`."""
         async with self.db.connection() as conn:
             overrides = await self.on_call_overrides(conn)
-        result = {c.role: c.slack for c in self.config.contacts if c.on_call}
+        result = {c.role: c.slack for c in self.config.contacts if c.on_call and self.oncall.rota(c.role) is None}
         result.update(overrides)
         return result
 
-    async def hand_over(self, role: str, user_id: str, by: str) -> str | None:
-        """Persist the handover and announce it in the incident channel; returns who was on call."""
+    async def hand_over(self, role: str, user_id: str, by: str) -> tuple[str | None, datetime | None]:
+        """Persist the handover and announce it in the incident channel; returns who was on call
+        and, for a role with a rota, when the override it became ends (the next hand-off)."""
         previous = (await self.on_call()).get(role)
+        until: datetime | None = None
         async with self.db.connection() as conn, conn.transaction():
             now = await self.now(conn)
-            await conn.execute(
-                "INSERT INTO oncall (role, user_id, set_by, set_at) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (role) DO UPDATE SET user_id = $2, set_by = $3, set_at = $4",
-                role,
-                user_id,
-                by,
-                now,
-            )
+            rota = self.oncall.rota(role)
+            if rota is not None:
+                until = rota.next_change(now) or now + FALLBACK_SET
+                await self.oncall.add_override(conn, role, user_id, now, until, by, kind="set")
+            else:
+                await conn.execute(
+                    "INSERT INTO oncall (role, user_id, set_by, set_at) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT (role) DO UPDATE SET user_id = $2, set_by = $3, set_at = $4",
+                    role,
+                    user_id,
+                    by,
+                    now,
+                )
             await self.note(
                 conn, None, {"event": "handover", "role": role, "user": user_id, "by": by, "previous": previous}
             )
-        return previous
+        return previous, until

@@ -203,6 +203,69 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX alert_groups_storm ON alert_groups (storm_id, rank, first_seen) WHERE storm_id IS NOT NULL;
         """,
     ),
+    (
+        12,
+        "on-call overrides (set, override, swap, cover) and swap/cover requests answered once",
+        """
+        CREATE TABLE oncall_overrides (
+            id          SERIAL PRIMARY KEY,
+            role        TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            starts_at   TIMESTAMPTZ NOT NULL,
+            ends_at     TIMESTAMPTZ NOT NULL CHECK (ends_at > starts_at),
+            kind        TEXT NOT NULL,
+            request_id  INTEGER,
+            created_by  TEXT NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX oncall_overrides_role ON oncall_overrides (role, ends_at);
+        CREATE UNIQUE INDEX oncall_overrides_once_per_request ON oncall_overrides (request_id, user_id)
+            WHERE request_id IS NOT NULL;
+        CREATE TABLE oncall_requests (
+            id          SERIAL PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            role        TEXT NOT NULL,
+            asker       TEXT NOT NULL,
+            target      TEXT,
+            starts_at   TIMESTAMPTZ NOT NULL,
+            ends_at     TIMESTAMPTZ NOT NULL,
+            back_starts_at TIMESTAMPTZ,
+            back_ends_at   TIMESTAMPTZ,
+            state       TEXT NOT NULL DEFAULT 'pending',
+            answered_by TEXT,
+            answered_at TIMESTAMPTZ,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE oncall_imports (
+            role        TEXT PRIMARY KEY,
+            url         TEXT NOT NULL,
+            body        BYTEA,
+            fetched_at  TIMESTAMPTZ,
+            tried_at    TIMESTAMPTZ NOT NULL,
+            last_error  TEXT
+        );
+        CREATE TABLE oncall_layouts (
+            role        TEXT NOT NULL,
+            digest      TEXT NOT NULL,
+            layout      JSONB NOT NULL,
+            stored_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (role, digest)
+        );
+        CREATE TABLE oncall_home_state (
+            key         TEXT PRIMARY KEY,
+            digest      TEXT NOT NULL
+        );
+        CREATE TABLE oncall_home_viewers (
+            user_id     TEXT PRIMARY KEY,
+            opened_at   TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE oncall_usergroups (
+            usergroup   TEXT PRIMARY KEY,
+            users       TEXT[] NOT NULL,
+            synced_at   TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 _LOCK_KEY = 0x6F7073626F74  # "opsbot"

@@ -1996,6 +1996,184 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
             "other": "{count:n} grupos de alertas de la tormenta",
         },
     },
+    # ---- i25: on-call rotas -------------------------------------------------------------
+    "oncall.gap_paged": {
+        "en": "Nobody is on the {role} rota right now (a gap): paging the role's other contacts instead: {users}.",
+        "es": "Nadie está en la guardia de {role} ahora (un hueco): se avisa en su lugar a los demás contactos del rol: {users}.",
+    },
+    "oncall.now_columns": {"en": "ROLE|NOW|NEXT|FROM", "es": "ROL|AHORA|SIGUE|DESDE"},
+    "oncall.gap": {"en": "nobody (a gap)", "es": "nadie (un hueco)"},
+    "oncall.which_rota": {"en": "Say which rota: {roles}.", "es": "Indica qué guardia: {roles}."},
+    "oncall.span_range": {"en": "Say a span from 1h to {most}.", "es": "Indica un plazo de 1h a {most}."},
+    "oncall.schedule_columns": {"en": "FROM|TO|WHO|LAYER", "es": "DESDE|HASTA|QUIÉN|CAPA"},
+    "oncall.schedule_title": {"en": "On call for {role}, next {span}", "es": "Guardia de {role}, próximos {span}"},
+    "oncall.schedule_empty": {
+        "en": "Nobody is on the {role} rota in that time.",
+        "es": "Nadie está en la guardia de {role} en ese plazo.",
+    },
+    "oncall.schedule_more": {
+        "en": {"one": "…and {count:n} more shift.", "other": "…and {count:n} more shifts."},
+        "es": {"one": "…y {count:n} turno más.", "other": "…y {count:n} turnos más."},
+    },
+    "oncall.has_gaps": {"en": "(with uncovered hours)", "es": "(con horas sin cubrir)"},
+    "oncall.already": {
+        "en": "{user} is already on call for {role}: nothing changed.",
+        "es": "{user} ya está de guardia para {role}: no cambia nada.",
+    },
+    "oncall.set_until": {"en": "Until the next hand-off, {until}.", "es": "Hasta el próximo relevo, {until}."},
+    "oncall.bad_when": {
+        "en": "“{text}” is not a time: say 2h, 18:00 or 2026-12-24T18:00.",
+        "es": "“{text}” no es una hora: indica 2h, 18:00 o 2026-12-24T18:00.",
+    },
+    "oncall.override_usage": {
+        "en": "Say until when: `oncall override @user [from] <until|2h> [role]`.",
+        "es": "Indica hasta cuándo: `oncall override @usuario [desde] <hasta|2h> [rol]`.",
+    },
+    "oncall.override_order": {
+        "en": "The end must come after the start, and after now.",
+        "es": "El fin debe ser posterior al inicio, y a ahora.",
+    },
+    "oncall.not_your_shift": {
+        "en": "You are not on call for {role} then: only an admin can change someone else's shift.",
+        "es": "No estás de guardia de {role} en ese momento: solo un admin puede cambiar el turno de otra persona.",
+    },
+    "oncall.override_notice": {
+        "en": "{by} put you on call for {role}: {span}.",
+        "es": "{by} te dejó de guardia para {role}: {span}.",
+    },
+    "oncall.override_done": {
+        "en": "{user} is on call for {role}: {span}.",
+        "es": "{user} queda de guardia para {role}: {span}.",
+    },
+    "oncall.bad_date": {
+        "en": "“{text}” is not a date like 2026-12-24.",
+        "es": "“{text}” no es una fecha como 2026-12-24.",
+    },
+    "oncall.swap_self": {"en": "A swap is with someone else.", "es": "Un cambio es con otra persona."},
+    "oncall.no_shift_that_day": {
+        "en": "You have no {role} shift on {day} (from now on).",
+        "es": "No tienes turno de {role} el {day} (desde ahora).",
+    },
+    "oncall.swap_nothing_back": {
+        "en": "nothing back (you have no shift in the next 8 weeks)",
+        "es": "nada a cambio (no tienes turno en las próximas 8 semanas)",
+    },
+    "oncall.swap_ask": {
+        "en": "{asker} asks to swap {role} shifts: you take theirs, {give}; they take yours, {take}.",
+        "es": "{asker} pide cambiar turnos de {role}: tomas el suyo, {give}; toma el tuyo, {take}.",
+    },
+    "oncall.swap_asked": {
+        "en": "Asked {user}: they take {give}, you take {take}. You will be told the answer.",
+        "es": "Se le preguntó a {user}: toma {give}, tomas {take}. Se te dirá la respuesta.",
+    },
+    "oncall.button.accept": {"en": "Accept", "es": "Aceptar"},
+    "oncall.button.decline": {"en": "Decline", "es": "Rechazar"},
+    "oncall.nobody_to_ask": {
+        "en": "Nobody else is on the {role} rota to ask.",
+        "es": "No hay nadie más en la guardia de {role} a quien pedir.",
+    },
+    "oncall.cover_ask": {
+        "en": "{asker} asks for cover on {role}: {span}. The first to accept takes it.",
+        "es": "{asker} pide que le cubran la guardia de {role}: {span}. El primero que acepta la toma.",
+    },
+    "oncall.cover_asked": {
+        "en": {
+            "one": "Asked {count:n} person to cover {span}; you will be told who takes it.",
+            "other": "Asked {count:n} people to cover {span}; you will be told who takes it.",
+        },
+        "es": {
+            "one": "Se le pidió a {count:n} persona cubrir {span}; se te dirá quién la toma.",
+            "other": "Se les pidió a {count:n} personas cubrir {span}; se te dirá quién la toma.",
+        },
+    },
+    "oncall.no_request": {"en": "There is no on-call request {id}.", "es": "No hay petición de guardia {id}."},
+    "oncall.already_taken": {
+        "en": "Already taken by {user}: nothing changed.",
+        "es": "Ya la tomó {user}: no cambia nada.",
+    },
+    "oncall.not_yours": {
+        "en": "That request is not yours to answer, or is already answered.",
+        "es": "Esa petición no te corresponde o ya tiene respuesta.",
+    },
+    "oncall.kind.swap": {"en": "swap", "es": "cambio"},
+    "oncall.kind.cover": {"en": "cover", "es": "cobertura"},
+    "oncall.told_accepted": {
+        "en": "{user} accepted your {kind} request ({role}).",
+        "es": "{user} aceptó tu petición de {kind} ({role}).",
+    },
+    "oncall.told_declined": {
+        "en": "{user} declined your {kind} request ({role}).",
+        "es": "{user} rechazó tu petición de {kind} ({role}).",
+    },
+    "oncall.answered_accept": {
+        "en": "Done: you took it. {user} is told.",
+        "es": "Hecho: la tomaste. Se le avisa a {user}.",
+    },
+    "oncall.answered_decline": {"en": "Declined. {user} is told.", "es": "Rechazada. Se le avisa a {user}."},
+    "oncall.remind": {
+        "en": "Reminder: your {role} on-call shift starts at {when}.",
+        "es": "Recordatorio: tu turno de guardia de {role} empieza a las {when}.",
+    },
+    "oncall.gaps_warning": {
+        "en": {
+            "one": "⚠️ The {role} rota leaves {count:n} stretch uncovered in the next 7 days ({zone}): {spans}. Pages then go to the role's other contacts.",
+            "other": "⚠️ The {role} rota leaves {count:n} stretches uncovered in the next 7 days ({zone}): {spans}. Pages then go to the role's other contacts.",
+        },
+        "es": {
+            "one": "⚠️ La guardia de {role} deja {count:n} tramo sin cubrir en los próximos 7 días ({zone}): {spans}. Los avisos irán entonces a los demás contactos del rol.",
+            "other": "⚠️ La guardia de {role} deja {count:n} tramos sin cubrir en los próximos 7 días ({zone}): {spans}. Los avisos irán entonces a los demás contactos del rol.",
+        },
+    },
+    "oncall.handoff": {
+        "en": "🔁 *{role}* hand-off: {user} is on call until {until}.",
+        "es": "🔁 Relevo de *{role}*: {user} está de guardia hasta {until}.",
+    },
+    "oncall.handoff_open_ended": {"en": "further notice", "es": "nuevo aviso"},
+    "oncall.handoff_from": {"en": "Taking over from {user}.", "es": "Recibe de {user}."},
+    "oncall.handoff_open": {"en": "• Open incidents: {list}", "es": "• Incidentes abiertos: {list}"},
+    "oncall.handoff_alerts": {"en": "• Alerts firing: {list}", "es": "• Alertas activas: {list}"},
+    "oncall.handoff_none": {"en": "none", "es": "ninguno"},
+    "oncall.handoff_last": {
+        "en": "• Last shift: {incidents:one=# incident|other=# incidents} declared, {pages:one=# page|other=# pages} sent, {restarts:one=# restart|other=# restarts}.",
+        "es": "• Turno anterior: {incidents:one=# incidente declarado|other=# incidentes declarados}, {pages:one=# aviso enviado|other=# avisos enviados}, {restarts:one=# reinicio|other=# reinicios}.",
+    },
+    "oncall.moved": {
+        "en": "Your {role} on-call shift {span} is now covered by {user} (an override by {by}).",
+        "es": "Tu turno de guardia de {role} {span} ahora lo cubre {user} (una sustitución de {by}).",
+    },
+    "home.title": {"en": "Your on-call and incidents", "es": "Tu guardia e incidentes"},
+    "home.oncall": {"en": "*On call now*", "es": "*De guardia ahora*"},
+    "home.oncall_line": {"en": "• {role}: {user}", "es": "• {role}: {user}"},
+    "home.next": {"en": ", then {user} from {when}", "es": ", luego {user} desde {when}"},
+    "home.no_rotas": {"en": "No rotas in ops.yml.", "es": "No hay guardias en ops.yml."},
+    "home.your_shift": {"en": "*Your next shift* ({role}): {span}", "es": "*Tu próximo turno* ({role}): {span}"},
+    "home.no_shift": {
+        "en": "*Your next shift*: none in the next 60 days.",
+        "es": "*Tu próximo turno*: ninguno en los próximos 60 días.",
+    },
+    "home.incidents": {"en": "*Open incidents*", "es": "*Incidentes abiertos*"},
+    "home.alerts": {"en": "*Alerts firing*", "es": "*Alertas activas*"},
+    "home.waiting": {"en": "*Waiting for you*", "es": "*Esperan tu respuesta*"},
+    "home.request": {
+        "en": "a {kind} request ({role}) from {asker}:",
+        "es": "una petición de {kind} ({role}) de {asker}:",
+    },
+    "oncall.config_moved": {
+        "en": "The {role} rota changed in ops.yml and moved your shifts. Your coming shifts ({zone}): {shifts}.",
+        "es": "La guardia de {role} cambió en ops.yml y movió tus turnos. Tus próximos turnos ({zone}): {shifts}.",
+    },
+    "oncall.handoff_silences": {
+        "en": "• Silences ending this shift: {list}",
+        "es": "• Silencios que terminan en este turno: {list}",
+    },
+    "oncall.handoff_silences_unknown": {
+        "en": "• Silences ending this shift: not known (Alertmanager: {error})",
+        "es": "• Silencios que terminan en este turno: no se sabe (Alertmanager: {error})",
+    },
+    "oncall.check_gaps": {
+        "en": "warning: oncall.{role}: nobody is on call in the next 7 days at {spans} (pages then go to the role's other contacts)",
+        "es": "aviso: oncall.{role}: nadie está de guardia en los próximos 7 días en {spans} (los avisos irán entonces a los demás contactos del rol)",
+    },
     # --- i24b: tenant list, check-config --live, the demo's joined terminals
     "tenant.list.title": {"en": "Tenants ({table})", "es": "Tenants ({table})"},
     "tenant.list.columns": {"en": "id|name|state", "es": "id|nombre|estado"},
@@ -2316,8 +2494,13 @@ OPERATION_HELP_ES: dict[str, str] = {
     "logs": "Las líneas de log de un servicio; --grep busca en todo el log (o --since) y deja las últimas N coincidencias.",
     "logs --follow": "Log en vivo de un servicio en un hilo, por lotes, acotado en el tiempo, con botón Detener.",
     "metrics": "Métricas de la API: latencia p50/p95/p99 por ruta, tasa de requests, porcentaje de 5xx, hit rate de caché.",
-    "oncall": "Quién está de guardia ahora, por rol.",
-    "oncall set": "Traspasa la guardia a alguien (persistido, anunciado en el canal de incidentes).",
+    "oncall": "Quién está de guardia ahora y quién sigue, en cada guardia (o en un rol).",
+    "oncall set": "Traspasa el turno actual ahora (una sustitución hasta el próximo relevo).",
+    "oncall schedule": "Los próximos turnos de una guardia, con sustituciones, en tu zona horaria.",
+    "oncall override": "Alguien cubre parte de un turno (desde ahora salvo que des `desde`); el tuyo, o cualquiera si eres admin.",
+    "oncall swap": "Pide a @usuario cambiar turnos: tu turno de `fecha` por su siguiente; recibe Aceptar / Rechazar.",
+    "oncall cover": "Pide al resto de la guardia que cubra tu turno (desde ahora); el primero que acepta lo toma.",
+    "oncall answer": "Responde una petición de cambio o de cobertura (la ejecutan sus botones).",
     "ps": "Los contenedores del stack: estado, uptime, imagen.",
     "queue": "Conteos de jobs de las colas, o los jobs fallidos de una cola y sus motivos.",
     "queue retry": "Reintenta los jobs fallidos de una cola (todos, o uno por id) vía Bull Board.",
