@@ -217,6 +217,7 @@ def test_the_demo_runs_every_command_as_two_admins_and_leaves_nothing(tmp_path: 
         run("/ops stop redis", "1")
         run("/ops start redis")
         run("/ops up")
+        run("/ops scale api 2", expect="needs a Swarm stack")  # the demo is a compose stack: refused, nothing asked
         history = run("/ops deploy history", expect="Cache tenant settings")
         declared = run("/ops incident declare", "1", "Checkout is failing", expect="INC-")
         ref = re.search(r"INC-\d+", declared)

@@ -215,7 +215,7 @@ def test_a_person_is_named_the_ways_people_type_them(typed: str, meant: str) -> 
 
     from bot.config.ops_yml import parse_config
     from bot.text.messages import Catalog
-    from handlers.incidents import OncallSetArgs
+    from handlers.oncall import OncallSetArgs
 
     config = parse_config(base_config())
     args = OncallSetArgs.model_validate({"user": typed}, context={"config": config, "t": Catalog()})
@@ -228,7 +228,7 @@ def test_an_unknown_name_is_a_short_refusal_naming_what_to_type() -> None:
 
     from bot.config.ops_yml import parse_config
     from bot.text.messages import Catalog
-    from handlers.incidents import OncallSetArgs
+    from handlers.oncall import OncallSetArgs
 
     config = parse_config(base_config())
     with pytest.raises(ValidationError) as caught:

@@ -2016,10 +2016,6 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "es": {"one": "…y {count:n} turno más.", "other": "…y {count:n} turnos más."},
     },
     "oncall.has_gaps": {"en": "(with uncovered hours)", "es": "(con horas sin cubrir)"},
-    "oncall.already": {
-        "en": "{user} is already on call for {role}: nothing changed.",
-        "es": "{user} ya está de guardia para {role}: no cambia nada.",
-    },
     "oncall.set_until": {"en": "Until the next hand-off, {until}.", "es": "Hasta el próximo relevo, {until}."},
     "oncall.bad_when": {
         "en": "“{text}” is not a time: say 2h, 18:00 or 2026-12-24T18:00.",
