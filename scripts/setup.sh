@@ -150,9 +150,9 @@ fi
 # ---------------------------------------------------------------- 6. the project's venv
 # The package is installed editable into .venv, never into the machine's Python (which would
 # re-point the machine-wide `ops-bot` at whichever clone ran this). A stamp of pyproject.toml
-# and of this checkout's path skips pip when nothing changed.
+# requirements.lock and of this checkout's path skips pip when nothing changed.
 step "virtual environment .venv"
-venv_sum="$(cat pyproject.toml <(printf '%s' "$REPO_ROOT") | sha256sum | cut -d' ' -f1)"
+venv_sum="$(cat pyproject.toml requirements.lock <(printf '%s' "$REPO_ROOT") | sha256sum | cut -d' ' -f1)"
 venv_stamp="$VENV/.opsbot-install-sha256"
 if [[ -x "$VENV/bin/ops-bot" && -f "$venv_stamp" && "$(cat "$venv_stamp")" == "$venv_sum" ]]; then
     done_step "up to date ($("$VENV/bin/python" --version))"
@@ -160,8 +160,10 @@ else
     [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV" || die "$PYTHON -m venv $VENV failed"
     rm -f "$venv_stamp"
     printf 'pip install -e .[dev] (output in .venv/pip.log) … '
+    # requirements.lock constrains the run-time dependencies: the tests run on exactly what the
+    # image installs (tests/test_requirements_lock.py); regenerate it to take newer releases.
     if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --prefer-binary \
-        -e '.[dev]' >"$VENV/pip.log" 2>&1; then
+        -c requirements.lock -e '.[dev]' >"$VENV/pip.log" 2>&1; then
         tail -n 30 "$VENV/pip.log" >&2
         die "pip install -e '.[dev]' into $VENV failed (full output: $VENV/pip.log)"
     fi

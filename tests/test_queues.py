@@ -122,9 +122,10 @@ async def board(redis_prefix: str, request: pytest.FixtureRequest, tmp_path: Pat
 
 
 def config(url: str, queues: tuple[str, ...] = QUEUES, timeout: str = "2s", locale: str = "en") -> str:
-    """base_config with a `stack.bull_board` section."""
+    """base_config with a `stack.bull_board` section; no queues: the key left out (every queue the board has)."""
     text = base_config(timeout=timeout, locale=locale)
-    section = f"stack:\n  bull_board:\n    base_url: {url}\n    queues: [{', '.join(queues)}]\n"
+    listed = f"    queues: [{', '.join(queues)}]\n" if queues else ""
+    section = f"stack:\n  bull_board:\n    base_url: {url}\n{listed}"
     return text.replace("stack:\n", section, 1)
 
 
