@@ -16,11 +16,15 @@ from urllib.parse import urlencode
 import asyncpg
 import pytest
 from botproc import SIGNING_SECRET, BotLauncher, BotProcess, posted, shown
-from conftest import base_config
-from oncall_parts import ROTA, SECOND_DEVOPS
+from conftest import RuntimeFactory, base_config
+from oncall_parts import ROTA, SECOND_DEVOPS, local, start_pinned
 from private_redis import PrivateRedis, start_private_redis
 from slack_emulator import SlackEmulator
 from slack_signing import block_actions_body, signed_headers, slack_json, slash_command_body
+
+from bot.core.dispatcher import Invocation
+from bot.incidents.home import home_view
+from bot.incidents.notify import SlackNotifier, slack_client_for_notices
 
 CHANNEL = "C0OPS"
 EVENTS = "/slack/events"
@@ -300,3 +304,30 @@ async def test_the_buttons_of_a_home_clicks_dm_answer_run_in_the_steps_channel(
         assert not emu.calls("chat.update"), (
             "the DM's message is not in the step's channel: answered on its response_url"
         )
+
+
+async def test_many_waiting_steps_stay_within_slacks_view_limits(
+    fresh_db_url: str, make_runtime: RuntimeFactory, stack_redis: PrivateRedis
+) -> None:
+    async with SlackEmulator() as emu:
+        runtime, _, _ = await start_pinned(
+            make_runtime,
+            emu,
+            fresh_db_url,
+            _config(stack_redis.url),
+            local(2026, 12, 7, 10, 0),
+            redis_prefix=f"home-many-{secrets.token_hex(4)}:",
+        )
+        for n in range(13):
+            asked = await runtime.dispatcher.dispatch(
+                Invocation(f"cache flush-tenant abc{n:03d}", "U0OPER", "C1", "slack")
+            )
+            assert asked.ok, asked
+        notifier = SlackNotifier(slack_client_for_notices(emu.api_url, "xoxb-test-token-123"))
+        await notifier.publish_home("U0OPER", await home_view(runtime.deps, "U0OPER", local(2026, 12, 7, 10, 0)))
+        [call] = emu.calls("views.publish")  # the strict stand-in refused nothing: within Slack's limits
+    view = _view(call)
+    assert len(view["blocks"]) <= 100
+    confirms = [e for text, e in buttons(view) if text == "Confirm"]
+    assert len(confirms) == 10 and len({json.loads(e["value"])["command"] for e in confirms}) == 10
+    assert "and 3 more" in json.dumps(view) and "/ops pending" in json.dumps(view)
