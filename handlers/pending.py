@@ -9,8 +9,6 @@ and the state machine decide again when they are clicked.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from typing import Any
 
@@ -19,46 +17,26 @@ from redis.exceptions import RedisError
 from bot.core.context import OpContext
 from bot.core.registry import NoArgs, operation
 from bot.core.roles import rank
+from bot.core.waiting import command_of, waiting_records
 from bot.output.results import Block, Button, Buttons, Result, Text
 from bot.storage.database import short_error
 from bot.text.errors import UnavailableError
 
-SCAN_LIMIT = 5000
 SHOWN = 10
-STORE_TIMEOUT = 2.0
 
 
 async def waiting_actions(ctx: OpContext) -> list[dict[str, Any]]:
     """Every confirmation record still waiting (pending or awaiting approval), newest first."""
-    redis = ctx.deps.redis
-    pattern = f"{ctx.deps.settings.redis_prefix}confirm:*"
-    found: list[dict[str, Any]] = []
-
-    async def scan() -> None:
-        keys = []
-        async for key in redis.scan_iter(match=pattern, count=500):
-            keys.append(key)
-            if len(keys) >= SCAN_LIMIT:
-                break
-        for start in range(0, len(keys), 200):
-            for raw in await redis.mget(keys[start : start + 200]):
-                if raw:
-                    record = json.loads(raw)
-                    if record.get("state") in ("pending", "awaiting_approval"):
-                        found.append(record)
-
     try:
-        await asyncio.wait_for(scan(), STORE_TIMEOUT)
+        return await waiting_records(ctx.deps)
     except (RedisError, OSError, TimeoutError) as exc:
         raise UnavailableError(
             part=ctx.t("part.redis"), operation=f"{ctx.prefix} pending", detail=short_error(exc)
         ) from None
-    return sorted(found, key=lambda r: float(r.get("created_at") or 0), reverse=True)
 
 
 def _command(ctx: OpContext, record: dict[str, Any]) -> str:
-    shown = " ".join(str(v) for v in (record.get("arguments") or {}).values() if v not in (None, False, ""))
-    return f"{ctx.prefix} {record.get('operation', '?')} {shown}".strip()
+    return command_of(ctx.prefix, record)
 
 
 @operation("pending", NoArgs, role="viewer", any_channel=True)

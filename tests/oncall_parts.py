@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import RuntimeFactory, base_config
@@ -56,12 +57,12 @@ class Clock:
 
 
 async def start_pinned(
-    make_runtime: RuntimeFactory, emu: SlackEmulator, db_url: str, text: str, now: datetime
+    make_runtime: RuntimeFactory, emu: SlackEmulator, db_url: str, text: str, now: datetime, **settings: Any
 ) -> tuple[Runtime, Clock, Clock]:
     """A runtime on `text` whose incident store and escalation worker each read a clock of the
     test's own (store first, worker second), both at `now`."""
     notifier = SlackNotifier(slack_client_for_notices(emu.api_url, "xoxb-test-token-123"))
-    runtime = await make_runtime(text, database_url=db_url, notifier=notifier)
+    runtime = await make_runtime(text, database_url=db_url, notifier=notifier, **settings)
     store_clock, worker_clock = Clock(now), Clock(now)
     runtime.deps.incidents.clock = store_clock
     assert runtime.deps.escalation is not None

@@ -14,9 +14,12 @@ import hashlib
 from datetime import datetime, timedelta
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from bot.core.deps import Deps
-from bot.output.results import Result, Text
+from bot.core.roles import rank
+from bot.core.waiting import command_of, waiting_records
+from bot.output.results import Block, Button, Buttons, Result, Text
 from bot.output.slack import escape
 from bot.text import times
 from bot.text.messages import Catalog
@@ -24,6 +27,7 @@ from bot.text.messages import Catalog
 AHEAD = timedelta(days=60)  # how far the person's own next shift is looked for
 RECENT_VIEWERS = timedelta(days=30)
 MAX_ITEMS = 10
+MAX_WAITING = 10  # items with buttons: 2 blocks each, well within the renderer's 48
 
 
 async def seen(deps: Deps, user: str) -> None:
@@ -107,7 +111,7 @@ async def home_view(deps: Deps, user: str, now: datetime) -> Result:
             user,
             MAX_ITEMS,
         )
-    blocks: list[Text] = [Text(t("home.oncall") + "\n" + ("\n".join(lines) or t("home.no_rotas")), markup=True)]
+    blocks: list[Block] = [Text(t("home.oncall") + "\n" + ("\n".join(lines) or t("home.no_rotas")), markup=True)]
     if mine:
         start, end, role = min(mine)
         blocks.append(
@@ -125,12 +129,60 @@ async def home_view(deps: Deps, user: str, now: datetime) -> Result:
     blocks.append(Text(t("home.incidents") + "\n" + ("\n".join(open_lines) or t("oncall.handoff_none")), markup=True))
     alert_lines = [f"• {escape(str(r['name'])[:80])}" for r in firing]
     blocks.append(Text(t("home.alerts") + "\n" + ("\n".join(alert_lines) or t("oncall.handoff_none")), markup=True))
-    prefix = deps.config.slack.command
-    wait_lines = [
-        "• "
-        + t("home.request", kind=t(f"oncall.kind.{r['kind']}"), role=escape(r["role"]), asker=f"<@{r['asker']}>")
-        + f" `{prefix} oncall answer {r['id']} accept`"
-        for r in waiting
-    ]
-    blocks.append(Text(t("home.waiting") + "\n" + ("\n".join(wait_lines) or t("oncall.handoff_none")), markup=True))
+    blocks.append(Text(t("home.waiting"), markup=True))
+    items = await _waiting_items(deps, user, list(waiting), t)
+    blocks += items[: 2 * MAX_WAITING]
+    if not items:
+        blocks.append(Text(t("oncall.handoff_none"), markup=True))
+    elif len(items) > 2 * MAX_WAITING:
+        more = sum(isinstance(b, Buttons) for b in items[2 * MAX_WAITING :])
+        blocks.append(Text(t("home.waiting_more", count=more, command=f"{deps.config.slack.command} pending")))
     return Result(title=t("home.title"), blocks=list(blocks), summary=t("home.title"))
+
+
+async def _waiting_items(deps: Deps, user: str, requests: list[asyncpg.Record], t: Catalog) -> list[Block]:
+    """What waits for this person, each as a line and its buttons: swap and cover requests
+    addressed to them, their own steps not confirmed yet, and (admins) steps confirmed by
+    someone else awaiting a second admin. The buttons run the same commands as the original
+    messages' (bot/slack/home_click.py), so the role check and the state machine decide again;
+    a confirmation's buttons carry the channel it was asked in, where it is bound."""
+    prefix = deps.config.slack.command
+    out: list[Block] = []
+    for r in requests:
+        line = t("home.request", kind=t(f"oncall.kind.{r['kind']}"), role=escape(r["role"]), asker=f"<@{r['asker']}>")
+        out.append(Text("• " + line, markup=True))
+        answer = f"{prefix} oncall answer {r['id']}"
+        out.append(
+            Buttons(
+                [
+                    Button(t("oncall.button.accept"), f"{answer} accept", style="primary"),
+                    Button(t("oncall.button.decline"), f"{answer} decline"),
+                ]
+            )
+        )
+    try:
+        records = await waiting_records(deps)
+    except (RedisError, OSError, TimeoutError):
+        out.append(Text(t("home.pending_unknown", command=f"{prefix} pending")))
+        return out
+    admin = rank(await deps.roles.role_of(user)) >= rank("admin")
+    for record in records:
+        ident, channel = str(record.get("id")), record.get("channel_id")
+        command = escape(command_of(prefix, record))
+        if record.get("requester") == user and record.get("state") == "pending":
+            out.append(Text("• " + t("home.pending_mine", command=command), markup=True))
+            buttons = [
+                Button(t("confirm.button.confirm"), f"{prefix} confirm {ident}", style="primary", channel=channel),
+                Button(t("confirm.button.cancel"), f"{prefix} cancel {ident}", channel=channel),
+            ]
+        elif admin and record.get("requester") != user and record.get("state") == "awaiting_approval":
+            line = t("pending.awaiting_you", command=command, user=f"<@{record.get('requester')}>")
+            out.append(Text("• " + line, markup=True))
+            buttons = [
+                Button(t("confirm.button.approve"), f"{prefix} approve {ident}", style="danger", channel=channel),
+                Button(t("confirm.button.reject"), f"{prefix} cancel {ident}", channel=channel),
+            ]
+        else:
+            continue
+        out.append(Buttons(buttons))
+    return out

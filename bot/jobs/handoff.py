@@ -24,8 +24,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from bot.core.deps import Deps
+from bot.core.waiting import command_of, waiting_records
 from bot.incidents.home import state_digest, viewers
 from bot.oncall.rota import CompiledRota, Shift
 from bot.output.slack import escape
@@ -43,6 +45,7 @@ HANDOFF_GRACE = timedelta(minutes=10)  # a hand-off found later than this (a res
 GAP_LOOKAHEAD = timedelta(days=7)
 MOVED_AHEAD = timedelta(days=28)  # how far ahead a change of ops.yml is compared, shift by shift
 POLL = 20.0
+PENDING_SHOWN = 5  # waiting steps named in a hand-off summary; the rest are counted
 IMPORT_EVERY = 600.0  # seconds between reads of each rota's `import:` feed (each replica reads its own copy)
 Clock = Callable[[], datetime]
 
@@ -237,6 +240,29 @@ class HandoffWatcher:
         ]
         return t("oncall.handoff_silences", list="; ".join(items) or t("oncall.handoff_none"))
 
+    async def _pending(self) -> str:
+        """The confirmations and approvals waiting at the hand-off (where `/ops pending` reads
+        them), at most PENDING_SHOWN; Redis not answering makes the line say it is not known."""
+        t = self.t
+        prefix = self.deps.config.slack.command
+        try:
+            records = await waiting_records(self.deps)
+        except (RedisError, OSError, TimeoutError):
+            return t("oncall.handoff_pending_unknown", command=f"{prefix} pending")
+        names = {c.slack: c.name for c in self.deps.config.contacts}
+        items = [
+            t(
+                "oncall.handoff_pending_item",
+                command=escape(command_of(prefix, r)[:120]),
+                state=t.code("oncall.handoff_pending_state", str(r.get("state"))),
+                user=escape(names.get(str(r.get("requester")), str(r.get("requester")))),  # named, not pinged
+            )
+            for r in records[:PENDING_SHOWN]
+        ]
+        if len(records) > PENDING_SHOWN:
+            items.append(t("oncall.handoff_pending_more", count=len(records) - PENDING_SHOWN))
+        return t("oncall.handoff_pending", list="; ".join(items) or t("oncall.handoff_none"))
+
     async def _homes(self, conn: asyncpg.Connection, now: datetime) -> bool:
         """When what the App Home tabs show changed since the last look (who is on call, incidents,
         alerts, requests), one replica queues a refresh of every tab opened lately: the one whose
@@ -290,6 +316,7 @@ class HandoffWatcher:
         )
         names = ", ".join(escape(str(r["name"])[:60]) for r in firing)
         lines.append(t("oncall.handoff_alerts", list=names or t("oncall.handoff_none")))
+        lines.append(await self._pending())
         if self.deps.config.stack.alertmanager is not None:
             lines.append(await self._silences_ending(current.start, until, rota))
         if previous is not None:

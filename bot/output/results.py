@@ -87,6 +87,9 @@ class Button:
     style: ButtonStyle = None
     confirm_title: str | None = None
     confirm_text: str | None = None
+    channel: str | None = None
+    """Where the click runs, for a button shown outside any channel (the App Home tab): a
+    confirmation is bound to the channel it was asked in, so its Confirm runs there."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ Slack's limits, with every piece of data escaped so echoed input cannot become m
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,26 @@ STATE_ICON = {"ok": "✅", "warn": "⚠️", "fail": "❌", "timeout": "⏱️",
 def escape(text: str) -> str:
     """Slack's three control characters; after this no `<!channel>` or `<@U…>` survives."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def button_value(command: str, channel: str | None = None) -> str:
+    """A button's value: the command, or with the channel it runs in (an App Home button)."""
+    if channel is None:
+        return command[:2000]
+    return json.dumps({"command": command[:1800], "channel": channel})
+
+
+def read_button_value(value: str) -> tuple[str, str | None]:
+    """(command, channel) from a clicked button's value (see button_value); a command is never JSON."""
+    if value.startswith("{"):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return value, None
+        if isinstance(data, dict) and isinstance(data.get("command"), str):
+            channel = data.get("channel")
+            return data["command"], channel if isinstance(channel, str) else None
+    return value, None
 
 
 def _code(text: str) -> str:
@@ -142,7 +163,7 @@ def _block(block: Block, result: Result, files: list[Attachment], index: int) ->
                 ButtonElement(
                     text=button.label[:75],
                     action_id=f"{RUN_ACTION}:{number}",
-                    value=button.command[:2000],
+                    value=button_value(button.command, button.channel),
                     style=button.style,
                     confirm=confirm,
                 )

@@ -27,10 +27,11 @@ from bot.config.settings import Settings
 from bot.core.dispatcher import Dispatcher, Invocation, error_result
 from bot.incidents import home
 from bot.output.results import Result
-from bot.output.slack import RUN_ACTION, SlackMessage, escape, render_slack
+from bot.output.slack import RUN_ACTION, SlackMessage, escape, read_button_value, render_slack
 from bot.slack.answer import Recipient, Respond, answer
 from bot.slack.dedupe import Deduper
 from bot.slack.held import hold_answer
+from bot.slack.home_click import publish_home, run_home_click
 from bot.slack.middleware import install_dedupe
 from bot.slack.modal import DECLARE_VIEW, open_declare_form, run_submission
 from bot.slack.thread import SlackThread
@@ -274,8 +275,17 @@ def build_slack_app(
     @app.action({"action_id": re.compile(rf"^{RUN_ACTION}:")})
     async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         await ack()
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        container = body.get("container") or {}
         value = str(action.get("value") or "")
+        if container.get("type") == "view":  # the App Home tab: no channel, answered by DM
+            clicked = run_home_click(bot.client, dispatcher, str((body.get("user") or {}).get("id") or ""), value)
+            if bot.submit is not None:
+                bot.submit(clicked)
+            else:
+                await clicked
+            return
+        value, bound = read_button_value(value)  # a button DM'd after a Home click carries its step's channel
+        channel = bound or (body.get("channel") or {}).get("id") or container.get("channel_id")
         if (
             dispatcher.is_bare_declare(value)
             and body.get("trigger_id")
@@ -283,12 +293,14 @@ def build_slack_app(
         ):
             return
         invocation = Invocation(
-            text=str(action.get("value") or ""),
+            text=value,
             user_id=str((body.get("user") or {}).get("id") or ""),
             channel_id=channel,
             source="button",
         )
-        await bot.run(invocation, respond, (body.get("container") or {}).get("message_ts"))
+        # A button bound to another channel than its message's (a Home click's DM answer): that
+        # message is not in the channel the command runs in, so it is answered on its response_url.
+        await bot.run(invocation, respond, None if bound else container.get("message_ts"))
 
     @app.view(DECLARE_VIEW)
     async def on_declare_form(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -312,10 +324,7 @@ def build_slack_app(
         async def publish() -> None:
             try:
                 await home.seen(deps, user)
-                async with deps.db.connection() as conn:
-                    now = await deps.incidents.now(conn)
-                view = render_slack(await home.home_view(deps, user, now))
-                await bot.client.views_publish(user_id=user, view={"type": "home", "blocks": view.blocks})
+                await publish_home(bot.client, deps, user)
             except Exception as exc:
                 log.warning("App Home for %s not published: %s", user, deps.redact(repr(exc))[:300])
 

@@ -2451,6 +2451,37 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "{what}: permission denied on the Docker socket ({url}) for the bot's user (uid {uid}). Give it the socket's group: `group_add` / `docker run --group-add $(stat -c %g /var/run/docker.sock)`, or DOCKER_GID with deploy/compose.yml",
         "es": "{what}: permiso denegado en el socket de Docker ({url}) para el usuario del bot (uid {uid}). Dale el grupo del socket: `group_add` / `docker run --group-add $(stat -c %g /var/run/docker.sock)`, o DOCKER_GID con deploy/compose.yml",
     },
+    # ---- i25b: App Home buttons, pending steps in the hand-off ----
+    "home.pending_mine": {
+        "en": "`{command}`: asked by you, not confirmed yet.",
+        "es": "`{command}`: pedido por ti, aún sin confirmar.",
+    },
+    "home.pending_unknown": {
+        "en": "Steps waiting for a yes: not known (Redis does not answer); `{command}` lists them.",
+        "es": "Pasos esperando un sí: no se sabe (Redis no responde); `{command}` los lista.",
+    },
+    "home.waiting_more": {
+        "en": "…and {count} more: `{command}` lists them all.",
+        "es": "…y {count} más: `{command}` los lista todos.",
+    },
+    "oncall.handoff_pending": {
+        "en": "• Steps waiting for a yes: {list}",
+        "es": "• Pasos esperando un sí: {list}",
+    },
+    "oncall.handoff_pending_item": {
+        "en": "`{command}` ({state}, asked by {user})",
+        "es": "`{command}` ({state}, pedido por {user})",
+    },
+    "oncall.handoff_pending_more": {"en": "and {count} more", "es": "y {count} más"},
+    "oncall.handoff_pending_state.pending": {"en": "to confirm", "es": "por confirmar"},
+    "oncall.handoff_pending_state.awaiting_approval": {
+        "en": "awaiting a second admin",
+        "es": "esperando a un segundo admin",
+    },
+    "oncall.handoff_pending_unknown": {
+        "en": "• Steps waiting for a yes: not known (Redis does not answer); `{command}` lists them",
+        "es": "• Pasos esperando un sí: no se sabe (Redis no responde); `{command}` los lista",
+    },
 }
 
 # The one-line help of each operation in Spanish (English is the operation's docstring).
