@@ -321,3 +321,15 @@ def test_an_unconfirmed_page_reads_as_unconfirmed_in_the_report_never_pending_or
         [line] = _step_lines(step, incident, Catalog(locale))  # type: ignore[arg-type]
         assert words in line.text and "missing_scope" in line.text, line
         assert line.at == due
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+@pytest.mark.parametrize("state", ["pending", "sending", "done", "failed", "stopped", "cancelled", "unconfirmed"])
+def test_a_page_in_any_state_of_the_queue_reads_as_words(state: str, locale: str) -> None:
+    """A report taken while a page is being sent (state `sending`) once read `report.page.sending`."""
+    from bot.incidents.report import Figures, PageFigure, figure_lines
+    from bot.text.messages import Catalog
+
+    page = PageFigure("U0DEVOPS", "devops", state, timedelta(seconds=3), "boom")
+    text = "\n".join(figure_lines(Figures(None, None, [page]), Catalog(locale)))
+    assert "report." not in text, text

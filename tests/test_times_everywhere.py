@@ -175,7 +175,7 @@ async def test_the_report_timeline_and_summary_are_in_the_configured_zone_with_i
     assert f"Times in {LABEL}." in markdown and markdown.count("Asia/Kolkata") == 1, "the file says its zone once"
     summary = render_text(report).text
     assert f"{incident.declared_at.astimezone(KOLKATA):%H:%M:%S} " in summary, summary
-    assert f"({LABEL}):" in summary, summary
+    assert f"times in {LABEL}:" in summary, summary
 
 
 # ---- escalation notices: the contact's own zone -----------------------------------------

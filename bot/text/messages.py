@@ -1423,6 +1423,7 @@ CATALOG: dict[str, dict[str, str | dict[str, str]]] = {
     "report.page.sent": {"en": "sent, {late} late", "es": "enviado, {late} de retraso"},
     "report.page.failed": {"en": "failed: {error}", "es": "falló: {error}"},
     "report.page.pending": {"en": "not sent yet", "es": "aún no enviado"},
+    "report.page.sending": {"en": "being sent now", "es": "enviándose ahora"},
     "report.page.stopped": {"en": "not needed (acknowledged)", "es": "no hizo falta (reconocido)"},
     "report.page.cancelled": {"en": "not needed (resolved)", "es": "no hizo falta (resuelto)"},
     "report.last_lines": {
