@@ -209,6 +209,19 @@ def batch_message(t: Catalog, service: str, batch: list[str]) -> Result:
     return Result(title="", blocks=blocks, summary=t("logs.follow.batch_summary", service=service, count=len(batch)))
 
 
+def _first_line_of(start: ContainerInfo) -> datetime:
+    """Where a new start's lines begin in its log. Its first line can carry a time just before
+    `started_at` (the engine records the start after the process began writing), so reading from
+    `started_at` could miss it: a restarted container is read from the end of its previous run
+    (nothing of that run comes after it), a new container from its beginning. A Swarm task is
+    read through its service's log, which holds every task's lines: from its start."""
+    if start.task is not None:
+        return start.started_at or datetime.now(UTC)
+    if start.finished_at is not None and (start.started_at is None or start.finished_at <= start.started_at):
+        return start.finished_at
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass
 class LiveTail:
     """Read the stream in a task of its own; post what came at most once per FLUSH_INTERVAL."""
@@ -251,7 +264,7 @@ class LiveTail:
             started = times.labelled(now.started_at or datetime.now(UTC), zone, "%H:%M:%S")
             key = "logs.follow.container_restarted" if now.id == seen.id else "logs.follow.container_replaced"
             self._say(key, name=now.name, at=started)
-            seen, since = now, now.started_at
+            seen, since = now, _first_line_of(now)
 
     def _say(self, key: str, **fields: str) -> None:
         self.capture.add(f"── {self.ctx.t(key, service=self.service, **fields)} ──")

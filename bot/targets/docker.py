@@ -65,6 +65,7 @@ class DockerTarget(EngineClient):
             health=health,
             exit_code=state.get("ExitCode") if status != "running" and isinstance(state.get("ExitCode"), int) else None,
             oom_killed=bool(state.get("OOMKilled")),
+            finished_at=_parse_time(state.get("FinishedAt")),
         )
 
     async def container_of(self, service: str) -> ContainerInfo:

@@ -48,6 +48,9 @@ class ContainerInfo:
     """Swarm: the node the task was placed on (compose: None, it is the one host)."""
     task: str | None = None
     """Swarm: the task's id (`id` is then its container's id, empty while it has none)."""
+    finished_at: datetime | None = None
+    """When its previous run ended (Docker keeps it across a restart): a live tail following the
+    restarted container reads from then, so it misses no first line and repeats no old one."""
     spec_mark: int | None = None
     """Swarm: the service's `ForceUpdate` counter the task was created with: a rolling restart
     is done when every running task carries the new one."""
