@@ -35,7 +35,8 @@ from e2e import answer, click, messages_for, new_message_ts, new_user, slash
 from images import Images
 from slack_emulator import SlackEmulator
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
+# 30 min: on a new machine the first test builds the base image and the bot image first
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(1800)]
 
 OPERATOR = new_user("U0OP")
 STEP_SECONDS = 15

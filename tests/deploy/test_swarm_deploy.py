@@ -35,7 +35,8 @@ from private_engine import PrivateEngine
 from slack_emulator import SlackEmulator
 from slack_signing import signed_headers, slash_command_body
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
+# 30 min: on a new machine the first test builds the base image and the bot image first
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(1800)]
 
 CTO_AFTER = 25
 """Seconds the CTO page waits: time to kill a replica before it is due."""
