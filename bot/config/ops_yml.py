@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from bot.config import rules as config_rules
 from bot.config.lines import KeyLines, KeyPath
-from bot.config.rules import USER_ID as _USER_ID
 from bot.config.rules import ConfigDuration as Duration
 from bot.config.rules import Located, cron_line, distinct, http_url, role_members, slack_user, slash_command
 from bot.config.suggest import did_you_mean
@@ -290,6 +289,18 @@ class EscalationStep(_Model):
         return self
 
 
+def _error_problems(err: Any, model: type[BaseModel]) -> list[tuple[KeyPath, str]]:
+    """One pydantic error of `model` as located problems, relative to the model: a `Located`
+    error becomes one problem per entry it names, an unknown key gets difflib's suggestion."""
+    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, Located):
+        return [((*loc, *relative), message) for relative, message in cause.problems]
+    if err["type"] == "extra_forbidden":
+        return [(loc, did_you_mean(model, loc))]
+    return [(loc, err["msg"].removeprefix("Value error, "))]
+
+
 STANDARD_SEVERITIES = ("sev1", "sev2")
 
 
@@ -332,12 +343,7 @@ class EscalationConfig(BaseModel):
                     EscalationStep.model_validate(step)
                 except ValidationError as exc:
                     for err in exc.errors():
-                        at = (severity, n, *err["loc"])
-                        if err["type"] == "extra_forbidden":
-                            message = did_you_mean(EscalationStep, tuple(err["loc"]))
-                        else:
-                            message = err["msg"].removeprefix("Value error, ")
-                        problems.append((at, message))
+                        problems += [((severity, n, *at), m) for at, m in _error_problems(err, EscalationStep)]
         if problems:
             raise Located(problems)
         return self
@@ -466,15 +472,7 @@ class RotaLayer(_Model):
 
     _rotation = field_validator("rotation")(_check_rotation)
 
-    @field_validator("members")
-    @classmethod
-    def _members(cls, values: list[str]) -> list[str]:
-        problems = [
-            ((n,), f"{v!r} is not a Slack user id (U…/W…)") for n, v in enumerate(values) if not _USER_ID.fullmatch(v)
-        ]
-        if problems:
-            raise Located(problems)
-        return values
+    _members = field_validator("members")(config_rules.slack_users)
 
     @field_validator("handoff", mode="before")
     @classmethod
@@ -519,19 +517,8 @@ class Rota(_Model):
     def _feed(cls, value: str | None) -> str | None:
         return http_url(value) if value is not None else None
 
-    @field_validator("usergroup")
-    @classmethod
-    def _group(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", value):
-            raise ValueError(f"{value!r} is not a Slack user group id (S…)")
-        return value
-
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
-            raise ValueError(f"{value!r} is not a channel id (C…/G…); a name like #oncall cannot be posted to")
-        return value
+    _group = field_validator("usergroup")(config_rules.usergroup_id)
+    _channel = field_validator("channel")(config_rules.channel_id)
 
     @model_validator(mode="after")
     def _has_a_source(self) -> Rota:
@@ -554,14 +541,7 @@ class OncallConfig(BaseModel):
                 Rota.model_validate(rota)
             except ValidationError as exc:
                 for err in exc.errors():
-                    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-                    cause = err.get("ctx", {}).get("error")
-                    if isinstance(cause, Located):
-                        problems += [((role, *loc, *rel), message) for rel, message in cause.problems]
-                    elif err["type"] == "extra_forbidden":
-                        problems.append(((role, *loc), did_you_mean(Rota, loc)))
-                    else:
-                        problems.append(((role, *loc), err["msg"].removeprefix("Value error, ")))
+                    problems += [((role, *at), message) for at, message in _error_problems(err, Rota)]
         if problems:
             raise Located(problems)
         return self
@@ -756,16 +736,9 @@ def _validation_problems(
     `cross_only`: just the cross-checks' (the whole model's errors, at location ())."""
     found: list[tuple[KeyPath, str]] = []
     for err in exc.errors():
-        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-")))
-        if cross_only and loc:
+        if cross_only and any(not (isinstance(p, str) and p.startswith("function-")) for p in err["loc"]):
             continue
-        cause = err.get("ctx", {}).get("error")
-        if isinstance(cause, Located):
-            found += [((*loc, *relative), message) for relative, message in cause.problems]
-        elif err["type"] == "extra_forbidden":
-            found.append((loc, did_you_mean(OpsConfig, loc)))
-        else:
-            found.append((loc, err["msg"].removeprefix("Value error, ")))
+        found += _error_problems(err, OpsConfig)
     return [ConfigProblem(_dotted(at), lines.line_of(at), message) for at, message in found if at not in skip]
 
 

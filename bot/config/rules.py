@@ -24,7 +24,7 @@ _SLASH_COMMAND = re.compile(r"/[a-z0-9_\-]+")
 #: Slack user ids start with U (or W on Enterprise Grid), user-group ids with S.
 _MEMBER = re.compile(r"\*|[UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}")
 _USER = re.compile(r"[UW][A-Z0-9]{2,}")
-USER_ID = _USER  # the same pattern, for models that check lists of ids themselves
+_GROUP = re.compile(r"S[A-Z0-9]{2,}")
 _CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
@@ -100,6 +100,21 @@ def slack_user(value: str) -> str:
     """A contact is paged by a direct message to this id: a name or a group id reaches nobody."""
     if not _USER.fullmatch(value):
         raise ValueError(f"{value!r} is not a Slack user id (U…/W…): pages are sent to this id")
+    return value
+
+
+def slack_users(values: list[str]) -> list[str]:
+    """A rota member written as a name (`marta`) is never on call: each must be a user id."""
+    problems = [((n,), f"{v!r} is not a Slack user id (U…/W…)") for n, v in enumerate(values) if not _USER.fullmatch(v)]
+    if problems:
+        raise Located(problems)
+    return values
+
+
+def usergroup_id(value: str | None) -> str | None:
+    """`usergroup: oncall` names no group: the sync would fail at every hand-off."""
+    if value is not None and not _GROUP.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Slack user group id (S…)")
     return value
 
 
