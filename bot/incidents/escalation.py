@@ -51,7 +51,8 @@ from bot.output.markers import marker
 from bot.output.results import Button, Buttons, Result, Text
 from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled
-from bot.storage.incidents import INCIDENT_COLUMNS, STEPS_CHANNEL, Clock, Incident, PlannedStep, utcnow
+from bot.storage.database import Clock
+from bot.storage.incidents import INCIDENT_COLUMNS, STEPS_CHANNEL, Incident, PlannedStep, utcnow
 from bot.storage.pg_listen import PgListener
 from bot.text import times
 from bot.text.durations import format_duration

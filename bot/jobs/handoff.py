@@ -20,7 +20,6 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -32,6 +31,7 @@ from bot.incidents.home import state_digest, viewers
 from bot.oncall.rota import CompiledRota, Shift
 from bot.output.slack import escape
 from bot.storage.cancel import stop_if_cancelled
+from bot.storage.database import Clock, database_now
 from bot.storage.incidents import PlannedStep
 from bot.targets.alertmanager import Alertmanager
 from bot.text import times
@@ -47,7 +47,6 @@ MOVED_AHEAD = timedelta(days=28)  # how far ahead a change of ops.yml is compare
 POLL = 20.0
 PENDING_SHOWN = 5  # waiting steps named in a hand-off summary; the rest are counted
 IMPORT_EVERY = 600.0  # seconds between reads of each rota's `import:` feed (each replica reads its own copy)
-Clock = Callable[[], datetime]
 
 
 def _people(pieces: list[Shift]) -> list[Shift]:
@@ -114,7 +113,7 @@ class HandoffWatcher:
         queued = False
         async with self.deps.db.connection() as conn:
             clock = self.clock or self.deps.incidents.clock  # a test pins the incidents' clock: this follows
-            now = clock() if clock is not None else await conn.fetchval("SELECT now()")
+            now = await database_now(conn, clock)
             for role in sorted(store.book.roles()):
                 async with conn.transaction():
                     queued |= await self._rota(conn, role, store.book[role], now)

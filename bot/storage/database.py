@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -148,6 +149,19 @@ class PgPool:
             except TimeoutError:
                 self._pool.terminate()
             self._pool = None
+
+
+Clock = Callable[[], datetime]
+"""A pinned clock a test hands a store; None everywhere in the product."""
+
+
+async def database_now(conn: asyncpg.Connection, clock: Clock | None = None) -> datetime:
+    """The time of this transaction by the database's clock (or the pinned test clock): times
+    written by one replica are read by all, so no replica's own clock may set them."""
+    if clock is not None:
+        return clock()
+    value: datetime = await conn.fetchval("SELECT now()")
+    return value
 
 
 class BotDatabase(PgPool):

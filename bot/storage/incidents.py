@@ -12,7 +12,7 @@ the incident's thread is its timeline.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,11 +21,10 @@ import asyncpg
 
 from bot.config.hours import next_reachable
 from bot.config.ops_yml import Contact, EscalationStep, OpsConfig
-from bot.storage.database import BotDatabase
+from bot.storage.database import BotDatabase, Clock, database_now
 from bot.storage.oncall import OncallStore
 from bot.text.errors import BotError
 
-Clock = Callable[[], datetime]
 ANY_HOUR_SEVERITIES = frozenset({"sev1"})
 FALLBACK_SET = timedelta(days=7)
 """`/ops oncall set` on a rota whose layers hand off no more within a year lasts this long."""
@@ -112,12 +111,8 @@ class IncidentStore:
         self.oncall.clock = value
 
     async def now(self, conn: asyncpg.Connection) -> datetime:
-        """The time of this transaction by the database's clock (or the pinned test clock): due
-        times written by one replica are read by all, so no replica's own clock may set them."""
-        if self.clock is not None:
-            return self.clock()
-        value: datetime = await conn.fetchval("SELECT now()")
-        return value
+        """The time of this transaction (`database_now`): due times are set by one clock for all replicas."""
+        return await database_now(conn, self.clock)
 
     # ---- who is paged ---------------------------------------------------------------
 

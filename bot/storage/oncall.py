@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,10 +21,9 @@ import asyncpg
 from bot.config.ops_yml import OpsConfig
 from bot.oncall.ical import parse_feed, render_feed
 from bot.oncall.rota import CompiledRota, Override, RotaBook, Shift
-from bot.storage.database import BotDatabase
+from bot.storage.database import BotDatabase, Clock, database_now
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 IMPORT_TIMEOUT = 10.0  # seconds for the whole fetch of an `import:` feed
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 IMPORT_BEHIND = timedelta(days=31)
@@ -76,10 +74,7 @@ class OncallStore:
         self.book = RotaBook(config.oncall.rotas, config.timezone)
 
     async def now(self, conn: asyncpg.Connection) -> datetime:
-        if self.clock is not None:
-            return self.clock()
-        value: datetime = await conn.fetchval("SELECT now()")
-        return value
+        return await database_now(conn, self.clock)
 
     def rota(self, role: str) -> CompiledRota | None:
         return self.book.rotas.get(role)
